@@ -1,0 +1,75 @@
+"""hotline: the backend of an SMS victim-assistance hotline."""
+
+from __future__ import annotations
+
+import atexit
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from hotline.logs import configure_logging
+from hotline.runtime import Runtime, build_runtime
+from hotline.settings import Mode, Settings
+from hotline.taskqueue import CeleryTaskQueue, InProcessQueue, TaskQueue
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The Flask app.
+
+    ``test_config`` may carry ``settings`` (a :class:`Settings`) or ``mode`` (a :class:`Mode`),
+    and the collaborators
+    ``sender``, ``clock``, ``tasks`` and ``engine`` to use instead of those the settings name;
+    every other key goes into ``app.config``.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    overrides = dict(test_config or {})
+    mode: Mode | None = overrides.pop("mode", None)
+    settings: Settings = overrides.pop("settings", None) or Settings.from_env(
+        mode=mode, instance_path=Path(app.instance_path)
+    )
+    if settings.mode is Mode.DEMO:
+        # The demo is the embedded default whatever the environment says: no broker, no Twilio.
+        settings = settings.with_overrides(redis_url=None, twilio_account_sid=None)
+    sender = overrides.pop("sender", None)
+    clock = overrides.pop("clock", None)
+    engine = overrides.pop("engine", None)
+    tasks: TaskQueue | None = overrides.pop("tasks", None)
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key,
+        # A Twilio request is a few kilobytes; anything far larger is not Twilio.
+        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_FORM_PARTS=200,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.mode.value == "production",
+    )
+    app.config.update(overrides)
+    configure_logging()
+
+    if settings.redis_url is not None:
+        from hotline.celery_app import celery_init_app
+
+        celery = celery_init_app(app, settings)
+        tasks = tasks or CeleryTaskQueue(celery)
+    if tasks is None:
+        in_process = InProcessQueue(start=True)
+        atexit.register(in_process.stop)
+        tasks = in_process
+    runtime = build_runtime(settings, tasks=tasks, sender=sender, clock=clock, engine=engine)
+    app.extensions["hotline"] = runtime
+
+    from hotline import web
+
+    web.init_app(app)
+    from hotline import cli
+
+    cli.init_app(app)
+    return app
+
+
+def runtime_of(app: Flask) -> Runtime:
+    runtime = app.extensions["hotline"]
+    assert isinstance(runtime, Runtime)
+    return runtime

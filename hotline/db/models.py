@@ -1,0 +1,186 @@
+"""The hotline's tables.
+
+Nothing here holds a phone number or a text in clear: ``*_ciphertext`` columns are Fernet
+tokens made by :class:`hotline.vault.Vault`, and ``phone_hash`` is its keyed hash.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from hotline.db.types import UTCDateTime
+from hotline.domain.delivery import DeliveryStatus, Direction
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _enum(enum_class: type[StrEnum], length: int) -> Enum:
+    # Stored as plain strings: adding a state later is a code change, not a type migration.
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class ConversationStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class StaffRole(StrEnum):
+    ADVOCATE = "advocate"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Texter(Base):
+    __tablename__ = "texters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # None once erased: the texter can no longer be texted, only recognised.
+    phone_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    conversations: Mapped[list[Conversation]] = relationship(back_populates="texter")
+
+    @property
+    def opted_out(self) -> bool:
+        return self.opted_out_at is not None
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        # At most one open conversation per texter, whatever the number of workers.
+        Index(
+            "uq_conversations_open_per_texter",
+            "texter_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    texter_id: Mapped[int] = mapped_column(ForeignKey("texters.id"), index=True)
+    status: Mapped[ConversationStatus] = mapped_column(
+        _enum(ConversationStatus, 16), default=ConversationStatus.OPEN
+    )
+    # The triage machine's state; its values belong to hotline.domain.
+    state: Mapped[str] = mapped_column(String(40), default="new")
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    advocate_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    texter: Mapped[Texter] = relationship(back_populates="conversations")
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation", order_by="Message.id"
+    )
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # The sweep's questions: inbound texts not yet processed, outbound not yet with Twilio.
+        Index(
+            "ix_messages_unprocessed",
+            "created_at",
+            postgresql_where=text("direction = 'inbound' AND processed_at IS NULL"),
+            sqlite_where=text("direction = 'inbound' AND processed_at IS NULL"),
+        ),
+        Index(
+            "ix_messages_unsent",
+            "created_at",
+            postgresql_where=text("status IN ('pending', 'submitting')"),
+            sqlite_where=text("status IN ('pending', 'submitting')"),
+        ),
+        Index("ix_messages_texter_id_id", "texter_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    texter_id: Mapped[int] = mapped_column(ForeignKey("texters.id"))
+    # Set by the worker that processes an inbound text; outbound texts have it from the start.
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), index=True)
+    direction: Mapped[Direction] = mapped_column(_enum(Direction, 8))
+    # None once erased or purged.
+    body_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    twilio_sid: Mapped[str | None] = mapped_column(String(34), unique=True)
+    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, 16))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    num_media: Mapped[int] = mapped_column(Integer, default=0)
+    media_types: Mapped[list[str] | None] = mapped_column(JSON)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    # A STOP/START/HELP confirmation: the one kind of text that goes out to an opted-out number.
+    compliance_notice: Mapped[bool] = mapped_column(Boolean, default=False)
+    send_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    conversation: Mapped[Conversation | None] = relationship(back_populates="messages")
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, 16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Event(Base):
+    """One line of the append-only event log: the database refuses updates and deletes.
+
+    ``detail`` holds ids, names and figures, never a phone number or a text.
+    """
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(48), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), index=True)
+    texter_id: Mapped[int | None] = mapped_column(ForeignKey("texters.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -1,0 +1,77 @@
+"""``hotline demo``: the whole hotline on one machine, with nothing to set up."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import click
+from sqlalchemy import make_url, select
+from werkzeug.serving import run_simple
+
+from hotline import create_app, runtime_of
+from hotline.db.migrate import upgrade
+from hotline.db.models import StaffUser
+from hotline.runtime import Runtime
+from hotline.services.staff import do_create_staff
+from hotline.settings import Mode, Settings
+from hotline.taskqueue import InProcessQueue
+
+DEMO_STAFF = (("advocate@demo.hotline", "advocate"), ("supervisor@demo.hotline", "supervisor"))
+
+
+def run_demo(*, host: str, port: int, reset: bool) -> None:
+    if reset:
+        _remove_sqlite_database(Settings.from_env(mode=Mode.DEMO, instance_path=_instance()))
+    app = create_app({"mode": Mode.DEMO})
+    runtime = runtime_of(app)
+    upgrade(runtime.engine)
+    passwords = _seed_staff(runtime)
+    base = f"http://{host}:{port}"
+    click.echo(f"hotline demo running on {base}  (Ctrl-C to stop)")
+    click.echo(f"  database:  {runtime.engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"  webhook:   {base}/twilio/sms")
+    click.echo(f"  health:    {base}/healthz")
+    for email, password in passwords.items():
+        click.echo(f"  sign-in:   {email} / {password}")
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        if isinstance(runtime.tasks, InProcessQueue):
+            runtime.tasks.stop()
+        runtime.engine.dispose()
+        click.echo("hotline demo stopped")
+
+
+def _instance() -> Path:
+    from flask import Flask
+
+    return Path(Flask("hotline").instance_path)
+
+
+def _remove_sqlite_database(settings: Settings) -> None:
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        raise click.ClickException("--reset only removes the demo's own SQLite database")
+    for suffix in ("", "-wal", "-shm"):
+        Path(url.database + suffix).unlink(missing_ok=True)
+
+
+def _seed_staff(runtime: Runtime) -> dict[str, str]:
+    """Demo sign-ins; the passwords live in the instance folder so they survive a restart."""
+    passwords: dict[str, str] = {}
+    secret_dir = _instance()
+    with runtime.sessions.begin() as session:
+        for email, role in DEMO_STAFF:
+            path = secret_dir / f"demo-{role}.password"
+            exists = session.scalar(select(StaffUser.id).where(StaffUser.email == email))
+            if exists is None or not path.exists():
+                password = secrets.token_urlsafe(9)
+                if exists is None:
+                    do_create_staff(session, email, password, role, runtime.clock.now())
+                else:
+                    continue
+                path.write_text(password)
+                path.chmod(0o600)
+            passwords[email] = path.read_text().strip()
+    return passwords

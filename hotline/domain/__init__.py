@@ -1,0 +1,1 @@
+"""Pure hotline rules: no Flask, SQLAlchemy, Twilio or Celery below this line."""

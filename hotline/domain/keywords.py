@@ -1,0 +1,81 @@
+"""Carrier compliance keywords: STOP, START and HELP, in English and Spanish.
+
+A keyword counts only when it is the whole text. Case, surrounding spaces and punctuation are
+ignored, and so are the tricks a frightened person's phone plays: letters spaced out
+(``s t o p``), full-width forms, and Cyrillic or Greek letters that look like Latin ones
+(``ЅТОР``). A keyword inside a sentence ("please don't stop") is not one.
+
+When in doubt this errs towards STOP: texting someone who asked us to stop breaks the law and
+may endanger them; a texter who stopped by mistake can text START.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from enum import StrEnum
+
+
+class Keyword(StrEnum):
+    STOP = "stop"
+    START = "start"
+    HELP = "help"
+
+
+OPT_OUT_WORDS = frozenset(
+    {
+        "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE",
+        # Spanish
+        "PARA", "PARAR", "ALTO", "DETENER", "CANCELAR", "BAJA", "TERMINAR", "SALIR",
+    }
+)  # fmt: skip
+OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES", "OPTIN", "COMENZAR", "INICIAR", "ALTA"})
+HELP_WORDS = frozenset({"HELP", "INFO", "AYUDA"})
+
+# Letters from other scripts that render like the Latin capitals of our keywords.
+_CONFUSABLES = str.maketrans(
+    {
+        "А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H", "І": "I", "Ј": "J", "К": "K",
+        "М": "M", "О": "O", "Р": "P", "Ѕ": "S", "Т": "T", "Х": "X", "У": "Y",
+        "а": "A", "с": "C", "е": "E", "һ": "H", "і": "I", "ј": "J", "о": "O", "р": "P",
+        "ѕ": "S", "х": "X", "у": "Y",
+        "Α": "A", "Β": "B", "Ε": "E", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
+        "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "ο": "O",
+    }
+)  # fmt: skip
+_IGNORED_CATEGORIES = ("P", "Z", "S", "C")  # punctuation, spaces, symbols, controls
+
+
+def fold(text: str) -> str:
+    """The text reduced to the bare capital letters and digits a keyword is compared on."""
+    compatible = unicodedata.normalize("NFKC", text).translate(_CONFUSABLES)
+    decomposed = unicodedata.normalize("NFKD", compatible)
+    kept = (
+        ch
+        for ch in decomposed
+        if not unicodedata.category(ch).startswith(_IGNORED_CATEGORIES)
+        and not unicodedata.combining(ch)
+    )
+    return "".join(kept).upper()
+
+
+def _is_sentence(text: str) -> bool:
+    """More than one word that is longer than one letter: a sentence, not a keyword.
+
+    ``s t o p`` (single letters spaced out) is still a keyword; ``don't stop`` is not.
+    """
+    words = [w for w in unicodedata.normalize("NFKC", text).split() if any(c.isalnum() for c in w)]
+    return sum(1 for w in words if sum(c.isalnum() for c in w) > 1) > 1
+
+
+def parse_keyword(text: str) -> Keyword | None:
+    """The compliance keyword ``text`` is, or None when it is anything else."""
+    if len(text) > 40 or _is_sentence(text):
+        return None
+    folded = fold(text)
+    if folded in OPT_OUT_WORDS:
+        return Keyword.STOP
+    if folded in OPT_IN_WORDS:
+        return Keyword.START
+    if folded in HELP_WORDS:
+        return Keyword.HELP
+    return None

@@ -1,0 +1,36 @@
+"""SMS segment counting with the GSM 03.38 (GSM-7) and UCS-2 rules carriers bill by."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+# Characters of the extension table cost two septets (an escape, then the character).
+GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+
+
+@dataclass(frozen=True)
+class SegmentCount:
+    encoding: str  # "GSM-7" or "UCS-2"
+    units: int  # septets for GSM-7, UTF-16 code units for UCS-2
+    segments: int
+
+
+def count_segments(text: str) -> SegmentCount:
+    """How many SMS segments ``text`` takes: 160/153 septets, or 70/67 UTF-16 units."""
+    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
+        units = sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
+        single, multi, encoding = 160, 153, "GSM-7"
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, multi, encoding = 70, 67, "UCS-2"
+    if units == 0:
+        segments = 0
+    elif units <= single:
+        segments = 1
+    else:
+        segments = -(-units // multi)
+    return SegmentCount(encoding=encoding, units=units, segments=segments)

@@ -1,0 +1,66 @@
+"""The work behind each task, the same whether Celery or the in-process queue runs it.
+
+Each job takes ids, opens its own transactions, and hands follow-up work over only after its
+transaction has committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from hotline.services.process import process_pending
+from hotline.services.send import SendResult
+from hotline.services.sweep import find_stranded
+from hotline.taskqueue import HandOffError
+
+if TYPE_CHECKING:
+    from hotline.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def process_inbound(runtime: Runtime, message_id: int) -> None:
+    """Process the sender's pending texts (see :func:`process_pending`), then queue replies."""
+    with runtime.sessions.begin() as session:
+        outcome = process_pending(session, runtime.vault, message_id, runtime.clock.now())
+    for outbound_id in outcome.to_send:
+        hand_over_send(runtime, outbound_id)
+
+
+def send_message(runtime: Runtime, message_id: int) -> float | None:
+    """Send one stored reply; the delay after which to try again, or None when done."""
+    outcome = runtime.dispatcher.send(message_id)
+    return outcome.retry_after if outcome.result is SendResult.RETRY else None
+
+
+def sweep(runtime: Runtime) -> None:
+    """Hand over stored work that no worker finished: the net under every lost hand-off."""
+    settings = runtime.settings
+    with runtime.sessions.begin() as session:
+        stranded = find_stranded(
+            session,
+            runtime.clock.now(),
+            grace_seconds=settings.sweep_grace_seconds,
+            lease_seconds=runtime.dispatcher.policy.lease_seconds,
+        )
+    if stranded.inbound or stranded.outbound:
+        log.warning(
+            "sweep found %d unprocessed texts and %d unsent replies",
+            len(stranded.inbound),
+            len(stranded.outbound),
+        )
+    try:
+        for message_id in stranded.inbound:
+            runtime.tasks.process_inbound(message_id)
+        for message_id in stranded.outbound:
+            runtime.tasks.send_message(message_id)
+    except HandOffError as exc:
+        log.warning("sweep could not hand work over (%s); next sweep will", exc)
+
+
+def hand_over_send(runtime: Runtime, message_id: int) -> None:
+    try:
+        runtime.tasks.send_message(message_id)
+    except HandOffError as exc:
+        log.warning("reply %s stored but not handed over (%s); the sweep will", message_id, exc)

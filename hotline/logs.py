@@ -1,0 +1,68 @@
+"""Logging that cannot leak a texter's phone number.
+
+The hotline's own code never logs a number or a text: it logs ids. This is the net under
+everything else (libraries, tracebacks): every record's message is scanned for anything shaped
+like a phone number as it is created, and tracebacks are scanned as they are formatted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+_PHONE = re.compile(
+    r"(?<![\w.])(?:\+\d[\d\s().-]{6,18}\d|\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}|\d{10,15})(?![\w])"
+)
+REDACTED = "[redacted-number]"
+_installed = False
+
+
+def redact(text: str) -> str:
+    return _PHONE.sub(REDACTED, text)
+
+
+class RedactingFormatter(logging.Formatter):
+    def formatException(self, ei: Any) -> str:
+        return redact(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return redact(super().formatStack(stack_info))
+
+
+def _install_record_factory() -> None:
+    global _installed
+    if _installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a library's malformed format string
+            message = str(record.msg)
+        cleaned = redact(message)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed = True
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Install the redaction for every logger, and a plain stderr handler if none exists."""
+    _install_record_factory()
+    # twilio's HTTP client logs request parameters (the To number) at INFO.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(logging.StreamHandler(sys.stderr))
+        root.setLevel(level)
+    for existing in root.handlers:
+        if not isinstance(existing.formatter, RedactingFormatter):
+            existing.setFormatter(
+                RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+            )

@@ -1,0 +1,84 @@
+"""Storing an inbound text exactly once. This is all the webhook does before it answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hotline.db.models import Message, Texter
+from hotline.domain.delivery import DeliveryStatus, Direction
+from hotline.domain.inbound import InboundText
+from hotline.vault import Vault
+
+
+def _insert(session: Session, model: type[Any]) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    raise RuntimeError(f"unsupported database: {dialect}")
+
+
+def find_or_add_texter(session: Session, vault: Vault, phone: str, now: datetime) -> int:
+    """The id of the texter with this number, adding them if new. Safe under concurrency."""
+    phone_hash = vault.phone_hash(phone)
+    texter_id = session.execute(
+        _insert(session, Texter)
+        .values(
+            phone_hash=phone_hash,
+            phone_ciphertext=vault.encrypt(phone),
+            language="en",
+            created_at=now,
+            last_seen_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["phone_hash"])
+        .returning(Texter.id)
+    ).scalar_one_or_none()
+    if texter_id is not None:
+        return int(texter_id)
+    texter_id, has_phone = session.execute(
+        select(Texter.id, Texter.phone_ciphertext.is_not(None)).where(
+            Texter.phone_hash == phone_hash
+        )
+    ).one()
+    if not has_phone:
+        # An erased texter texting again: we need the number to answer them.
+        session.execute(
+            update(Texter)
+            .where(Texter.id == texter_id, Texter.phone_ciphertext.is_(None))
+            .values(phone_ciphertext=vault.encrypt(phone))
+        )
+    return int(texter_id)
+
+
+def store_inbound(session: Session, vault: Vault, text: InboundText, now: datetime) -> int | None:
+    """Store one inbound text; the id of the new message, or None when its SID is known already.
+
+    A repeated delivery of one ``MessageSid`` (Twilio retries, or the same request twice at
+    once) stores nothing new and returns None. The caller commits.
+    """
+    texter_id = find_or_add_texter(session, vault, text.phone, now)
+    message_id = session.execute(
+        _insert(session, Message)
+        .values(
+            texter_id=texter_id,
+            direction=Direction.INBOUND,
+            body_ciphertext=vault.encrypt(text.body),
+            twilio_sid=text.message_sid,
+            status=DeliveryStatus.RECEIVED,
+            num_media=text.num_media,
+            media_types=list(text.media_types) or None,
+            compliance_notice=False,
+            send_attempts=0,
+            created_at=now,
+            status_updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["twilio_sid"])
+        .returning(Message.id)
+    ).scalar_one_or_none()
+    return None if message_id is None else int(message_id)

@@ -1,0 +1,271 @@
+"""Sending one stored outbound text, at most once.
+
+The send runs in three steps, each its own transaction or none:
+
+1. *Claim*: a conditional update moves the message from ``pending`` to ``submitting``. Only one
+   worker can win it. Opt-out and erasure are checked here, under the texter's row lock.
+2. *Call Twilio*, holding no transaction.
+3. *Record* what Twilio said. Until this commits the message stays ``submitting``.
+
+A message found ``submitting`` for longer than the lease belongs to a worker that died or timed
+out mid-call. Twilio may or may not have taken it, so it is *reconciled*: Twilio is asked
+whether it has that text; only when it does not is the text sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.clock import Clock
+from hotline.db.models import Message, Texter
+from hotline.db.session import lock_texter
+from hotline.domain.delivery import DeliveryStatus, Direction, advances
+from hotline.services import events
+from hotline.sms.sender import (
+    OPTED_OUT_ERROR,
+    Accepted,
+    AmbiguousSendError,
+    OutboundText,
+    PermanentSendError,
+    RetryableSendError,
+    Sender,
+)
+from hotline.vault import Vault
+
+log = logging.getLogger(__name__)
+
+
+class SendResult(StrEnum):
+    SENT = "sent"  # Twilio has it (now, or already before this attempt)
+    CANCELED = "canceled"  # not sent by decision: opted out, erased
+    FAILED = "failed"  # Twilio refused it for good, or retries ran out
+    RETRY = "retry"  # try again after ``retry_after`` seconds
+    NOTHING = "nothing"  # no such message, or not ours to send
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    max_retries: int = 8
+    backoff_base: float = 2.0
+    backoff_max: float = 300.0
+    # How long a claim is trusted before another worker may reconcile it.
+    lease_seconds: float = 30.0
+
+    def backoff(self, attempts: int) -> float:
+        delay = min(self.backoff_base * 2 ** max(attempts - 1, 0), self.backoff_max)
+        return float(delay * random.uniform(0.8, 1.2))  # jitter: a surge's retries do not align
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    result: SendResult
+    retry_after: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Claim:
+    to: str
+    body: str
+    since: datetime | None  # set when reconciling an earlier, unfinished attempt
+    attempts: int
+
+
+class Dispatcher:
+    """Carries out :func:`send` for one process: sessions, carrier, keys, clock and policy."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        sender: Sender,
+        vault: Vault,
+        clock: Clock,
+        policy: SendPolicy,
+        status_callback: Callable[[int], str | None],
+    ) -> None:
+        self.sessions = sessions
+        self.sender = sender
+        self.vault = vault
+        self.clock = clock
+        self.policy = policy
+        self.status_callback = status_callback
+
+    def send(self, message_id: int) -> SendOutcome:
+        """Send message ``message_id`` unless it was sent, canceled or is being sent.
+
+        Never raises for carrier trouble: the outcome says whether to retry and when.
+        """
+        claim = self._claim(message_id)
+        if isinstance(claim, SendOutcome):
+            return claim
+        if claim.since is not None:
+            found = self.sender.find_sent(claim.to, claim.body, claim.since)
+            if found is not None:
+                self._record_accepted(message_id, found)
+                log.info("send reconciled: message %s was already with Twilio", message_id)
+                return SendOutcome(SendResult.SENT)
+        text = OutboundText(claim.to, claim.body, self.status_callback(message_id))
+        try:
+            accepted = self.sender.send(text)
+        except RetryableSendError as exc:
+            return self._release_for_retry(message_id, claim.attempts, str(exc), exc.retry_after)
+        except PermanentSendError as exc:
+            return self._record_refusal(message_id, exc)
+        except AmbiguousSendError as exc:
+            # Stay "submitting": the next attempt asks Twilio before sending again.
+            log.warning("send of message %s ambiguous: %s", message_id, exc)
+            return SendOutcome(SendResult.RETRY, self.policy.lease_seconds)
+        self._record_accepted(message_id, accepted)
+        return SendOutcome(SendResult.SENT)
+
+    def _claim(self, message_id: int) -> _Claim | SendOutcome:
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            message = session.get(Message, message_id)
+            if message is None or message.direction is not Direction.OUTBOUND:
+                return SendOutcome(SendResult.NOTHING)
+            texter = lock_texter(session, message.texter_id)
+            session.refresh(message)
+            assert texter is not None
+            status = message.status
+            if status is DeliveryStatus.PENDING:
+                if message.next_attempt_at is not None and message.next_attempt_at > now:
+                    wait = (message.next_attempt_at - now).total_seconds()
+                    return SendOutcome(SendResult.RETRY, wait)
+                since = None
+            elif status is DeliveryStatus.SUBMITTING:
+                assert message.submitted_at is not None
+                lease_end = message.submitted_at + timedelta(seconds=self.policy.lease_seconds)
+                if lease_end > now:
+                    return SendOutcome(SendResult.RETRY, (lease_end - now).total_seconds())
+                since = message.submitted_at - timedelta(seconds=5)
+            else:
+                return SendOutcome(SendResult.NOTHING)
+
+            reason = _reason_not_to_send(texter, message)
+            if reason is not None:
+                message.status = DeliveryStatus.CANCELED
+                message.status_updated_at = now
+                events.record(
+                    session,
+                    "send_canceled",
+                    now,
+                    conversation_id=message.conversation_id,
+                    texter_id=texter.id,
+                    message_id=message.id,
+                    reason=reason,
+                )
+                return SendOutcome(SendResult.CANCELED)
+            claimed: int = session.execute(  # type: ignore[attr-defined]
+                update(Message)
+                .where(Message.id == message_id, Message.status == status)
+                .values(
+                    status=DeliveryStatus.SUBMITTING,
+                    submitted_at=now,
+                    send_attempts=Message.send_attempts + 1,
+                    status_updated_at=now,
+                )
+            ).rowcount
+            if claimed != 1:
+                return SendOutcome(SendResult.NOTHING)
+            assert texter.phone_ciphertext is not None and message.body_ciphertext is not None
+            return _Claim(
+                to=self.vault.decrypt(texter.phone_ciphertext),
+                body=self.vault.decrypt(message.body_ciphertext),
+                since=since,
+                attempts=message.send_attempts + 1,
+            )
+
+    def _record_accepted(self, message_id: int, accepted: Accepted) -> None:
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            message = session.scalars(
+                select(Message).where(Message.id == message_id).with_for_update()
+            ).one()
+            message.twilio_sid = message.twilio_sid or accepted.sid
+            try:
+                reported = DeliveryStatus(accepted.status)
+            except ValueError:
+                reported = DeliveryStatus.QUEUED
+            # A status callback may have got here first with a later status; keep that one.
+            if advances(message.status, reported):
+                message.status = reported
+                message.status_updated_at = now
+            message.next_attempt_at = None
+
+    def _release_for_retry(
+        self, message_id: int, attempts: int, reason: str, retry_after: float | None
+    ) -> SendOutcome:
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            message = session.get(Message, message_id)
+            assert message is not None
+            if attempts > self.policy.max_retries:
+                message.status = DeliveryStatus.FAILED
+                message.status_updated_at = now
+                message.next_attempt_at = None
+                events.record(
+                    session,
+                    "send_gave_up",
+                    now,
+                    conversation_id=message.conversation_id,
+                    texter_id=message.texter_id,
+                    message_id=message.id,
+                    attempts=attempts,
+                )
+                log.error(
+                    "send of message %s gave up after %d attempts: %s", message_id, attempts, reason
+                )
+                return SendOutcome(SendResult.FAILED)
+            delay = max(retry_after or 0.0, self.policy.backoff(attempts))
+            message.status = DeliveryStatus.PENDING
+            message.next_attempt_at = now + timedelta(seconds=delay)
+            message.status_updated_at = now
+        log.warning("send of message %s will retry in %.1fs: %s", message_id, delay, reason)
+        return SendOutcome(SendResult.RETRY, delay)
+
+    def _record_refusal(self, message_id: int, exc: PermanentSendError) -> SendOutcome:
+        now = self.clock.now()
+        with self.sessions.begin() as session:
+            message = session.get(Message, message_id)
+            assert message is not None
+            message.status = DeliveryStatus.FAILED
+            message.error_code = exc.code
+            message.status_updated_at = now
+            message.next_attempt_at = None
+            events.record(
+                session,
+                "send_failed",
+                now,
+                conversation_id=message.conversation_id,
+                texter_id=message.texter_id,
+                message_id=message.id,
+                error_code=exc.code,
+            )
+            if exc.code == OPTED_OUT_ERROR:
+                mark_carrier_opt_out(session, message.texter_id, now)
+        log.warning("send of message %s failed for good: %s", message_id, exc)
+        return SendOutcome(SendResult.FAILED)
+
+
+def _reason_not_to_send(texter: Texter, message: Message) -> str | None:
+    if texter.phone_ciphertext is None or message.body_ciphertext is None:
+        return "erased"
+    if texter.opted_out_at is not None and not message.compliance_notice:
+        return "opted_out"
+    return None
+
+
+def mark_carrier_opt_out(session: Session, texter_id: int, now: datetime) -> None:
+    """Twilio says the number opted out (error 21610): never text it again until START."""
+    texter = session.get(Texter, texter_id)
+    if texter is not None and texter.opted_out_at is None:
+        texter.opted_out_at = now
+        events.record(session, "opt_out", now, texter_id=texter_id, source="carrier")

@@ -1,0 +1,196 @@
+"""Configuration: the only module that reads the process environment.
+
+Everything else receives a :class:`Settings`. Reading happens in :meth:`Settings.from_env`, which
+validates all of it at once so a misconfigured deployment fails at start-up with one clear
+message, not at the first text that needs the missing piece.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class Mode(StrEnum):
+    """How the hotline runs. Demo and test may invent secrets; production never does."""
+
+    PRODUCTION = "production"
+    DEVELOPMENT = "development"
+    DEMO = "demo"
+    TEST = "test"
+
+    @property
+    def lenient(self) -> bool:
+        """True where missing secrets are generated instead of refused."""
+        return self is not Mode.PRODUCTION
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed. The message names the variables, never their values."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode
+    database_url: str
+    secret_key: str
+    data_keys: tuple[str, ...]
+    hash_key: str | None = None
+    redis_url: str | None = None
+    public_url: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base: str | None = None
+    # Seconds a stored inbound text may wait for its worker before the sweep hands it over again.
+    sweep_grace_seconds: int = 30
+    sweep_interval_seconds: int = 15
+    # Sending: retry 429/5xx with exponential backoff, at most this many times.
+    send_max_retries: int = 8
+    send_backoff_base_seconds: float = 2.0
+    send_backoff_max_seconds: float = 300.0
+    twilio_timeout_seconds: float = 10.0
+    max_body_chars: int = 1600
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def uses_twilio(self) -> bool:
+        return self.twilio_account_sid is not None
+
+    @property
+    def embedded(self) -> bool:
+        """No broker: tasks run in-process and periodic jobs on an in-process ticker."""
+        return self.redis_url is None
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        mode: Mode | None = None,
+        instance_path: Path | None = None,
+    ) -> Settings:
+        """Build settings from the environment, refusing an incomplete production setup.
+
+        Raises :class:`SettingsError` listing every missing or malformed variable.
+        """
+        env = os.environ if environ is None else environ
+        if mode is None:
+            raw_mode = env.get("HOTLINE_ENV", Mode.PRODUCTION.value).strip().lower()
+            try:
+                mode = Mode(raw_mode)
+            except ValueError:
+                choices = ", ".join(m.value for m in Mode)
+                raise SettingsError(f"HOTLINE_ENV must be one of: {choices}") from None
+        instance = instance_path or Path.cwd() / "instance"
+        problems: list[str] = []
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        database_url = get("HOTLINE_DATABASE_URL") or f"sqlite:///{instance / 'hotline.sqlite3'}"
+        secret_key = get("HOTLINE_SECRET_KEY")
+        if secret_key is None:
+            if mode.lenient:
+                secret_key = _demo_secret(instance, "secret-key")
+            else:
+                problems.append("HOTLINE_SECRET_KEY is required")
+        raw_keys = get("HOTLINE_DATA_KEYS")
+        data_keys: tuple[str, ...] = ()
+        if raw_keys is None:
+            if mode.lenient:
+                data_keys = (_demo_secret(instance, "data-key"),)
+            else:
+                problems.append("HOTLINE_DATA_KEYS is required (comma-separated Fernet keys)")
+        else:
+            data_keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip())
+            for index, key in enumerate(data_keys):
+                if not _is_fernet_key(key):
+                    problems.append(
+                        f"HOTLINE_DATA_KEYS entry {index + 1} is not 32 bytes of URL-safe base64"
+                    )
+        hash_key = get("HOTLINE_HASH_KEY")
+        if hash_key is not None and not _is_fernet_key(hash_key):
+            problems.append("HOTLINE_HASH_KEY is not 32 bytes of URL-safe base64")
+
+        account_sid = get("TWILIO_ACCOUNT_SID")
+        auth_token = get("TWILIO_AUTH_TOKEN")
+        twilio_from = get("TWILIO_FROM")
+        service_sid = get("TWILIO_MESSAGING_SERVICE_SID")
+        if not mode.lenient:
+            if account_sid is None:
+                problems.append("TWILIO_ACCOUNT_SID is required")
+            if auth_token is None:
+                problems.append("TWILIO_AUTH_TOKEN is required")
+            if twilio_from is None and service_sid is None:
+                problems.append("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required")
+        if (account_sid is None) != (auth_token is None):
+            problems.append("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together")
+        if account_sid is not None and twilio_from is None and service_sid is None:
+            problems.append("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required with Twilio")
+        if auth_token is None and mode.lenient:
+            # The demo and tests sign and check webhooks with a local token, like Twilio would.
+            auth_token = _demo_secret(instance, "twilio-auth-token")
+
+        public_url = get("HOTLINE_PUBLIC_URL")
+        if public_url is not None and not public_url.startswith(("http://", "https://")):
+            problems.append("HOTLINE_PUBLIC_URL must start with http:// or https://")
+        api_base = get("TWILIO_API_BASE")
+        if api_base is not None and not api_base.startswith(("http://", "https://")):
+            problems.append("TWILIO_API_BASE must start with http:// or https://")
+
+        if problems:
+            raise SettingsError(
+                "hotline cannot start: " + "; ".join(problems) + f" (HOTLINE_ENV={mode.value})"
+            )
+        assert secret_key is not None
+        return cls(
+            mode=mode,
+            database_url=database_url,
+            secret_key=secret_key,
+            data_keys=data_keys,
+            hash_key=hash_key,
+            redis_url=get("HOTLINE_REDIS_URL"),
+            public_url=public_url.rstrip("/") if public_url else None,
+            twilio_account_sid=account_sid,
+            twilio_auth_token=auth_token,
+            twilio_from=twilio_from,
+            twilio_messaging_service_sid=service_sid,
+            twilio_api_base=api_base.rstrip("/") if api_base else None,
+        )
+
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return False
+
+
+def _demo_secret(instance: Path, name: str) -> str:
+    """A secret kept in the instance folder, so demo data stays readable across restarts."""
+    path = instance / f"{name}.secret"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    instance.mkdir(parents=True, exist_ok=True)
+    secret = base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of the demo got there first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret

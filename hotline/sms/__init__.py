@@ -1,0 +1,1 @@
+"""The Twilio adapter: the only package that imports twilio."""

@@ -1,0 +1,181 @@
+"""Handing work to the workers: Celery over Redis in production, a thread in the demo.
+
+Tasks carry ids only, never a number or a text. Every task is idempotent, so a hand-off that
+happens twice (a redelivery, the sweep) is harmless, and one that fails is only late: the
+sweep finds the stored work and hands it over again.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+PROCESS_INBOUND = "hotline.process_inbound"
+SEND_MESSAGE = "hotline.send_message"
+SWEEP = "hotline.sweep"
+
+
+class HandOffError(RuntimeError):
+    """The broker did not take the task. The work stays stored; the sweep will hand it over."""
+
+
+class TaskQueue(Protocol):
+    def process_inbound(self, message_id: int) -> None: ...
+
+    def send_message(self, message_id: int, delay: float = 0.0) -> None: ...
+
+
+class CeleryTaskQueue:
+    """Publishes by task name, so the web process never imports the worker's code."""
+
+    def __init__(self, celery: Any) -> None:
+        self._celery = celery
+
+    def process_inbound(self, message_id: int) -> None:
+        self._publish(PROCESS_INBOUND, message_id, 0.0)
+
+    def send_message(self, message_id: int, delay: float = 0.0) -> None:
+        self._publish(SEND_MESSAGE, message_id, delay)
+
+    def _publish(self, name: str, message_id: int, delay: float) -> None:
+        from kombu.exceptions import KombuError, OperationalError
+        from redis.exceptions import RedisError
+
+        options: dict[str, Any] = {"retry": False}
+        if delay > 0:
+            options["countdown"] = delay
+        try:
+            self._celery.send_task(name, args=[message_id], **options)
+        except (OperationalError, KombuError, RedisError, OSError) as exc:
+            raise HandOffError(f"broker refused {name} ({type(exc).__name__})") from exc
+
+
+Job = Callable[[int], float | None]  # returns a delay to run again after, or None when done
+
+
+class InProcessQueue:
+    """Runs tasks on one background thread of this process: the embedded default.
+
+    One thread means texts are handled one at a time, in the order they were handed over.
+    ``start=False`` keeps the thread off; tests then call :meth:`run_due` to run what is due.
+    """
+
+    def __init__(self, *, start: bool = True) -> None:
+        self._jobs: dict[str, Job] = {}
+        self._periodic: list[tuple[str, float]] = []
+        self._heap: list[tuple[float, int, str, int]] = []
+        self._counter = itertools.count()
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._autostart = start
+
+    def bind(self, jobs: Mapping[str, Job], periodic: Mapping[str, float] | None = None) -> None:
+        """Give the queue its job functions and the periodic ones (name to interval)."""
+        self._jobs = dict(jobs)
+        self._periodic = list((periodic or {}).items())
+        now = time.monotonic()
+        with self._wake:
+            for name, interval in self._periodic:
+                heapq.heappush(self._heap, (now + interval, next(self._counter), name, -1))
+        if self._autostart:
+            self.start()
+
+    def process_inbound(self, message_id: int) -> None:
+        self._push(PROCESS_INBOUND, message_id, 0.0)
+
+    def send_message(self, message_id: int, delay: float = 0.0) -> None:
+        self._push(SEND_MESSAGE, message_id, delay)
+
+    def _push(self, name: str, arg: int, delay: float) -> None:
+        with self._wake:
+            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._counter), name, arg))
+            self._wake.notify()
+
+    def pending(self) -> list[tuple[str, int]]:
+        with self._wake:
+            return [(name, arg) for _, _, name, arg in sorted(self._heap) if arg >= 0]
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="hotline-tasks", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def run_due(self, *, include_delayed: bool = False, periodic: bool = False) -> int:
+        """Run, on this thread, every task that is due (or all, with ``include_delayed``).
+
+        Periodic jobs run only when ``periodic`` is true. Returns how many tasks ran.
+        """
+        ran = 0
+        while True:
+            with self._wake:
+                item = self._pop_due(include_delayed, periodic)
+            if item is None:
+                return ran
+            self._run(item)
+            ran += 1
+
+    def _pop_due(self, include_delayed: bool, periodic: bool) -> tuple[str, int] | None:
+        now = time.monotonic()
+        eligible = [
+            item
+            for item in self._heap
+            if (periodic or item[3] >= 0) and (include_delayed or item[0] <= now)
+        ]
+        if not eligible:
+            return None
+        first = min(eligible)
+        self._heap.remove(first)
+        heapq.heapify(self._heap)
+        return first[2], first[3]
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                while not self._stopping and (
+                    not self._heap or self._heap[0][0] > time.monotonic()
+                ):
+                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._wake.wait(timeout)
+                if self._stopping:
+                    return
+                _, _, name, arg = heapq.heappop(self._heap)
+            self._run((name, arg))
+
+    def _run(self, item: tuple[str, int]) -> None:
+        name, arg = item
+        job = self._jobs[name]
+        if arg < 0:
+            interval = dict(self._periodic)[name]
+            try:
+                job(arg)
+            finally:
+                with self._wake:
+                    heapq.heappush(
+                        self._heap, (time.monotonic() + interval, next(self._counter), name, -1)
+                    )
+            return
+        try:
+            delay = job(arg)
+        except Exception:
+            # The task's work stays stored and the sweep hands it over again; the thread must
+            # live on for every other texter.
+            log.exception("in-process task %s failed for id %s; the sweep will retry it", name, arg)
+            return
+        if delay is not None:
+            self._push(name, arg, delay)

@@ -1,0 +1,29 @@
+"""HTTP: thin blueprints that parse, call one service, and shape the response."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, jsonify
+
+from hotline.runtime import Runtime
+
+
+def runtime() -> Runtime:
+    rt = current_app.extensions["hotline"]
+    assert isinstance(rt, Runtime)
+    return rt
+
+
+def init_app(app: Flask) -> None:
+    from hotline.web import health, twilio_hooks
+
+    app.register_blueprint(twilio_hooks.bp)
+    app.register_blueprint(health.bp)
+
+    @app.errorhandler(413)
+    def _too_large(_error: Exception) -> tuple[Response, int]:
+        return jsonify(error="request too large"), 413
+
+    @app.errorhandler(500)
+    def _server_error(_error: Exception) -> tuple[Response, int]:
+        # Never echo the exception: it may hold a texter's data.
+        return jsonify(error="internal error"), 500
