@@ -64,7 +64,7 @@ class Runtime:
         )
 
 
-def make_sender(settings: Settings) -> Sender:
+def make_sender(settings: Settings, clock: Clock) -> Sender:
     if settings.uses_twilio:
         assert settings.twilio_account_sid and settings.twilio_auth_token
         return TwilioSender(
@@ -75,7 +75,7 @@ def make_sender(settings: Settings) -> Sender:
             api_base=settings.twilio_api_base,
             timeout=settings.twilio_timeout_seconds,
         )
-    return LocalSender()
+    return LocalSender(clock.now)
 
 
 def build_runtime(
@@ -87,22 +87,29 @@ def build_runtime(
     engine: Engine | None = None,
 ) -> Runtime:
     engine = engine or make_engine(settings.database_url)
+    clock = clock or SystemClock()
     runtime = Runtime(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
         vault=Vault(settings.data_keys, settings.hash_key),
-        sender=sender or make_sender(settings),
-        clock=clock or SystemClock(),
+        sender=sender or make_sender(settings, clock),
+        clock=clock,
         tasks=tasks,
     )
     if isinstance(tasks, InProcessQueue):
-        tasks.bind(
-            {
-                PROCESS_INBOUND: lambda message_id: jobs.process_inbound(runtime, message_id),
-                SEND_MESSAGE: lambda message_id: jobs.send_message(runtime, message_id),
-                SWEEP: lambda _: jobs.sweep(runtime),
-            },
-            periodic={SWEEP: float(settings.sweep_interval_seconds)},
-        )
+        use_in_process_queue(runtime, tasks)
     return runtime
+
+
+def use_in_process_queue(runtime: Runtime, queue: InProcessQueue) -> None:
+    """Make ``queue`` run this runtime's jobs, and hand all new work to it."""
+    queue.bind(
+        {
+            PROCESS_INBOUND: lambda message_id: jobs.process_inbound(runtime, message_id),
+            SEND_MESSAGE: lambda message_id: jobs.send_message(runtime, message_id),
+            SWEEP: lambda _: jobs.sweep(runtime),
+        },
+        periodic={SWEEP: float(runtime.settings.sweep_interval_seconds)},
+    )
+    runtime.tasks = queue

@@ -50,8 +50,8 @@ class Settings:
     twilio_messaging_service_sid: str | None = None
     twilio_api_base: str | None = None
     # Seconds a stored inbound text may wait for its worker before the sweep hands it over again.
-    sweep_grace_seconds: int = 30
-    sweep_interval_seconds: int = 15
+    sweep_grace_seconds: float = 30.0
+    sweep_interval_seconds: float = 15.0
     # Sending: retry 429/5xx with exponential backoff, at most this many times.
     send_max_retries: int = 8
     send_backoff_base_seconds: float = 2.0
@@ -150,6 +150,21 @@ class Settings:
         if api_base is not None and not api_base.startswith(("http://", "https://")):
             problems.append("TWILIO_API_BASE must start with http:// or https://")
 
+        numbers: dict[str, Any] = {}
+        for name, attribute in _NUMBER_SETTINGS.items():
+            raw = get(name)
+            if raw is None:
+                continue
+            try:
+                value = float(raw)
+            except ValueError:
+                problems.append(f"{name} must be a number")
+                continue
+            if value <= 0:
+                problems.append(f"{name} must be greater than zero")
+                continue
+            numbers[attribute] = value
+
         if problems:
             raise SettingsError(
                 "hotline cannot start: " + "; ".join(problems) + f" (HOTLINE_ENV={mode.value})"
@@ -168,7 +183,17 @@ class Settings:
             twilio_from=twilio_from,
             twilio_messaging_service_sid=service_sid,
             twilio_api_base=api_base.rstrip("/") if api_base else None,
+            **numbers,
         )
+
+
+# Tuning knobs an operator may set; each must be a positive number.
+_NUMBER_SETTINGS = {
+    "HOTLINE_SWEEP_INTERVAL_SECONDS": "sweep_interval_seconds",
+    "HOTLINE_SWEEP_GRACE_SECONDS": "sweep_grace_seconds",
+    "HOTLINE_SEND_BACKOFF_SECONDS": "send_backoff_base_seconds",
+    "TWILIO_TIMEOUT_SECONDS": "twilio_timeout_seconds",
+}
 
 
 def _is_fernet_key(key: str) -> bool:

@@ -163,6 +163,7 @@ class Dispatcher:
                     reason=reason,
                 )
                 return SendOutcome(SendResult.CANCELED)
+            attempts = message.send_attempts + 1
             claimed: int = session.execute(  # type: ignore[attr-defined]
                 update(Message)
                 .where(Message.id == message_id, Message.status == status)
@@ -180,7 +181,7 @@ class Dispatcher:
                 to=self.vault.decrypt(texter.phone_ciphertext),
                 body=self.vault.decrypt(message.body_ciphertext),
                 since=since,
-                attempts=message.send_attempts + 1,
+                attempts=attempts,
             )
 
     def _record_accepted(self, message_id: int, accepted: Accepted) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -166,14 +167,15 @@ def _classify(exc: TwilioRestException) -> SendError:
 class LocalSender:
     """Keeps texts in memory instead of sending them: the demo's and the tests' carrier."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self._now = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
         self.outbox: list[tuple[Accepted, OutboundText, datetime]] = []
 
     def send(self, text: OutboundText) -> Accepted:
         accepted = Accepted(sid="SM" + secrets.token_hex(16), status="sent")
         with self._lock:
-            self.outbox.append((accepted, text, datetime.now(UTC)))
+            self.outbox.append((accepted, text, self._now()))
         return accepted
 
     def find_sent(self, to: str, body: str, since: datetime) -> Accepted | None:

@@ -1,0 +1,150 @@
+"""Shared fixtures.
+
+Databases: one PostgreSQL database and one SQLite file per test session, migrated once and
+dropped at the end. Tests share them but never each other's rows: every test texts from its own
+fresh numbers and looks only at what those produced. (Rolling back a savepoint per test, as
+Warehouse does, cannot serve here: most of these tests cross process boundaries to a real
+worker, or need truly concurrent connections.)
+
+Under ``CI=true`` a test whose service is missing fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from flask import Flask
+from sqlalchemy import Engine, create_engine, text
+
+from hotline import create_app
+from hotline.db.migrate import upgrade
+from hotline.db.session import make_engine
+from hotline.settings import Mode, Settings
+from hotline.sms.sender import LocalSender
+from hotline.taskqueue import InProcessQueue
+
+CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "HOTLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+TEST_ACCOUNT_SID = "AC" + "0" * 31 + "1"
+TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+TEST_DATA_KEY = Fernet.generate_key().decode()
+TEST_PUBLIC_URL = "http://hotline.test"
+
+
+def unavailable(what: str) -> None:
+    """Skip the test for a missing service, or fail it under CI, where nothing may be missing."""
+    if CI:
+        pytest.fail(f"{what} is required under CI=true")
+    pytest.skip(f"{what} is not available")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def new_phone() -> str:
+    """A fresh US number in the 555-01xx fiction range's spirit: unique per call."""
+    return "+1555" + "".join(secrets.choice("0123456789") for _ in range(7))
+
+
+def new_sid(prefix: str = "SM") -> str:
+    return prefix + secrets.token_hex(16)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"hotline_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any failure here means "no PostgreSQL"
+        admin.dispose()
+        unavailable(f"PostgreSQL at {POSTGRES_ADMIN_URL} ({type(exc).__name__})")
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("sqlite") / "hotline.sqlite3"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Run the test once on each database."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    """Test-mode settings on ``database_url``; the local sender unless Twilio is configured."""
+    base = Settings(
+        mode=Mode.TEST,
+        database_url=database_url,
+        secret_key="test-secret-key",
+        data_keys=(TEST_DATA_KEY,),
+        public_url=TEST_PUBLIC_URL,
+        twilio_auth_token=TEST_AUTH_TOKEN,
+    )
+    return base.with_overrides(**overrides)
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[..., Flask]]:
+    """Build an app on a database URL, with a manual task queue and the local sender."""
+    built: list[Flask] = []
+
+    def factory(database_url: str, **overrides: Any) -> Flask:
+        settings_overrides = overrides.pop("settings_overrides", {})
+        settings = settings_for(database_url, **settings_overrides)
+        config: dict[str, Any] = {
+            "settings": settings,
+            "tasks": overrides.pop("tasks", None) or InProcessQueue(start=False),
+            "sender": overrides.pop("sender", None) or LocalSender(),
+            "TESTING": True,
+        }
+        config.update(overrides)
+        app = create_app(config)
+        built.append(app)
+        return app
+
+    yield factory
+    for app in built:
+        app.extensions["hotline"].engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask], database_url: str) -> Flask:
+    return make_app(database_url)

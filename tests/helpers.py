@@ -1,0 +1,89 @@
+"""Signed Twilio requests and database look-ups for the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from hotline import runtime_of
+from hotline.db.models import Conversation, Event, Message, Texter
+from hotline.sms.signature import sign
+from tests.conftest import TEST_ACCOUNT_SID, new_sid
+
+
+def sms_form(phone: str, body: str, sid: str | None = None, **extra: str) -> dict[str, str]:
+    form = {
+        "MessageSid": sid or new_sid(),
+        "AccountSid": TEST_ACCOUNT_SID,
+        "From": phone,
+        "To": "233733",
+        "Body": body,
+        "NumMedia": "0",
+    }
+    form.update(extra)
+    return form
+
+
+def post_signed(
+    client: FlaskClient, path: str, form: dict[str, str], *, token: str | None = None, **kw: Any
+) -> TestResponse:
+    """POST ``form`` to ``path`` signed as Twilio would sign it for the app's public URL."""
+    app: Flask = client.application
+    settings = runtime_of(app).settings
+    url = f"{settings.public_url}{path}"
+    signature = sign(token or settings.twilio_auth_token or "", url, form)
+    return client.post(path, data=form, headers={"X-Twilio-Signature": signature}, **kw)
+
+
+def texter_of(app: Flask, phone: str) -> Texter | None:
+    runtime = runtime_of(app)
+    with runtime.sessions() as session:
+        return session.scalars(
+            select(Texter).where(Texter.phone_hash == runtime.vault.phone_hash(phone))
+        ).first()
+
+
+def messages_of(app: Flask, phone: str) -> list[Message]:
+    """Every message to or from ``phone``, oldest first."""
+    texter = texter_of(app, phone)
+    if texter is None:
+        return []
+    with runtime_of(app).sessions() as session:
+        return list(
+            session.scalars(
+                select(Message).where(Message.texter_id == texter.id).order_by(Message.id)
+            )
+        )
+
+
+def bodies(app: Flask, messages: list[Message]) -> list[str]:
+    vault = runtime_of(app).vault
+    return [vault.decrypt(m.body_ciphertext) if m.body_ciphertext else "" for m in messages]
+
+
+def conversations_of(app: Flask, phone: str) -> list[Conversation]:
+    texter = texter_of(app, phone)
+    if texter is None:
+        return []
+    with runtime_of(app).sessions() as session:
+        return list(
+            session.scalars(
+                select(Conversation)
+                .where(Conversation.texter_id == texter.id)
+                .order_by(Conversation.id)
+            )
+        )
+
+
+def events_of(app: Flask, phone: str) -> list[Event]:
+    texter = texter_of(app, phone)
+    if texter is None:
+        return []
+    with runtime_of(app).sessions() as session:
+        return list(
+            session.scalars(select(Event).where(Event.texter_id == texter.id).order_by(Event.id))
+        )
