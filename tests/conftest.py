@@ -15,7 +15,6 @@ import os
 import secrets
 import socket
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -71,7 +70,7 @@ def postgres_url() -> Iterator[str]:
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - any failure here means "no PostgreSQL"
+    except Exception as exc:
         admin.dispose()
         unavailable(f"PostgreSQL at {POSTGRES_ADMIN_URL} ({type(exc).__name__})")
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"

@@ -14,12 +14,20 @@ from hotline import jobs, runtime_of
 from hotline.catalogue import text as catalogue_text
 from hotline.db.models import ConversationStatus, Message
 from hotline.domain.delivery import DeliveryStatus, Direction
+from hotline.runtime import use_in_process_queue
 from hotline.services.process import process_pending
 from hotline.sms.sender import LocalSender
-from hotline.runtime import use_in_process_queue
 from hotline.taskqueue import InProcessQueue
 from tests.conftest import new_phone
-from tests.helpers import bodies, conversations_of, events_of, messages_of, post_signed, sms_form, texter_of
+from tests.helpers import (
+    bodies,
+    conversations_of,
+    events_of,
+    messages_of,
+    post_signed,
+    sms_form,
+    texter_of,
+)
 
 
 def text_in(app: Flask, phone: str, body: str) -> None:
@@ -101,7 +109,11 @@ def test_stop_confirms_once_closes_and_silences_everything_until_start(app: Flas
         fresh = session.get(type(texter), texter.id)
         assert fresh is not None
         waiting = queue_text(
-            session, runtime.vault, fresh, open_conversation(session, fresh), "an advocate's reply",
+            session,
+            runtime.vault,
+            fresh,
+            open_conversation(session, fresh),
+            "an advocate's reply",
             runtime.clock.now(),
         ).id
 
@@ -158,7 +170,9 @@ def test_returning_texter_gets_a_new_conversation(app: Flask) -> None:
     assert [e.detail["returning_texter"] for e in opened] == [False, True]
 
 
-def test_sweep_hands_over_only_stranded_work(make_app: Callable[..., Flask], database_url: str) -> None:
+def test_sweep_hands_over_only_stranded_work(
+    make_app: Callable[..., Flask], database_url: str
+) -> None:
     app = make_app(database_url, settings_overrides={"sweep_grace_seconds": 0.0001})
     phone = new_phone()
     text_in(app, phone, "one")

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from hotline import runtime_of
 from hotline.db.models import Message, Texter
 from hotline.domain.delivery import DeliveryStatus, Direction
-from hotline.sms.signature import sign
 from hotline.runtime import use_in_process_queue
+from hotline.sms.signature import sign
 from hotline.taskqueue import PROCESS_INBOUND, CeleryTaskQueue, InProcessQueue
 from tests.conftest import TEST_PUBLIC_URL, free_port, new_phone, new_sid
 from tests.helpers import bodies, messages_of, post_signed, sms_form, texter_of

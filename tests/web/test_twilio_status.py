@@ -96,7 +96,9 @@ def test_bad_status_is_refused_and_changes_nothing(app: Flask) -> None:
     bad_status = post_signed(client, "/twilio/status", status_form(sid, "exploded"))
     bad_code = post_signed(client, "/twilio/status", status_form(sid, "failed", ErrorCode="x1"))
     assert bad_status.status_code == bad_code.status_code == 400
-    assert bad_status.get_data(as_text=True).strip() == "MessageStatus is not a Twilio message status"
+    assert (
+        bad_status.get_data(as_text=True).strip() == "MessageStatus is not a Twilio message status"
+    )
     assert status_of(app, message.id).status is DeliveryStatus.SENT
 
 

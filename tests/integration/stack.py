@@ -1,0 +1,163 @@
+"""Starting the real production stack for a test: gunicorn, a celery worker and beat, Redis.
+
+Every process logs to its own file, so tests can read what it wrote (and check that no phone
+number or text is in it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@dataclass
+class Process:
+    name: str
+    argv: list[str]
+    env: Mapping[str, str]
+    log_path: Path
+    popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(
+            self.argv,
+            env=dict(self.env),
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+        if self.popen is None:
+            return
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout)
+        self.popen = None
+
+
+def redis_server(port: int, log_dir: Path) -> Process:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise FileNotFoundError("redis-server")
+    return Process(
+        "redis",
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(log_dir),
+        ],
+        os.environ,
+        log_dir / "redis.log",
+    )
+
+
+def gunicorn(port: int, env: Mapping[str, str], log_dir: Path) -> Process:
+    return Process(
+        "web",
+        [
+            str(BIN / "gunicorn"),
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "hotline:create_app()",
+        ],
+        env,
+        log_dir / "web.log",
+    )
+
+
+def celery_worker(env: Mapping[str, str], log_dir: Path, concurrency: int = 2) -> Process:
+    return Process(
+        "worker",
+        [
+            str(BIN / "celery"),
+            "-A",
+            "workers",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--without-mingle",
+            "--without-gossip",
+            "-n",
+            f"test-{os.getpid()}@%h",
+        ],
+        env,
+        log_dir / "worker.log",
+    )
+
+
+def celery_beat(env: Mapping[str, str], log_dir: Path) -> Process:
+    return Process(
+        "beat",
+        [
+            str(BIN / "celery"),
+            "-A",
+            "workers",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(log_dir / "beat-schedule"),
+        ],
+        env,
+        log_dir / "beat.log",
+    )
+
+
+def http_ready(url: str) -> Callable[[], bool]:
+    def ready() -> bool:
+        try:
+            with requests.get(url, timeout=1) as response:
+                return response.status_code < 500
+        except requests.RequestException:
+            return False
+
+    return ready

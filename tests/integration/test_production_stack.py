@@ -1,0 +1,282 @@
+"""The production stack, really started: gunicorn, PostgreSQL, Redis, a celery worker and beat,
+and the real twilio client talking to a local fake of Twilio's API.
+
+A text goes in through ``/twilio/sms`` over HTTP and comes out at the fake API; the fake's
+status callbacks come back through ``/twilio/status``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import Engine, inspect, select, text
+
+from hotline.db.models import Message, Texter
+from hotline.db.session import make_engine
+from hotline.domain.delivery import DeliveryStatus, Direction
+from hotline.settings import Settings
+from hotline.sms.signature import sign
+from hotline.testing.fake_twilio import FakeTwilio
+from hotline.vault import Vault
+from tests.conftest import (
+    TEST_ACCOUNT_SID,
+    TEST_AUTH_TOKEN,
+    TEST_DATA_KEY,
+    free_port,
+    new_phone,
+    unavailable,
+)
+from tests.helpers import sms_form
+from tests.integration.stack import (
+    Process,
+    celery_beat,
+    celery_worker,
+    gunicorn,
+    http_ready,
+    redis_server,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
+
+SHORT_CODE = "+15005550006"
+
+
+@dataclass
+class Stack:
+    public_url: str
+    fake: FakeTwilio
+    engine: Engine
+    vault: Vault
+    redis: Process
+    processes: list[Process]
+    log_dir: Path
+
+    def text(self, phone: str, body: str, **extra: str) -> requests.Response:
+        form = sms_form(phone, body, **extra)
+        return self.post("/twilio/sms", form)
+
+    def post(self, path: str, form: dict[str, str]) -> requests.Response:
+        signature = sign(TEST_AUTH_TOKEN, self.public_url + path, form)
+        return requests.post(
+            self.public_url + path,
+            data=form,
+            headers={"X-Twilio-Signature": signature},
+            timeout=10,
+        )
+
+    def replies_to(self, phone: str) -> list[str]:
+        return [m.body for m in self.fake.messages if m.to == phone]
+
+    def wait_for_replies(self, phone: str, count: int, timeout: float = 15.0) -> list[str]:
+        wait_until(lambda: len(self.replies_to(phone)) >= count, timeout, f"{count} replies")
+        return self.replies_to(phone)
+
+    def messages_of(self, phone: str) -> list[Message]:
+        with self.engine.connect() as connection:
+            texter_id = connection.scalar(
+                select(Texter.id).where(Texter.phone_hash == self.vault.phone_hash(phone))
+            )
+            if texter_id is None:
+                return []
+        from sqlalchemy.orm import Session
+
+        with Session(self.engine) as session:
+            return list(
+                session.scalars(
+                    select(Message).where(Message.texter_id == texter_id).order_by(Message.id)
+                )
+            )
+
+    def logs(self) -> str:
+        return "\n".join(p.log() for p in [*self.processes, self.redis])
+
+
+@pytest.fixture(scope="module")
+def stack(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    log_dir = tmp_path_factory.mktemp("stack")
+    redis_port, web_port = free_port(), free_port()
+    try:
+        redis = redis_server(redis_port, log_dir)
+    except FileNotFoundError:
+        unavailable("redis-server")
+    redis.start()
+    import redis as redis_client
+
+    client = redis_client.Redis(port=redis_port, socket_connect_timeout=0.5)
+
+    def redis_up() -> bool:
+        try:
+            return bool(client.ping())
+        except redis_client.RedisError:
+            return False
+
+    wait_until(redis_up, 10, "redis-server")
+    fake = FakeTwilio(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN)
+    fake.start()
+    public_url = f"http://127.0.0.1:{web_port}"
+    env = {
+        **os.environ,
+        "HOTLINE_ENV": "production",
+        "HOTLINE_DATABASE_URL": postgres_url,
+        "HOTLINE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "HOTLINE_SECRET_KEY": "integration-secret",
+        "HOTLINE_DATA_KEYS": TEST_DATA_KEY,
+        "HOTLINE_PUBLIC_URL": public_url,
+        "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
+        "TWILIO_FROM": SHORT_CODE,
+        "TWILIO_API_BASE": fake.base_url,
+        "TWILIO_TIMEOUT_SECONDS": "3",
+        "HOTLINE_SWEEP_INTERVAL_SECONDS": "1",
+        "HOTLINE_SWEEP_GRACE_SECONDS": "2",
+    }
+    settings = Settings.from_env(env)  # the same production checks the processes make
+    processes = [
+        gunicorn(web_port, env, log_dir),
+        celery_worker(env, log_dir),
+        celery_beat(env, log_dir),
+    ]
+    for process in processes:
+        process.start()
+    engine = make_engine(postgres_url)
+    stack = Stack(public_url, fake, engine, Vault(settings.data_keys), redis, processes, log_dir)
+    try:
+        wait_until(http_ready(public_url + "/healthz"), 30, "gunicorn")
+        wait_until(lambda: "ready." in processes[1].log(), 60, "the celery worker")
+        yield stack
+    finally:
+        for process in processes:
+            process.stop()
+        redis.stop()
+        fake.stop()
+        client.close()
+        engine.dispose()
+
+
+def test_text_is_answered_through_twilio_and_delivery_is_recorded(stack: Stack) -> None:
+    phone = new_phone()
+    started = time.monotonic()
+    response = stack.text(phone, "hello, I need help")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/xml")
+
+    [reply] = stack.wait_for_replies(phone, 1)
+    elapsed = time.monotonic() - started
+    print(f"webhook to fake Twilio API: {elapsed * 1000:.0f} ms")
+    assert "advocate" in reply
+    [message] = [m for m in stack.fake.messages if m.to == phone]
+    assert message.from_ == SHORT_CODE
+    assert message.status_callback is not None and "/twilio/status" in message.status_callback
+
+    def delivered() -> bool:
+        outbound = [m for m in stack.messages_of(phone) if m.direction is Direction.OUTBOUND]
+        return len(outbound) == 1 and outbound[0].status is DeliveryStatus.DELIVERED
+
+    wait_until(delivered, 10, "the delivered status callback")
+    outbound = [m for m in stack.messages_of(phone) if m.direction is Direction.OUTBOUND]
+    assert outbound[0].twilio_sid == message.sid
+
+
+def test_fifty_concurrent_deliveries_of_one_sid_store_one_text_and_send_one_reply(
+    stack: Stack,
+) -> None:
+    phone = new_phone()
+    form = sms_form(phone, "the same text, fifty times")
+    barrier = threading.Barrier(50)
+    codes: list[int] = []
+
+    def deliver() -> None:
+        barrier.wait()
+        codes.append(stack.post("/twilio/sms", form).status_code)
+
+    threads = [threading.Thread(target=deliver) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert codes == [200] * 50
+    stack.wait_for_replies(phone, 1)
+    time.sleep(3)  # give a wrong second reply every chance to show up, sweep included
+    assert len(stack.replies_to(phone)) == 1
+    inbound = [m for m in stack.messages_of(phone) if m.direction is Direction.INBOUND]
+    assert len(inbound) == 1
+
+
+def test_texts_from_one_texter_are_processed_in_order(stack: Stack) -> None:
+    phone = new_phone()
+    for index in range(6):
+        assert stack.text(phone, f"part {index}").status_code == 200
+    stack.wait_for_replies(phone, 1)
+
+    def all_processed() -> bool:
+        inbound = [m for m in stack.messages_of(phone) if m.direction is Direction.INBOUND]
+        return len(inbound) == 6 and all(m.processed_at for m in inbound)
+
+    wait_until(all_processed, 10, "all six texts processed")
+    inbound = [m for m in stack.messages_of(phone) if m.direction is Direction.INBOUND]
+    processed = [m.processed_at for m in inbound]
+    assert processed == sorted(processed)  # type: ignore[type-var]
+    assert len({m.conversation_id for m in inbound}) == 1
+    assert len(stack.replies_to(phone)) == 1
+
+
+def test_redis_down_texts_are_stored_and_answered_when_it_returns(stack: Stack) -> None:
+    phones = [new_phone() for _ in range(5)]
+    stack.redis.stop()
+    try:
+        for phone in phones:
+            started = time.monotonic()
+            response = stack.text(phone, "hello while the broker is down")
+            assert response.status_code == 200
+            assert time.monotonic() - started < 5
+        for phone in phones:
+            [message] = stack.messages_of(phone)
+            assert message.processed_at is None
+        assert all(stack.replies_to(phone) == [] for phone in phones)
+    finally:
+        stack.redis.start()
+
+    for phone in phones:
+        stack.wait_for_replies(phone, 1, timeout=60)
+    time.sleep(3)
+    assert [len(stack.replies_to(phone)) for phone in phones] == [1] * 5
+
+
+def test_no_phone_number_or_text_in_clear_in_database_or_logs(stack: Stack) -> None:
+    phone = new_phone()
+    body = "my secret words 7731"
+    assert stack.text(phone, body).status_code == 200
+    stack.wait_for_replies(phone, 1)
+    time.sleep(1)
+    digits = phone.lstrip("+")
+
+    with stack.engine.connect() as connection:
+        for table in inspect(connection).get_table_names():
+            dump = (
+                connection.execute(
+                    text(f"SELECT string_agg(t::text, '\n') FROM \"{table}\" t")
+                ).scalar()
+                or ""
+            )
+            assert digits not in dump, table
+            assert body not in dump, table
+    logs = stack.logs()
+    assert "hotline.process_inbound" in logs  # the worker's log really is captured
+    assert digits not in logs
+    assert phone not in logs
+    assert body not in logs
+
+
+def test_healthz_reports_database_and_broker(stack: Stack) -> None:
+    with requests.get(stack.public_url + "/healthz", timeout=5) as response:
+        assert response.status_code == 200
+        assert response.json() == {"database": "ok", "broker": "ok"}
