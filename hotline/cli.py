@@ -72,7 +72,7 @@ def users_create(email: str, role: str) -> None:
     click.echo(f"created {role} account {user.id}")
 
 
-@cli.command()
+@cli.command(with_appcontext=False)
 @click.option("--port", default=5000, show_default=True, help="Port to serve on.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
 @click.option("--reset", is_flag=True, help="Start from an empty database.")
