@@ -23,13 +23,15 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 TWILIO_API = "https://api.twilio.com"
 OPTED_OUT_ERROR = 21610  # "Attempt to send to unsubscribed recipient"
+# twilio 9 raises TwilioServiceException for errors in the RFC 9457 format, the other otherwise.
+_TWILIO_ERRORS = (TwilioRestException, TwilioServiceException)
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ class TwilioSender:
         )
         try:
             message = self._client.messages.create(to=text.to, body=text.body, **sender, **extra)
-        except TwilioRestException as exc:
+        except _TWILIO_ERRORS as exc:
             raise _classify(exc) from None
         except requests.exceptions.RequestException as exc:
             if _never_reached_twilio(exc):
@@ -141,25 +143,30 @@ class TwilioSender:
         return Accepted(sid=str(message.sid), status=str(message.status or "queued"))
 
     def find_sent(self, to: str, body: str, since: datetime) -> Accepted | None:
+        since = since.astimezone(UTC).replace(microsecond=0)  # Twilio's stamps are whole seconds
         try:
-            candidates = self._client.messages.list(to=to, date_sent_after=since, limit=100)
-        except TwilioRestException as exc:
-            raise RetryableSendError(
-                f"Twilio could not list messages (HTTP {exc.status})"
-            ) from None
+            # No DateSent filter: Twilio applies it by whole days, and a queued text has no
+            # date_sent yet. Filter on date_created here instead, newest first.
+            candidates = self._client.messages.list(to=to, limit=100)
+        except _TWILIO_ERRORS as exc:
+            raise RetryableSendError(f"Twilio could not list messages (HTTP {exc.status})") from None
         except requests.exceptions.RequestException as exc:
             raise RetryableSendError(f"could not ask Twilio ({type(exc).__name__})") from None
         for message in candidates:
+            if message.date_created is not None and message.date_created < since:
+                continue
             if message.body == body and message.direction != "inbound":
                 return Accepted(sid=str(message.sid), status=str(message.status or "queued"))
         return None
 
 
-def _classify(exc: TwilioRestException) -> SendError:
+def _classify(exc: TwilioRestException | TwilioServiceException) -> SendError:
     status = int(exc.status or 0)
     code = int(exc.code) if isinstance(exc.code, int) or str(exc.code).isdigit() else None
     # Twilio's own message can quote the number; keep only the numbers.
-    if status == 429 or status >= 500:
+    # 401: our credentials are wrong. That is fixed by an operator, not by the texter, so keep
+    # the reply and retry (boundedly) rather than fail it for good.
+    if status in (401, 429) or status >= 500:
         return RetryableSendError(f"Twilio answered HTTP {status} (error {code})")
     return PermanentSendError(f"Twilio refused the message: HTTP {status}, error {code}", code)
 
