@@ -24,6 +24,11 @@ def redact(text: str) -> str:
 
 
 class RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        # The whole line, not just the message: another handler may have cached an unredacted
+        # traceback on the record (exc_text) first, and %(...)s fields from `extra` are raw.
+        return redact(super().format(record))
+
     def formatException(self, ei: Any) -> str:
         return redact(super().formatException(ei))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -106,15 +107,15 @@ class Settings:
                 secret_key = _demo_secret(instance, "secret-key")
             else:
                 problems.append("HOTLINE_SECRET_KEY is required")
-        raw_keys = get("HOTLINE_DATA_KEYS")
-        data_keys: tuple[str, ...] = ()
-        if raw_keys is None:
+        raw_keys = get("HOTLINE_DATA_KEYS") or ""
+        # A value of only commas and spaces holds no key: treat it as missing, not as none needed.
+        data_keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip())
+        if not data_keys:
             if mode.lenient:
                 data_keys = (_demo_secret(instance, "data-key"),)
             else:
                 problems.append("HOTLINE_DATA_KEYS is required (comma-separated Fernet keys)")
         else:
-            data_keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip())
             for index, key in enumerate(data_keys):
                 if not _is_fernet_key(key):
                     problems.append(
@@ -158,6 +159,8 @@ class Settings:
             try:
                 value = float(raw)
             except ValueError:
+                value = math.nan
+            if not math.isfinite(value):  # float() also takes "nan" and "inf"
                 problems.append(f"{name} must be a number")
                 continue
             if value <= 0:

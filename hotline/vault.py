@@ -28,7 +28,7 @@ class Vault:
         self._fernets = [Fernet(key.encode("ascii")) for key in data_keys]
         self._multi = MultiFernet(self._fernets)
         self._newest = self._fernets[0]
-        self._hash_key = _phone_hash_key(hash_key or data_keys[-1], derived=hash_key is None)
+        self._hash_key = _phone_hash_key(hash_key or data_keys[-1], derived=not hash_key)
 
     def encrypt(self, plaintext: str) -> bytes:
         return self._newest.encrypt(plaintext.encode("utf-8"))

@@ -28,7 +28,9 @@ class ScriptedSender(LocalSender):
     """
 
     def __init__(
-        self, script: Iterable[SendError | tuple[SendError, bool]] = (), clock: FakeClock | None = None
+        self,
+        script: Iterable[SendError | tuple[SendError, bool]] = (),
+        clock: FakeClock | None = None,
     ) -> None:
         super().__init__(clock.now if clock else None)
         self._script: list[tuple[SendError, bool]] = [

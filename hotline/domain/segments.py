@@ -20,17 +20,26 @@ class SegmentCount:
 
 
 def count_segments(text: str) -> SegmentCount:
-    """How many SMS segments ``text`` takes: 160/153 septets, or 70/67 UTF-16 units."""
+    """How many SMS segments ``text`` takes: 160/153 septets, or 70/67 UTF-16 units.
+
+    A character is never split across two parts: an escape sequence (two septets) or a
+    surrogate pair (two UTF-16 units) that does not fit in what is left of a part starts the next.
+    """
     if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
-        units = sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
+        costs = [2 if ch in GSM7_EXTENSION else 1 for ch in text]
         single, multi, encoding = 160, 153, "GSM-7"
     else:
-        units = len(text.encode("utf-16-le")) // 2
+        costs = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
         single, multi, encoding = 70, 67, "UCS-2"
+    units = sum(costs)
     if units == 0:
         segments = 0
     elif units <= single:
         segments = 1
     else:
-        segments = -(-units // multi)
+        segments, free = 1, multi
+        for cost in costs:
+            if cost > free:
+                segments, free = segments + 1, multi
+            free -= cost
     return SegmentCount(encoding=encoding, units=units, segments=segments)

@@ -149,7 +149,8 @@ class TwilioSender:
             # date_sent yet. Filter on date_created here instead, newest first.
             candidates = self._client.messages.list(to=to, limit=100)
         except _TWILIO_ERRORS as exc:
-            raise RetryableSendError(f"Twilio could not list messages (HTTP {exc.status})") from None
+            reason = f"Twilio could not list messages (HTTP {exc.status})"
+            raise RetryableSendError(reason) from None
         except requests.exceptions.RequestException as exc:
             raise RetryableSendError(f"could not ask Twilio ({type(exc).__name__})") from None
         for message in candidates:
