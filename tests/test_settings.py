@@ -1,0 +1,305 @@
+"""Settings.from_env: one clear refusal for a bad production set-up, never a secret in it."""
+
+from __future__ import annotations
+
+import base64
+import stat
+import traceback
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from hotline.settings import Mode, Settings, SettingsError
+from hotline.vault import Vault
+
+KEY_NEW = Fernet.generate_key().decode()
+KEY_OLD = Fernet.generate_key().decode()
+HASH_KEY = Fernet.generate_key().decode()
+SECRET_KEY = "session-signing-secret-9f8e7d6c5b4a"
+ACCOUNT_SID = "AC" + "1234567890abcdef" * 2
+AUTH_TOKEN = "auth-token-0a1b2c3d4e5f6a7b8c9d"
+SECRETS = [KEY_NEW, KEY_OLD, HASH_KEY, SECRET_KEY, AUTH_TOKEN]
+
+PRODUCTION = {
+    "HOTLINE_ENV": "production",
+    "HOTLINE_DATABASE_URL": "postgresql+psycopg://hotline@db/hotline",
+    "HOTLINE_REDIS_URL": "redis://redis:6379/0",
+    "HOTLINE_SECRET_KEY": SECRET_KEY,
+    "HOTLINE_DATA_KEYS": f"{KEY_NEW}, {KEY_OLD}",
+    "HOTLINE_HASH_KEY": HASH_KEY,
+    "HOTLINE_PUBLIC_URL": "https://hotline.example.org/",
+    "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+    "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+    "TWILIO_FROM": "233733",
+}
+
+
+def refusal(environ: dict[str, str], instance: Path) -> str:
+    with pytest.raises(SettingsError) as excinfo:
+        Settings.from_env(environ, instance_path=instance)
+    everything = "".join(traceback.format_exception(excinfo.value))
+    for secret in SECRETS:
+        assert secret not in everything
+    return str(excinfo.value)
+
+
+def production_without(*names: str, **changes: str) -> dict[str, str]:
+    environ = {k: v for k, v in PRODUCTION.items() if k not in names}
+    environ.update(changes)
+    return environ
+
+
+def test_a_full_production_environment(tmp_path: Path) -> None:
+    settings = Settings.from_env(PRODUCTION, instance_path=tmp_path)
+    assert settings.mode is Mode.PRODUCTION
+    assert settings.database_url == "postgresql+psycopg://hotline@db/hotline"
+    assert settings.redis_url == "redis://redis:6379/0"
+    assert settings.secret_key == SECRET_KEY
+    assert settings.data_keys == (KEY_NEW, KEY_OLD)
+    assert settings.hash_key == HASH_KEY
+    assert settings.public_url == "https://hotline.example.org"
+    assert settings.twilio_account_sid == ACCOUNT_SID
+    assert settings.twilio_auth_token == AUTH_TOKEN
+    assert settings.twilio_from == "233733"
+    assert settings.twilio_messaging_service_sid is None
+    assert settings.uses_twilio
+    assert not settings.embedded
+    assert list(tmp_path.iterdir()) == []  # production invents nothing
+    Vault(settings.data_keys, settings.hash_key)  # the keys it accepted are usable
+
+
+def test_production_is_the_default_mode(tmp_path: Path) -> None:
+    settings = Settings.from_env(production_without("HOTLINE_ENV"), instance_path=tmp_path)
+    assert settings.mode is Mode.PRODUCTION
+    with pytest.raises(SettingsError):
+        Settings.from_env({}, instance_path=tmp_path)
+
+
+def test_a_messaging_service_instead_of_a_from_number(tmp_path: Path) -> None:
+    environ = production_without("TWILIO_FROM", TWILIO_MESSAGING_SERVICE_SID="MG" + "0" * 32)
+    settings = Settings.from_env(environ, instance_path=tmp_path)
+    assert settings.twilio_from is None
+    assert settings.twilio_messaging_service_sid == "MG" + "0" * 32
+
+
+def test_production_with_nothing_names_every_missing_variable(tmp_path: Path) -> None:
+    message = refusal({"HOTLINE_ENV": "production"}, tmp_path)
+    for name in (
+        "HOTLINE_SECRET_KEY",
+        "HOTLINE_DATA_KEYS",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID",
+    ):
+        assert name in message
+    assert message.startswith("hotline cannot start: ")
+    assert message.endswith("(HOTLINE_ENV=production)")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["HOTLINE_SECRET_KEY", "HOTLINE_DATA_KEYS", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"]
+)
+def test_production_refuses_each_missing_secret(tmp_path: Path, name: str) -> None:
+    message = refusal(production_without(name), tmp_path)
+    assert f"{name} is required" in message
+
+
+@pytest.mark.parametrize("name", ["HOTLINE_SECRET_KEY", "HOTLINE_DATA_KEYS", "TWILIO_AUTH_TOKEN"])
+def test_blank_counts_as_missing(tmp_path: Path, name: str) -> None:
+    message = refusal(production_without(name, **{name: "   "}), tmp_path)
+    assert f"{name} is required" in message
+
+
+@pytest.mark.parametrize("value", [",", " , , ", ",,,"])
+def test_data_keys_of_only_commas_are_missing_keys(tmp_path: Path, value: str) -> None:
+    message = refusal(production_without(HOTLINE_DATA_KEYS=value), tmp_path)
+    assert "HOTLINE_DATA_KEYS is required" in message
+
+
+def test_production_needs_a_sender(tmp_path: Path) -> None:
+    message = refusal(production_without("TWILIO_FROM"), tmp_path)
+    assert "TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required" in message
+
+
+@pytest.mark.parametrize(
+    ("keys", "entry"),
+    [
+        ("not-a-key", 1),
+        (f"{KEY_NEW},short", 2),
+        (f"{KEY_NEW}, {KEY_OLD}, {KEY_NEW[:-4]}", 3),
+        (f"{KEY_NEW}, clé-{KEY_OLD}", 2),  # not ASCII
+        (f"{KEY_NEW},{base64.urlsafe_b64encode(bytes(range(35))).decode()}", 2),  # 35 bytes
+        (f"{KEY_NEW},{base64.urlsafe_b64encode(bytes(range(16))).decode()}", 2),  # 16 bytes
+    ],
+)
+def test_a_malformed_data_key_is_named_by_position_not_value(
+    tmp_path: Path, keys: str, entry: int
+) -> None:
+    message = refusal(production_without(HOTLINE_DATA_KEYS=keys), tmp_path)
+    assert f"HOTLINE_DATA_KEYS entry {entry} is not 32 bytes of URL-safe base64" in message
+    for part in keys.split(","):
+        assert part.strip() not in message
+
+
+def test_a_malformed_hash_key(tmp_path: Path) -> None:
+    message = refusal(production_without(HOTLINE_HASH_KEY="hash-key-too-short"), tmp_path)
+    assert "HOTLINE_HASH_KEY is not 32 bytes of URL-safe base64" in message
+    assert "hash-key-too-short" not in message
+
+
+@pytest.mark.parametrize("value", ["staging", "prod", "", "1"])
+def test_an_invalid_mode(tmp_path: Path, value: str) -> None:
+    with pytest.raises(SettingsError) as excinfo:
+        Settings.from_env({**PRODUCTION, "HOTLINE_ENV": value}, instance_path=tmp_path)
+    assert str(excinfo.value) == "HOTLINE_ENV must be one of: production, development, demo, test"
+    assert excinfo.value.__cause__ is None
+    assert excinfo.value.__suppress_context__
+
+
+def test_mode_is_read_case_insensitively(tmp_path: Path) -> None:
+    settings = Settings.from_env({"HOTLINE_ENV": " Demo "}, instance_path=tmp_path)
+    assert settings.mode is Mode.DEMO
+
+
+@pytest.mark.parametrize("mode", ["test", "demo", "production"])
+def test_an_account_sid_without_a_token(tmp_path: Path, mode: str) -> None:
+    environ = {**production_without("TWILIO_AUTH_TOKEN"), "HOTLINE_ENV": mode}
+    message = refusal(environ, tmp_path)
+    assert "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together" in message
+    assert ACCOUNT_SID not in message
+
+
+def test_a_token_without_an_account_sid(tmp_path: Path) -> None:
+    message = refusal(production_without("TWILIO_ACCOUNT_SID"), tmp_path)
+    assert "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together" in message
+
+
+def test_twilio_in_demo_mode_still_needs_a_sender(tmp_path: Path) -> None:
+    environ = {"HOTLINE_ENV": "demo", "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": "x"}
+    message = refusal(environ, tmp_path)
+    assert "TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required with Twilio" in message
+
+
+@pytest.mark.parametrize("name", ["HOTLINE_PUBLIC_URL", "TWILIO_API_BASE"])
+def test_urls_must_be_http(tmp_path: Path, name: str) -> None:
+    message = refusal(production_without(**{name: "hotline.example.org"}), tmp_path)
+    assert f"{name} must start with http:// or https://" in message
+
+
+def test_trailing_slashes_are_stripped(tmp_path: Path) -> None:
+    environ = production_without(
+        HOTLINE_PUBLIC_URL="https://hotline.example.org/twilio/",
+        TWILIO_API_BASE="http://127.0.0.1:8099/",
+    )
+    settings = Settings.from_env(environ, instance_path=tmp_path)
+    assert settings.public_url == "https://hotline.example.org/twilio"
+    assert settings.twilio_api_base == "http://127.0.0.1:8099"
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    environ = {
+        "HOTLINE_ENV": "production",
+        "HOTLINE_DATA_KEYS": "bad",
+        "HOTLINE_PUBLIC_URL": "ftp://x",
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+    }
+    message = refusal(environ, tmp_path)
+    assert message.count(";") >= 4
+    for fragment in (
+        "HOTLINE_SECRET_KEY is required",
+        "HOTLINE_DATA_KEYS entry 1",
+        "TWILIO_ACCOUNT_SID is required",
+        "go together",
+        "HOTLINE_PUBLIC_URL must start with",
+    ):
+        assert fragment in message
+
+
+@pytest.mark.parametrize("value", ["soon", "nan", "inf", "-inf", "NaN"])
+def test_a_tuning_knob_must_be_a_finite_number(tmp_path: Path, value: str) -> None:
+    message = refusal(production_without(HOTLINE_SWEEP_INTERVAL_SECONDS=value), tmp_path)
+    assert "HOTLINE_SWEEP_INTERVAL_SECONDS must be a number" in message
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_a_tuning_knob_must_be_positive(tmp_path: Path, value: str) -> None:
+    message = refusal(production_without(TWILIO_TIMEOUT_SECONDS=value), tmp_path)
+    assert "TWILIO_TIMEOUT_SECONDS must be greater than zero" in message
+
+
+def test_tuning_knobs_are_read(tmp_path: Path) -> None:
+    environ = production_without(
+        HOTLINE_SWEEP_INTERVAL_SECONDS="2.5",
+        HOTLINE_SWEEP_GRACE_SECONDS="45",
+        HOTLINE_SEND_BACKOFF_SECONDS="0.5",
+        TWILIO_TIMEOUT_SECONDS="3",
+    )
+    settings = Settings.from_env(environ, instance_path=tmp_path)
+    assert settings.sweep_interval_seconds == 2.5
+    assert settings.sweep_grace_seconds == 45
+    assert settings.send_backoff_base_seconds == 0.5
+    assert settings.twilio_timeout_seconds == 3
+
+
+# --- lenient modes -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["test", "demo", "development"])
+def test_lenient_modes_invent_secrets_and_keep_them(tmp_path: Path, mode: str) -> None:
+    first = Settings.from_env({"HOTLINE_ENV": mode}, instance_path=tmp_path)
+    second = Settings.from_env({"HOTLINE_ENV": mode}, instance_path=tmp_path)
+    assert first.mode is Mode(mode)
+    assert first.secret_key and first.secret_key == second.secret_key
+    assert len(first.data_keys) == 1 and first.data_keys == second.data_keys
+    assert first.twilio_auth_token and first.twilio_auth_token == second.twilio_auth_token
+    assert len({first.secret_key, first.data_keys[0], first.twilio_auth_token}) == 3
+    for name in ("secret-key", "data-key", "twilio-auth-token"):
+        path = tmp_path / f"{name}.secret"
+        assert path.exists()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert first.database_url == f"sqlite:///{tmp_path / 'hotline.sqlite3'}"
+    assert not first.uses_twilio
+    assert first.embedded
+
+
+def test_an_invented_data_key_is_a_working_fernet_key(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, mode=Mode.TEST, instance_path=tmp_path)
+    vault = Vault(settings.data_keys)
+    assert vault.decrypt(vault.encrypt("hola")) == "hola"
+
+
+def test_each_instance_folder_has_its_own_secrets(tmp_path: Path) -> None:
+    one = Settings.from_env({}, mode=Mode.DEMO, instance_path=tmp_path / "one")
+    two = Settings.from_env({}, mode=Mode.DEMO, instance_path=tmp_path / "two")
+    assert one.secret_key != two.secret_key
+    assert one.data_keys != two.data_keys
+
+
+def test_given_secrets_win_over_invented_ones(tmp_path: Path) -> None:
+    environ = {"HOTLINE_SECRET_KEY": SECRET_KEY, "HOTLINE_DATA_KEYS": KEY_NEW}
+    settings = Settings.from_env(environ, mode=Mode.DEMO, instance_path=tmp_path)
+    assert settings.secret_key == SECRET_KEY
+    assert settings.data_keys == (KEY_NEW,)
+    assert not (tmp_path / "secret-key.secret").exists()
+    assert not (tmp_path / "data-key.secret").exists()
+
+
+def test_an_explicit_mode_overrides_the_environment(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"HOTLINE_ENV": "production"}, mode=Mode.TEST, instance_path=tmp_path
+    )
+    assert settings.mode is Mode.TEST
+
+
+def test_lenient_modes_still_refuse_malformed_keys(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="HOTLINE_DATA_KEYS entry 1"):
+        Settings.from_env({"HOTLINE_DATA_KEYS": "nope"}, mode=Mode.DEMO, instance_path=tmp_path)
+
+
+def test_with_overrides_returns_a_changed_copy(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, mode=Mode.TEST, instance_path=tmp_path)
+    changed = settings.with_overrides(max_body_chars=10)
+    assert changed.max_body_chars == 10
+    assert settings.max_body_chars == 1600
