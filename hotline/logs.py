@@ -13,7 +13,8 @@ import sys
 from typing import Any
 
 _PHONE = re.compile(
-    r"(?<![\w.])(?:\+\d[\d\s().-]{6,18}\d|\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}|\d{10,15})(?![\w])"
+    # "%2B" is "+" in a logged URL's query string (urllib3 logs such URLs at DEBUG).
+    r"(?<![\w.])(?:(?:\+|%2[Bb])\d[\d\s().-]{6,18}\d|\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}|\d{10,15})(?![\w])"
 )
 REDACTED = "[redacted-number]"
 _installed = False

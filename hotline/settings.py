@@ -122,6 +122,9 @@ class Settings:
                         f"HOTLINE_DATA_KEYS entry {index + 1} is not 32 bytes of URL-safe base64"
                     )
         hash_key = get("HOTLINE_HASH_KEY")
+        if hash_key is None and not mode.lenient:
+            # Opt-outs and returning texters are found by this hash: it must outlive any data key.
+            problems.append("HOTLINE_HASH_KEY is required (a Fernet-style key that never changes)")
         if hash_key is not None and not _is_fernet_key(hash_key):
             problems.append("HOTLINE_HASH_KEY is not 32 bytes of URL-safe base64")
 

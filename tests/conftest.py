@@ -38,6 +38,7 @@ REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TEST_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 TEST_AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 TEST_DATA_KEY = Fernet.generate_key().decode()
+TEST_HASH_KEY = Fernet.generate_key().decode()
 TEST_PUBLIC_URL = "http://hotline.test"
 
 
@@ -114,6 +115,7 @@ def settings_for(database_url: str, **overrides: Any) -> Settings:
         database_url=database_url,
         secret_key="test-secret-key",
         data_keys=(TEST_DATA_KEY,),
+        hash_key=TEST_HASH_KEY,
         public_url=TEST_PUBLIC_URL,
         twilio_auth_token=TEST_AUTH_TOKEN,
     )

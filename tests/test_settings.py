@@ -88,6 +88,7 @@ def test_production_with_nothing_names_every_missing_variable(tmp_path: Path) ->
     for name in (
         "HOTLINE_SECRET_KEY",
         "HOTLINE_DATA_KEYS",
+        "HOTLINE_HASH_KEY",
         "TWILIO_ACCOUNT_SID",
         "TWILIO_AUTH_TOKEN",
         "TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID",
@@ -99,7 +100,14 @@ def test_production_with_nothing_names_every_missing_variable(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(
-    "name", ["HOTLINE_SECRET_KEY", "HOTLINE_DATA_KEYS", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"]
+    "name",
+    [
+        "HOTLINE_SECRET_KEY",
+        "HOTLINE_DATA_KEYS",
+        "HOTLINE_HASH_KEY",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+    ],
 )
 def test_production_refuses_each_missing_secret(tmp_path: Path, name: str) -> None:
     message = refusal(production_without(name), tmp_path)

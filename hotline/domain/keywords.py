@@ -69,9 +69,14 @@ def _is_sentence(text: str) -> bool:
 
 def parse_keyword(text: str) -> Keyword | None:
     """The compliance keyword ``text`` is, or None when it is anything else."""
-    if len(text) > 40 or _is_sentence(text):
+    if len(text) > 40:
         return None
+    words = [w for w in (fold(part) for part in text.split()) if w]
+    if len(words) > 1 and all(w in OPT_OUT_WORDS for w in words):
+        return Keyword.STOP  # "stop stop", "STOP. CANCEL"
     folded = fold(text)
+    if _is_sentence(text) and folded != "STOPALL":  # "STOP ALL" is Twilio's STOPALL
+        return None
     if folded in OPT_OUT_WORDS:
         return Keyword.STOP
     if folded in OPT_IN_WORDS:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from hotline.domain.keywords import Keyword, fold, parse_keyword
+from hotline.domain.keywords import OPT_OUT_WORDS, Keyword, fold, parse_keyword
 
 # Typed out here rather than imported, so that dropping a word from the module fails a test.
 OPT_OUT_EN = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"]
@@ -192,4 +192,13 @@ REAL_WORD = st.one_of(
 
 @given(st.lists(REAL_WORD, min_size=2, max_size=6), st.sampled_from([" ", "  ", "\n", " ... "]))
 def test_any_sentence_of_two_real_words_is_not_a_keyword(words: list[str], sep: str) -> None:
+    # Only a text made of nothing but opt-out words ("stop stop") is still a STOP.
+    assume(not all(fold(w) in OPT_OUT_WORDS for w in words))
     assert parse_keyword(sep.join(words)) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["STOP STOP", "stop. stop!", "Stop cancel", "STOP ALL", "parar parar"]
+)
+def test_nothing_but_opt_out_words_is_stop(text: str) -> None:
+    assert parse_keyword(text) is Keyword.STOP

@@ -29,6 +29,7 @@ from tests.conftest import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
     TEST_DATA_KEY,
+    TEST_HASH_KEY,
     free_port,
     new_phone,
     unavailable,
@@ -129,6 +130,7 @@ def stack(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "HOTLINE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "HOTLINE_SECRET_KEY": "integration-secret",
         "HOTLINE_DATA_KEYS": TEST_DATA_KEY,
+        "HOTLINE_HASH_KEY": TEST_HASH_KEY,
         "HOTLINE_PUBLIC_URL": public_url,
         "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
@@ -147,7 +149,7 @@ def stack(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     for process in processes:
         process.start()
     engine = make_engine(postgres_url)
-    stack = Stack(public_url, fake, engine, Vault(settings.data_keys), redis, processes, log_dir)
+    stack = Stack(public_url, fake, engine, Vault(settings.data_keys, settings.hash_key), redis, processes, log_dir)
     try:
         wait_until(http_ready(public_url + "/healthz"), 30, "gunicorn")
         wait_until(lambda: "ready." in processes[1].log(), 60, "the celery worker")
