@@ -8,7 +8,7 @@ from celery import Celery, Task
 from flask import Flask
 
 from hotline.settings import Settings
-from hotline.taskqueue import SWEEP
+from hotline.taskqueue import FIRE_TIMERS, SWEEP
 
 
 def celery_init_app(app: Flask, settings: Settings) -> Celery:
@@ -45,6 +45,7 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
             "worker_hijack_root_logger": False,
             "beat_schedule": {
                 "sweep": {"task": SWEEP, "schedule": float(settings.sweep_interval_seconds)},
+                "timers": {"task": FIRE_TIMERS, "schedule": 15.0},
             },
         }
     )

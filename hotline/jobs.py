@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from hotline.services.process import process_pending
 from hotline.services.send import SendResult
 from hotline.services.sweep import find_stranded
+from hotline.services.triage import Outcome, due_timers, fire_timer
 from hotline.taskqueue import HandOffError
 
 if TYPE_CHECKING:
@@ -23,7 +24,23 @@ log = logging.getLogger(__name__)
 def process_inbound(runtime: Runtime, message_id: int) -> None:
     """Process the sender's pending texts (see :func:`process_pending`), then queue replies."""
     with runtime.sessions.begin() as session:
-        outcome = process_pending(session, runtime.vault, message_id, runtime.clock.now())
+        outcome = process_pending(session, runtime.triage, message_id, runtime.clock.now())
+    hand_over(runtime, outcome)
+
+
+def fire_timers(runtime: Runtime) -> None:
+    """Fire every due conversation timer: inactivity, wait updates, check-ins, surveys."""
+    now = runtime.clock.now()
+    with runtime.sessions() as session:
+        due = due_timers(session, now)
+    for conversation_id in due:
+        with runtime.sessions.begin() as session:
+            outcome = fire_timer(session, runtime.triage, conversation_id, now)
+        hand_over(runtime, outcome)
+
+
+def hand_over(runtime: Runtime, outcome: Outcome) -> None:
+    """After commit: give each stored reply to the send task."""
     for outbound_id in outcome.to_send:
         hand_over_send(runtime, outbound_id)
 

@@ -17,10 +17,21 @@ from hotline import jobs
 from hotline.clock import Clock, SystemClock
 from hotline.db.session import make_engine, make_session_factory
 from hotline.services.send import Dispatcher, SendPolicy
+from hotline.services.triage import Triage, TriagePolicy
 from hotline.settings import Settings
 from hotline.sms.sender import LocalSender, Sender, TwilioSender
-from hotline.taskqueue import PROCESS_INBOUND, SEND_MESSAGE, SWEEP, InProcessQueue, TaskQueue
+from hotline.taskqueue import (
+    FIRE_TIMERS,
+    PROCESS_INBOUND,
+    SEND_MESSAGE,
+    SWEEP,
+    InProcessQueue,
+    TaskQueue,
+)
 from hotline.vault import Vault
+
+# How often due conversation timers (inactivity, wait updates, check-ins) are looked for.
+TIMER_TICK_SECONDS = 15.0
 
 
 @dataclass
@@ -51,6 +62,10 @@ class Runtime:
         return Dispatcher(
             self.sessions, self.sender, self.vault, self.clock, policy, self.status_callback_url
         )
+
+    @cached_property
+    def triage(self) -> Triage:
+        return Triage(self.vault, TriagePolicy.from_settings(self.settings))
 
     @cached_property
     def redis(self) -> Any:
@@ -109,7 +124,11 @@ def use_in_process_queue(runtime: Runtime, queue: InProcessQueue) -> None:
             PROCESS_INBOUND: lambda message_id: jobs.process_inbound(runtime, message_id),
             SEND_MESSAGE: lambda message_id: jobs.send_message(runtime, message_id),
             SWEEP: lambda _: jobs.sweep(runtime),
+            FIRE_TIMERS: lambda _: jobs.fire_timers(runtime),
         },
-        periodic={SWEEP: float(runtime.settings.sweep_interval_seconds)},
+        periodic={
+            SWEEP: float(runtime.settings.sweep_interval_seconds),
+            FIRE_TIMERS: TIMER_TICK_SECONDS,
+        },
     )
     runtime.tasks = queue

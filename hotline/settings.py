@@ -59,6 +59,16 @@ class Settings:
     send_backoff_max_seconds: float = 300.0
     twilio_timeout_seconds: float = 10.0
     max_body_chars: int = 1600
+    # Triage: what texters read, and the timers of the conversation.
+    org_name: str = "the Anti-Trafficking Hotline"
+    discreet_mode: bool = False  # never name the organisation or mention trafficking
+    safe_word: str = "CLEAR"
+    survey_enabled: bool = True
+    triage_timeout_minutes: float = 15.0  # silence while answering questions: close
+    wait_update_minutes: float = 10.0  # queued: a wait update this often
+    check_in_after_minutes: float = 30.0  # queued and silent this long: "still there?"
+    check_in_timeout_minutes: float = 10.0  # no answer to "still there?": release
+    survey_timeout_minutes: float = 60.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -154,7 +164,7 @@ class Settings:
         if api_base is not None and not api_base.startswith(("http://", "https://")):
             problems.append("TWILIO_API_BASE must start with http:// or https://")
 
-        numbers: dict[str, Any] = {}
+        tuned: dict[str, Any] = {}
         for name, attribute in _NUMBER_SETTINGS.items():
             raw = get(name)
             if raw is None:
@@ -169,7 +179,28 @@ class Settings:
             if value <= 0:
                 problems.append(f"{name} must be greater than zero")
                 continue
-            numbers[attribute] = value
+            tuned[attribute] = value
+
+        for name, attribute in _FLAG_SETTINGS.items():
+            raw = get(name)
+            if raw is None:
+                continue
+            if raw.lower() in _TRUE | _FALSE:
+                tuned[attribute] = raw.lower() in _TRUE
+            else:
+                problems.append(f"{name} must be true or false")
+        org_name = get("HOTLINE_ORG_NAME")
+        if org_name is not None:
+            if len(org_name) > 40:
+                problems.append(
+                    "HOTLINE_ORG_NAME must be at most 40 characters (texts fit in 2 SMS)"
+                )
+            tuned["org_name"] = org_name
+        safe_word = get("HOTLINE_SAFE_WORD")
+        if safe_word is not None:
+            if not (safe_word.isascii() and safe_word.isalpha() and 3 <= len(safe_word) <= 12):
+                problems.append("HOTLINE_SAFE_WORD must be one word of 3 to 12 letters A-Z")
+            tuned["safe_word"] = safe_word.upper()
 
         if problems:
             raise SettingsError(
@@ -189,7 +220,7 @@ class Settings:
             twilio_from=twilio_from,
             twilio_messaging_service_sid=service_sid,
             twilio_api_base=api_base.rstrip("/") if api_base else None,
-            **numbers,
+            **tuned,
         )
 
 
@@ -199,7 +230,17 @@ _NUMBER_SETTINGS = {
     "HOTLINE_SWEEP_GRACE_SECONDS": "sweep_grace_seconds",
     "HOTLINE_SEND_BACKOFF_SECONDS": "send_backoff_base_seconds",
     "TWILIO_TIMEOUT_SECONDS": "twilio_timeout_seconds",
+    "HOTLINE_TRIAGE_TIMEOUT_MINUTES": "triage_timeout_minutes",
+    "HOTLINE_WAIT_UPDATE_MINUTES": "wait_update_minutes",
+    "HOTLINE_CHECK_IN_AFTER_MINUTES": "check_in_after_minutes",
+    "HOTLINE_CHECK_IN_TIMEOUT_MINUTES": "check_in_timeout_minutes",
+    "HOTLINE_SURVEY_TIMEOUT_MINUTES": "survey_timeout_minutes",
 }
+_FLAG_SETTINGS = {
+    "HOTLINE_DISCREET_MODE": "discreet_mode",
+    "HOTLINE_SURVEY": "survey_enabled",
+}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 def _is_fernet_key(key: str) -> bool:

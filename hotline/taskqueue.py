@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 PROCESS_INBOUND = "hotline.process_inbound"
 SEND_MESSAGE = "hotline.send_message"
 SWEEP = "hotline.sweep"
+FIRE_TIMERS = "hotline.fire_timers"
 
 
 class HandOffError(RuntimeError):

@@ -6,6 +6,8 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
+from hotline.domain.risk import Lexicon
+
 LANGUAGES = ("en", "es")
 DEFAULT_LANGUAGE = "en"
 
@@ -18,8 +20,35 @@ def catalogue(language: str) -> dict[str, str]:
     return {key: str(value).strip() for key, value in entries.items()}
 
 
-def text(key: str, language: str = DEFAULT_LANGUAGE) -> str:
-    """The catalogue text ``key`` in ``language`` (English when the language is unknown)."""
+def text(key: str, language: str = DEFAULT_LANGUAGE, *, discreet: bool = False) -> str:
+    """The catalogue text ``key`` in ``language`` (English when the language is unknown).
+
+    In discreet mode a ``<key>_discreet`` entry, where there is one, takes the key's place.
+    Placeholders (``{org}``...) are left for :func:`render` to fill.
+    """
     if language not in LANGUAGES:
         language = DEFAULT_LANGUAGE
-    return catalogue(language)[key]
+    entries = catalogue(language)
+    if discreet and f"{key}_discreet" in entries:
+        return entries[f"{key}_discreet"]
+    return entries[key]
+
+
+def render(key: str, language: str, *, discreet: bool, **values: object) -> str:
+    """The text ``key`` with its placeholders filled from ``values``."""
+    return text(key, language, discreet=discreet).format_map(values)
+
+
+@cache
+def lexicon(language: str) -> Lexicon:
+    """The risk lexicon shipped for ``language``."""
+    path = Path(__file__).with_name(f"lexicon_{language}.toml")
+    with path.open("rb") as handle:
+        entries = tomllib.load(handle)
+    return Lexicon(
+        language=language,
+        emergency=tuple(entries.get("emergency", ())),
+        weights={str(k): int(v) for k, v in entries.get("weights", {}).items()},
+        urgent_at=int(entries.get("urgent_at", 60)),
+        high_at=int(entries.get("high_at", 30)),
+    )

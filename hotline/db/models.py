@@ -26,6 +26,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from hotline.db.types import UTCDateTime
 from hotline.domain.delivery import DeliveryStatus, Direction
+from hotline.domain.risk import Priority
+from hotline.domain.triage import State
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -92,6 +94,20 @@ class Conversation(Base):
             postgresql_where=text("status = 'open'"),
             sqlite_where=text("status = 'open'"),
         ),
+        # The queue: waiting texters by priority, then by how long they waited.
+        Index(
+            "ix_conversations_queue",
+            "priority",
+            "queued_at",
+            postgresql_where=text("state IN ('queued', 'queue_check_in')"),
+            sqlite_where=text("state IN ('queued', 'queue_check_in')"),
+        ),
+        Index(
+            "ix_conversations_timer_due_at",
+            "timer_due_at",
+            postgresql_where=text("timer_due_at IS NOT NULL"),
+            sqlite_where=text("timer_due_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -99,12 +115,31 @@ class Conversation(Base):
     status: Mapped[ConversationStatus] = mapped_column(
         _enum(ConversationStatus, 16), default=ConversationStatus.OPEN
     )
-    # The triage machine's state; its values belong to hotline.domain.
-    state: Mapped[str] = mapped_column(String(40), default="new")
-    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    # The triage machine (hotline.domain.triage): its state, language and re-ask count.
+    state: Mapped[State] = mapped_column(_enum(State, 40), default=State.NEW)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    reasks: Mapped[int] = mapped_column(Integer, default=0)
+    priority: Mapped[Priority] = mapped_column(_enum(Priority, 16), default=Priority.NORMAL)
+    # The one running timer, and when it fires (hotline.services.triage.fire_timer).
+    timer: Mapped[str | None] = mapped_column(String(24))
+    timer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     advocate_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    returning_texter: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Triage answers. Free text is encrypted like every text.
+    in_danger: Mapped[bool | None] = mapped_column(Boolean)
+    safe_to_text: Mapped[bool | None] = mapped_column(Boolean)
+    needs_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    location_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    risk_score: Mapped[int] = mapped_column(Integer, default=0)
+    # Lexicon phrases that matched, e.g. "locked in (+40)": why the priority is what it is.
+    risk_reasons: Mapped[list[str] | None] = mapped_column(JSON)
+    survey_score: Mapped[int | None] = mapped_column(Integer)
+    close_reason: Mapped[str | None] = mapped_column(String(24))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_texter_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     texter: Mapped[Texter] = relationship(back_populates="conversations")

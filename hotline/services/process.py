@@ -4,34 +4,30 @@ The worker calls :func:`process_pending` with the id of any stored inbound text.
 texter's row lock, then handles every text of that texter not yet processed, oldest first. So
 whichever task gets the lock first does the work in order, and a task for a text already handled
 finds nothing to do: running it twice, or in the wrong order, changes nothing.
+
+Compliance keywords are the texter's, not a conversation's: STOP, START and HELP are handled
+here before the triage machine sees anything.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.catalogue import text as catalogue_text
 from hotline.db.models import Conversation, ConversationStatus, Message, Texter
 from hotline.db.session import lock_texter
-from hotline.domain.delivery import DeliveryStatus, Direction
-from hotline.domain.keywords import Keyword, parse_keyword
+from hotline.domain import answers
+from hotline.domain.delivery import Direction
+from hotline.domain.keywords import Keyword, fold, parse_keyword
+from hotline.domain.triage import Event as TriageEvent
+from hotline.domain.triage import On, State
 from hotline.services import events
-from hotline.vault import Vault
+from hotline.services.triage import Outcome, Triage, queue_text
 
 
-@dataclass
-class Outcome:
-    """What processing produced, to act on once the transaction has committed."""
-
-    processed: list[int] = field(default_factory=list)
-    to_send: list[int] = field(default_factory=list)
-
-
-def process_pending(session: Session, vault: Vault, message_id: int, now: datetime) -> Outcome:
+def process_pending(session: Session, triage: Triage, message_id: int, now: datetime) -> Outcome:
     """Handle all unprocessed inbound texts of the texter who sent ``message_id``.
 
     Expects to run inside a transaction the caller commits; holds the texter's row lock from
@@ -54,163 +50,156 @@ def process_pending(session: Session, vault: Vault, message_id: int, now: dateti
         .order_by(Message.id)
     ).all()
     for message in pending:
-        _handle(session, vault, texter, message, now, outcome)
+        _handle(session, triage, texter, message, now, outcome)
         message.processed_at = now
         outcome.processed.append(message.id)
     texter.last_seen_at = now
     return outcome
 
 
-def open_conversation(session: Session, texter: Texter) -> Conversation | None:
+def current_conversation(session: Session, texter_id: int) -> Conversation | None:
+    """The texter's open conversation, or the closed one still waiting for a survey answer."""
     return session.scalars(
-        select(Conversation).where(
-            Conversation.texter_id == texter.id, Conversation.status == ConversationStatus.OPEN
+        select(Conversation)
+        .where(
+            Conversation.texter_id == texter_id,
+            (Conversation.status == ConversationStatus.OPEN) | (Conversation.state == State.SURVEY),
         )
+        .order_by(Conversation.status.desc(), Conversation.id.desc())
+        .limit(1)
     ).first()
 
 
 def _handle(
     session: Session,
-    vault: Vault,
+    triage: Triage,
     texter: Texter,
     message: Message,
     now: datetime,
     outcome: Outcome,
 ) -> None:
-    body = vault.decrypt(message.body_ciphertext) if message.body_ciphertext is not None else ""
+    body = triage.vault.decrypt(message.body_ciphertext) if message.body_ciphertext else ""
     keyword = parse_keyword(body)
-    conversation = open_conversation(session, texter)
+    conversation = current_conversation(session, texter.id)
+    if conversation is not None:
+        message.conversation_id = conversation.id
 
     if keyword is Keyword.STOP:
-        message.conversation_id = conversation.id if conversation else None
         if texter.opted_out_at is None:
             texter.opted_out_at = now
             events.record(session, "opt_out", now, texter_id=texter.id, message_id=message.id)
             if conversation is not None:
-                _close(session, conversation, now, reason="opt_out")
-            _reply(
-                session,
-                vault,
-                texter,
-                conversation,
-                "stop_confirmation",
-                now,
-                outcome,
-                compliance=True,
-            )
-        return
-    if keyword is Keyword.START and texter.opted_out_at is not None:
-        texter.opted_out_at = None
-        events.record(session, "opt_in", now, texter_id=texter.id, message_id=message.id)
-        _reply(session, vault, texter, None, "start_confirmation", now, outcome, compliance=True)
+                triage.advance(
+                    session, conversation, TriageEvent(On.STOP), now, outcome, message=message
+                )
+            _compliance(session, triage, texter, conversation, "stop_confirmation", now, outcome)
         return
     if texter.opted_out_at is not None:
-        # They asked us to stop: keep the text for the record, answer nothing but HELP.
+        if keyword is Keyword.START:
+            texter.opted_out_at = None
+            events.record(session, "opt_in", now, texter_id=texter.id, message_id=message.id)
+            _compliance(session, triage, texter, None, "start_confirmation", now, outcome)
+        elif keyword is Keyword.HELP:
+            _compliance(session, triage, texter, None, "help", now, outcome)
+        else:
+            # They asked us to stop: the text is kept for staff, and nothing is said back.
+            events.record(
+                session, "inbound_while_opted_out", now, texter_id=texter.id, message_id=message.id
+            )
+        return
+    if keyword is Keyword.HELP and fold(body) == "AYUDA":
+        texter.language = "es"
+    if conversation is not None and conversation.state is not State.SURVEY:
+        conversation.last_texter_at = now
         if keyword is Keyword.HELP:
-            _reply(session, vault, texter, None, "help", now, outcome, compliance=True)
-        events.record(
-            session, "inbound_while_opted_out", now, texter_id=texter.id, message_id=message.id
-        )
-        return
-
-    if conversation is None:
-        conversation = Conversation(
-            texter_id=texter.id,
-            status=ConversationStatus.OPEN,
-            state="acknowledged",
-            priority="normal",
-            opened_at=now,
-            last_activity_at=now,
-        )
-        session.add(conversation)
-        session.flush()
-        returning = session.scalar(
-            select(Conversation.id)
-            .where(Conversation.texter_id == texter.id, Conversation.id != conversation.id)
-            .limit(1)
-        )
-        events.record(
+            if fold(body) == "AYUDA":
+                conversation.language = "es"
+            _compliance(session, triage, texter, conversation, "help", now, outcome)
+            return
+        triage.reassess(session, conversation, now)
+        triage.advance(
             session,
-            "conversation_opened",
+            conversation,
+            triage.classify(body, conversation),
             now,
-            conversation_id=conversation.id,
-            texter_id=texter.id,
-            returning_texter=returning is not None,
+            outcome,
+            message=message,
+            text=body,
         )
-        message.conversation_id = conversation.id
-        # Placeholder until the triage machine answers: acknowledge every new conversation.
-        key = "help" if keyword is Keyword.HELP else "acknowledgement"
-        _reply(session, vault, texter, conversation, key, now, outcome, compliance=False)
         return
+    if conversation is not None:  # a survey is waiting for its answer
+        outcome.restart = False
+        triage.advance(
+            session,
+            conversation,
+            triage.classify(body, conversation),
+            now,
+            outcome,
+            message=message,
+            text=body,
+        )
+        if not outcome.restart:
+            return
+    _start_conversation(session, triage, texter, message, body, now, outcome)
 
+
+def _start_conversation(
+    session: Session,
+    triage: Triage,
+    texter: Texter,
+    message: Message,
+    body: str,
+    now: datetime,
+    outcome: Outcome,
+) -> None:
+    chosen = answers.language_choice(body)
+    if chosen is not None:
+        texter.language = chosen
+    earlier = session.scalar(
+        select(Conversation.id).where(Conversation.texter_id == texter.id).limit(1)
+    )
+    conversation = Conversation(
+        texter_id=texter.id,
+        status=ConversationStatus.OPEN,
+        state=State.NEW,
+        language=texter.language,
+        reasks=0,
+        returning_texter=earlier is not None,
+        opened_at=now,
+        last_activity_at=now,
+        last_texter_at=now,
+    )
+    session.add(conversation)
+    session.flush()
     message.conversation_id = conversation.id
-    conversation.last_activity_at = now
-    if keyword is Keyword.HELP:
-        _reply(session, vault, texter, conversation, "help", now, outcome, compliance=True)
-
-
-def _close(session: Session, conversation: Conversation, now: datetime, *, reason: str) -> None:
-    conversation.status = ConversationStatus.CLOSED
-    conversation.closed_at = now
     events.record(
         session,
-        "conversation_closed",
+        "conversation_opened",
         now,
         conversation_id=conversation.id,
-        texter_id=conversation.texter_id,
-        reason=reason,
+        texter_id=texter.id,
+        returning_texter=conversation.returning_texter,
     )
+    triage.reassess(session, conversation, now)
+    triage.advance(
+        session, conversation, TriageEvent(On.FIRST_TEXT), now, outcome, message=message, text=body
+    )
+    # Danger in the very first text does not wait for the first question's answer.
+    first = triage.classify(body, conversation)
+    if first.on in (On.EMERGENCY, On.SAFE_WORD):
+        triage.advance(session, conversation, first, now, outcome, message=message, text=body)
 
 
-def _reply(
+def _compliance(
     session: Session,
-    vault: Vault,
+    triage: Triage,
     texter: Texter,
     conversation: Conversation | None,
     key: str,
     now: datetime,
     outcome: Outcome,
-    *,
-    compliance: bool,
 ) -> None:
-    reply = queue_text(
-        session,
-        vault,
-        texter,
-        conversation,
-        catalogue_text(key, texter.language),
-        now,
-        compliance=compliance,
-    )
+    language = conversation.language if conversation else texter.language
+    body = triage.render_plain(key, language)
+    reply = queue_text(session, triage.vault, texter.id, conversation, body, now, compliance=True)
     outcome.to_send.append(reply.id)
-
-
-def queue_text(
-    session: Session,
-    vault: Vault,
-    texter: Texter,
-    conversation: Conversation | None,
-    body: str,
-    now: datetime,
-    *,
-    compliance: bool = False,
-    author_id: int | None = None,
-) -> Message:
-    """Store an outbound text as pending; the caller hands its id to the send task after commit."""
-    message = Message(
-        texter_id=texter.id,
-        conversation_id=conversation.id if conversation else None,
-        direction=Direction.OUTBOUND,
-        body_ciphertext=vault.encrypt(body),
-        status=DeliveryStatus.PENDING,
-        compliance_notice=compliance,
-        author_id=author_id,
-        num_media=0,
-        send_attempts=0,
-        created_at=now,
-        status_updated_at=now,
-        next_attempt_at=now,
-    )
-    session.add(message)
-    session.flush()
-    return message

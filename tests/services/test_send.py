@@ -11,9 +11,9 @@ from flask import Flask
 from hotline import runtime_of
 from hotline.db.models import Message, Texter
 from hotline.domain.delivery import DeliveryStatus
-from hotline.services.process import queue_text
 from hotline.services.receive import find_or_add_texter
 from hotline.services.send import SendResult
+from hotline.services.triage import queue_text
 from hotline.sms.sender import AmbiguousSendError, PermanentSendError, RetryableSendError
 from tests.conftest import new_phone
 from tests.fakes import FakeClock, ScriptedSender
@@ -34,9 +34,7 @@ def reply(app: Flask, phone: str, body: str = "an advocate's reply", **kw: bool)
     now = runtime.clock.now()
     with runtime.sessions.begin() as session:
         texter_id = find_or_add_texter(session, runtime.vault, phone, now)
-        texter = session.get(Texter, texter_id)
-        assert texter is not None
-        return queue_text(session, runtime.vault, texter, None, body, now, **kw).id
+        return queue_text(session, runtime.vault, texter_id, None, body, now, **kw).id
 
 
 def message(app: Flask, message_id: int) -> Message:

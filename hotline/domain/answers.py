@@ -1,0 +1,90 @@
+"""Reading a texter's reply: what kind of answer it is to the question the state asked."""
+
+from __future__ import annotations
+
+import re
+
+from hotline.domain.keywords import fold
+from hotline.domain.risk import Lexicon
+from hotline.domain.triage import Event, On, State
+
+YES = frozenset({"YES", "Y", "YEAH", "YEP", "YA", "SI", "S", "CLARO", "OK", "OKAY"})
+NO = frozenset({"NO", "N", "NOPE", "NAH", "NEGATIVE"})
+SKIP = frozenset({"SKIP", "SALTAR", "OMITIR", "PASAR", "NOSE", "IDK", "PASS"})
+LANGUAGE_WORDS = {
+    "ESPANOL": "es",
+    "SPANISH": "es",
+    "ENGLISH": "en",
+    "INGLES": "en",
+}
+US_STATES = {
+    "AL": "ALABAMA", "AK": "ALASKA", "AZ": "ARIZONA", "AR": "ARKANSAS", "CA": "CALIFORNIA",
+    "CO": "COLORADO", "CT": "CONNECTICUT", "DE": "DELAWARE", "DC": "DISTRICTOFCOLUMBIA",
+    "FL": "FLORIDA", "GA": "GEORGIA", "HI": "HAWAII", "ID": "IDAHO", "IL": "ILLINOIS",
+    "IN": "INDIANA", "IA": "IOWA", "KS": "KANSAS", "KY": "KENTUCKY", "LA": "LOUISIANA",
+    "ME": "MAINE", "MD": "MARYLAND", "MA": "MASSACHUSETTS", "MI": "MICHIGAN", "MN": "MINNESOTA",
+    "MS": "MISSISSIPPI", "MO": "MISSOURI", "MT": "MONTANA", "NE": "NEBRASKA", "NV": "NEVADA",
+    "NH": "NEWHAMPSHIRE", "NJ": "NEWJERSEY", "NM": "NEWMEXICO", "NY": "NEWYORK",
+    "NC": "NORTHCAROLINA", "ND": "NORTHDAKOTA", "OH": "OHIO", "OK": "OKLAHOMA", "OR": "OREGON",
+    "PA": "PENNSYLVANIA", "PR": "PUERTORICO", "RI": "RHODEISLAND", "SC": "SOUTHCAROLINA",
+    "SD": "SOUTHDAKOTA", "TN": "TENNESSEE", "TX": "TEXAS", "UT": "UTAH", "VT": "VERMONT",
+    "VA": "VIRGINIA", "WA": "WASHINGTON", "WV": "WESTVIRGINIA", "WI": "WISCONSIN",
+    "WY": "WYOMING",
+}  # fmt: skip
+_STATE_BY_NAME = {name: code for code, name in US_STATES.items()}
+_ZIP = re.compile(r"\s*(\d{5})(?:-\d{4})?\s*")
+_SCORE = re.compile(r"\s*([1-5])\s*[.!)]?\s*(?:/\s*5)?\s*")
+
+
+def language_choice(text: str) -> str | None:
+    """``es`` or ``en`` when the whole text asks for a language (ESPAÑOL, English...)."""
+    return LANGUAGE_WORDS.get(fold(text))
+
+
+def location(text: str) -> str | None:
+    """A US state as its two-letter code, or a 5-digit ZIP; None when it is neither."""
+    match = _ZIP.fullmatch(text)
+    if match:
+        return match.group(1)
+    folded = fold(text)
+    if folded in US_STATES and len(text.strip()) <= 4:
+        return folded
+    return _STATE_BY_NAME.get(folded)
+
+
+def classify(text: str, state: State, lexicons: list[Lexicon], safe_word: str) -> Event:
+    """The event a text from the texter is, in ``state``.
+
+    The safe word and emergency words count in every state; a language request in every
+    question; the rest is read as an answer to what ``state`` asked.
+    """
+    folded = fold(text)
+    if folded and folded == fold(safe_word):
+        return Event(On.SAFE_WORD)
+    if any(lexicon.emergency_in(text) for lexicon in lexicons):
+        return Event(On.EMERGENCY)
+    if not folded:
+        return Event(On.BLANK)
+    choice = language_choice(text)
+    if choice is not None:
+        return Event(On.LANGUAGE, language=choice)
+    if state is State.AWAIT_NEEDS:
+        return Event(On.FREE_TEXT)
+    if state is State.AWAIT_LOCATION:
+        if folded in SKIP:
+            return Event(On.SKIP)
+        if location(text) is not None:
+            return Event(On.LOCATION)
+        return Event(On.FREE_TEXT)
+    if state is State.SURVEY and _SCORE.fullmatch(text):
+        return Event(On.SCORE)
+    if folded in YES:
+        return Event(On.YES)
+    if folded in NO:
+        return Event(On.NO)
+    return Event(On.FREE_TEXT)
+
+
+def survey_score(text: str) -> int | None:
+    match = _SCORE.fullmatch(text)
+    return int(match.group(1)) if match else None

@@ -1,0 +1,347 @@
+"""The triage conversation as a table of transitions, and the pure ``step`` that reads it.
+
+A conversation is a :class:`Snapshot` (its state, language, how often the current question was
+re-asked, whether it is urgent). Every input is an :class:`Event`: a texter's text, already
+classified by :func:`hotline.domain.answers.classify`, or a timer, or something staff did.
+``step`` finds the first row of :data:`TRANSITIONS` for the state and event whose guard holds,
+and returns the next snapshot and the actions for the worker to carry out: texts to send (as
+catalogue keys), answers to record, the queue, the priority, closing.
+
+Entering a state adds that state's :data:`ON_ENTER` actions (its question, its timer). A state
+without a row for an event ignores it: the text is still stored and seen by staff, and no reply
+goes out. ``ENDED`` has no rows at all: after it nothing is ever sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+
+class State(StrEnum):
+    NEW = "new"
+    AWAIT_DANGER = "await_danger"
+    AWAIT_SAFETY = "await_safety"
+    AWAIT_NEEDS = "await_needs"
+    AWAIT_LOCATION = "await_location"
+    QUEUED = "queued"
+    QUEUE_CHECK_IN = "queue_check_in"
+    WITH_ADVOCATE = "with_advocate"
+    SURVEY = "survey"
+    ENDED = "ended"
+
+
+class On(StrEnum):
+    """What happened. Text kinds come from classifying the texter's words for the state."""
+
+    FIRST_TEXT = "first_text"
+    YES = "yes"
+    NO = "no"
+    LANGUAGE = "language"  # the texter asked for English or Spanish
+    EMERGENCY = "emergency"  # emergency words anywhere in the text
+    SAFE_WORD = "safe_word"
+    SKIP = "skip"
+    LOCATION = "location"
+    SCORE = "score"  # a survey answer, 1 to 5
+    FREE_TEXT = "free_text"  # words that answer nothing asked
+    BLANK = "blank"  # nothing but spaces or a picture
+    STOP = "stop"
+    INACTIVE = "inactive"  # the state's silence timer ran out
+    WAIT_TIMER = "wait_timer"  # time for a wait update while queued
+    CLAIMED = "claimed"
+    RETURNED = "returned"  # an advocate handed the texter back to the queue
+    CLOSED = "closed"  # an advocate closed the conversation
+
+
+class Guard(StrEnum):
+    REASKS_LEFT = "reasks left"
+    REASKS_USED = "reasks used up"
+    NOT_URGENT = "not yet urgent"
+    QUIET_LONG = "silent a long time"
+    SURVEY_WANTED = "survey on"
+
+
+class Op(StrEnum):
+    SEND = "send"  # arg: catalogue key
+    SET_LANGUAGE = "set_language"  # arg: from the event
+    RECORD = "record"  # arg: which answer the text is (danger, safety, needs, location, survey)
+    MARK_URGENT = "mark_urgent"
+    ENQUEUE = "enqueue"
+    TIMER = "timer"  # arg: timer name; "" clears it
+    COUNT_REASK = "count_reask"
+    CLOSE = "close"  # arg: reason
+    WIPE = "wipe"
+    RESTART = "restart"  # handle this text again as the first of a new conversation
+    ALERT = "alert"  # tell staff: arg says what
+
+
+@dataclass(frozen=True)
+class Action:
+    op: Op
+    arg: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.op.value}({self.arg})" if self.arg else self.op.value
+
+
+def send(key: str) -> Action:
+    return Action(Op.SEND, key)
+
+
+@dataclass(frozen=True)
+class Transition:
+    state: State
+    on: On
+    target: State | None  # None: stay in the state (its on-enter actions do not run again)
+    actions: tuple[Action, ...] = ()
+    guard: Guard | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    state: State = State.NEW
+    language: str = "en"
+    reasks: int = 0
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class Event:
+    on: On
+    language: str | None = None  # with LANGUAGE
+    quiet_seconds: float = 0.0  # with WAIT_TIMER: how long since the texter last wrote
+    details: dict[str, str] = field(default_factory=dict)
+
+
+MAX_REASKS = 2
+QUESTIONS = (State.AWAIT_DANGER, State.AWAIT_SAFETY, State.AWAIT_NEEDS, State.AWAIT_LOCATION)
+# Anything the texter may say while they wait or talk, before the conversation is over.
+LIVE = (*QUESTIONS, State.QUEUED, State.QUEUE_CHECK_IN, State.WITH_ADVOCATE)
+
+QUESTION_KEYS = {
+    State.AWAIT_DANGER: ("welcome", "danger_reask"),
+    State.AWAIT_SAFETY: ("safety_question", "safety_reask"),
+    State.AWAIT_NEEDS: ("needs_question", "needs_reask"),
+    State.AWAIT_LOCATION: ("location_question", "location_reask"),
+}
+# Which recorded answer a question's reply is.
+ANSWER_OF = {
+    State.AWAIT_DANGER: "danger",
+    State.AWAIT_SAFETY: "safety",
+    State.AWAIT_NEEDS: "needs",
+    State.AWAIT_LOCATION: "location",
+}
+NEXT_QUESTION = {
+    State.AWAIT_DANGER: State.AWAIT_SAFETY,
+    State.AWAIT_SAFETY: State.AWAIT_NEEDS,
+    State.AWAIT_NEEDS: State.AWAIT_LOCATION,
+    State.AWAIT_LOCATION: State.QUEUED,
+}
+
+ON_ENTER: dict[State, tuple[Action, ...]] = {
+    State.AWAIT_DANGER: (send("welcome"), Action(Op.TIMER, "triage")),
+    State.AWAIT_SAFETY: (send("safety_question"), Action(Op.TIMER, "triage")),
+    State.AWAIT_NEEDS: (send("needs_question"), Action(Op.TIMER, "triage")),
+    State.AWAIT_LOCATION: (send("location_question"), Action(Op.TIMER, "triage")),
+    State.QUEUED: (Action(Op.ENQUEUE), send("queued"), Action(Op.TIMER, "wait_update")),
+    State.QUEUE_CHECK_IN: (send("still_there"), Action(Op.TIMER, "check_in")),
+    State.WITH_ADVOCATE: (Action(Op.TIMER, ""),),
+    State.SURVEY: (send("survey_question"), Action(Op.TIMER, "survey")),
+    State.ENDED: (Action(Op.TIMER, ""),),
+}
+
+_EMERGENCY = (send("emergency"), Action(Op.MARK_URGENT), Action(Op.ALERT, "urgent"))
+
+
+def _rows() -> tuple[Transition, ...]:
+    rows: list[Transition] = [Transition(State.NEW, On.FIRST_TEXT, State.AWAIT_DANGER)]
+    # STOP and the safe word end everything at once, from every live state.
+    for state in (*LIVE, State.SURVEY):
+        rows.append(Transition(state, On.STOP, State.ENDED, (Action(Op.CLOSE, "opt_out"),)))
+        rows.append(
+            Transition(
+                state,
+                On.SAFE_WORD,
+                State.ENDED,
+                (Action(Op.WIPE), send("safe_word_done"), Action(Op.CLOSE, "safe_word")),
+            )
+        )
+    for state in QUESTIONS:
+        question, reask = QUESTION_KEYS[state]
+        answer = ANSWER_OF[state]
+        # An emergency never waits behind a question: straight to the head of the queue.
+        rows.append(
+            Transition(state, On.EMERGENCY, State.QUEUED, (Action(Op.RECORD, answer), *_EMERGENCY))
+        )
+        rows.append(Transition(state, On.LANGUAGE, None, (Action(Op.SET_LANGUAGE), send(question))))
+        rows.append(
+            Transition(
+                state,
+                On.INACTIVE,
+                State.ENDED,
+                (send("closed_inactive"), Action(Op.CLOSE, "inactive")),
+            )
+        )
+        for unanswered in _unanswered(state):
+            rows.append(
+                Transition(
+                    state,
+                    unanswered,
+                    None,
+                    (Action(Op.COUNT_REASK), send(reask)),
+                    Guard.REASKS_LEFT,
+                )
+            )
+            # Asked three times: move on to the queue rather than leave anyone stuck here.
+            rows.append(
+                Transition(
+                    state,
+                    unanswered,
+                    State.QUEUED,
+                    (Action(Op.RECORD, answer),),
+                    Guard.REASKS_USED,
+                )
+            )
+    rows += [
+        Transition(
+            State.AWAIT_DANGER, On.YES, State.QUEUED, (Action(Op.RECORD, "danger"), *_EMERGENCY)
+        ),
+        Transition(State.AWAIT_DANGER, On.NO, State.AWAIT_SAFETY, (Action(Op.RECORD, "danger"),)),
+        Transition(State.AWAIT_SAFETY, On.YES, State.AWAIT_NEEDS, (Action(Op.RECORD, "safety"),)),
+        # Not safe to text: stop texting them. They can come back any time.
+        Transition(
+            State.AWAIT_SAFETY,
+            On.NO,
+            State.ENDED,
+            (Action(Op.RECORD, "safety"), send("not_safe_goodbye"), Action(Op.CLOSE, "not_safe")),
+        ),
+        Transition(
+            State.AWAIT_NEEDS, On.FREE_TEXT, State.AWAIT_LOCATION, (Action(Op.RECORD, "needs"),)
+        ),
+        Transition(
+            State.AWAIT_LOCATION, On.LOCATION, State.QUEUED, (Action(Op.RECORD, "location"),)
+        ),
+        Transition(State.AWAIT_LOCATION, On.SKIP, State.QUEUED, (Action(Op.RECORD, "location"),)),
+    ]
+    for state in (State.QUEUED, State.QUEUE_CHECK_IN, State.WITH_ADVOCATE):
+        # Words of danger while waiting or talking: urgent at once; the bot speaks only if no
+        # advocate is there yet.
+        actions = _EMERGENCY if state is not State.WITH_ADVOCATE else _EMERGENCY[1:]
+        rows.append(Transition(state, On.EMERGENCY, None, actions, Guard.NOT_URGENT))
+    for state in (State.QUEUED, State.QUEUE_CHECK_IN):
+        rows.append(Transition(state, On.CLAIMED, State.WITH_ADVOCATE))
+    rows += [
+        Transition(State.QUEUED, On.WAIT_TIMER, State.QUEUE_CHECK_IN, (), Guard.QUIET_LONG),
+        Transition(
+            State.QUEUED,
+            On.WAIT_TIMER,
+            None,
+            (send("wait_update"), Action(Op.TIMER, "wait_update")),
+        ),
+        # Any word from them while we ask "still there?" keeps their place.
+        *(
+            Transition(State.QUEUE_CHECK_IN, on, State.QUEUED, (), None)
+            for on in (On.YES, On.NO, On.FREE_TEXT, On.BLANK, On.SKIP, On.LOCATION, On.SCORE)
+        ),
+        Transition(
+            State.QUEUE_CHECK_IN,
+            On.INACTIVE,
+            State.ENDED,
+            (send("released"), Action(Op.CLOSE, "abandoned")),
+        ),
+        Transition(State.WITH_ADVOCATE, On.RETURNED, State.QUEUED),
+        Transition(
+            State.WITH_ADVOCATE,
+            On.CLOSED,
+            State.SURVEY,
+            (Action(Op.CLOSE, "closed"),),
+            Guard.SURVEY_WANTED,
+        ),
+        Transition(State.WITH_ADVOCATE, On.CLOSED, State.ENDED, (Action(Op.CLOSE, "closed"),)),
+        Transition(
+            State.SURVEY,
+            On.SCORE,
+            State.ENDED,
+            (Action(Op.RECORD, "survey"), send("survey_thanks")),
+        ),
+        # Anything else after the close is a new conversation, not a survey answer.
+        *(
+            Transition(State.SURVEY, on, State.ENDED, (Action(Op.RESTART),))
+            for on in (On.YES, On.NO, On.FREE_TEXT, On.LOCATION, On.SKIP, On.EMERGENCY, On.LANGUAGE)
+        ),
+        Transition(State.SURVEY, On.BLANK, State.ENDED, ()),
+        Transition(State.SURVEY, On.INACTIVE, State.ENDED, ()),
+    ]
+    return tuple(rows)
+
+
+def _unanswered(state: State) -> tuple[On, ...]:
+    """Kinds of text that do not answer the question asked in ``state``."""
+    answers = {
+        State.AWAIT_DANGER: {On.YES, On.NO},
+        State.AWAIT_SAFETY: {On.YES, On.NO},
+        State.AWAIT_NEEDS: {On.FREE_TEXT},
+        State.AWAIT_LOCATION: {On.LOCATION, On.SKIP},
+    }[state]
+    texts = (On.YES, On.NO, On.FREE_TEXT, On.BLANK, On.SKIP, On.LOCATION, On.SCORE)
+    return tuple(on for on in texts if on not in answers)
+
+
+TRANSITIONS: tuple[Transition, ...] = _rows()
+
+
+def _guard_holds(guard: Guard | None, snapshot: Snapshot, event: Event, quiet_limit: float) -> bool:
+    if guard is None:
+        return True
+    if guard is Guard.REASKS_LEFT:
+        return snapshot.reasks < MAX_REASKS
+    if guard is Guard.REASKS_USED:
+        return snapshot.reasks >= MAX_REASKS
+    if guard is Guard.NOT_URGENT:
+        return not snapshot.urgent
+    if guard is Guard.QUIET_LONG:
+        return event.quiet_seconds >= quiet_limit
+    if guard is Guard.SURVEY_WANTED:
+        return event.details.get("survey") == "yes"
+    raise AssertionError(guard)
+
+
+def find(snapshot: Snapshot, event: Event, *, quiet_limit: float = 1800.0) -> Transition | None:
+    for row in TRANSITIONS:
+        if (
+            row.state is snapshot.state
+            and row.on is event.on
+            and _guard_holds(row.guard, snapshot, event, quiet_limit)
+        ):
+            return row
+    return None
+
+
+def step(
+    snapshot: Snapshot, event: Event, *, quiet_limit: float = 1800.0
+) -> tuple[Snapshot, list[Action]]:
+    """The next snapshot and the actions to carry out. Pure: no clock, no storage.
+
+    An event the state has no row for changes nothing and yields no action.
+    ``quiet_limit`` is how long a queued texter may be silent before "still there?".
+    """
+    row = find(snapshot, event, quiet_limit=quiet_limit)
+    if row is None:
+        return snapshot, []
+    actions = list(row.actions)
+    after = snapshot
+    for action in actions:
+        if action.op is Op.SET_LANGUAGE and event.language:
+            after = replace(after, language=event.language)
+        elif action.op is Op.COUNT_REASK:
+            after = replace(after, reasks=after.reasks + 1)
+        elif action.op is Op.MARK_URGENT:
+            after = replace(after, urgent=True)
+    if row.target is not None and row.target is not snapshot.state:
+        after = replace(after, state=row.target, reasks=0)
+        actions.extend(ON_ENTER.get(row.target, ()))
+    return after, actions
+
+
+def sends(actions: list[Action]) -> list[str]:
+    return [a.arg for a in actions if a.op is Op.SEND]

@@ -1,0 +1,156 @@
+"""An advocate taking a texter from the queue, handing them back, and closing.
+
+Exactly one advocate wins a conversation. Every path takes the texter's row lock first (the
+same lock inbound processing takes, so a claim never interleaves with a text being handled),
+then moves the conversation with a conditional update that only succeeds while nobody holds
+it. ``take_next`` skips texters whose lock another advocate holds (``SKIP LOCKED``) on
+PostgreSQL; on SQLite every write transaction is serialised already.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hotline.db.models import Conversation, Texter
+from hotline.db.session import lock_texter
+from hotline.domain.triage import Event as TriageEvent
+from hotline.domain.triage import On, State
+from hotline.services import events
+from hotline.services.triage import WAITING, Outcome, Triage, queue_order
+
+
+class ClaimError(ValueError):
+    """The claim or close cannot happen; the message says why and names no texter data."""
+
+
+def do_claim(
+    session: Session, triage: Triage, conversation_id: int, advocate_id: int, now: datetime
+) -> Outcome:
+    """Give a waiting conversation to ``advocate_id``; :class:`ClaimError` if it is not waiting
+    or somebody else won it."""
+    texter_id = session.scalar(
+        select(Conversation.texter_id).where(Conversation.id == conversation_id)
+    )
+    if texter_id is None:
+        raise ClaimError("no such conversation")
+    lock_texter(session, texter_id)
+    return _take(session, triage, conversation_id, advocate_id, now)
+
+
+def do_take_next(
+    session: Session, triage: Triage, advocate_id: int, now: datetime
+) -> tuple[int, Outcome] | None:
+    """Give the most urgent, longest-waiting texter to ``advocate_id``; None if nobody waits."""
+    while True:
+        candidate = session.execute(
+            select(Conversation.id, Conversation.texter_id)
+            .join(Texter, Texter.id == Conversation.texter_id)
+            .where(Conversation.state.in_(WAITING), Conversation.advocate_id.is_(None))
+            .order_by(*queue_order())  # type: ignore[arg-type]
+            .limit(1)
+            .with_for_update(of=Texter, skip_locked=True)
+        ).first()
+        if candidate is None:
+            return None
+        try:
+            return candidate.id, _take(session, triage, candidate.id, advocate_id, now)
+        except ClaimError:
+            continue  # taken between our look and our lock (SQLite): try the next one
+
+
+def _take(
+    session: Session, triage: Triage, conversation_id: int, advocate_id: int, now: datetime
+) -> Outcome:
+    won = session.execute(  # type: ignore[attr-defined]
+        update(Conversation)
+        .where(
+            Conversation.id == conversation_id,
+            Conversation.advocate_id.is_(None),
+            Conversation.state.in_(WAITING),
+        )
+        .values(advocate_id=advocate_id, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        raise ClaimError("this texter is no longer waiting: another advocate has them")
+    conversation = session.get(Conversation, conversation_id)
+    assert conversation is not None
+    session.refresh(conversation)
+    outcome = Outcome()
+    triage.advance(session, conversation, TriageEvent(On.CLAIMED), now, outcome)
+    events.record(
+        session,
+        "claimed",
+        now,
+        conversation_id=conversation.id,
+        texter_id=conversation.texter_id,
+        actor_id=advocate_id,
+    )
+    return outcome
+
+
+def _held(session: Session, conversation_id: int, advocate_id: int) -> Conversation:
+    texter_id = session.scalar(
+        select(Conversation.texter_id).where(Conversation.id == conversation_id)
+    )
+    if texter_id is None:
+        raise ClaimError("no such conversation")
+    lock_texter(session, texter_id)
+    conversation = session.get(Conversation, conversation_id)
+    assert conversation is not None
+    session.refresh(conversation)
+    if conversation.advocate_id != advocate_id or conversation.state is not State.WITH_ADVOCATE:
+        raise ClaimError("this conversation is not yours")
+    return conversation
+
+
+def do_return_to_queue(
+    session: Session, triage: Triage, conversation_id: int, advocate_id: int, now: datetime
+) -> Outcome:
+    """Hand a texter back to the queue, keeping their place (their first queued time)."""
+    conversation = _held(session, conversation_id, advocate_id)
+    conversation.advocate_id = None
+    conversation.claimed_at = None
+    outcome = Outcome()
+    triage.advance(session, conversation, TriageEvent(On.RETURNED), now, outcome)
+    events.record(
+        session,
+        "returned_to_queue",
+        now,
+        conversation_id=conversation.id,
+        texter_id=conversation.texter_id,
+        actor_id=advocate_id,
+    )
+    return outcome
+
+
+def do_close(
+    session: Session,
+    triage: Triage,
+    conversation_id: int,
+    advocate_id: int,
+    disposition: str,
+    now: datetime,
+) -> Outcome:
+    """Close a conversation the advocate holds; the survey goes out if it is switched on."""
+    if not disposition.strip():
+        raise ClaimError("a disposition is required to close")
+    conversation = _held(session, conversation_id, advocate_id)
+    outcome = Outcome()
+    survey = "yes" if triage.policy.survey else "no"
+    triage.advance(
+        session, conversation, TriageEvent(On.CLOSED, details={"survey": survey}), now, outcome
+    )
+    events.record(
+        session,
+        "closed_by_advocate",
+        now,
+        conversation_id=conversation.id,
+        texter_id=conversation.texter_id,
+        actor_id=advocate_id,
+        disposition=disposition.strip(),
+    )
+    return outcome

@@ -1,0 +1,396 @@
+"""Carrying out the triage machine's decisions on a stored conversation.
+
+:func:`advance` feeds one event to :func:`hotline.domain.triage.step` and carries out the
+actions it returns: texts are stored as pending replies (sent after commit), answers recorded,
+the queue, priority and timers set. Every caller holds the texter's row lock
+(:func:`hotline.db.session.lock_texter`) for the whole transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, literal, select, update
+from sqlalchemy.orm import Session
+
+from hotline.catalogue import lexicon, render
+from hotline.db.models import Conversation, ConversationStatus, Message, Texter
+from hotline.db.session import lock_texter
+from hotline.domain import answers
+from hotline.domain.delivery import DeliveryStatus, Direction
+from hotline.domain.queue import estimate_wait_minutes
+from hotline.domain.risk import Lexicon, Priority, assess, higher
+from hotline.domain.triage import Action, On, Op, Snapshot, State, step
+from hotline.domain.triage import Event as TriageEvent
+from hotline.services import events
+from hotline.settings import Settings
+from hotline.vault import Vault
+
+WAITING = (State.QUEUED, State.QUEUE_CHECK_IN)
+TIMER_EVENTS = {
+    "triage": On.INACTIVE,
+    "wait_update": On.WAIT_TIMER,
+    "check_in": On.INACTIVE,
+    "survey": On.INACTIVE,
+}
+
+
+@dataclass(frozen=True)
+class TriagePolicy:
+    """What the machine needs from settings: texts, safe word, timers, lexicons."""
+
+    org_name: str
+    discreet: bool
+    safe_word: str
+    survey: bool
+    timer_minutes: dict[str, float]
+    quiet_limit_seconds: float
+    lexicons: tuple[Lexicon, ...]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TriagePolicy:
+        return cls(
+            org_name=settings.org_name,
+            discreet=settings.discreet_mode,
+            safe_word=settings.safe_word,
+            survey=settings.survey_enabled,
+            timer_minutes={
+                "triage": settings.triage_timeout_minutes,
+                "wait_update": settings.wait_update_minutes,
+                "check_in": settings.check_in_timeout_minutes,
+                "survey": settings.survey_timeout_minutes,
+            },
+            quiet_limit_seconds=settings.check_in_after_minutes * 60,
+            lexicons=(lexicon("en"), lexicon("es")),
+        )
+
+
+@dataclass
+class Outcome:
+    """What a transaction produced, to act on once it has committed."""
+
+    processed: list[int] = field(default_factory=list)
+    to_send: list[int] = field(default_factory=list)
+    restart: bool = False  # the text starts a new conversation (see Op.RESTART)
+
+
+@dataclass(frozen=True)
+class Triage:
+    """The machine's collaborators for one process."""
+
+    vault: Vault
+    policy: TriagePolicy
+
+    def snapshot(self, conversation: Conversation) -> Snapshot:
+        return Snapshot(
+            state=conversation.state,
+            language=conversation.language,
+            reasks=conversation.reasks,
+            urgent=conversation.priority is Priority.URGENT,
+        )
+
+    def advance(
+        self,
+        session: Session,
+        conversation: Conversation,
+        event: TriageEvent,
+        now: datetime,
+        outcome: Outcome,
+        *,
+        message: Message | None = None,
+        text: str = "",
+    ) -> list[Action]:
+        """Feed ``event`` to the machine and carry out what it decides. Returns the actions."""
+        before = self.snapshot(conversation)
+        after, actions = step(before, event, quiet_limit=self.policy.quiet_limit_seconds)
+        if not actions and after == before:
+            return []
+        conversation.state = after.state
+        conversation.reasks = after.reasks
+        if after.language != conversation.language:
+            conversation.language = after.language
+        conversation.last_activity_at = now
+        for action in actions:
+            self._carry_out(session, conversation, action, event, now, outcome, message, text)
+        events.record(
+            session,
+            "triage",
+            now,
+            conversation_id=conversation.id,
+            texter_id=conversation.texter_id,
+            message_id=message.id if message else None,
+            on=event.on.value,
+            from_state=before.state.value,
+            to_state=after.state.value,
+            actions=[str(a) for a in actions],
+        )
+        return actions
+
+    def _carry_out(
+        self,
+        session: Session,
+        conversation: Conversation,
+        action: Action,
+        event: TriageEvent,
+        now: datetime,
+        outcome: Outcome,
+        message: Message | None,
+        text: str,
+    ) -> None:
+        op = action.op
+        if op is Op.SEND:
+            body = self.render(session, conversation, action.arg, now)
+            reply = queue_text(session, self.vault, conversation.texter_id, conversation, body, now)
+            outcome.to_send.append(reply.id)
+        elif op is Op.SET_LANGUAGE:
+            texter = session.get(Texter, conversation.texter_id)
+            if texter is not None and event.language:
+                texter.language = event.language
+        elif op is Op.RECORD:
+            self._record(conversation, action.arg, event, text)
+            events.record(
+                session, "answer", now, conversation_id=conversation.id,
+                texter_id=conversation.texter_id, question=action.arg, answer=event.on.value,
+            )  # fmt: skip
+        elif op is Op.MARK_URGENT:
+            conversation.priority = Priority.URGENT
+        elif op is Op.ENQUEUE:
+            if conversation.queued_at is None:
+                conversation.queued_at = now
+        elif op is Op.TIMER:
+            self._set_timer(conversation, action.arg, now)
+        elif op is Op.CLOSE:
+            self._close(session, conversation, action.arg, now)
+        elif op is Op.WIPE:
+            wipe_conversation(session, conversation, now)
+        elif op is Op.RESTART:
+            outcome.restart = True
+        elif op is Op.ALERT:
+            events.record(
+                session, "alert", now, conversation_id=conversation.id,
+                texter_id=conversation.texter_id, alert=action.arg,
+            )  # fmt: skip
+        # COUNT_REASK is already in the snapshot.
+
+    def _record(
+        self, conversation: Conversation, question: str, event: TriageEvent, text: str
+    ) -> None:
+        answered = event.on
+        if question == "danger":
+            conversation.in_danger = answered in (On.YES, On.EMERGENCY) or None
+            if answered is On.NO:
+                conversation.in_danger = False
+        elif question == "safety":
+            conversation.safe_to_text = {On.YES: True, On.NO: False}.get(answered)
+        elif question == "needs" and answered in (On.FREE_TEXT, On.EMERGENCY) and text.strip():
+            conversation.needs_ciphertext = self.vault.encrypt(text.strip())
+        elif question == "location":
+            place = answers.location(text) if answered is On.LOCATION else None
+            if place is not None:
+                conversation.location_ciphertext = self.vault.encrypt(place)
+        elif question == "survey":
+            conversation.survey_score = answers.survey_score(text)
+
+    def _set_timer(self, conversation: Conversation, name: str, now: datetime) -> None:
+        if not name or (name == "survey" and not self.policy.survey):
+            conversation.timer, conversation.timer_due_at = None, None
+            return
+        minutes = self.policy.timer_minutes[name]
+        conversation.timer = name
+        conversation.timer_due_at = now + timedelta(minutes=minutes)
+
+    def _close(
+        self, session: Session, conversation: Conversation, reason: str, now: datetime
+    ) -> None:
+        if conversation.status is ConversationStatus.CLOSED:
+            return
+        conversation.status = ConversationStatus.CLOSED
+        conversation.closed_at = now
+        conversation.close_reason = reason
+        events.record(
+            session, "conversation_closed", now, conversation_id=conversation.id,
+            texter_id=conversation.texter_id, reason=reason,
+        )  # fmt: skip
+
+    def render(self, session: Session, conversation: Conversation, key: str, now: datetime) -> str:
+        """A catalogue text for this conversation, with its place in line where it needs one."""
+        values: dict[str, object] = {}
+        if key in ("queued", "wait_update"):
+            position = queue_position(session, conversation)
+            values["position"] = position
+            values["wait"] = estimate_wait_minutes(position, recent_claims(session, now), now)
+        return self.render_plain(key, conversation.language, **values)
+
+    def render_plain(self, key: str, language: str, **values: object) -> str:
+        return render(
+            key,
+            language,
+            discreet=self.policy.discreet,
+            org=self.policy.org_name,
+            safe_word=self.policy.safe_word,
+            **values,
+        )
+
+    def reassess(self, session: Session, conversation: Conversation, now: datetime) -> None:
+        """Score everything the texter wrote in this conversation; priority only ever rises."""
+        texts = [
+            self.vault.decrypt(body)
+            for body in session.scalars(
+                select(Message.body_ciphertext).where(
+                    Message.conversation_id == conversation.id,
+                    Message.direction == Direction.INBOUND,
+                    Message.body_ciphertext.is_not(None),
+                )
+            )
+            if body is not None
+        ]
+        assessment = assess(texts, self.policy.lexicons)
+        reasons = list(assessment.reasons)
+        priority = higher(conversation.priority, assessment.priority)
+        if reasons == (conversation.risk_reasons or []) and priority is conversation.priority:
+            return
+        conversation.risk_score = assessment.score
+        conversation.risk_reasons = reasons
+        conversation.priority = priority
+        events.record(
+            session, "risk_assessed", now, conversation_id=conversation.id,
+            texter_id=conversation.texter_id, score=assessment.score,
+            priority=priority.value, reasons=reasons,
+        )  # fmt: skip
+
+    def classify(self, text: str, conversation: Conversation) -> TriageEvent:
+        return answers.classify(
+            text, conversation.state, list(self.policy.lexicons), self.policy.safe_word
+        )
+
+
+def queue_text(
+    session: Session,
+    vault: Vault,
+    texter_id: int,
+    conversation: Conversation | None,
+    body: str,
+    now: datetime,
+    *,
+    compliance: bool = False,
+    author_id: int | None = None,
+) -> Message:
+    """Store an outbound text as pending; the caller hands its id to the send task after commit."""
+    message = Message(
+        texter_id=texter_id,
+        conversation_id=conversation.id if conversation else None,
+        direction=Direction.OUTBOUND,
+        body_ciphertext=vault.encrypt(body),
+        status=DeliveryStatus.PENDING,
+        compliance_notice=compliance,
+        author_id=author_id,
+        num_media=0,
+        send_attempts=0,
+        created_at=now,
+        status_updated_at=now,
+        next_attempt_at=now,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+_rank_of_priority = case(
+    (Conversation.priority == Priority.URGENT, 0),
+    (Conversation.priority == Priority.HIGH, 1),
+    else_=2,
+)
+
+
+def queue_order() -> tuple[object, ...]:
+    """ORDER BY for the queue: most urgent first, then longest waiting."""
+    return (_rank_of_priority, Conversation.queued_at, Conversation.id)
+
+
+def queue_position(session: Session, conversation: Conversation) -> int:
+    """1 for the next texter an advocate will take."""
+    rank = literal(conversation.priority.rank)
+    queued_at = conversation.queued_at
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(Conversation)
+        .where(
+            Conversation.state.in_(WAITING),
+            Conversation.id != conversation.id,
+            (_rank_of_priority < rank)
+            | ((_rank_of_priority == rank) & (Conversation.queued_at < queued_at)),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def recent_claims(session: Session, now: datetime, minutes: int = 60) -> list[datetime]:
+    return [
+        claimed
+        for claimed in session.scalars(
+            select(Conversation.claimed_at).where(
+                Conversation.claimed_at >= now - timedelta(minutes=minutes)
+            )
+        )
+        if claimed is not None
+    ]
+
+
+def wipe_conversation(session: Session, conversation: Conversation, now: datetime) -> None:
+    """Erase every text of a conversation and its free-text answers (the safe word).
+
+    Pending replies lose their text too, so the send path cancels them.
+    """
+    session.flush()
+    session.execute(
+        update(Message)
+        .where(Message.conversation_id == conversation.id)
+        .values(body_ciphertext=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    conversation.needs_ciphertext = None
+    conversation.location_ciphertext = None
+    conversation.risk_reasons = None
+    events.record(
+        session, "wiped", now, conversation_id=conversation.id,
+        texter_id=conversation.texter_id, reason="safe_word",
+    )  # fmt: skip
+
+
+def fire_timer(session: Session, triage: Triage, conversation_id: int, now: datetime) -> Outcome:
+    """Fire the conversation's timer if it is due; nothing when it was fired or reset already.
+
+    Takes the texter's lock, so two schedulers firing the same timer cause one effect.
+    """
+    outcome = Outcome()
+    texter_id = session.scalar(
+        select(Conversation.texter_id).where(Conversation.id == conversation_id)
+    )
+    if texter_id is None:
+        return outcome
+    lock_texter(session, texter_id)
+    conversation = session.get(Conversation, conversation_id)
+    assert conversation is not None
+    session.refresh(conversation)
+    name, due = conversation.timer, conversation.timer_due_at
+    if name is None or due is None or due > now:
+        return outcome
+    conversation.timer, conversation.timer_due_at = None, None  # the machine may set the next
+    quiet = (now - (conversation.last_texter_at or conversation.opened_at)).total_seconds()
+    triage.advance(
+        session, conversation, TriageEvent(TIMER_EVENTS[name], quiet_seconds=quiet), now, outcome
+    )
+    return outcome
+
+
+def due_timers(session: Session, now: datetime, limit: int = 200) -> list[int]:
+    return [
+        int(i)
+        for i in session.scalars(
+            select(Conversation.id)
+            .where(Conversation.timer_due_at <= now)
+            .order_by(Conversation.timer_due_at)
+            .limit(limit)
+        )
+    ]
