@@ -7,6 +7,9 @@ The send runs in three steps, each its own transaction or none:
 2. *Call Twilio*, holding no transaction.
 3. *Record* what Twilio said. Until this commits the message stays ``submitting``.
 
+Replies to one texter leave in the order they were stored: a reply waits while an older one to
+the same texter is still unsent.
+
 A message found ``submitting`` for longer than the lease belongs to a worker that died or timed
 out mid-call. Twilio may or may not have taken it, so it is *reconciled*: Twilio is asked
 whether it has that text; only when it does not is the text sent again.
@@ -41,6 +44,9 @@ from hotline.sms.sender import (
 from hotline.vault import Vault
 
 log = logging.getLogger(__name__)
+
+# How long a reply waits for an older reply to the same texter to leave first.
+ORDER_WAIT_SECONDS = 0.5
 
 
 class SendResult(StrEnum):
@@ -150,6 +156,10 @@ class Dispatcher:
                 return SendOutcome(SendResult.NOTHING)
 
             reason = _reason_not_to_send(texter, message)
+            if reason is None and _older_reply_unsent(session, message):
+                # Replies leave in the order they were written: a texter reading the second
+                # question before the first is confused, and that costs trust.
+                return SendOutcome(SendResult.RETRY, ORDER_WAIT_SECONDS)
             if reason is not None:
                 message.status = DeliveryStatus.CANCELED
                 message.status_updated_at = now
@@ -254,6 +264,20 @@ class Dispatcher:
                 mark_carrier_opt_out(session, message.texter_id, now)
         log.warning("send of message %s failed for good: %s", message_id, exc)
         return SendOutcome(SendResult.FAILED)
+
+
+def _older_reply_unsent(session: Session, message: Message) -> bool:
+    older = session.scalar(
+        select(Message.id)
+        .where(
+            Message.texter_id == message.texter_id,
+            Message.direction == Direction.OUTBOUND,
+            Message.id < message.id,
+            Message.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SUBMITTING)),
+        )
+        .limit(1)
+    )
+    return older is not None
 
 
 def _reason_not_to_send(texter: Texter, message: Message) -> str | None:

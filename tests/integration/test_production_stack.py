@@ -149,7 +149,15 @@ def stack(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     for process in processes:
         process.start()
     engine = make_engine(postgres_url)
-    stack = Stack(public_url, fake, engine, Vault(settings.data_keys, settings.hash_key), redis, processes, log_dir)
+    stack = Stack(
+        public_url,
+        fake,
+        engine,
+        Vault(settings.data_keys, settings.hash_key),
+        redis,
+        processes,
+        log_dir,
+    )
     try:
         wait_until(http_ready(public_url + "/healthz"), 30, "gunicorn")
         wait_until(lambda: "ready." in processes[1].log(), 60, "the celery worker")
@@ -173,7 +181,7 @@ def test_text_is_answered_through_twilio_and_delivery_is_recorded(stack: Stack) 
     [reply] = stack.wait_for_replies(phone, 1)
     elapsed = time.monotonic() - started
     print(f"webhook to fake Twilio API: {elapsed * 1000:.0f} ms")
-    assert "advocate" in reply
+    assert "Are you in immediate danger? Reply YES or NO." in reply
     [message] = [m for m in stack.fake.messages if m.to == phone]
     assert message.from_ == SHORT_CODE
     assert message.status_callback is not None and "/twilio/status" in message.status_callback
@@ -214,21 +222,22 @@ def test_fifty_concurrent_deliveries_of_one_sid_store_one_text_and_send_one_repl
 
 
 def test_texts_from_one_texter_are_processed_in_order(stack: Stack) -> None:
+    # Sent back to back, without waiting for answers: only in-order, one-at-a-time processing
+    # gives this exact conversation, whichever worker process takes which text.
     phone = new_phone()
-    for index in range(6):
-        assert stack.text(phone, f"part {index}").status_code == 200
-    stack.wait_for_replies(phone, 1)
-
-    def all_processed() -> bool:
-        inbound = [m for m in stack.messages_of(phone) if m.direction is Direction.INBOUND]
-        return len(inbound) == 6 and all(m.processed_at for m in inbound)
-
-    wait_until(all_processed, 10, "all six texts processed")
+    turns = ["hi", "no", "yes", "I cannot leave the house", "10001"]
+    for turn in turns:
+        assert stack.text(phone, turn).status_code == 200
+    replies = stack.wait_for_replies(phone, 5)
+    assert replies[0].startswith("You've reached ")
+    assert replies[1].startswith("Is it safe for you to text right now?")
+    assert replies[2].startswith("Thank you. In a few words")
+    assert replies[3].startswith("What state or ZIP code")
+    assert replies[4].startswith("Thank you. An advocate will be with you soon.")
     inbound = [m for m in stack.messages_of(phone) if m.direction is Direction.INBOUND]
-    processed = [m.processed_at for m in inbound]
-    assert processed == sorted(processed)  # type: ignore[type-var]
     assert len({m.conversation_id for m in inbound}) == 1
-    assert len(stack.replies_to(phone)) == 1
+    time.sleep(1)
+    assert len(stack.replies_to(phone)) == 5
 
 
 def test_redis_down_texts_are_stored_and_answered_when_it_returns(stack: Stack) -> None:
@@ -276,6 +285,48 @@ def test_no_phone_number_or_text_in_clear_in_database_or_logs(stack: Stack) -> N
     assert digits not in logs
     assert phone not in logs
     assert body not in logs
+
+
+def converse(stack: Stack, phone: str, turns: list[str]) -> list[str]:
+    """Text each turn once the hotline has answered the one before; return every reply."""
+    for turn in turns:
+        before = len(stack.replies_to(phone))
+        assert stack.text(phone, turn).status_code == 200
+        stack.wait_for_replies(phone, before + 1)
+    return stack.replies_to(phone)
+
+
+def test_whole_conversation_in_english_through_the_worker(stack: Stack) -> None:
+    phone = new_phone()
+    replies = converse(stack, phone, ["HELP", "no", "yes", "they took my passport", "TX"])
+    assert replies[0].startswith("You've reached ")
+    assert replies[1].startswith("Is it safe for you to text right now?")
+    assert replies[2].startswith("Thank you. In a few words")
+    assert replies[3].startswith("What state or ZIP code")
+    assert replies[4].startswith("Thank you. An advocate will be with you soon. You are number ")
+
+
+def test_whole_conversation_in_spanish_with_an_emergency_mid_triage(stack: Stack) -> None:
+    phone = new_phone()
+    replies = converse(stack, phone, ["AYUDA", "no"])
+    assert replies[0].startswith("Se ha comunicado con ")
+    assert replies[1].startswith("¿Es seguro para usted escribir ahora?")
+    assert stack.text(phone, "tiene una pistola y esta aqui").status_code == 200
+    replies = stack.wait_for_replies(phone, 4)
+    assert replies[2].startswith("Si esta en peligro ahora, llame al 911")
+    assert replies[3].startswith("Gracias. Una persona de apoyo le atendera pronto.")
+
+
+def test_stop_while_queued_silences_everything_until_start(stack: Stack) -> None:
+    phone = new_phone()
+    converse(stack, phone, ["hi", "yes"])  # in danger: queued at once
+    replies = converse(stack, phone, ["STOP"])
+    assert replies[-1].startswith("You have been unsubscribed")
+    assert stack.text(phone, "hello?").status_code == 200
+    time.sleep(2)
+    assert len(stack.replies_to(phone)) == len(replies)
+    replies = converse(stack, phone, ["START"])
+    assert replies[-1].startswith("You are subscribed again.")
 
 
 def test_healthz_reports_database_and_broker(stack: Stack) -> None:

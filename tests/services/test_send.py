@@ -232,3 +232,22 @@ def test_opted_out_texter_gets_only_compliance_notices(
     assert runtime.dispatcher.send(notice).result is SendResult.SENT
     assert [text.body for _, text, _ in sender_of(app).outbox] == ["You have been unsubscribed"]
     assert message(app, ordinary).status is DeliveryStatus.CANCELED
+
+
+def test_replies_to_one_texter_leave_in_the_order_they_were_written(
+    make_app: Callable[..., Flask], database_url: str, clock: FakeClock
+) -> None:
+    app = make(make_app, database_url, clock)
+    phone = new_phone()
+    first = reply(app, phone, "first question")
+    second = reply(app, phone, "second question")
+    other = reply(app, new_phone(), "someone else's reply")
+    dispatcher = runtime_of(app).dispatcher
+
+    waiting = dispatcher.send(second)
+    assert waiting.result is SendResult.RETRY and waiting.retry_after > 0
+    assert dispatcher.send(other).result is SendResult.SENT  # other texters do not wait
+    assert dispatcher.send(first).result is SendResult.SENT
+    assert dispatcher.send(second).result is SendResult.SENT
+    mine = [text.body for _, text, _ in sender_of(app).outbox if text.to == phone]
+    assert mine == ["first question", "second question"]

@@ -1,0 +1,75 @@
+"""The triage machine drawn from its own table, so the picture cannot drift from the code.
+
+``python -m hotline.domain.diagram > docs/triage.md`` writes the document; a test checks that
+the committed one is what this prints.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from hotline.domain.triage import ON_ENTER, TRANSITIONS, State
+
+
+def mermaid() -> str:
+    """A Mermaid state diagram: one arrow per pair of states, naming its events by guard."""
+    edges: dict[tuple[State, State], dict[str, list[str]]] = defaultdict(dict)
+    for row in TRANSITIONS:
+        if row.target is not None and row.target is not row.state:
+            guard = row.guard.value if row.guard else ""
+            edges[(row.state, row.target)].setdefault(guard, []).append(row.on.value)
+    lines = ["stateDiagram-v2", f"    [*] --> {State.NEW.value}"]
+    for (source, target), by_guard in edges.items():
+        labels = [
+            ", ".join(ons) + (f" [{guard}]" if guard else "") for guard, ons in by_guard.items()
+        ]
+        lines.append(f"    {source.value} --> {target.value}: {'; '.join(labels)}")
+    lines.append(f"    {State.ENDED.value} --> [*]")
+    return "\n".join(lines)
+
+
+def table() -> str:
+    """Every row of the table, including those that stay in their state."""
+    lines = ["| state | on | guard | next | actions |", "|---|---|---|---|---|"]
+    for row in TRANSITIONS:
+        target = row.target.value if row.target else "(stays)"
+        actions = ", ".join(str(a) for a in row.actions) or "—"
+        guard = row.guard.value if row.guard else ""
+        lines.append(f"| {row.state.value} | {row.on.value} | {guard} | {target} | {actions} |")
+    return "\n".join(lines)
+
+
+def on_enter() -> str:
+    lines = ["| state | on entering |", "|---|---|"]
+    for state, actions in ON_ENTER.items():
+        lines.append(f"| {state.value} | {', '.join(str(a) for a in actions)} |")
+    return "\n".join(lines)
+
+
+def document() -> str:
+    return f"""# The triage conversation
+
+Generated from `hotline/domain/triage.py` by `python -m hotline.domain.diagram > docs/triage.md`;
+a test fails when this file and the table disagree. `send(key)` names a text in
+`hotline/catalogue/<language>.toml`. A state with no row for an event ignores it: the text is
+stored and shown to staff, and no reply goes out. STOP, START and HELP are handled before the
+machine (STOP also ends the conversation through it). After `ended` nothing is ever sent.
+
+```mermaid
+{mermaid()}
+```
+
+## Entering a state
+
+{on_enter()}
+
+## Every transition
+
+The first row whose state, event and guard match is taken.
+
+{table()}
+"""
+
+
+if __name__ == "__main__":
+    print(document(), end="")

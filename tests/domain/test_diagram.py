@@ -1,0 +1,29 @@
+"""The committed diagram is the one the table draws."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hotline.domain.diagram import document, mermaid
+from hotline.domain.triage import TRANSITIONS, State
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "triage.md"
+
+
+def test_committed_document_matches_the_table() -> None:
+    assert DOC.read_text() == document(), (
+        "docs/triage.md is stale: run python -m hotline.domain.diagram > docs/triage.md"
+    )
+
+
+def test_every_state_change_in_the_table_is_an_arrow() -> None:
+    drawn = mermaid()
+    for row in TRANSITIONS:
+        if row.target is not None and row.target is not row.state:
+            assert f"{row.state.value} --> {row.target.value}:" in drawn
+            assert (
+                row.on.value
+                in drawn.split(f"{row.state.value} --> {row.target.value}:")[1].split("\n")[0]
+            )
+    for state in State:
+        assert state.value in drawn
