@@ -16,6 +16,11 @@ def test_committed_document_matches_the_table() -> None:
     )
 
 
+def test_readme_shows_the_current_diagram() -> None:
+    readme = (DOC.parents[1] / "README.md").read_text()
+    assert f"```mermaid\n{mermaid()}\n```" in readme, "README.md shows a stale triage diagram"
+
+
 def test_every_state_change_in_the_table_is_an_arrow() -> None:
     drawn = mermaid()
     for row in TRANSITIONS:
