@@ -45,7 +45,7 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
             "worker_hijack_root_logger": False,
             "beat_schedule": {
                 "sweep": {"task": SWEEP, "schedule": float(settings.sweep_interval_seconds)},
-                "timers": {"task": FIRE_TIMERS, "schedule": 15.0},
+                "timers": {"task": FIRE_TIMERS, "schedule": settings.timer_tick_seconds},
             },
         }
     )

@@ -30,9 +30,6 @@ from hotline.taskqueue import (
 )
 from hotline.vault import Vault
 
-# How often due conversation timers (inactivity, wait updates, check-ins) are looked for.
-TIMER_TICK_SECONDS = 15.0
-
 
 @dataclass
 class Runtime:
@@ -128,7 +125,7 @@ def use_in_process_queue(runtime: Runtime, queue: InProcessQueue) -> None:
         },
         periodic={
             SWEEP: float(runtime.settings.sweep_interval_seconds),
-            FIRE_TIMERS: TIMER_TICK_SECONDS,
+            FIRE_TIMERS: runtime.settings.timer_tick_seconds,
         },
     )
     runtime.tasks = queue

@@ -69,6 +69,9 @@ class Settings:
     check_in_after_minutes: float = 30.0  # queued and silent this long: "still there?"
     check_in_timeout_minutes: float = 10.0  # no answer to "still there?": release
     survey_timeout_minutes: float = 60.0
+    timer_tick_seconds: float = 15.0  # how often due timers are looked for
+    # A folder with lexicon_en.toml / lexicon_es.toml replacing the shipped risk lexicons.
+    lexicon_dir: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -196,6 +199,12 @@ class Settings:
                     "HOTLINE_ORG_NAME must be at most 40 characters (texts fit in 2 SMS)"
                 )
             tuned["org_name"] = org_name
+        lexicon_dir = get("HOTLINE_LEXICON_DIR")
+        if lexicon_dir is not None:
+            for language in ("en", "es"):
+                if not (Path(lexicon_dir) / f"lexicon_{language}.toml").is_file():
+                    problems.append(f"HOTLINE_LEXICON_DIR has no lexicon_{language}.toml")
+            tuned["lexicon_dir"] = lexicon_dir
         safe_word = get("HOTLINE_SAFE_WORD")
         if safe_word is not None:
             if not (safe_word.isascii() and safe_word.isalpha() and 3 <= len(safe_word) <= 12):
@@ -235,6 +244,7 @@ _NUMBER_SETTINGS = {
     "HOTLINE_CHECK_IN_AFTER_MINUTES": "check_in_after_minutes",
     "HOTLINE_CHECK_IN_TIMEOUT_MINUTES": "check_in_timeout_minutes",
     "HOTLINE_SURVEY_TIMEOUT_MINUTES": "survey_timeout_minutes",
+    "HOTLINE_TIMER_TICK_SECONDS": "timer_tick_seconds",
 }
 _FLAG_SETTINGS = {
     "HOTLINE_DISCREET_MODE": "discreet_mode",

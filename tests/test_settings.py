@@ -311,3 +311,44 @@ def test_with_overrides_returns_a_changed_copy(tmp_path: Path) -> None:
     changed = settings.with_overrides(max_body_chars=10)
     assert changed.max_body_chars == 10
     assert settings.max_body_chars == 1600
+
+
+def test_lexicon_dir_must_hold_both_lexicons(tmp_path: Path) -> None:
+    (tmp_path / "lexicon_en.toml").write_text("emergency = []\n")
+    environ = {"HOTLINE_LEXICON_DIR": str(tmp_path)}
+    with pytest.raises(SettingsError, match="HOTLINE_LEXICON_DIR has no lexicon_es.toml"):
+        Settings.from_env(environ, mode=Mode.TEST, instance_path=tmp_path / "instance")
+    (tmp_path / "lexicon_es.toml").write_text("emergency = []\n")
+    settings = Settings.from_env(environ, mode=Mode.TEST, instance_path=tmp_path / "instance")
+    assert settings.lexicon_dir == str(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "error"),
+    [
+        ("HOTLINE_SAFE_WORD", "two words", "HOTLINE_SAFE_WORD must be one word"),
+        ("HOTLINE_DISCREET_MODE", "maybe", "HOTLINE_DISCREET_MODE must be true or false"),
+        ("HOTLINE_ORG_NAME", "x" * 41, "HOTLINE_ORG_NAME must be at most 40 characters"),
+        ("HOTLINE_TRIAGE_TIMEOUT_MINUTES", "-5", "must be greater than zero"),
+    ],
+)
+def test_triage_settings_are_checked(tmp_path: Path, name: str, value: str, error: str) -> None:
+    with pytest.raises(SettingsError, match=error):
+        Settings.from_env({name: value}, mode=Mode.TEST, instance_path=tmp_path)
+
+
+def test_triage_settings_are_read(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "HOTLINE_SAFE_WORD": "apple",
+            "HOTLINE_DISCREET_MODE": "yes",
+            "HOTLINE_ORG_NAME": "Freedom Network",
+            "HOTLINE_SURVEY": "off",
+            "HOTLINE_WAIT_UPDATE_MINUTES": "5",
+        },
+        mode=Mode.TEST,
+        instance_path=tmp_path,
+    )
+    assert settings.safe_word == "APPLE" and settings.discreet_mode
+    assert settings.org_name == "Freedom Network" and not settings.survey_enabled
+    assert settings.wait_update_minutes == 5.0

@@ -40,9 +40,10 @@ def render(key: str, language: str, *, discreet: bool, **values: object) -> str:
 
 
 @cache
-def lexicon(language: str) -> Lexicon:
-    """The risk lexicon shipped for ``language``."""
-    path = Path(__file__).with_name(f"lexicon_{language}.toml")
+def lexicon(language: str, directory: str | None = None) -> Lexicon:
+    """The risk lexicon for ``language``: from ``directory`` if given, else the shipped one."""
+    folder = Path(directory) if directory else Path(__file__).parent
+    path = folder / f"lexicon_{language}.toml"
     with path.open("rb") as handle:
         entries = tomllib.load(handle)
     return Lexicon(

@@ -62,7 +62,7 @@ class TriagePolicy:
                 "survey": settings.survey_timeout_minutes,
             },
             quiet_limit_seconds=settings.check_in_after_minutes * 60,
-            lexicons=(lexicon("en"), lexicon("es")),
+            lexicons=(lexicon("en", settings.lexicon_dir), lexicon("es", settings.lexicon_dir)),
         )
 
 

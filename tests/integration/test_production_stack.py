@@ -18,7 +18,7 @@ import pytest
 import requests
 from sqlalchemy import Engine, inspect, select, text
 
-from hotline.db.models import Message, Texter
+from hotline.db.models import Conversation, Message, Texter
 from hotline.db.session import make_engine
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.settings import Settings
@@ -59,6 +59,7 @@ class Stack:
     redis: Process
     processes: list[Process]
     log_dir: Path
+    settings: Settings
 
     def text(self, phone: str, body: str, **extra: str) -> requests.Response:
         form = sms_form(phone, body, **extra)
@@ -139,6 +140,9 @@ def stack(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "TWILIO_TIMEOUT_SECONDS": "3",
         "HOTLINE_SWEEP_INTERVAL_SECONDS": "1",
         "HOTLINE_SWEEP_GRACE_SECONDS": "2",
+        # Real timers, made short enough to watch: 15 s of silence during triage closes.
+        "HOTLINE_TRIAGE_TIMEOUT_MINUTES": "0.25",
+        "HOTLINE_TIMER_TICK_SECONDS": "1",
     }
     settings = Settings.from_env(env)  # the same production checks the processes make
     processes = [
@@ -146,8 +150,6 @@ def stack(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         celery_worker(env, log_dir),
         celery_beat(env, log_dir),
     ]
-    for process in processes:
-        process.start()
     engine = make_engine(postgres_url)
     stack = Stack(
         public_url,
@@ -157,8 +159,11 @@ def stack(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         redis,
         processes,
         log_dir,
+        settings,
     )
     try:
+        for process in processes:
+            process.start()
         wait_until(http_ready(public_url + "/healthz"), 30, "gunicorn")
         wait_until(lambda: "ready." in processes[1].log(), 60, "the celery worker")
         yield stack
@@ -327,6 +332,71 @@ def test_stop_while_queued_silences_everything_until_start(stack: Stack) -> None
     assert len(stack.replies_to(phone)) == len(replies)
     replies = converse(stack, phone, ["START"])
     assert replies[-1].startswith("You are subscribed again.")
+
+
+def test_safe_word_through_the_worker_wipes_the_conversation(stack: Stack) -> None:
+    phone = new_phone()
+    converse(stack, phone, ["hi", "no", "yes", "my husband reads my phone"])
+    replies = converse(stack, phone, ["Clear"])
+    assert replies[-1] == "Done. Text us any time."
+    kept = [m for m in stack.messages_of(phone) if m.body_ciphertext is not None]
+    assert [stack.vault.decrypt(m.body_ciphertext or b"") for m in kept] == [replies[-1]]
+
+
+def test_triage_silence_closes_on_a_real_timer(stack: Stack) -> None:
+    phone = new_phone()
+    converse(stack, phone, ["hello"])
+    replies = stack.wait_for_replies(phone, 2, timeout=40)
+    assert replies[1].startswith("We haven't heard back, so we've closed this chat")
+
+
+def test_survey_after_an_advocate_closes(stack: Stack) -> None:
+    from hotline import create_app, jobs, runtime_of
+    from hotline.services.claims import do_claim, do_close
+    from hotline.services.staff import do_create_staff
+
+    phone = new_phone()
+    converse(stack, phone, ["hi", "yes"])  # in danger: queued at once
+    app = create_app({"settings": stack.settings})
+    runtime = runtime_of(app)
+    try:
+        with runtime.sessions.begin() as session:
+            advocate_id = do_create_staff(
+                session,
+                f"adv-{phone[2:]}@example.org",
+                "a long password!",
+                "advocate",
+                runtime.clock.now(),
+            ).id
+            texter_id = session.scalar(
+                select(Texter.id).where(Texter.phone_hash == stack.vault.phone_hash(phone))
+            )
+            conversation_id = session.scalar(
+                select(Conversation.id).where(Conversation.texter_id == texter_id)
+            )
+            assert conversation_id is not None
+        with runtime.sessions.begin() as session:
+            do_claim(session, runtime.triage, conversation_id, advocate_id, runtime.clock.now())
+        with runtime.sessions.begin() as session:
+            outcome = do_close(
+                session,
+                runtime.triage,
+                conversation_id,
+                advocate_id,
+                "safety planning",
+                runtime.clock.now(),
+            )
+        jobs.hand_over(runtime, outcome)
+        replies = stack.wait_for_replies(phone, 4)  # welcome, emergency, queued, survey
+        assert replies[-1].startswith("Thank you for talking with us. How helpful was this chat")
+        replies = converse(stack, phone, ["4"])
+        assert replies[-1] == "Thank you. Text us any time you need us."
+        with runtime.sessions() as session:
+            closed = session.get(Conversation, conversation_id)
+            assert closed is not None and closed.survey_score == 4
+    finally:
+        runtime.engine.dispose()
+        app.extensions["celery"].close()
 
 
 def test_healthz_reports_database_and_broker(stack: Stack) -> None:

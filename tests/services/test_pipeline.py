@@ -8,6 +8,7 @@ These drive the in-process queue by hand (``run_due``), so every step is visible
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -495,3 +496,26 @@ def test_no_reply_is_stranded_after_processing(app: Flask) -> None:
             )
         ).all()
     assert unsent == []
+
+
+def test_operators_can_replace_the_risk_lexicon(
+    make_app: Callable[..., Flask], database_url: str, clock: FakeClock, tmp_path: Path
+) -> None:
+    for language in ("en", "es"):
+        (tmp_path / f"lexicon_{language}.toml").write_text(
+            'urgent_at = 60\nhigh_at = 30\nemergency = ["pineapple"]\n[weights]\n"mango" = 35\n'
+        )
+    app = make_app(
+        database_url,
+        clock=clock,
+        sender=LocalSender(clock.now),
+        settings_overrides={"lexicon_dir": str(tmp_path)},
+    )
+    calm, alarmed = new_phone(), new_phone()
+    text_in(app, calm, "they took my passport, I like mango")
+    assert conversation(app, calm).priority is Priority.HIGH
+    assert conversation(app, calm).risk_reasons == ["mango (+35)"]
+    text_in(app, alarmed, "hello")
+    text_in(app, alarmed, "pineapple")
+    assert sent_to(app, alarmed)[-2] == said(app, "emergency")
+    assert conversation(app, alarmed).priority is Priority.URGENT
