@@ -316,7 +316,7 @@ def test_with_overrides_returns_a_changed_copy(tmp_path: Path) -> None:
 def test_lexicon_dir_must_hold_both_lexicons(tmp_path: Path) -> None:
     (tmp_path / "lexicon_en.toml").write_text("emergency = []\n")
     environ = {"HOTLINE_LEXICON_DIR": str(tmp_path)}
-    with pytest.raises(SettingsError, match="HOTLINE_LEXICON_DIR has no lexicon_es.toml"):
+    with pytest.raises(SettingsError, match=r"HOTLINE_LEXICON_DIR has no lexicon_es\.toml"):
         Settings.from_env(environ, mode=Mode.TEST, instance_path=tmp_path / "instance")
     (tmp_path / "lexicon_es.toml").write_text("emergency = []\n")
     settings = Settings.from_env(environ, mode=Mode.TEST, instance_path=tmp_path / "instance")

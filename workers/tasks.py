@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from hotline import jobs
 from hotline.runtime import Runtime
-from hotline.taskqueue import PROCESS_INBOUND, SEND_MESSAGE, SWEEP
+from hotline.taskqueue import FIRE_TIMERS, PROCESS_INBOUND, SEND_MESSAGE, SWEEP
 
 
 def _runtime() -> Runtime:
@@ -45,3 +45,8 @@ def send_message(self: Any, message_id: int) -> None:
 @shared_task(name=SWEEP, acks_late=True)
 def sweep() -> None:
     jobs.sweep(_runtime())
+
+
+@shared_task(name=FIRE_TIMERS, acks_late=True)
+def fire_timers() -> None:
+    jobs.fire_timers(_runtime())
