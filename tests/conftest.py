@@ -1,10 +1,13 @@
 """Shared fixtures.
 
-Databases: one PostgreSQL database and one SQLite file per test session, migrated once and
-dropped at the end. Tests share them but never each other's rows: every test texts from its own
-fresh numbers and looks only at what those produced. (Rolling back a savepoint per test, as
-Warehouse does, cannot serve here: most of these tests cross process boundaries to a real
-worker, or need truly concurrent connections.)
+Databases: the migrations run once per test session, into a PostgreSQL template database and
+a SQLite template file. Most tests share one copy of each, but never each other's rows: every
+test texts from its own fresh numbers and looks only at what those produced. Tests about the
+whole queue (positions, taking the next texter) get a copy of their own
+(``isolated_database_url``), made from the template in a fraction of a second. Everything is
+dropped at the end. (Rolling back a savepoint per test, as Warehouse does, cannot serve here:
+many of these tests cross process boundaries to a real worker, or need truly concurrent
+connections.)
 
 Under ``CI=true`` a test whose service is missing fails instead of skipping.
 """
@@ -13,8 +16,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,34 +70,78 @@ def new_sid(prefix: str = "SM") -> str:
     return prefix + secrets.token_hex(16)
 
 
+@dataclass
+class PostgresServer:
+    admin_url: str
+    template: str  # a migrated database to copy per test
+
+    def url(self, name: str) -> str:
+        return self.admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+    def execute(self, statement: str) -> None:
+        admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(statement))
+        finally:
+            admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"hotline_test_{os.getpid()}_{secrets.token_hex(3)}"
+def postgres() -> Iterator[PostgresServer]:
+    """The PostgreSQL server, with a migrated template database made for this test session."""
+    server = PostgresServer(
+        POSTGRES_ADMIN_URL, f"hotline_tmpl_{os.getpid()}_{secrets.token_hex(3)}"
+    )
     try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        admin.dispose()
+        server.execute(f'CREATE DATABASE "{server.template}"')
+    except Exception as exc:  # any failure here means "no PostgreSQL"
         unavailable(f"PostgreSQL at {POSTGRES_ADMIN_URL} ({type(exc).__name__})")
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
+    engine = make_engine(server.url(server.template))
     upgrade(engine)
     engine.dispose()
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield server
+    server.execute(f'DROP DATABASE IF EXISTS "{server.template}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
-def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("sqlite") / "hotline.sqlite3"
-    url = f"sqlite:///{path}"
-    engine = make_engine(url)
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """One database shared by the whole session: tests keep to their own texters' rows."""
+    name = f"hotline_test_{os.getpid()}_{secrets.token_hex(3)}"
+    postgres.execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres.template}"')
+    yield postgres.url(name)
+    postgres.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     engine.dispose()
-    return url
+    return path
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("sqlite") / "hotline.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def isolated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of this test's own, on each backend: for tests about the whole queue."""
+    if request.param == "sqlite":
+        path = tmp_path / "isolated.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    postgres: PostgresServer = request.getfixturevalue("postgres")
+    name = f"hotline_iso_{os.getpid()}_{secrets.token_hex(4)}"
+    postgres.execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres.template}"')
+    yield postgres.url(name)
+    postgres.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

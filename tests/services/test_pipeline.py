@@ -44,6 +44,12 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
+def database_url(isolated_database_url: str) -> str:
+    """Each test here has the queue to itself: positions and claims are about the whole queue."""
+    return isolated_database_url
+
+
+@pytest.fixture
 def app(make_app: Callable[..., Flask], database_url: str, clock: FakeClock) -> Flask:
     return make_app(database_url, clock=clock, sender=LocalSender(clock.now))
 
