@@ -18,9 +18,9 @@ from hotline.settings import Mode, Settings
 from hotline.sms.signature import sign
 from hotline.taskqueue import InProcessQueue
 from hotline.testing.fake_twilio import FakeTwilio
-from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_DATA_KEY, free_port, new_phone
+from hotline.testing.stack import free_port, wait_until
+from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_DATA_KEY, new_phone
 from tests.helpers import messages_of, sms_form
-from tests.integration.stack import wait_until
 
 
 @pytest.fixture

@@ -24,26 +24,26 @@ from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.settings import Settings
 from hotline.sms.signature import sign
 from hotline.testing.fake_twilio import FakeTwilio
+from hotline.testing.stack import (
+    Process,
+    celery_beat,
+    celery_worker,
+    free_port,
+    gunicorn,
+    http_ready,
+    redis_server,
+    wait_until,
+)
 from hotline.vault import Vault
 from tests.conftest import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,
     TEST_DATA_KEY,
     TEST_HASH_KEY,
-    free_port,
     new_phone,
     unavailable,
 )
 from tests.helpers import sms_form
-from tests.integration.stack import (
-    Process,
-    celery_beat,
-    celery_worker,
-    gunicorn,
-    http_ready,
-    redis_server,
-    wait_until,
-)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 

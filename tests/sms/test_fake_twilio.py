@@ -25,7 +25,8 @@ from werkzeug.wrappers import Request, Response
 from hotline.sms.sender import OutboundText, TwilioSender
 from hotline.sms.signature import is_valid
 from hotline.testing.fake_twilio import FakeTwilio
-from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, free_port, new_phone, new_sid
+from hotline.testing.stack import free_port
+from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, new_phone, new_sid
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

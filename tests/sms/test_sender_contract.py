@@ -25,7 +25,8 @@ from hotline.sms.sender import (
     TwilioSender,
 )
 from hotline.testing.fake_twilio import FakeTwilio
-from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, free_port, new_phone, new_sid
+from hotline.testing.stack import free_port
+from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, new_phone, new_sid
 
 SHORT_CODE = "233733"
 SID = re.compile(r"SM[0-9a-f]{32}")

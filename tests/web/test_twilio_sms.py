@@ -18,7 +18,8 @@ from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.runtime import use_in_process_queue
 from hotline.sms.signature import sign
 from hotline.taskqueue import PROCESS_INBOUND, CeleryTaskQueue, InProcessQueue
-from tests.conftest import TEST_PUBLIC_URL, free_port, new_phone, new_sid
+from hotline.testing.stack import free_port
+from tests.conftest import TEST_PUBLIC_URL, new_phone, new_sid
 from tests.helpers import bodies, messages_of, post_signed, sms_form, texter_of
 
 

@@ -1,4 +1,5 @@
-"""Starting the real production stack for a test: gunicorn, a celery worker and beat, Redis.
+"""Starting the real production stack for a test or a benchmark: gunicorn, a celery worker and
+beat, Redis.
 
 Every process logs to its own file, so tests can read what it wrote (and check that no phone
 number or text is in it).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,8 +20,15 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -41,7 +50,7 @@ class Process:
 
     def start(self) -> None:
         log = self.log_path.open("ab")
-        self.popen = subprocess.Popen(
+        self.popen = subprocess.Popen(  # noqa: S603 - argv is built in this module
             self.argv,
             env=dict(self.env),
             cwd=ROOT,

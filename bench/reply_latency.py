@@ -1,0 +1,137 @@
+"""How long from a text reaching /twilio/sms to the hotline's reply reaching Twilio's API.
+
+Starts the production stack (gunicorn, PostgreSQL, a redis-server of its own, one celery worker
+and beat, the local fake Twilio API) in one run, sends texts from distinct numbers one after
+another, and prints p50/p90/p99/max of the time from the webhook POST to the reply arriving at
+the fake API. Loopback only; bounded in count and time.
+
+    python bench/reply_latency.py [--texts 100]
+
+Needs PostgreSQL at HOTLINE_BENCH_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1/postgres).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+
+from hotline.db.migrate import upgrade
+from hotline.db.session import make_engine
+from hotline.sms.signature import sign
+from hotline.testing.fake_twilio import FakeTwilio
+from hotline.testing.stack import (
+    celery_beat,
+    celery_worker,
+    free_port,
+    gunicorn,
+    http_ready,
+    redis_server,
+    wait_until,
+)
+
+ACCOUNT_SID = "AC" + "0" * 31 + "9"
+AUTH_TOKEN = "bench-auth-token"
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texts", type=int, default=100, help="how many texts (at most 2000)")
+    args = parser.parse_args()
+    count = max(1, min(args.texts, 2000))
+    admin_url = os.environ.get(
+        "HOTLINE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    database = f"hotline_bench_{secrets.token_hex(4)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{database}"'))
+    database_url = admin_url.rsplit("/", 1)[0] + f"/{database}"
+    engine = make_engine(database_url)
+    upgrade(engine)
+    engine.dispose()
+
+    log_dir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    redis_port, web_port = free_port(), free_port()
+    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, callbacks=False)
+    fake.start()
+    public_url = f"http://127.0.0.1:{web_port}"
+    env = {
+        **os.environ,
+        "HOTLINE_ENV": "production",
+        "HOTLINE_DATABASE_URL": database_url,
+        "HOTLINE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "HOTLINE_SECRET_KEY": secrets.token_hex(16),
+        "HOTLINE_DATA_KEYS": Fernet.generate_key().decode(),
+        "HOTLINE_HASH_KEY": Fernet.generate_key().decode(),
+        "HOTLINE_PUBLIC_URL": public_url,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM": "+15005550006",
+        "TWILIO_API_BASE": fake.base_url,
+    }
+    redis = redis_server(redis_port, log_dir)
+    processes = [redis, gunicorn(web_port, env, log_dir), celery_worker(env, log_dir, 2),
+                 celery_beat(env, log_dir)]  # fmt: skip
+    latencies: list[float] = []
+    try:
+        for process in processes:
+            process.start()
+        wait_until(http_ready(public_url + "/healthz"), 30, "gunicorn")
+        wait_until(lambda: "ready." in processes[2].log(), 60, "the celery worker")
+        session = requests.Session()
+        deadline = time.monotonic() + 600
+        for index in range(count):
+            if time.monotonic() > deadline:
+                break
+            phone = f"+1555{index:07d}"
+            form = {
+                "MessageSid": "SM" + secrets.token_hex(16),
+                "From": phone,
+                "To": "233733",
+                "Body": "hello",
+                "NumMedia": "0",
+            }
+            signature = sign(AUTH_TOKEN, public_url + "/twilio/sms", form)
+            started = time.monotonic()
+            response = session.post(
+                public_url + "/twilio/sms",
+                data=form,
+                headers={"X-Twilio-Signature": signature},
+                timeout=10,
+            )
+            response.raise_for_status()
+            fake.wait_for(index + 1, timeout=10)
+            latencies.append(time.monotonic() - started)
+        session.close()
+    finally:
+        for process in reversed(processes):
+            process.stop()
+        fake.stop()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin.dispose()
+
+    ms = [value * 1000 for value in latencies]
+    print(f"texts answered: {len(ms)} of {count} (production stack: gunicorn, PostgreSQL, Redis,")
+    print("  one celery worker with 2 processes, real twilio client to the local fake API)")
+    print(f"webhook -> reply at the API: p50 {statistics.median(ms):.0f} ms, "
+          f"p90 {percentile(ms, 0.9):.0f} ms, p99 {percentile(ms, 0.99):.0f} ms, "
+          f"max {max(ms):.0f} ms")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
