@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from hotline.live import QUEUE, conversation_topic
 from hotline.services.process import process_pending
 from hotline.services.send import SendResult
 from hotline.services.sweep import find_stranded
@@ -40,14 +41,20 @@ def fire_timers(runtime: Runtime) -> None:
 
 
 def hand_over(runtime: Runtime, outcome: Outcome) -> None:
-    """After commit: give each stored reply to the send task."""
+    """After commit: give each stored reply to the send task, and tell the consoles."""
     for outbound_id in outcome.to_send:
         hand_over_send(runtime, outbound_id)
+    topics = [conversation_topic(i) for i in sorted(outcome.conversations)]
+    if outcome.queue_changed:
+        topics.append(QUEUE)
+    runtime.live.bump(topics)
 
 
 def send_message(runtime: Runtime, message_id: int) -> float | None:
     """Send one stored reply; the delay after which to try again, or None when done."""
     outcome = runtime.dispatcher.send(message_id)
+    if outcome.conversation_id is not None and outcome.result is not SendResult.RETRY:
+        runtime.live.bump([conversation_topic(outcome.conversation_id)])
     return outcome.retry_after if outcome.result is SendResult.RETRY else None
 
 

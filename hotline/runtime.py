@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline import jobs
 from hotline.clock import Clock, SystemClock
 from hotline.db.session import make_engine, make_session_factory
+from hotline.live import LiveFeed, MemoryLiveFeed, RedisLiveFeed
+from hotline.services.auth import AuthPolicy
 from hotline.services.send import Dispatcher, SendPolicy
 from hotline.services.triage import Triage, TriagePolicy
 from hotline.settings import Settings
@@ -63,6 +65,14 @@ class Runtime:
     @cached_property
     def triage(self) -> Triage:
         return Triage(self.vault, TriagePolicy.from_settings(self.settings))
+
+    @cached_property
+    def live(self) -> LiveFeed:
+        return MemoryLiveFeed() if self.redis is None else RedisLiveFeed(self.redis)
+
+    @cached_property
+    def auth(self) -> AuthPolicy:
+        return AuthPolicy.from_settings(self.settings)
 
     @cached_property
     def redis(self) -> Any:

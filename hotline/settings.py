@@ -70,6 +70,13 @@ class Settings:
     check_in_timeout_minutes: float = 10.0  # no answer to "still there?": release
     survey_timeout_minutes: float = 60.0
     timer_tick_seconds: float = 15.0  # how often due timers are looked for
+    # Staff console.
+    capacity: int = 3  # active conversations one advocate may hold
+    session_idle_minutes: float = 30.0
+    session_max_hours: float = 12.0
+    sign_in_max_failures: int = 5  # within the lockout window, before sign-in is refused
+    sign_in_lockout_minutes: float = 15.0
+    require_2fa_for_supervisors: bool = False
     # A folder with lexicon_en.toml / lexicon_es.toml replacing the shipped risk lexicons.
     lexicon_dir: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -184,6 +191,14 @@ class Settings:
                 continue
             tuned[attribute] = value
 
+        for name, attribute in _COUNT_SETTINGS.items():
+            raw = get(name)
+            if raw is None:
+                continue
+            if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 1000):
+                problems.append(f"{name} must be a whole number from 1 to 1000")
+                continue
+            tuned[attribute] = int(raw)
         for name, attribute in _FLAG_SETTINGS.items():
             raw = get(name)
             if raw is None:
@@ -245,10 +260,19 @@ _NUMBER_SETTINGS = {
     "HOTLINE_CHECK_IN_TIMEOUT_MINUTES": "check_in_timeout_minutes",
     "HOTLINE_SURVEY_TIMEOUT_MINUTES": "survey_timeout_minutes",
     "HOTLINE_TIMER_TICK_SECONDS": "timer_tick_seconds",
+    "HOTLINE_SESSION_IDLE_MINUTES": "session_idle_minutes",
+    "HOTLINE_SESSION_MAX_HOURS": "session_max_hours",
+    "HOTLINE_SIGN_IN_LOCKOUT_MINUTES": "sign_in_lockout_minutes",
+}
+# Whole numbers an operator may set; each must be at least 1.
+_COUNT_SETTINGS = {
+    "HOTLINE_CAPACITY": "capacity",
+    "HOTLINE_SIGN_IN_MAX_FAILURES": "sign_in_max_failures",
 }
 _FLAG_SETTINGS = {
     "HOTLINE_DISCREET_MODE": "discreet_mode",
     "HOTLINE_SURVEY": "survey_enabled",
+    "HOTLINE_REQUIRE_2FA_FOR_SUPERVISORS": "require_2fa_for_supervisors",
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 

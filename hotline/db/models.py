@@ -135,6 +135,8 @@ class Conversation(Base):
     risk_reasons: Mapped[list[str] | None] = mapped_column(JSON)
     survey_score: Mapped[int | None] = mapped_column(Integer)
     close_reason: Mapped[str | None] = mapped_column(String(24))
+    disposition: Mapped[str | None] = mapped_column(String(48))
+    summary_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_texter_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -192,6 +194,11 @@ class Message(Base):
     conversation: Mapped[Conversation | None] = relationship(back_populates="messages")
 
 
+class Availability(StrEnum):
+    AVAILABLE = "available"
+    AWAY = "away"
+
+
 class StaffUser(Base):
     __tablename__ = "staff_users"
 
@@ -201,6 +208,96 @@ class StaffUser(Base):
     role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, 16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    availability: Mapped[Availability] = mapped_column(
+        _enum(Availability, 16), default=Availability.AWAY
+    )
+    # TOTP two-factor: the shared secret, encrypted like every secret at rest.
+    totp_secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StaffSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored here,
+    so a database dump cannot be replayed as a sign-in."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token, hex
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Signed in with the password, but the second factor is still owed.
+    awaiting_totp: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SignInAttempt(Base):
+    """For throttling: who tried (a hash of the lowercased email), when, and whether it worked."""
+
+    __tablename__ = "sign_in_attempts"
+    __table_args__ = (Index("ix_sign_in_attempts_email_hash_at", "email_hash", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+
+
+class Note(Base):
+    """A private note on a conversation: never sent to the texter. Encrypted at rest."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    body_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConversationTag(Base):
+    __tablename__ = "conversation_tags"
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(40), primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class QuickReply(Base):
+    __tablename__ = "quick_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), index=True)
+    title: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(String(640))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Referral(Base):
+    """An organisation advocates refer texters to. Public directory data, not texter data."""
+
+    __tablename__ = "referrals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    services: Mapped[str] = mapped_column(String(400))
+    area: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str] = mapped_column(String(40))
+    hours: Mapped[str] = mapped_column(String(120))
+    language: Mapped[str] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Disposition(Base):
+    """How a conversation ended, from the advocate's side (required to close)."""
+
+    __tablename__ = "dispositions"
+
+    code: Mapped[str] = mapped_column(String(48), primary_key=True)
+    label: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class Event(Base):

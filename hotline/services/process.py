@@ -83,6 +83,7 @@ def _handle(
     conversation = current_conversation(session, texter.id)
     if conversation is not None:
         message.conversation_id = conversation.id
+        outcome.conversations.add(conversation.id)
 
     if keyword is Keyword.STOP:
         if texter.opted_out_at is None:
@@ -172,6 +173,7 @@ def _start_conversation(
     session.add(conversation)
     session.flush()
     message.conversation_id = conversation.id
+    outcome.conversations.add(conversation.id)
     events.record(
         session,
         "conversation_opened",

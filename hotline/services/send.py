@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -74,10 +74,12 @@ class SendPolicy:
 class SendOutcome:
     result: SendResult
     retry_after: float = 0.0
+    conversation_id: int | None = None
 
 
 @dataclass(frozen=True)
 class _Claim:
+    conversation_id: int | None
     to: str
     body: str
     since: datetime | None  # set when reconciling an earlier, unfinished attempt
@@ -116,20 +118,22 @@ class Dispatcher:
             if found is not None:
                 self._record_accepted(message_id, found)
                 log.info("send reconciled: message %s was already with Twilio", message_id)
-                return SendOutcome(SendResult.SENT)
+                return SendOutcome(SendResult.SENT, conversation_id=claim.conversation_id)
         text = OutboundText(claim.to, claim.body, self.status_callback(message_id))
         try:
             accepted = self.sender.send(text)
         except RetryableSendError as exc:
-            return self._release_for_retry(message_id, claim.attempts, str(exc), exc.retry_after)
+            outcome = self._release_for_retry(message_id, claim.attempts, str(exc), exc.retry_after)
+            return replace(outcome, conversation_id=claim.conversation_id)
         except PermanentSendError as exc:
-            return self._record_refusal(message_id, exc)
+            outcome = self._record_refusal(message_id, exc)
+            return replace(outcome, conversation_id=claim.conversation_id)
         except AmbiguousSendError as exc:
             # Stay "submitting": the next attempt asks Twilio before sending again.
             log.warning("send of message %s ambiguous: %s", message_id, exc)
             return SendOutcome(SendResult.RETRY, self.policy.lease_seconds)
         self._record_accepted(message_id, accepted)
-        return SendOutcome(SendResult.SENT)
+        return SendOutcome(SendResult.SENT, conversation_id=claim.conversation_id)
 
     def _claim(self, message_id: int) -> _Claim | SendOutcome:
         now = self.clock.now()
@@ -172,7 +176,7 @@ class Dispatcher:
                     message_id=message.id,
                     reason=reason,
                 )
-                return SendOutcome(SendResult.CANCELED)
+                return SendOutcome(SendResult.CANCELED, conversation_id=message.conversation_id)
             attempts = message.send_attempts + 1
             claimed: int = session.execute(  # type: ignore[attr-defined]
                 update(Message)
@@ -188,6 +192,7 @@ class Dispatcher:
                 return SendOutcome(SendResult.NOTHING)
             assert texter.phone_ciphertext is not None and message.body_ciphertext is not None
             return _Claim(
+                conversation_id=message.conversation_id,
                 to=self.vault.decrypt(texter.phone_ciphertext),
                 body=self.vault.decrypt(message.body_ciphertext),
                 since=since,

@@ -20,8 +20,8 @@ _FAILURES = frozenset({DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED})
 
 def apply_status(
     session: Session, report: StatusReport, now: datetime, message_id: int | None = None
-) -> bool:
-    """Record a delivery status; False when no outbound message matches.
+) -> Message | None:
+    """Record a delivery status; the message, or None when no outbound message matches.
 
     ``message_id`` comes from the callback URL: a callback can beat the sending worker to the
     database, before the SID is recorded. A status never moves backwards, so duplicated and
@@ -40,7 +40,7 @@ def apply_status(
         .limit(1)
     ).first()
     if found is None:
-        return False
+        return None
     if report.error_code == OPTED_OUT_ERROR:
         # Locks in the order the sender takes them (texter, then message): no deadlock.
         lock_texter(session, found.texter_id)
@@ -48,7 +48,7 @@ def apply_status(
     if message.twilio_sid is None:
         message.twilio_sid = report.message_sid
     if not advances(message.status, report.status):
-        return True
+        return message
     message.status = report.status
     message.status_updated_at = now
     if report.error_code is not None:
@@ -65,4 +65,4 @@ def apply_status(
         )
     if report.error_code == OPTED_OUT_ERROR:
         mark_carrier_opt_out(session, message.texter_id, now)
-    return True
+    return message

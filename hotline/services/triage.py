@@ -73,6 +73,9 @@ class Outcome:
     processed: list[int] = field(default_factory=list)
     to_send: list[int] = field(default_factory=list)
     restart: bool = False  # the text starts a new conversation (see Op.RESTART)
+    # Conversations that changed, and whether the queue did: for the consoles' live view.
+    conversations: set[int] = field(default_factory=set)
+    queue_changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,13 @@ class Triage:
         """Feed ``event`` to the machine and carry out what it decides. Returns the actions."""
         before = self.snapshot(conversation)
         after, actions = step(before, event, quiet_limit=self.policy.quiet_limit_seconds)
+        outcome.conversations.add(conversation.id)
         if not actions and after == before:
             return []
+        if (before.state in WAITING) != (after.state in WAITING) or any(
+            a.op in (Op.MARK_URGENT, Op.ENQUEUE) for a in actions
+        ):
+            outcome.queue_changed = True
         conversation.state = after.state
         conversation.reasks = after.reasks
         if after.language != conversation.language:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app, jsonify, redirect, url_for
 
 from hotline.runtime import Runtime
 
@@ -14,10 +14,17 @@ def runtime() -> Runtime:
 
 
 def init_app(app: Flask) -> None:
-    from hotline.web import health, twilio_hooks
+    from hotline.web import auth, console, health, security, twilio_hooks
 
     app.register_blueprint(twilio_hooks.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(console.bp)
+    security.init_app(app)
+
+    @app.get("/")
+    def _home() -> Response:
+        return redirect(url_for("console.page"))  # type: ignore[return-value]
 
     @app.errorhandler(413)
     def _too_large(_error: Exception) -> tuple[Response, int]:

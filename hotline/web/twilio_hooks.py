@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 
 from hotline.domain.inbound import InvalidRequest, parse_inbound, parse_status
+from hotline.live import conversation_topic
 from hotline.services.receive import store_inbound
 from hotline.services.status import apply_status
 from hotline.sms.signature import is_valid, webhook_url
@@ -95,10 +96,13 @@ def status_callback() -> Response:
     message_id = int(hint) if hint.isascii() and hint.isdigit() and len(hint) < 19 else None
     try:
         with rt.sessions.begin() as session:
-            known = apply_status(session, report, rt.clock.now(), message_id)
+            message = apply_status(session, report, rt.clock.now(), message_id)
+            conversation_id = message.conversation_id if message else None
     except SQLAlchemyError as exc:
         log.error("status not recorded, database unavailable (%s)", type(exc).__name__)
         return _plain("temporarily unavailable", 503)
-    if not known:
+    if message is None:
         log.info("status callback for an unknown message %s", report.message_sid)
+    elif conversation_id is not None:
+        rt.live.bump([conversation_topic(conversation_id)])
     return _plain("ok", 200)

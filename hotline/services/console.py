@@ -1,0 +1,561 @@
+"""What staff see and do in the console: the queue, a conversation, replies, notes, tags,
+transfers, closing.
+
+Access is decided here, for every record: an advocate sees the queue's triage summaries and the
+conversations they hold, nothing else; supervisors and admins see every conversation. A
+conversation an advocate may not see is reported as not found, so ids reveal nothing. Every
+action, and every read of a transcript, is in the event log with who did it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from hotline.db.models import (
+    Availability,
+    Conversation,
+    ConversationTag,
+    Disposition,
+    Event,
+    Message,
+    Note,
+    QuickReply,
+    Referral,
+    StaffRole,
+    StaffUser,
+    Texter,
+)
+from hotline.db.session import lock_texter
+from hotline.domain.delivery import Direction
+from hotline.domain.phone import mask
+from hotline.domain.segments import count_segments
+from hotline.domain.triage import State
+from hotline.services import events
+from hotline.services.claims import ClaimError, do_claim, do_close, do_return_to_queue, do_take_next
+from hotline.services.triage import WAITING, Outcome, Triage, queue_order, queue_text
+
+MAX_REPLY_CHARS = 1600
+MAX_NOTE_CHARS = 4000
+VIEW_AUDIT_EVERY = timedelta(minutes=10)
+# Events a timeline shows, in the words staff read.
+TIMELINE_EVENTS = {
+    "conversation_opened": "Conversation opened",
+    "answer": "Triage answer",
+    "risk_assessed": "Risk assessed",
+    "alert": "Urgent alert",
+    "claimed": "Taken by an advocate",
+    "returned_to_queue": "Returned to the queue",
+    "transferred": "Transferred",
+    "closed_by_advocate": "Closed by the advocate",
+    "conversation_closed": "Conversation ended",
+    "opt_out": "Texter opted out (STOP)",
+    "opt_in": "Texter opted in again (START)",
+    "wiped": "Erased by the safe word",
+    "send_failed": "A reply could not be sent",
+    "delivery_failed": "A reply was not delivered",
+    "tagged": "Tagged",
+}
+
+
+class NotFound(LookupError):
+    """No such conversation, or not one this person may see."""
+
+
+class ConsoleError(ValueError):
+    """A request that cannot be carried out; the message is for the advocate."""
+
+
+@dataclass(frozen=True)
+class Console:
+    """The console's collaborators: keys, the triage machine, the capacity limit."""
+
+    triage: Triage
+    capacity: int
+
+    @property
+    def vault(self) -> Any:
+        return self.triage.vault
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def queue(self, session: Session, now: datetime) -> list[dict[str, Any]]:
+        """Waiting texters, most urgent and longest waiting first: triage summaries only."""
+        rows = session.scalars(
+            select(Conversation)
+            .where(Conversation.state.in_(WAITING), Conversation.advocate_id.is_(None))
+            .order_by(*queue_order())  # type: ignore[arg-type]
+            .limit(500)
+        ).all()
+        return [self._summary(row, now) for row in rows]
+
+    def _summary(self, conversation: Conversation, now: datetime) -> dict[str, Any]:
+        waited_since = conversation.queued_at or conversation.opened_at
+        return {
+            "id": conversation.id,
+            "priority": conversation.priority.value,
+            "reasons": conversation.risk_reasons or [],
+            "language": conversation.language,
+            "waiting_seconds": max(0, int((now - waited_since).total_seconds())),
+            "returning": conversation.returning_texter,
+            "in_danger": conversation.in_danger,
+            "safe_to_text": conversation.safe_to_text,
+            "needs": self._open(conversation.needs_ciphertext),
+            "location": self._open(conversation.location_ciphertext),
+            "state": conversation.state.value,
+        }
+
+    def _open(self, ciphertext: bytes | None) -> str | None:
+        return self.vault.decrypt(ciphertext) if ciphertext is not None else None
+
+    def mine(self, session: Session, user: StaffUser, now: datetime) -> list[dict[str, Any]]:
+        rows = session.scalars(
+            select(Conversation)
+            .where(Conversation.advocate_id == user.id, Conversation.state == State.WITH_ADVOCATE)
+            .order_by(Conversation.claimed_at)
+        ).all()
+        return [self._summary(row, now) for row in rows]
+
+    def visible(self, session: Session, user: StaffUser, conversation_id: int) -> Conversation:
+        """The conversation, if ``user`` may see it; :class:`NotFound` otherwise."""
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise NotFound(conversation_id)
+        if user.role in (StaffRole.SUPERVISOR, StaffRole.ADMIN):
+            return conversation
+        if conversation.advocate_id == user.id and conversation.state is State.WITH_ADVOCATE:
+            return conversation
+        raise NotFound(conversation_id)
+
+    def conversation(
+        self, session: Session, user: StaffUser, conversation_id: int, now: datetime
+    ) -> dict[str, Any]:
+        """Everything an advocate needs on one texter. Recorded as a transcript view."""
+        conversation = self.visible(session, user, conversation_id)
+        self._audit_view(session, user, conversation, now)
+        texter = session.get(Texter, conversation.texter_id)
+        assert texter is not None
+        phone = self._open(texter.phone_ciphertext)
+        summary = self._summary(conversation, now)
+        return {
+            **summary,
+            "phone": mask(phone) if phone else "(erased)",
+            "opted_out": texter.opted_out,
+            "holder_id": conversation.advocate_id,
+            "mine": conversation.advocate_id == user.id,
+            "status": conversation.status.value,
+            "disposition": conversation.disposition,
+            "survey_score": conversation.survey_score,
+            "tags": sorted(
+                session.scalars(
+                    select(ConversationTag.tag).where(
+                        ConversationTag.conversation_id == conversation.id
+                    )
+                )
+            ),
+            "timeline": self._timeline(session, conversation),
+            "earlier": [
+                {
+                    "id": c.id,
+                    "opened_at": c.opened_at.isoformat(),
+                    "closed_at": c.closed_at.isoformat() if c.closed_at else None,
+                    "disposition": c.disposition,
+                    "priority": c.priority.value,
+                }
+                for c in session.scalars(
+                    select(Conversation)
+                    .where(
+                        Conversation.texter_id == conversation.texter_id,
+                        Conversation.id != conversation.id,
+                    )
+                    .order_by(Conversation.id.desc())
+                    .limit(20)
+                )
+            ],
+        }
+
+    def _audit_view(
+        self, session: Session, user: StaffUser, conversation: Conversation, now: datetime
+    ) -> None:
+        recent = session.scalar(
+            select(Event.id)
+            .where(
+                Event.kind == "transcript_viewed",
+                Event.actor_id == user.id,
+                Event.conversation_id == conversation.id,
+                Event.created_at > now - VIEW_AUDIT_EVERY,
+            )
+            .limit(1)
+        )
+        if recent is None:
+            events.record(
+                session,
+                "transcript_viewed",
+                now,
+                conversation_id=conversation.id,
+                texter_id=conversation.texter_id,
+                actor_id=user.id,
+            )
+
+    def _timeline(self, session: Session, conversation: Conversation) -> list[dict[str, Any]]:
+        authors = dict(session.execute(select(StaffUser.id, StaffUser.email)).tuples().all())
+        items: list[dict[str, Any]] = []
+        for message in session.scalars(
+            select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
+        ):
+            items.append(
+                {
+                    "type": "message",
+                    "id": message.id,
+                    "at": message.created_at.isoformat(),
+                    "direction": message.direction.value,
+                    "body": self._open(message.body_ciphertext),
+                    "status": message.status.value,
+                    "error_code": message.error_code,
+                    "media": message.media_types or [],
+                    "author": authors.get(message.author_id) if message.author_id else None,
+                    "automatic": message.direction is Direction.OUTBOUND
+                    and message.author_id is None,
+                }
+            )
+        for note in session.scalars(
+            select(Note).where(Note.conversation_id == conversation.id).order_by(Note.id)
+        ):
+            items.append(
+                {
+                    "type": "note",
+                    "id": note.id,
+                    "at": note.created_at.isoformat(),
+                    "body": self._open(note.body_ciphertext),
+                    "author": authors.get(note.author_id),
+                }
+            )
+        for event in session.scalars(
+            select(Event)
+            .where(Event.conversation_id == conversation.id, Event.kind.in_(TIMELINE_EVENTS))
+            .order_by(Event.id)
+        ):
+            items.append(
+                {
+                    "type": "event",
+                    "id": event.id,
+                    "at": event.created_at.isoformat(),
+                    "kind": event.kind,
+                    "label": TIMELINE_EVENTS[event.kind],
+                    "detail": event.detail,
+                    "author": authors.get(event.actor_id) if event.actor_id else None,
+                }
+            )
+        items.sort(
+            key=lambda item: (item["at"], {"message": 0, "event": 1, "note": 2}[item["type"]])
+        )
+        return items
+
+    def quick_replies(self, session: Session, language: str) -> list[dict[str, Any]]:
+        rows = session.scalars(
+            select(QuickReply)
+            .where(QuickReply.active.is_(True), QuickReply.language == language)
+            .order_by(QuickReply.title)
+        )
+        return [{"id": r.id, "title": r.title, "body": r.body} for r in rows]
+
+    def referrals(self, session: Session, query: str, language: str | None) -> list[dict[str, Any]]:
+        statement = select(Referral).where(Referral.active.is_(True))
+        for word in query.split()[:5]:
+            pattern = f"%{word.lower()}%"
+            statement = statement.where(
+                or_(
+                    func.lower(Referral.name).like(pattern),
+                    func.lower(Referral.services).like(pattern),
+                    func.lower(Referral.area).like(pattern),
+                )
+            )
+        if language:
+            statement = statement.where(func.lower(Referral.language).like(f"%{language.lower()}%"))
+        rows = session.scalars(statement.order_by(Referral.name).limit(20))
+        return [
+            {
+                "id": r.id, "name": r.name, "services": r.services, "area": r.area,
+                "phone": r.phone, "hours": r.hours, "language": r.language,
+                "text": f"{r.name}: {r.services}. {r.phone} ({r.hours})",
+            }
+            for r in rows
+        ]  # fmt: skip
+
+    def dispositions(self, session: Session) -> list[dict[str, str]]:
+        rows = session.scalars(
+            select(Disposition).where(Disposition.active.is_(True)).order_by(Disposition.label)
+        )
+        return [{"code": d.code, "label": d.label} for d in rows]
+
+    def advocates(self, session: Session, except_id: int) -> list[dict[str, Any]]:
+        """Who a conversation can be transferred to: active, available, with room."""
+        rows = session.scalars(
+            select(StaffUser)
+            .where(
+                StaffUser.active.is_(True),
+                StaffUser.availability == Availability.AVAILABLE,
+                StaffUser.id != except_id,
+            )
+            .order_by(StaffUser.email)
+        ).all()
+        return [
+            {"id": u.id, "email": u.email, "active_count": self._load(session, u.id)} for u in rows
+        ]
+
+    def _load(self, session: Session, user_id: int) -> int:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(Conversation)
+                .where(
+                    Conversation.advocate_id == user_id,
+                    Conversation.state == State.WITH_ADVOCATE,
+                )
+            )
+            or 0
+        )
+
+    def me(self, session: Session, user: StaffUser) -> dict[str, Any]:
+        return {
+            "id": user.id,
+            "email": user.email,
+            "role": user.role.value,
+            "availability": user.availability.value,
+            "capacity": self.capacity,
+            "active_count": self._load(session, user.id),
+            "totp_enabled": user.totp_enabled,
+        }
+
+    # -- acting ------------------------------------------------------------------------------
+
+    def set_availability(
+        self, session: Session, user: StaffUser, availability: str, now: datetime
+    ) -> None:
+        try:
+            user.availability = Availability(availability)
+        except ValueError:
+            raise ConsoleError("availability must be available or away") from None
+        events.record(session, "availability", now, actor_id=user.id, availability=availability)
+
+    def _check_can_take(self, session: Session, user: StaffUser) -> None:
+        if user.availability is not Availability.AVAILABLE:
+            raise ConsoleError("you are set to away: set yourself available to take texters")
+        if self._load(session, user.id) >= self.capacity:
+            raise ConsoleError(
+                f"you already have {self.capacity} active conversations: close one first"
+            )
+
+    def take_next(self, session: Session, user: StaffUser, now: datetime) -> tuple[int, Outcome]:
+        self._check_can_take(session, user)
+        taken = do_take_next(session, self.triage, user.id, now)
+        if taken is None:
+            raise ConsoleError("nobody is waiting")
+        taken[1].queue_changed = True
+        return taken
+
+    def claim(
+        self, session: Session, user: StaffUser, conversation_id: int, now: datetime
+    ) -> Outcome:
+        self._check_can_take(session, user)
+        try:
+            outcome = do_claim(session, self.triage, conversation_id, user.id, now)
+        except ClaimError as exc:
+            raise ConsoleError(str(exc)) from None
+        outcome.queue_changed = True
+        return outcome
+
+    def _held(self, session: Session, user: StaffUser, conversation_id: int) -> Conversation:
+        conversation = self.visible(session, user, conversation_id)
+        if conversation.advocate_id != user.id or conversation.state is not State.WITH_ADVOCATE:
+            raise ConsoleError("take this conversation before acting on it")
+        return conversation
+
+    def reply(
+        self, session: Session, user: StaffUser, conversation_id: int, body: str, now: datetime
+    ) -> Outcome:
+        """Store the advocate's reply for sending; the caller hands it over after commit."""
+        body = body.strip()
+        if not body:
+            raise ConsoleError("write a reply first")
+        if len(body) > MAX_REPLY_CHARS:
+            raise ConsoleError(f"a reply is at most {MAX_REPLY_CHARS} characters")
+        if "\x00" in body:
+            raise ConsoleError("the reply contains a character that cannot be sent")
+        conversation = self._held(session, user, conversation_id)
+        texter = lock_texter(session, conversation.texter_id)
+        assert texter is not None
+        if texter.opted_out:
+            raise ConsoleError("this texter texted STOP: nothing can be sent until they text START")
+        if texter.phone_ciphertext is None:
+            raise ConsoleError("this texter's number was erased: nothing can be sent")
+        message = queue_text(
+            session, self.vault, texter.id, conversation, body, now, author_id=user.id
+        )
+        conversation.last_activity_at = now
+        events.record(
+            session,
+            "advocate_reply",
+            now,
+            conversation_id=conversation.id,
+            texter_id=texter.id,
+            message_id=message.id,
+            actor_id=user.id,
+            segments=count_segments(body).segments,
+        )
+        outcome = Outcome(to_send=[message.id])
+        outcome.conversations.add(conversation.id)
+        return outcome
+
+    def add_note(
+        self, session: Session, user: StaffUser, conversation_id: int, body: str, now: datetime
+    ) -> Outcome:
+        body = body.strip()
+        if not body:
+            raise ConsoleError("write a note first")
+        if len(body) > MAX_NOTE_CHARS:
+            raise ConsoleError(f"a note is at most {MAX_NOTE_CHARS} characters")
+        conversation = self.visible(session, user, conversation_id)
+        self._add_note(session, conversation, user, body, now)
+        outcome = Outcome()
+        outcome.conversations.add(conversation.id)
+        return outcome
+
+    def _add_note(
+        self,
+        session: Session,
+        conversation: Conversation,
+        user: StaffUser,
+        body: str,
+        now: datetime,
+    ) -> None:
+        note = Note(
+            conversation_id=conversation.id,
+            author_id=user.id,
+            body_ciphertext=self.vault.encrypt(body),
+            created_at=now,
+        )
+        session.add(note)
+        session.flush()
+        events.record(
+            session,
+            "note_added",
+            now,
+            conversation_id=conversation.id,
+            texter_id=conversation.texter_id,
+            actor_id=user.id,
+            note_id=note.id,
+        )
+
+    def tag(
+        self, session: Session, user: StaffUser, conversation_id: int, tag: str, now: datetime
+    ) -> Outcome:
+        tag = " ".join(tag.strip().lower().split())
+        if not tag or len(tag) > 40 or not all(c.isalnum() or c in " -_" for c in tag):
+            raise ConsoleError("a tag is 1 to 40 letters, digits, spaces, - or _")
+        conversation = self.visible(session, user, conversation_id)
+        exists = session.get(ConversationTag, (conversation.id, tag))
+        if exists is None:
+            session.add(
+                ConversationTag(
+                    conversation_id=conversation.id, tag=tag, author_id=user.id, created_at=now
+                )
+            )
+            events.record(
+                session,
+                "tagged",
+                now,
+                conversation_id=conversation.id,
+                texter_id=conversation.texter_id,
+                actor_id=user.id,
+                tag=tag,
+            )
+        outcome = Outcome()
+        outcome.conversations.add(conversation.id)
+        return outcome
+
+    def transfer(
+        self,
+        session: Session,
+        user: StaffUser,
+        conversation_id: int,
+        to_advocate_id: int | None,
+        note: str,
+        now: datetime,
+    ) -> Outcome:
+        """To a named advocate (available, with room), or back to the queue (None)."""
+        conversation = self._held(session, user, conversation_id)
+        note = note.strip()
+        if len(note) > MAX_NOTE_CHARS:
+            raise ConsoleError(f"a note is at most {MAX_NOTE_CHARS} characters")
+        if to_advocate_id is None:
+            if note:
+                self._add_note(session, conversation, user, note, now)
+            try:
+                outcome = do_return_to_queue(session, self.triage, conversation.id, user.id, now)
+            except ClaimError as exc:
+                raise ConsoleError(str(exc)) from None
+            events.record(
+                session,
+                "transferred",
+                now,
+                conversation_id=conversation.id,
+                texter_id=conversation.texter_id,
+                actor_id=user.id,
+                to="queue",
+            )
+            outcome.queue_changed = True
+            return outcome
+        target = session.get(StaffUser, to_advocate_id)
+        if target is None or not target.active or target.id == user.id:
+            raise ConsoleError("choose another active advocate")
+        if target.availability is not Availability.AVAILABLE:
+            raise ConsoleError("that advocate is away")
+        if self._load(session, target.id) >= self.capacity:
+            raise ConsoleError("that advocate has no room for another conversation")
+        lock_texter(session, conversation.texter_id)
+        if note:
+            self._add_note(session, conversation, user, note, now)
+        conversation.advocate_id = target.id
+        conversation.claimed_at = now
+        events.record(
+            session,
+            "transferred",
+            now,
+            conversation_id=conversation.id,
+            texter_id=conversation.texter_id,
+            actor_id=user.id,
+            to=target.email,
+        )
+        outcome = Outcome()
+        outcome.conversations.add(conversation.id)
+        return outcome
+
+    def close(
+        self,
+        session: Session,
+        user: StaffUser,
+        conversation_id: int,
+        disposition: str,
+        summary: str,
+        now: datetime,
+    ) -> Outcome:
+        known = session.get(Disposition, disposition)
+        if known is None or not known.active:
+            raise ConsoleError("choose a disposition to close")
+        summary = summary.strip()
+        if len(summary) > MAX_NOTE_CHARS:
+            raise ConsoleError(f"a summary is at most {MAX_NOTE_CHARS} characters")
+        conversation = self._held(session, user, conversation_id)
+        try:
+            outcome = do_close(session, self.triage, conversation.id, user.id, disposition, now)
+        except ClaimError as exc:
+            raise ConsoleError(str(exc)) from None
+        conversation.disposition = disposition
+        if summary:
+            conversation.summary_ciphertext = self.vault.encrypt(summary)
+        return outcome

@@ -1,0 +1,214 @@
+"""The advocate console: one page, and the JSON API its script talks to.
+
+Every API answer is JSON; texters' words travel only inside JSON strings and are put on the
+page with ``textContent``, never as HTML.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, render_template, request
+
+from hotline.live import QUEUE, conversation_topic
+from hotline.services.console import Console, ConsoleError
+from hotline.web import runtime
+from hotline.web.staff import current, staff_view
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+
+def console() -> Console:
+    rt = runtime()
+    return Console(rt.triage, rt.settings.capacity)
+
+
+def body() -> dict[str, Any]:
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise ConsoleError("send a JSON object")
+    return payload
+
+
+def text_field(payload: dict[str, Any], name: str, *, required: bool = True) -> str:
+    value = payload.get(name, "")
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise ConsoleError(f"{name} must be text")
+    return value
+
+
+@bp.get("")
+@staff_view(page=True)
+def page() -> Response:
+    staff = current()
+    return Response(
+        render_template(
+            "console.html",
+            user=staff.user,
+            csrf_token=staff.staff_session.csrf_token,
+            max_reply_chars=1600,
+        )
+    )
+
+
+@bp.get("/api/me")
+@staff_view()
+def me() -> Response:
+    staff = current()
+    return jsonify(console().me(staff.db, staff.user))
+
+
+@bp.post("/api/availability")
+@staff_view()
+def availability() -> Response:
+    staff = current()
+    console().set_availability(staff.db, staff.user, text_field(body(), "availability"), staff.now)
+    return jsonify(console().me(staff.db, staff.user))
+
+
+@bp.get("/api/queue")
+@staff_view()
+def queue() -> Response:
+    staff = current()
+    rt = runtime()
+    return jsonify(
+        version=rt.live.versions([QUEUE])[QUEUE],
+        items=console().queue(staff.db, staff.now),
+        mine=console().mine(staff.db, staff.user, staff.now),
+    )
+
+
+@bp.post("/api/queue/take-next")
+@staff_view()
+def take_next() -> Response:
+    staff = current()
+    conversation_id, outcome = console().take_next(staff.db, staff.user, staff.now)
+    staff.outcomes.append(outcome)
+    return jsonify(conversation_id=conversation_id)
+
+
+@bp.post("/api/conversations/<int:conversation_id>/claim")
+@staff_view()
+def claim(conversation_id: int) -> Response:
+    staff = current()
+    staff.outcomes.append(console().claim(staff.db, staff.user, conversation_id, staff.now))
+    return jsonify(conversation_id=conversation_id)
+
+
+@bp.get("/api/conversations/<int:conversation_id>")
+@staff_view()
+def conversation(conversation_id: int) -> Response:
+    staff = current()
+    rt = runtime()
+    view = console().conversation(staff.db, staff.user, conversation_id, staff.now)
+    topic = conversation_topic(conversation_id)
+    view["version"] = rt.live.versions([topic])[topic]
+    return jsonify(view)
+
+
+@bp.post("/api/conversations/<int:conversation_id>/reply")
+@staff_view()
+def reply(conversation_id: int) -> Response:
+    staff = current()
+    outcome = console().reply(
+        staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
+    )
+    staff.outcomes.append(outcome)
+    return jsonify(message_id=outcome.to_send[0])
+
+
+@bp.post("/api/conversations/<int:conversation_id>/notes")
+@staff_view()
+def note(conversation_id: int) -> Response:
+    staff = current()
+    outcome = console().add_note(
+        staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
+    )
+    staff.outcomes.append(outcome)
+    return jsonify(ok=True)
+
+
+@bp.post("/api/conversations/<int:conversation_id>/tags")
+@staff_view()
+def tag(conversation_id: int) -> Response:
+    staff = current()
+    outcome = console().tag(
+        staff.db, staff.user, conversation_id, text_field(body(), "tag"), staff.now
+    )
+    staff.outcomes.append(outcome)
+    return jsonify(ok=True)
+
+
+@bp.post("/api/conversations/<int:conversation_id>/transfer")
+@staff_view()
+def transfer(conversation_id: int) -> Response:
+    staff = current()
+    payload = body()
+    target = payload.get("to_advocate_id")
+    if target is not None and (not isinstance(target, int) or isinstance(target, bool)):
+        raise ConsoleError("to_advocate_id must be an advocate's id, or null for the queue")
+    outcome = console().transfer(
+        staff.db, staff.user, conversation_id, target,
+        text_field(payload, "note", required=False), staff.now,
+    )  # fmt: skip
+    staff.outcomes.append(outcome)
+    return jsonify(ok=True)
+
+
+@bp.post("/api/conversations/<int:conversation_id>/close")
+@staff_view()
+def close(conversation_id: int) -> Response:
+    staff = current()
+    payload = body()
+    outcome = console().close(
+        staff.db, staff.user, conversation_id, text_field(payload, "disposition"),
+        text_field(payload, "summary", required=False), staff.now,
+    )  # fmt: skip
+    staff.outcomes.append(outcome)
+    return jsonify(ok=True)
+
+
+@bp.get("/api/quick-replies")
+@staff_view()
+def quick_replies() -> Response:
+    staff = current()
+    language = request.args.get("language", "en")[:8]
+    return jsonify(items=console().quick_replies(staff.db, language))
+
+
+@bp.get("/api/referrals")
+@staff_view()
+def referrals() -> Response:
+    staff = current()
+    query = request.args.get("q", "")[:100]
+    language = request.args.get("language", "")[:20] or None
+    return jsonify(items=console().referrals(staff.db, query, language))
+
+
+@bp.get("/api/dispositions")
+@staff_view()
+def dispositions() -> Response:
+    staff = current()
+    return jsonify(items=console().dispositions(staff.db))
+
+
+@bp.get("/api/advocates")
+@staff_view()
+def advocates() -> Response:
+    staff = current()
+    return jsonify(items=console().advocates(staff.db, staff.user.id))
+
+
+@bp.get("/api/poll")
+@staff_view()
+def poll() -> Response:
+    """The live counters: the page refetches whatever changed since it last looked."""
+    ids = [int(i) for i in request.args.get("conversations", "").split(",") if i.isdigit()][:20]
+    topics = [QUEUE, *(conversation_topic(i) for i in ids)]
+    versions = runtime().live.versions(topics)
+    return jsonify(
+        queue=versions[QUEUE],
+        conversations={str(i): versions[conversation_topic(i)] for i in ids},
+    )
