@@ -202,7 +202,9 @@ class Console:
             )
 
     def _timeline(self, session: Session, conversation: Conversation) -> list[dict[str, Any]]:
-        authors = dict(session.execute(select(StaffUser.id, StaffUser.email)).tuples().all())
+        authors = {
+            row.id: row.email for row in session.execute(select(StaffUser.id, StaffUser.email))
+        }
         items: list[dict[str, Any]] = []
         for message in session.scalars(
             select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
