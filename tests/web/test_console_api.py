@@ -291,7 +291,14 @@ def test_take_next_reply_note_tag_transfer_and_close(app: Flask) -> None:
     conversation_id = taken.get_json()["conversation_id"]
     view = client.get(f"/console/api/conversations/{conversation_id}").get_json()
     assert view["mine"] and view["phone"].endswith(phone[-2:]) and phone[2:-2] not in view["phone"]
-    assert [i["body"] for i in view["timeline"] if i["type"] == "message"][0] == "hi"
+    messages = [i["body"] for i in view["timeline"] if i["type"] == "message"]
+    assert messages[:2] == [
+        "hi",
+        "You've reached the Anti-Trafficking Hotline. This chat is "
+        "confidential. Msg & data rates may apply. Reply STOP to opt out, HELP "
+        "for help. Para español, responda ESPAÑOL. Are you in immediate danger? "
+        "Reply YES or NO.",
+    ]
 
     reply = post(
         client, csrf, f"/console/api/conversations/{conversation_id}/reply", {"body": "I'm here."}
