@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import tomllib
 from pathlib import Path
 
 import click
@@ -11,7 +12,7 @@ from werkzeug.serving import run_simple
 
 from hotline import create_app, runtime_of
 from hotline.db.migrate import upgrade
-from hotline.db.models import StaffUser
+from hotline.db.models import QuickReply, Referral, StaffUser
 from hotline.runtime import Runtime
 from hotline.services.staff import do_create_staff
 from hotline.settings import Mode, Settings
@@ -27,10 +28,12 @@ def run_demo(*, host: str, port: int, reset: bool) -> None:
     runtime = runtime_of(app)
     upgrade(runtime.engine)
     passwords = _seed_staff(runtime)
+    _seed_directory(runtime)
     base = f"http://{host}:{port}"
     click.echo(f"hotline demo running on {base}  (Ctrl-C to stop)")
     click.echo(f"  database:  {runtime.engine.url.render_as_string(hide_password=True)}")
     click.echo(f"  webhook:   {base}/twilio/sms")
+    click.echo(f"  console:   {base}/console")
     click.echo(f"  health:    {base}/healthz")
     for email, password in passwords.items():
         click.echo(f"  sign-in:   {email} / {password}")
@@ -55,6 +58,19 @@ def _remove_sqlite_database(settings: Settings) -> None:
         raise click.ClickException("--reset only removes the demo's own SQLite database")
     for suffix in ("", "-wal", "-shm"):
         Path(url.database + suffix).unlink(missing_ok=True)
+
+
+def _seed_directory(runtime: Runtime) -> None:
+    """A few quick replies and (fictional) referral entries, once."""
+    with (Path(__file__).with_name("demo_directory.toml")).open("rb") as handle:
+        directory = tomllib.load(handle)
+    with runtime.sessions.begin() as session:
+        if session.scalar(select(QuickReply.id).limit(1)) is None:
+            for entry in directory["quick_replies"]:
+                session.add(QuickReply(active=True, **entry))
+        if session.scalar(select(Referral.id).limit(1)) is None:
+            for entry in directory["referrals"]:
+                session.add(Referral(active=True, **entry))
 
 
 def _seed_staff(runtime: Runtime) -> dict[str, str]:
