@@ -24,15 +24,18 @@ DEMO_STAFF = (("advocate@demo.hotline", "advocate"), ("supervisor@demo.hotline",
 def run_demo(*, host: str, port: int, reset: bool) -> None:
     if reset:
         _remove_sqlite_database(Settings.from_env(mode=Mode.DEMO, instance_path=_instance()))
-    app = create_app({"mode": Mode.DEMO})
+    base = f"http://{host}:{port}"
+    settings = Settings.from_env(mode=Mode.DEMO, instance_path=_instance())
+    # Signatures and the simulator's delivery reports use this address.
+    app = create_app({"settings": settings.with_overrides(public_url=base)})
     runtime = runtime_of(app)
     upgrade(runtime.engine)
     passwords = _seed_staff(runtime)
     _seed_directory(runtime)
-    base = f"http://{host}:{port}"
     click.echo(f"hotline demo running on {base}  (Ctrl-C to stop)")
     click.echo(f"  database:  {runtime.engine.url.render_as_string(hide_password=True)}")
     click.echo(f"  webhook:   {base}/twilio/sms")
+    click.echo(f"  simulator: {base}/simulator")
     click.echo(f"  console:   {base}/console")
     click.echo(f"  health:    {base}/healthz")
     for email, password in passwords.items():

@@ -20,8 +20,9 @@ from hotline.live import LiveFeed, MemoryLiveFeed, RedisLiveFeed
 from hotline.services.auth import AuthPolicy
 from hotline.services.send import Dispatcher, SendPolicy
 from hotline.services.triage import Triage, TriagePolicy
-from hotline.settings import Settings
+from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender, Sender, TwilioSender
+from hotline.sms.simulated import SimulatedCarrier
 from hotline.taskqueue import (
     FIRE_TIMERS,
     PROCESS_INBOUND,
@@ -97,6 +98,9 @@ def make_sender(settings: Settings, clock: Clock) -> Sender:
             api_base=settings.twilio_api_base,
             timeout=settings.twilio_timeout_seconds,
         )
+    if settings.mode in (Mode.DEMO, Mode.DEVELOPMENT):
+        # The simulator's carrier: keeps texts for the simulator and reports their delivery.
+        return SimulatedCarrier(settings.twilio_auth_token or "", clock.now)
     return LocalSender(clock.now)
 
 

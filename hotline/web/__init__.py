@@ -5,10 +5,17 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, jsonify, redirect, url_for
 
 from hotline.runtime import Runtime
+from hotline.settings import Mode
 
 
 def runtime() -> Runtime:
     rt = current_app.extensions["hotline"]
+    assert isinstance(rt, Runtime)
+    return rt
+
+
+def runtime_of_app(app: Flask) -> Runtime:
+    rt = app.extensions["hotline"]
     assert isinstance(rt, Runtime)
     return rt
 
@@ -20,6 +27,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(console.bp)
+    if runtime_of_app(app).settings.mode in (Mode.DEMO, Mode.DEVELOPMENT):
+        # The texting simulator exists only where no real texter can be: elsewhere, 404.
+        from hotline.web import simulator
+
+        app.register_blueprint(simulator.bp)
     security.init_app(app)
 
     @app.get("/")
