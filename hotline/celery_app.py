@@ -8,7 +8,7 @@ from celery import Celery, Task
 from flask import Flask
 
 from hotline.settings import Settings
-from hotline.taskqueue import FIRE_TIMERS, SWEEP
+from hotline.taskqueue import FIRE_TIMERS, PURGE, SWEEP
 
 
 def celery_init_app(app: Flask, settings: Settings) -> Celery:
@@ -46,6 +46,7 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
             "beat_schedule": {
                 "sweep": {"task": SWEEP, "schedule": float(settings.sweep_interval_seconds)},
                 "timers": {"task": FIRE_TIMERS, "schedule": settings.timer_tick_seconds},
+                "purge": {"task": PURGE, "schedule": 3600.0},
             },
         }
     )

@@ -10,6 +10,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from hotline.live import QUEUE, conversation_topic
+from hotline.services.privacy import PurgeReport, finish_erasures, purge_expired
 from hotline.services.process import process_pending
 from hotline.services.send import SendResult
 from hotline.services.sweep import find_stranded
@@ -38,6 +39,21 @@ def fire_timers(runtime: Runtime) -> None:
         with runtime.sessions.begin() as session:
             outcome = fire_timer(session, runtime.triage, conversation_id, now)
         hand_over(runtime, outcome)
+
+
+def purge(runtime: Runtime) -> PurgeReport:
+    """Erase what is past the retention period (see :func:`purge_expired`)."""
+    with runtime.sessions.begin() as session:
+        report = purge_expired(session, runtime.clock.now(), runtime.settings.retention_days)
+    if report.total:
+        log.info(
+            "purge erased %d texts, %d notes, %d answers, %d numbers",
+            report.texts,
+            report.notes,
+            report.answers,
+            report.numbers,
+        )
+    return report
 
 
 def hand_over(runtime: Runtime, outcome: Outcome) -> None:
@@ -74,6 +90,8 @@ def sweep(runtime: Runtime) -> None:
             len(stranded.inbound),
             len(stranded.outbound),
         )
+    with runtime.sessions.begin() as session:
+        finish_erasures(session)
     try:
         for message_id in stranded.inbound:
             runtime.tasks.process_inbound(message_id)

@@ -26,6 +26,7 @@ from hotline.sms.simulated import SimulatedCarrier
 from hotline.taskqueue import (
     FIRE_TIMERS,
     PROCESS_INBOUND,
+    PURGE,
     SEND_MESSAGE,
     SWEEP,
     InProcessQueue,
@@ -128,6 +129,10 @@ def build_runtime(
     return runtime
 
 
+def _none(_: object) -> None:
+    return None
+
+
 def use_in_process_queue(runtime: Runtime, queue: InProcessQueue) -> None:
     """Make ``queue`` run this runtime's jobs, and hand all new work to it."""
     queue.bind(
@@ -136,10 +141,12 @@ def use_in_process_queue(runtime: Runtime, queue: InProcessQueue) -> None:
             SEND_MESSAGE: lambda message_id: jobs.send_message(runtime, message_id),
             SWEEP: lambda _: jobs.sweep(runtime),
             FIRE_TIMERS: lambda _: jobs.fire_timers(runtime),
+            PURGE: lambda _: _none(jobs.purge(runtime)),
         },
         periodic={
             SWEEP: float(runtime.settings.sweep_interval_seconds),
             FIRE_TIMERS: runtime.settings.timer_tick_seconds,
+            PURGE: 3600.0,
         },
     )
     runtime.tasks = queue

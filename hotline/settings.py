@@ -77,6 +77,8 @@ class Settings:
     sign_in_max_failures: int = 5  # within the lockout window, before sign-in is refused
     sign_in_lockout_minutes: float = 15.0
     require_2fa_for_supervisors: bool = False
+    # Privacy: texts, notes and numbers of conversations closed this long ago are erased.
+    retention_days: float = 90.0
     # A folder with lexicon_en.toml / lexicon_es.toml replacing the shipped risk lexicons.
     lexicon_dir: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -263,6 +265,7 @@ _NUMBER_SETTINGS = {
     "HOTLINE_SESSION_IDLE_MINUTES": "session_idle_minutes",
     "HOTLINE_SESSION_MAX_HOURS": "session_max_hours",
     "HOTLINE_SIGN_IN_LOCKOUT_MINUTES": "sign_in_lockout_minutes",
+    "HOTLINE_RETENTION_DAYS": "retention_days",
 }
 # Whole numbers an operator may set; each must be at least 1.
 _COUNT_SETTINGS = {

@@ -21,6 +21,7 @@ PROCESS_INBOUND = "hotline.process_inbound"
 SEND_MESSAGE = "hotline.send_message"
 SWEEP = "hotline.sweep"
 FIRE_TIMERS = "hotline.fire_timers"
+PURGE = "hotline.purge"
 
 
 class HandOffError(RuntimeError):

@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from hotline import jobs
 from hotline.runtime import Runtime
-from hotline.taskqueue import FIRE_TIMERS, PROCESS_INBOUND, SEND_MESSAGE, SWEEP
+from hotline.taskqueue import FIRE_TIMERS, PROCESS_INBOUND, PURGE, SEND_MESSAGE, SWEEP
 
 
 def _runtime() -> Runtime:
@@ -50,3 +50,8 @@ def sweep() -> None:
 @shared_task(name=FIRE_TIMERS, acks_late=True)
 def fire_timers() -> None:
     jobs.fire_timers(_runtime())
+
+
+@shared_task(name=PURGE, acks_late=True)
+def purge() -> None:
+    jobs.purge(_runtime())

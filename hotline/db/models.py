@@ -75,6 +75,8 @@ class Texter(Base):
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set when the texter's data was erased; their number goes once nothing is left to send.
+    erasure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     conversations: Mapped[list[Conversation]] = relationship(back_populates="texter")
 

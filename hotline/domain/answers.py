@@ -32,6 +32,32 @@ US_STATES = {
     "WY": "WYOMING",
 }  # fmt: skip
 _STATE_BY_NAME = {name: code for code, name in US_STATES.items()}
+# Two-letter codes that are also everyday words ("ok", "hi", "me"...): a state only when typed
+# in capitals, as a texter naming a state would.
+_AMBIGUOUS_CODES = frozenset(
+    {
+        "OK",
+        "IN",
+        "ME",
+        "HI",
+        "OR",
+        "LA",
+        "DE",
+        "PA",
+        "AL",
+        "ID",
+        "MA",
+        "OH",
+        "MO",
+        "NE",
+        "CO",
+        "GA",
+        "SC",
+        "WA",
+        "MD",
+        "MS",
+    }
+)
 _ZIP = re.compile(r"\s*(\d{5})(?:-\d{4})?\s*")
 _SCORE = re.compile(r"\s*([1-5])\s*[.!)]?\s*(?:/\s*5)?\s*")
 
@@ -48,6 +74,8 @@ def location(text: str) -> str | None:
         return match.group(1)
     folded = fold(text)
     if folded in US_STATES and len(text.strip()) <= 4:
+        if folded in _AMBIGUOUS_CODES and text.strip().strip(".") != folded:
+            return None
         return folded
     return _STATE_BY_NAME.get(folded)
 

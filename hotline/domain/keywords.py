@@ -19,6 +19,7 @@ class Keyword(StrEnum):
     STOP = "stop"
     START = "start"
     HELP = "help"
+    DELETE = "delete"  # erase everything about me
 
 
 OPT_OUT_WORDS = frozenset(
@@ -30,6 +31,7 @@ OPT_OUT_WORDS = frozenset(
 )  # fmt: skip
 OPT_IN_WORDS = frozenset({"START", "UNSTOP", "YES", "OPTIN", "COMENZAR", "INICIAR", "ALTA"})
 HELP_WORDS = frozenset({"HELP", "INFO", "AYUDA"})
+DELETE_WORDS = frozenset({"DELETE", "BORRAR", "ELIMINAR"})
 
 # Letters from other scripts that render like the Latin capitals of our keywords.
 _CONFUSABLES = str.maketrans(
@@ -83,4 +85,6 @@ def parse_keyword(text: str) -> Keyword | None:
         return Keyword.START
     if folded in HELP_WORDS:
         return Keyword.HELP
+    if folded in DELETE_WORDS:
+        return Keyword.DELETE
     return None

@@ -150,6 +150,8 @@ ON_ENTER: dict[State, tuple[Action, ...]] = {
     State.ENDED: (Action(Op.TIMER, ""),),
 }
 
+# Texts that answer one question or another, or nothing.
+_TEXTS = (On.YES, On.NO, On.FREE_TEXT, On.BLANK, On.SKIP, On.LOCATION, On.SCORE)
 _EMERGENCY = (send("emergency"), Action(Op.MARK_URGENT), Action(Op.ALERT, "urgent"))
 
 
@@ -173,7 +175,11 @@ def _rows() -> tuple[Transition, ...]:
         rows.append(
             Transition(state, On.EMERGENCY, State.QUEUED, (Action(Op.RECORD, answer), *_EMERGENCY))
         )
-        rows.append(Transition(state, On.LANGUAGE, None, (Action(Op.SET_LANGUAGE), send(question))))
+        # Any answer restarts the question's silence timer: they are still there.
+        restart = Action(Op.TIMER, "triage")
+        rows.append(
+            Transition(state, On.LANGUAGE, None, (Action(Op.SET_LANGUAGE), send(question), restart))
+        )
         rows.append(
             Transition(
                 state,
@@ -188,7 +194,7 @@ def _rows() -> tuple[Transition, ...]:
                     state,
                     unanswered,
                     None,
-                    (Action(Op.COUNT_REASK), send(reask)),
+                    (Action(Op.COUNT_REASK), send(reask), restart),
                     Guard.REASKS_LEFT,
                 )
             )
@@ -227,7 +233,9 @@ def _rows() -> tuple[Transition, ...]:
         # Words of danger while waiting or talking: urgent at once; the bot speaks only if no
         # advocate is there yet.
         actions = _EMERGENCY if state is not State.WITH_ADVOCATE else _EMERGENCY[1:]
-        rows.append(Transition(state, On.EMERGENCY, None, actions, Guard.NOT_URGENT))
+        # Danger words also answer "still there?": back to the queue, or the timer releases them.
+        target = State.QUEUED if state is State.QUEUE_CHECK_IN else None
+        rows.append(Transition(state, On.EMERGENCY, target, actions, Guard.NOT_URGENT))
     for state in (State.QUEUED, State.QUEUE_CHECK_IN):
         rows.append(Transition(state, On.CLAIMED, State.WITH_ADVOCATE))
     rows += [
@@ -241,7 +249,11 @@ def _rows() -> tuple[Transition, ...]:
         # Any word from them while we ask "still there?" keeps their place.
         *(
             Transition(State.QUEUE_CHECK_IN, on, State.QUEUED, (), None)
-            for on in (On.YES, On.NO, On.FREE_TEXT, On.BLANK, On.SKIP, On.LOCATION, On.SCORE)
+            # EMERGENCY here: already urgent, so nothing more to say.
+            for on in (*_TEXTS, On.EMERGENCY)
+        ),
+        Transition(
+            State.QUEUE_CHECK_IN, On.LANGUAGE, State.QUEUED, (Action(Op.SET_LANGUAGE),), None
         ),
         Transition(
             State.QUEUE_CHECK_IN,
@@ -283,8 +295,7 @@ def _unanswered(state: State) -> tuple[On, ...]:
         State.AWAIT_NEEDS: {On.FREE_TEXT},
         State.AWAIT_LOCATION: {On.LOCATION, On.SKIP},
     }[state]
-    texts = (On.YES, On.NO, On.FREE_TEXT, On.BLANK, On.SKIP, On.LOCATION, On.SCORE)
-    return tuple(on for on in texts if on not in answers)
+    return tuple(on for on in _TEXTS if on not in answers)
 
 
 TRANSITIONS: tuple[Transition, ...] = _rows()

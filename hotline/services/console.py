@@ -55,7 +55,7 @@ TIMELINE_EVENTS = {
     "conversation_closed": "Conversation ended",
     "opt_out": "Texter opted out (STOP)",
     "opt_in": "Texter opted in again (START)",
-    "wiped": "Erased by the safe word",
+    "texter_erased": "Texter erased (safe word, DELETE or a supervisor)",
     "send_failed": "A reply could not be sent",
     "delivery_failed": "A reply was not delivered",
     "tagged": "Tagged",
@@ -561,3 +561,56 @@ class Console:
         if summary:
             conversation.summary_ciphertext = self.vault.encrypt(summary)
         return outcome
+
+
+def do_reveal_number(
+    session: Session,
+    console: Console,
+    user: StaffUser,
+    conversation_id: int,
+    reason: str,
+    now: datetime,
+) -> str:
+    """The texter's full number, for a supervisor with a stated reason; audited."""
+    if user.role not in (StaffRole.SUPERVISOR, StaffRole.ADMIN):
+        raise NotFound(conversation_id)
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise ConsoleError("state why the full number is needed (at least 10 characters)")
+    conversation = console.visible(session, user, conversation_id)
+    texter = session.get(Texter, conversation.texter_id)
+    assert texter is not None
+    if texter.phone_ciphertext is None:
+        raise ConsoleError("this texter's number was erased")
+    events.record(
+        session,
+        "number_revealed",
+        now,
+        conversation_id=conversation.id,
+        texter_id=texter.id,
+        actor_id=user.id,
+        reason=reason[:500],
+    )
+    return str(console.vault.decrypt(texter.phone_ciphertext))
+
+
+def do_erase_texter(
+    session: Session,
+    console: Console,
+    user: StaffUser,
+    conversation_id: int,
+    reason: str,
+    now: datetime,
+) -> Outcome:
+    """A supervisor's "erase this texter": everything, everywhere, now; audited."""
+    from hotline.services.privacy import erase_texter
+
+    if user.role not in (StaffRole.SUPERVISOR, StaffRole.ADMIN):
+        raise NotFound(conversation_id)
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise ConsoleError("state why this texter is erased (at least 10 characters)")
+    conversation = console.visible(session, user, conversation_id)
+    return erase_texter(
+        session, console.triage, conversation.texter_id, now, actor_id=user.id, reason=reason[:500]
+    )

@@ -24,6 +24,7 @@ from hotline.domain.keywords import Keyword, fold, parse_keyword
 from hotline.domain.triage import Event as TriageEvent
 from hotline.domain.triage import On, State
 from hotline.services import events
+from hotline.services.privacy import erase_texter
 from hotline.services.triage import Outcome, Triage, queue_text
 
 
@@ -78,7 +79,9 @@ def _handle(
     now: datetime,
     outcome: Outcome,
 ) -> None:
-    body = triage.vault.decrypt(message.body_ciphertext) if message.body_ciphertext else ""
+    if message.body_ciphertext is None:
+        return  # erased before its turn came (the texter asked to be erased): nothing to do
+    body = triage.vault.decrypt(message.body_ciphertext)
     keyword = parse_keyword(body)
     conversation = current_conversation(session, texter.id)
     if conversation is not None:
@@ -94,6 +97,20 @@ def _handle(
                     session, conversation, TriageEvent(On.STOP), now, outcome, message=message
                 )
             _compliance(session, triage, texter, conversation, "stop_confirmation", now, outcome)
+        return
+    if keyword is Keyword.DELETE:
+        erased = erase_texter(
+            session,
+            triage,
+            texter.id,
+            now,
+            actor_id=None,
+            reason="texter_request",
+            keep_number=True,
+        )
+        outcome.conversations |= erased.conversations
+        outcome.queue_changed = outcome.queue_changed or erased.queue_changed
+        _compliance(session, triage, texter, None, "deleted", now, outcome)
         return
     if texter.opted_out_at is not None:
         if keyword is Keyword.START:
@@ -116,6 +133,17 @@ def _handle(
             if fold(body) == "AYUDA":
                 conversation.language = "es"
             _compliance(session, triage, texter, conversation, "help", now, outcome)
+            if conversation.state is State.QUEUE_CHECK_IN:
+                # A reply to "still there?" all the same: they keep their place.
+                triage.advance(
+                    session,
+                    conversation,
+                    TriageEvent(On.FREE_TEXT),
+                    now,
+                    outcome,
+                    message=message,
+                    text=body,
+                )
             return
         triage.reassess(session, conversation, now)
         triage.advance(

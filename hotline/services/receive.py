@@ -41,17 +41,19 @@ def find_or_add_texter(session: Session, vault: Vault, phone: str, now: datetime
     ).scalar_one_or_none()
     if texter_id is not None:
         return int(texter_id)
-    texter_id, has_phone = session.execute(
-        select(Texter.id, Texter.phone_ciphertext.is_not(None)).where(
-            Texter.phone_hash == phone_hash
-        )
+    texter_id, has_phone, erased = session.execute(
+        select(
+            Texter.id,
+            Texter.phone_ciphertext.is_not(None),
+            Texter.erasure_requested_at.is_not(None),
+        ).where(Texter.phone_hash == phone_hash)
     ).one()
-    if not has_phone:
-        # An erased texter texting again: we need the number to answer them.
+    if not has_phone or erased:
+        # An erased texter texting again: a new start, and we need the number to answer them.
         session.execute(
             update(Texter)
-            .where(Texter.id == texter_id, Texter.phone_ciphertext.is_(None))
-            .values(phone_ciphertext=vault.encrypt(phone))
+            .where(Texter.id == texter_id)
+            .values(phone_ciphertext=vault.encrypt(phone), erasure_requested_at=None)
         )
     return int(texter_id)
 

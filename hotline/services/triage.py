@@ -15,7 +15,7 @@ from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from hotline.catalogue import lexicon, render
-from hotline.db.models import Conversation, ConversationStatus, Message, Texter
+from hotline.db.models import Conversation, ConversationStatus, Message, Note, Texter
 from hotline.db.session import lock_texter
 from hotline.domain import answers
 from hotline.domain.delivery import DeliveryStatus, Direction
@@ -171,7 +171,9 @@ class Triage:
         elif op is Op.CLOSE:
             self._close(session, conversation, action.arg, now)
         elif op is Op.WIPE:
-            wipe_conversation(session, conversation, now)
+            erase_texter_content(
+                session, conversation.texter_id, now, actor_id=None, reason="safe_word"
+            )
         elif op is Op.RESTART:
             outcome.restart = True
         elif op is Op.ALERT:
@@ -345,25 +347,54 @@ def recent_claims(session: Session, now: datetime, minutes: int = 60) -> list[da
     ]
 
 
-def wipe_conversation(session: Session, conversation: Conversation, now: datetime) -> None:
-    """Erase every text of a conversation and its free-text answers (the safe word).
+def erase_texter_content(
+    session: Session, texter_id: int, now: datetime, *, actor_id: int | None, reason: str
+) -> None:
+    """Erase everything a texter wrote or was written, in every conversation: texts (pending
+    replies included, so the send path cancels them), notes, triage answers, risk reasons.
 
-    Pending replies lose their text too, so the send path cancels them.
+    The number stays for the one confirmation queued after this; the sweep drops it once
+    nothing is left to send (:func:`hotline.services.privacy.finish_erasures`). The caller
+    holds the texter's lock. An ``texter_erased`` event is the tombstone.
     """
     session.flush()
-    session.execute(
+    conversations = select(Conversation.id).where(Conversation.texter_id == texter_id)
+    erased_texts = session.execute(  # type: ignore[attr-defined]
         update(Message)
-        .where(Message.conversation_id == conversation.id)
+        .where(Message.texter_id == texter_id, Message.body_ciphertext.is_not(None))
         .values(body_ciphertext=None)
         .execution_options(synchronize_session="fetch")
+    ).rowcount
+    erased_notes = session.execute(  # type: ignore[attr-defined]
+        update(Note)
+        .where(Note.conversation_id.in_(conversations), Note.body_ciphertext.is_not(None))
+        .values(body_ciphertext=None)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    session.execute(
+        update(Conversation)
+        .where(Conversation.texter_id == texter_id)
+        .values(
+            needs_ciphertext=None,
+            location_ciphertext=None,
+            summary_ciphertext=None,
+            risk_reasons=None,
+        )
+        .execution_options(synchronize_session="fetch")
     )
-    conversation.needs_ciphertext = None
-    conversation.location_ciphertext = None
-    conversation.risk_reasons = None
+    texter = session.get(Texter, texter_id)
+    assert texter is not None
+    texter.erasure_requested_at = now
     events.record(
-        session, "wiped", now, conversation_id=conversation.id,
-        texter_id=conversation.texter_id, reason="safe_word",
-    )  # fmt: skip
+        session,
+        "texter_erased",
+        now,
+        texter_id=texter_id,
+        actor_id=actor_id,
+        reason=reason,
+        texts=erased_texts,
+        notes=erased_notes,
+    )
 
 
 def fire_timer(session: Session, triage: Triage, conversation_id: int, now: datetime) -> Outcome:

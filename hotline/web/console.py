@@ -11,9 +11,14 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from hotline.live import QUEUE, conversation_topic
-from hotline.services.console import Console, ConsoleError
+from hotline.services.console import (
+    Console,
+    ConsoleError,
+    do_erase_texter,
+    do_reveal_number,
+)
 from hotline.web import runtime
-from hotline.web.staff import current, staff_view
+from hotline.web.staff import SUPERVISORS, current, staff_view
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -166,6 +171,27 @@ def close(conversation_id: int) -> Response:
         staff.db, staff.user, conversation_id, text_field(payload, "disposition"),
         text_field(payload, "summary", required=False), staff.now,
     )  # fmt: skip
+    staff.outcomes.append(outcome)
+    return jsonify(ok=True)
+
+
+@bp.post("/api/conversations/<int:conversation_id>/reveal-number")
+@staff_view(SUPERVISORS)
+def reveal_number(conversation_id: int) -> Response:
+    staff = current()
+    number = do_reveal_number(
+        staff.db, console(), staff.user, conversation_id, text_field(body(), "reason"), staff.now
+    )
+    return jsonify(number=number)
+
+
+@bp.post("/api/conversations/<int:conversation_id>/erase-texter")
+@staff_view(SUPERVISORS)
+def erase_texter(conversation_id: int) -> Response:
+    staff = current()
+    outcome = do_erase_texter(
+        staff.db, console(), staff.user, conversation_id, text_field(body(), "reason"), staff.now
+    )
     staff.outcomes.append(outcome)
     return jsonify(ok=True)
 

@@ -166,7 +166,12 @@ def test_fold_strips_case_accents_spacing_and_lookalikes() -> None:
 
 def test_keyword_values_are_stable() -> None:
     # Stored in the database and the audit trail: renaming one breaks old rows.
-    assert [k.value for k in Keyword] == ["stop", "start", "help"]
+    assert [k.value for k in Keyword] == ["stop", "start", "help", "delete"]
+
+
+@pytest.mark.parametrize("text", ["DELETE", "delete.", "Borrar", "ELIMINAR"])
+def test_delete_in_english_and_spanish(text: str) -> None:
+    assert parse_keyword(text) is Keyword.DELETE
 
 
 @given(st.text())

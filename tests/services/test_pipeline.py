@@ -259,7 +259,7 @@ def test_safe_word_ends_at_once_and_wipes_the_conversation(app: Flask) -> None:
     texts = [m for m in messages_of(app, phone) if m.conversation_id == wiped.id]
     kept = [m for m in texts if m.body_ciphertext is not None]
     assert [bodies(app, kept)] == [[said(app, "safe_word_done")]]
-    assert "wiped" in [e.kind for e in events_of(app, phone)]
+    assert "texter_erased" in [e.kind for e in events_of(app, phone)]
 
 
 def test_stop_during_the_queue_then_start(app: Flask, clock: FakeClock) -> None:

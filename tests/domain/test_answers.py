@@ -1,0 +1,236 @@
+"""Reading a texter's reply: what kind of answer it is to the question the state asked."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hotline.catalogue import lexicon
+from hotline.domain.answers import classify, language_choice, location, survey_score
+from hotline.domain.triage import QUESTIONS, Event, On, State
+
+LEXICONS = [lexicon("en"), lexicon("es")]
+SAFE_WORD = "CLEAR"
+# Every state a texter's words are classified in.
+TEXT_STATES = [*QUESTIONS, State.QUEUED, State.QUEUE_CHECK_IN, State.WITH_ADVOCATE, State.SURVEY]
+# States where a yes or no is read as such (not as a need or a place).
+YES_NO_STATES = [State.AWAIT_DANGER, State.AWAIT_SAFETY, State.QUEUED, State.QUEUE_CHECK_IN]
+
+
+def kind(text: str, state: State = State.AWAIT_DANGER) -> On:
+    return classify(text, state, LEXICONS, SAFE_WORD).on
+
+
+# --- the safe word and emergencies count everywhere -------------------------------------------
+
+
+@pytest.mark.parametrize("state", TEXT_STATES)
+@pytest.mark.parametrize("text", ["CLEAR", "clear", "Clear.", " clear! ", "¡Clear!", "C L E A R"])
+def test_the_safe_word_in_any_case_or_punctuation(text: str, state: State) -> None:
+    assert kind(text, state) is On.SAFE_WORD
+
+
+def test_the_safe_word_wins_over_an_emergency_word() -> None:
+    assert classify("911", State.AWAIT_DANGER, LEXICONS, "911") == Event(On.SAFE_WORD)
+    assert classify("Gun", State.AWAIT_NEEDS, LEXICONS, "GUN") == Event(On.SAFE_WORD)
+
+
+def test_the_safe_word_wins_over_an_answer() -> None:
+    assert classify("yes", State.AWAIT_DANGER, LEXICONS, "YES").on is On.SAFE_WORD
+    assert classify("español", State.AWAIT_DANGER, LEXICONS, "ESPANOL").on is On.SAFE_WORD
+
+
+def test_the_safe_word_only_as_the_whole_text() -> None:
+    assert kind("all clear now", State.AWAIT_SAFETY) is On.FREE_TEXT
+    assert kind("clear", State.AWAIT_SAFETY) is On.SAFE_WORD
+
+
+def test_an_empty_safe_word_matches_nothing() -> None:
+    assert classify("", State.AWAIT_DANGER, LEXICONS, "").on is On.BLANK
+    assert classify("yes", State.AWAIT_DANGER, LEXICONS, "").on is On.YES
+
+
+@pytest.mark.parametrize("state", TEXT_STATES)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "he's here",
+        "he’s here",  # a curly apostrophe, as phones type it
+        "HE'S HERE",
+        "she is here now",
+        "he has a gun",
+        "I want to die",
+        "call 911",
+        "yes he is coming back",
+        "está aquí",
+        "esta aqui",
+        "Me va a matar",
+        "tiene una pistola",
+        "ya viene",
+    ],
+)
+def test_emergency_words_anywhere_in_any_state(text: str, state: State) -> None:
+    assert kind(text, state) is On.EMERGENCY
+
+
+def test_an_emergency_wins_over_an_answer() -> None:
+    assert kind("yes he has a gun", State.AWAIT_DANGER) is On.EMERGENCY
+    assert kind("no, but he's here", State.AWAIT_SAFETY) is On.EMERGENCY
+    assert kind("TX, he has a knife", State.AWAIT_LOCATION) is On.EMERGENCY
+    assert kind("5 911", State.SURVEY) is On.EMERGENCY
+
+
+@pytest.mark.parametrize("text", ["skill", "gunther", "shotgun", "killer", "9110", "aquiles"])
+def test_emergency_words_match_whole_words_only(text: str) -> None:
+    assert kind(text, State.AWAIT_SAFETY) is On.FREE_TEXT
+
+
+# --- yes and no ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", YES_NO_STATES)
+@pytest.mark.parametrize(
+    "text", ["YES", "yes", "Yes.", "y", "Yeah", "yep", "ok", "SI", "si", "sí", "Sí!", "S", "claro"]
+)
+def test_yes_in_both_languages(text: str, state: State) -> None:
+    assert kind(text, state) is On.YES
+
+
+@pytest.mark.parametrize("state", YES_NO_STATES)
+@pytest.mark.parametrize("text", ["NO", "no", "No.", "n", "nope", "nah", "¡No!"])
+def test_no_in_both_languages(text: str, state: State) -> None:
+    assert kind(text, state) is On.NO
+
+
+@pytest.mark.parametrize("text", ["yes please help", "not really", "maybe", "sin", "yess"])
+def test_anything_else_is_free_text(text: str) -> None:
+    assert kind(text, State.AWAIT_DANGER) is On.FREE_TEXT
+
+
+# --- language -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("ESPAÑOL", "es"),
+        ("español", "es"),
+        ("Espanol", "es"),
+        ("Spanish", "es"),
+        ("spanish.", "es"),
+        ("English", "en"),
+        ("ENGLISH", "en"),
+        ("inglés", "en"),
+    ],
+)
+@pytest.mark.parametrize("state", TEXT_STATES)
+def test_a_language_request_in_any_state(text: str, language: str, state: State) -> None:
+    assert classify(text, state, LEXICONS, SAFE_WORD) == Event(On.LANGUAGE, language=language)
+    assert language_choice(text) == language
+
+
+@pytest.mark.parametrize("text", ["I speak spanish", "english please", "francais", ""])
+def test_a_language_only_as_the_whole_text(text: str) -> None:
+    assert language_choice(text) is None
+
+
+# --- the needs question takes any words -----------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["yes", "no", "TX", "skip", "5", "my boss took my passport", "?!"])
+def test_any_non_blank_text_answers_the_needs_question(text: str) -> None:
+    # "?!" folds to nothing: it is blank, not an answer.
+    expected = On.BLANK if text == "?!" else On.FREE_TEXT
+    assert kind(text, State.AWAIT_NEEDS) is expected
+
+
+# --- location ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("TX", "TX"),
+        ("tx", "TX"),
+        ("texas", "TX"),
+        ("Texas.", "TX"),
+        ("New York", "NY"),
+        ("new york", "NY"),
+        ("District of Columbia", "DC"),
+        ("10001", "10001"),
+        (" 10001 ", "10001"),
+        ("10001-1234", "10001"),
+        ("Puerto Rico", "PR"),
+    ],
+)
+def test_a_state_or_zip_is_a_location(text: str, place: str) -> None:
+    assert location(text) == place
+    assert kind(text, State.AWAIT_LOCATION) is On.LOCATION
+
+
+@pytest.mark.parametrize("text", ["skip", "SKIP", "Skip.", "saltar", "SALTAR", "pass", "idk"])
+def test_skip_in_both_languages(text: str) -> None:
+    assert kind(text, State.AWAIT_LOCATION) is On.SKIP
+
+
+@pytest.mark.parametrize(
+    "text", ["xyz", "123", "1234", "123456", "10001-12", "Ontario", "near the bus station"]
+)
+def test_anything_else_does_not_answer_the_location_question(text: str) -> None:
+    assert location(text) is None
+    assert kind(text, State.AWAIT_LOCATION) is On.FREE_TEXT
+
+
+def test_yes_and_no_do_not_answer_the_location_question() -> None:
+    assert kind("yes", State.AWAIT_LOCATION) is On.FREE_TEXT
+    assert kind("no", State.AWAIT_LOCATION) is On.FREE_TEXT
+
+
+# --- the survey -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "score"), [("5", 5), ("1", 1), ("3.", 3), (" 4 ", 4), ("4/5", 4), ("2!", 2)]
+)
+def test_a_score_from_1_to_5(text: str, score: int) -> None:
+    assert kind(text, State.SURVEY) is On.SCORE
+    assert survey_score(text) == score
+
+
+@pytest.mark.parametrize("text", ["6", "0", "great", "10", "5 stars", "4/10", "-1"])
+def test_anything_else_is_not_a_score(text: str) -> None:
+    assert kind(text, State.SURVEY) is not On.SCORE
+    assert survey_score(text) is None
+
+
+def test_a_number_is_a_score_only_in_the_survey() -> None:
+    assert kind("5", State.AWAIT_DANGER) is On.FREE_TEXT
+
+
+# --- blank ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", TEXT_STATES)
+@pytest.mark.parametrize("text", ["", " ", "\n\t", "...", "🙂"])
+def test_nothing_but_spaces_or_a_picture_is_blank(text: str, state: State) -> None:
+    assert kind(text, state) is On.BLANK
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=40), state=st.sampled_from(TEXT_STATES))
+def test_every_text_is_classified_as_a_text_event(text: str, state: State) -> None:
+    event = classify(text, state, LEXICONS, SAFE_WORD)
+    assert event.on in {
+        On.YES,
+        On.NO,
+        On.LANGUAGE,
+        On.EMERGENCY,
+        On.SAFE_WORD,
+        On.SKIP,
+        On.LOCATION,
+        On.SCORE,
+        On.FREE_TEXT,
+        On.BLANK,
+    }
+    assert (event.language is not None) == (event.on is On.LANGUAGE)
