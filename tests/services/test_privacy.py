@@ -20,8 +20,8 @@ from hotline.sms.sender import LocalSender
 from hotline.vault import Vault, VaultError
 from tests.conftest import TEST_DATA_KEY, new_phone
 from tests.fakes import FakeClock
-from tests.services.test_pipeline import advocate, claim, close, conversation, run, sent_to, text_in
 from tests.helpers import post_signed, sms_form, texter_of
+from tests.services.test_pipeline import advocate, claim, conversation, run, sent_to, text_in
 
 
 @pytest.fixture
@@ -40,8 +40,8 @@ def full_conversation(app: Flask, phone: str, secret: str) -> int:
     advocate_id = advocate(app)
     claim(app, phone, advocate_id)
     runtime = runtime_of(app)
-    from hotline.services.console import Console
     from hotline.db.models import StaffUser
+    from hotline.services.console import Console
 
     console = Console(runtime.triage, 3)
     conversation_id = conversation(app, phone).id
@@ -65,7 +65,7 @@ def dump(app: Flask) -> str:
     with engine.connect() as connection:
         parts = []
         for table in inspect(connection).get_table_names():
-            for row in connection.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608
+            for row in connection.execute(text(f'SELECT * FROM "{table}"')):
                 parts.append(repr(tuple(row)))
                 for value in row:
                     if isinstance(value, bytes | memoryview):
