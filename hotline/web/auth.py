@@ -20,6 +20,7 @@ from hotline.services.auth import (
     do_verify_totp,
 )
 from hotline.web import runtime
+from hotline.web.security import served_over_https
 from hotline.web.staff import COOKIE, clear_session_cookie, current, set_session_cookie, staff_view
 
 bp = Blueprint("auth", __name__)
@@ -46,7 +47,14 @@ def _login_form(
         render_template(template, error=error, csrf_token=token, next=request.args.get("next", "")),
         status=status,
     )
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", path="/")
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        secure=served_over_https(),
+        samesite="Strict",
+        path="/",
+    )
     return response
 
 
