@@ -535,6 +535,8 @@ class Console:
         )
         outcome = Outcome()
         outcome.conversations.add(conversation.id)
+        # Both advocates' "my conversations" lists travel with the queue: tell their consoles.
+        outcome.queue_changed = True
         return outcome
 
     def close(

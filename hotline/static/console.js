@@ -1,1 +1,1115 @@
+/* The advocate console: plain JavaScript, no framework, no build step.
+ *
+ * Security: every string that comes from the API (texters' words above all) reaches the page
+ * only through textContent / createTextNode. Nothing here uses innerHTML, insertAdjacentHTML,
+ * outerHTML, document.write, eval, or an href built from data. The page's CSP forbids inline
+ * scripts and styles, so layout lives in console.css and state shows as classes and `hidden`.
+ *
+ * Live updates: about once a second the page asks /console/api/poll for version counters and
+ * refetches only what changed (the queue, the open conversation). Nothing keeps a connection
+ * open between polls.
+ */
+(() => {
+  "use strict";
 
+  const POLL_MS = 1000;
+  // Besides the counters, refetch the lists now and then (the open conversation less often):
+  // a counter bump can be missed (the live feed never raises), and a transfer to this
+  // advocate bumps no counter their page watches.
+  const SAFETY_MS = 5000;
+  const SAFETY_CONVERSATION_EVERY = 3;
+  const root = document.getElementById("console");
+  if (!root) return;
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  const csrfToken = csrfMeta ? csrfMeta.getAttribute("content") || "" : "";
+  const maxReply = Number(root.dataset.maxReply) || 1600;
+  const baseTitle = document.title;
+
+  const $ = (id) => document.getElementById(id);
+  const ui = {
+    availability: $("availability"),
+    availabilityLabel: $("availability-label"),
+    capacity: $("capacity"),
+    sound: $("sound"),
+    banner: $("urgent-banner"),
+    status: $("status"),
+    takeNext: $("take-next"),
+    awayHint: $("away-hint"),
+    queueList: $("queue-list"),
+    queueEmpty: $("queue-empty"),
+    queueCount: $("queue-count"),
+    mineList: $("mine-list"),
+    mineEmpty: $("mine-empty"),
+    empty: $("conversation-empty"),
+    conversation: $("conversation"),
+    tools: $("tools"),
+    phone: $("conv-phone"),
+    priority: $("conv-priority"),
+    language: $("conv-language"),
+    returning: $("conv-returning"),
+    reasons: $("conv-reasons"),
+    answers: $("conv-answers"),
+    tags: $("conv-tags"),
+    optOut: $("conv-optout"),
+    viewing: $("conv-viewing"),
+    timeline: $("timeline"),
+    replyForm: $("reply-form"),
+    reply: $("reply"),
+    segments: $("segments"),
+    send: $("send"),
+    quickReplies: $("quick-replies"),
+    quickRepliesEmpty: $("quick-replies-empty"),
+    referralSearch: $("referral-search"),
+    referrals: $("referrals"),
+    note: $("note"),
+    addNote: $("add-note"),
+    tag: $("tag"),
+    addTag: $("add-tag"),
+    transferTo: $("transfer-to"),
+    transferNote: $("transfer-note"),
+    transfer: $("transfer"),
+    disposition: $("disposition"),
+    summary: $("summary"),
+    close: $("close"),
+    earlier: $("earlier"),
+    earlierEmpty: $("earlier-empty"),
+  };
+
+  const state = {
+    me: null,
+    queueVersion: null,
+    items: [],
+    mine: [],
+    fetchedAt: performance.now(),
+    queueKey: null,
+    queueLoadedAt: 0,
+    viewKey: null,
+    openId: null,
+    openVersion: null,
+    view: null,
+    mineVersions: new Map(), // conversation id -> last version seen, for "new activity" marks
+    updated: new Set(),
+    drafts: new Map(), // conversation id -> unsent reply text
+    quickReplies: new Map(), // language -> items
+    urgentIds: new Set(),
+    signedOut: false,
+    busy: false,
+  };
+
+  // -- building the page: elements and text nodes only --------------------------------------
+
+  /** An element with a class, text and children; strings become text nodes, never markup. */
+  function el(tag, className, ...children) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    for (const child of children) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  /** Children with a space between each, so the text reads (and copies) as words. */
+  function spaced(...children) {
+    const kept = children.filter((child) => child !== null && child !== undefined && child !== false);
+    return kept.flatMap((child, index) => (index ? [" ", child] : [child]));
+  }
+
+  /** One term and its value, for a <dl>. */
+  function pair(term, value, className = "answer") {
+    return el("div", className, el("dt", "", `${term}:`), " ", el("dd", "", value));
+  }
+
+  function button(label, className, onClick) {
+    const node = el("button", className, label);
+    node.type = "button";
+    node.addEventListener("click", onClick);
+    return node;
+  }
+
+  const PRIORITIES = { urgent: "Urgent", high: "High", normal: "Normal" };
+
+  function priorityBadge(priority) {
+    const known = Object.hasOwn(PRIORITIES, priority) ? priority : "normal";
+    return el("span", `badge priority-${known}`, PRIORITIES[known]);
+  }
+
+  function setPriorityBadge(node, priority) {
+    const known = Object.hasOwn(PRIORITIES, priority) ? priority : "normal";
+    node.className = `badge priority-${known}`;
+    node.textContent = PRIORITIES[known];
+  }
+
+  const LANGUAGES = { en: "English", es: "Spanish" };
+  const languageName = (code) => LANGUAGES[code] || String(code || "?").toUpperCase();
+  const yesNo = (value) => (value === true ? "yes" : value === false ? "no" : "not answered");
+
+  function formatWait(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const pad = (n) => String(n).padStart(2, "0");
+    return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+  }
+
+  function formatTime(iso) {
+    const when = new Date(iso);
+    if (Number.isNaN(when.getTime())) return "";
+    const sameDay = when.toDateString() === new Date().toDateString();
+    const time = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return sameDay ? time : `${when.toLocaleDateString()} ${time}`;
+  }
+
+  // -- status line ------------------------------------------------------------------------------
+
+  let statusTimer = null;
+
+  function say(message, kind = "info") {
+    clearTimeout(statusTimer);
+    ui.status.textContent = message;
+    ui.status.className = `status ${kind}`;
+    if (kind !== "error") {
+      statusTimer = setTimeout(() => {
+        ui.status.textContent = "";
+        ui.status.className = "status";
+      }, 5000);
+    }
+  }
+
+  // -- the API ---------------------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(message, status) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  async function api(method, path, body) {
+    const init = { method, credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } };
+    if (method !== "GET") {
+      init.headers["X-CSRF-Token"] = csrfToken;
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body || {});
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (_) {
+      throw new ApiError("The server cannot be reached. Still trying…", 0);
+    }
+    let payload = null;
+    try {
+      payload = await response.json();
+    } catch (_) {
+      payload = null;
+    }
+    if (response.status === 401) signedOut();
+    if (!response.ok) {
+      const message = payload && typeof payload.error === "string" ? payload.error : `The server answered ${response.status}`;
+      throw new ApiError(message, response.status);
+    }
+    return payload;
+  }
+
+  function signedOut() {
+    if (state.signedOut) return;
+    state.signedOut = true;
+    say("Your session has ended. Reload the page to sign in again.", "error");
+    for (const control of document.querySelectorAll("main button, main textarea, main input, main select")) {
+      control.disabled = true;
+    }
+  }
+
+  /** Run an action, showing its error in the status line; true when it succeeded. */
+  async function attempt(action) {
+    try {
+      await action();
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError) {
+        if (error.status !== 401) say(error.message, "error");
+      } else {
+        say("Something went wrong in the page. Reload it if this keeps happening.", "error");
+        console.error(error);
+      }
+      return false;
+    }
+  }
+
+  // -- who is signed in ------------------------------------------------------------------------
+
+  async function loadMe() {
+    state.me = await api("GET", "/console/api/me");
+    renderMe();
+  }
+
+  function renderMe() {
+    const me = state.me;
+    if (!me) return;
+    const available = me.availability === "available";
+    ui.availability.disabled = false;
+    ui.availability.setAttribute("aria-checked", String(available));
+    ui.availability.classList.toggle("on", available);
+    ui.availabilityLabel.textContent = available ? "Available" : "Away";
+    ui.awayHint.hidden = available;
+    renderCapacity();
+  }
+
+  function renderCapacity() {
+    if (!state.me) return;
+    ui.capacity.textContent = `${state.mine.length} of ${state.me.capacity}`;
+    ui.capacity.parentElement.classList.toggle("full", state.mine.length >= state.me.capacity);
+  }
+
+  ui.availability.addEventListener("click", () =>
+    attempt(async () => {
+      const wanted = state.me && state.me.availability === "available" ? "away" : "available";
+      state.me = await api("POST", "/console/api/availability", { availability: wanted });
+      renderMe();
+      say(wanted === "available" ? "You are available." : "You are away.");
+    }),
+  );
+
+  // -- the queue -------------------------------------------------------------------------------
+
+  /** What a list shows, minus the wait times that tick anyway: re-render only when it differs. */
+  function queueKey(items, mine) {
+    const strip = (list) => list.map((item) => ({ ...item, waiting_seconds: 0 }));
+    return JSON.stringify([strip(items), strip(mine)]);
+  }
+
+  async function loadQueue() {
+    const answer = await api("GET", "/console/api/queue");
+    state.queueLoadedAt = performance.now();
+    state.queueVersion = answer.version;
+    const items = Array.isArray(answer.items) ? answer.items : [];
+    const mine = Array.isArray(answer.mine) ? answer.mine : [];
+    const key = queueKey(items, mine);
+    if (key === state.queueKey) return; // unchanged: keep focus, hover and ticking waits as they are
+    state.queueKey = key;
+    state.items = items;
+    state.mine = mine;
+    state.fetchedAt = performance.now();
+    renderQueue();
+  }
+
+  function waitCell(seconds) {
+    const node = el("span", "wait", `Waiting ${formatWait(seconds)}`);
+    node.dataset.base = String(Number(seconds) || 0);
+    return node;
+  }
+
+  function tickWaits() {
+    const elapsed = (performance.now() - state.fetchedAt) / 1000;
+    for (const node of document.querySelectorAll(".queue-list .wait")) {
+      node.textContent = `Waiting ${formatWait(Number(node.dataset.base) + elapsed)}`;
+    }
+  }
+
+  function answersLine(item) {
+    const list = el("dl", "answers compact");
+    const pairs = [
+      ["In danger", yesNo(item.in_danger)],
+      ["Safe to text", yesNo(item.safe_to_text)],
+      ["Location", item.location || "not given"],
+    ];
+    for (const [term, value] of pairs) {
+      list.append(pair(term, value, `answer${value === "yes" && term === "In danger" ? " alarm" : ""}`), " ");
+    }
+    return list;
+  }
+
+  function queueRow(item) {
+    const row = el("li", `queue-item priority-${Object.hasOwn(PRIORITIES, item.priority) ? item.priority : "normal"}`);
+    row.dataset.id = String(item.id);
+    const head = el(
+      "div",
+      "line",
+      ...spaced(
+        priorityBadge(item.priority),
+        waitCell(item.waiting_seconds),
+        el("span", "chip", languageName(item.language)),
+        item.returning ? el("span", "chip returning", "Returning") : null,
+        item.state === "queue_check_in" ? el("span", "chip", "Asked: still there?") : null,
+      ),
+    );
+    row.append(head);
+    if (Array.isArray(item.reasons) && item.reasons.length) {
+      row.append(el("p", "reasons", "Risk: ", item.reasons.map(String).join(", ")));
+    }
+    row.append(answersLine(item));
+    row.append(el("p", "needs", el("span", "muted", "Needs: "), item.needs ? item.needs : "not given"));
+    const claim = button("Claim", "secondary claim", () => claimConversation(item.id));
+    claim.dataset.id = String(item.id);
+    claim.setAttribute("aria-label", `Claim this ${(PRIORITIES[item.priority] || "").toLowerCase()} priority texter`);
+    row.append(el("div", "actions", claim));
+    return row;
+  }
+
+  function mineRow(item) {
+    const row = el("li", "mine-item");
+    const open = button("", "mine-open", () => openConversation(item.id, true));
+    open.dataset.id = String(item.id);
+    if (item.id === state.openId) open.setAttribute("aria-current", "true");
+    open.append(
+      ...spaced(
+        priorityBadge(item.priority),
+        el("span", "chip", languageName(item.language)),
+        state.updated.has(item.id) ? el("span", "new-mark", "New activity") : null,
+        el("span", "mine-needs", item.needs || "No needs given"),
+      ),
+    );
+    row.append(open);
+    return row;
+  }
+
+  function renderQueue() {
+    // Keep the keyboard where it was across a re-render.
+    const focused = document.activeElement;
+    const refocus = focused && focused.dataset && focused.dataset.id && (focused.classList.contains("claim") || focused.classList.contains("mine-open"))
+      ? `${focused.classList.contains("claim") ? ".claim" : ".mine-open"}[data-id="${focused.dataset.id}"]`
+      : null;
+
+    ui.queueList.replaceChildren(...state.items.map(queueRow));
+    ui.queueEmpty.hidden = state.items.length > 0;
+    ui.queueCount.textContent = state.items.length ? `(${state.items.length})` : "";
+    const mineIds = new Set(state.mine.map((item) => item.id));
+    for (const id of [...state.mineVersions.keys()]) if (!mineIds.has(id)) state.mineVersions.delete(id);
+    for (const id of [...state.updated]) if (!mineIds.has(id)) state.updated.delete(id);
+    ui.mineList.replaceChildren(...state.mine.map(mineRow));
+    ui.mineEmpty.hidden = state.mine.length > 0;
+    renderCapacity();
+    renderUrgent();
+    if (refocus) {
+      const again = document.querySelector(refocus);
+      if (again) again.focus();
+    }
+  }
+
+  async function takeNext() {
+    await attempt(async () => {
+      const answer = await api("POST", "/console/api/queue/take-next", {});
+      say("You took the next texter.");
+      await loadQueue();
+      await openConversation(answer.conversation_id, true);
+    });
+  }
+
+  async function claimConversation(id) {
+    await attempt(async () => {
+      await api("POST", `/console/api/conversations/${Number(id)}/claim`, {});
+      say("Claimed.");
+      await loadQueue();
+      await openConversation(id, true);
+    });
+  }
+
+  ui.takeNext.addEventListener("click", takeNext);
+
+  // -- the urgent alert ------------------------------------------------------------------------
+
+  let titleFlash = false;
+  let audio = null;
+
+  function renderUrgent() {
+    const urgent = state.items.filter((item) => item.priority === "urgent");
+    const ids = new Set(urgent.map((item) => item.id));
+    const arrived = [...ids].some((id) => !state.urgentIds.has(id));
+    state.urgentIds = ids;
+    if (urgent.length) {
+      const text = urgent.length === 1 ? "1 urgent texter is waiting." : `${urgent.length} urgent texters are waiting.`;
+      if (ui.banner.hidden || ui.banner.dataset.count !== String(urgent.length)) {
+        ui.banner.replaceChildren(
+          el("strong", "", "Urgent: "),
+          text,
+          " ",
+          button("Take next (n)", "banner-take", takeNext),
+        );
+        ui.banner.dataset.count = String(urgent.length);
+      }
+      ui.banner.hidden = false;
+      if (arrived) beep();
+    } else {
+      ui.banner.hidden = true;
+      ui.banner.replaceChildren();
+      delete ui.banner.dataset.count;
+    }
+    renderTitle();
+  }
+
+  function renderTitle() {
+    if (!state.urgentIds.size) {
+      document.title = baseTitle;
+      return;
+    }
+    const count = state.urgentIds.size;
+    document.title = titleFlash ? `(URGENT) ${count} waiting · ${baseTitle}` : `(URGENT) ${baseTitle}`;
+  }
+
+  function beep() {
+    if (!ui.sound.checked || !audio) return;
+    const start = audio.currentTime;
+    for (const [offset, frequency] of [[0, 880], [0.25, 660]]) {
+      const oscillator = audio.createOscillator();
+      const gain = audio.createGain();
+      oscillator.type = "sine";
+      oscillator.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, start + offset);
+      gain.gain.exponentialRampToValueAtTime(0.2, start + offset + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, start + offset + 0.2);
+      oscillator.connect(gain).connect(audio.destination);
+      oscillator.start(start + offset);
+      oscillator.stop(start + offset + 0.22);
+    }
+  }
+
+  /** Browsers allow sound only after a gesture on the page: call this from one. */
+  function wakeAudio() {
+    if (!ui.sound.checked) return;
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (Context && !audio) audio = new Context();
+    if (audio && audio.state === "suspended") audio.resume();
+  }
+
+  document.addEventListener("pointerdown", wakeAudio, { once: true });
+  document.addEventListener("keydown", wakeAudio, { once: true });
+
+  ui.sound.addEventListener("change", () => {
+    if (ui.sound.checked) {
+      wakeAudio();
+      beep();
+    }
+    try {
+      localStorage.setItem("hotline.console.sound", ui.sound.checked ? "on" : "off");
+    } catch (_) {
+      /* storage may be off; the toggle still works for this page */
+    }
+  });
+
+  // -- the open conversation -------------------------------------------------------------------
+
+  function openIdFromHash() {
+    const match = /^#c=(\d{1,12})$/.exec(window.location.hash);
+    return match ? Number(match[1]) : null;
+  }
+
+  async function openConversation(id, setHash) {
+    const target = Number(id);
+    if (!Number.isInteger(target) || target <= 0) return;
+    if (state.openId !== null && state.openId !== target) state.drafts.set(state.openId, ui.reply.value);
+    if (setHash && openIdFromHash() !== target) {
+      history.replaceState(null, "", `#c=${target}`);
+    }
+    const changed = state.openId !== target;
+    state.openId = target;
+    state.openVersion = null;
+    state.updated.delete(target);
+    if (changed) {
+      ui.reply.value = state.drafts.get(target) || "";
+      updateSegments();
+    }
+    await attempt(() => loadConversation(true));
+    for (const node of ui.mineList.querySelectorAll(".mine-open")) {
+      if (Number(node.dataset.id) === state.openId) node.setAttribute("aria-current", "true");
+      else node.removeAttribute("aria-current");
+    }
+  }
+
+  function clearConversation(message, kind) {
+    if (state.openId !== null) state.drafts.delete(state.openId);
+    state.openId = null;
+    state.openVersion = null;
+    state.view = null;
+    state.viewKey = null;
+    ui.conversation.hidden = true;
+    ui.tools.hidden = true;
+    ui.empty.hidden = false;
+    ui.timeline.replaceChildren();
+    ui.reply.value = "";
+    updateSegments();
+    if (window.location.hash) history.replaceState(null, "", window.location.pathname + window.location.search);
+    if (message) say(message, kind);
+  }
+
+  async function loadConversation(first) {
+    const id = state.openId;
+    if (id === null) return;
+    let view;
+    try {
+      view = await api("GET", `/console/api/conversations/${id}`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404 && state.openId === id) {
+        clearConversation(
+          first ? "No such conversation, or it is not yours to open." : "That conversation is no longer with you: it was closed, ended or moved.",
+          "error",
+        );
+        await loadQueue().catch(() => {});
+        return;
+      }
+      throw error;
+    }
+    if (state.openId !== id) return; // another one was opened meanwhile
+    state.openVersion = view.version;
+    const key = JSON.stringify({ ...view, version: 0, waiting_seconds: 0 });
+    if (!first && key === state.viewKey) return; // nothing new: leave any selection alone
+    state.viewKey = key;
+    const inboundBefore = state.view && state.view.id === id ? inboundCount(state.view) : null;
+    state.view = view;
+    renderConversation(view, first);
+    // The timeline is rebuilt, not live-announced: say what matters in the status line.
+    if (inboundBefore !== null && inboundCount(view) > inboundBefore) say("New text from the texter.");
+  }
+
+  function inboundCount(view) {
+    return (view.timeline || []).filter((item) => item.type === "message" && item.direction === "inbound").length;
+  }
+
+  function renderConversation(view, first) {
+    ui.empty.hidden = true;
+    ui.conversation.hidden = false;
+    ui.tools.hidden = false;
+    ui.phone.textContent = view.phone || "";
+    setPriorityBadge(ui.priority, view.priority);
+    ui.language.textContent = languageName(view.language);
+    ui.returning.hidden = !view.returning;
+    ui.reasons.replaceChildren();
+    if (Array.isArray(view.reasons) && view.reasons.length) {
+      ui.reasons.append(el("span", "muted", "Risk: "), view.reasons.map(String).join(", "));
+    }
+    ui.answers.replaceChildren(
+      ...[
+        ["In danger", yesNo(view.in_danger)],
+        ["Safe to text", yesNo(view.safe_to_text)],
+        ["Needs", view.needs || "not given"],
+        ["Location", view.location || "not given"],
+      ].flatMap(([term, value]) => [pair(term, value), " "]),
+    );
+    ui.tags.replaceChildren(...(view.tags || []).map((tag) => el("li", "chip tag", tag)));
+    if (!(view.tags || []).length) ui.tags.append(el("li", "muted", "none"));
+    ui.optOut.hidden = !view.opted_out;
+    ui.viewing.hidden = Boolean(view.mine);
+    const canAct = Boolean(view.mine);
+    ui.reply.disabled = !canAct || Boolean(view.opted_out);
+    ui.send.disabled = ui.reply.disabled;
+    for (const control of [ui.transferTo, ui.transferNote, ui.transfer, ui.disposition, ui.summary, ui.close]) {
+      control.disabled = !canAct;
+    }
+    renderTimeline(view.timeline || [], first);
+    renderEarlier(view.earlier || []);
+    if (first) {
+      loadQuickReplies(view.language);
+      loadAdvocates();
+      if (canAct && !ui.reply.disabled) ui.reply.focus();
+    }
+  }
+
+  const STATUS_LABELS = {
+    pending: "waiting to send",
+    submitting: "sending",
+    accepted: "accepted",
+    scheduled: "scheduled",
+    queued: "queued",
+    sending: "sending",
+    sent: "sent",
+    delivered: "delivered",
+    read: "read",
+    undelivered: "not delivered",
+    failed: "failed",
+    canceled: "not sent",
+    received: "received",
+  };
+
+  function messageItem(item) {
+    const inbound = item.direction === "inbound";
+    const node = el("li", `item message ${inbound ? "inbound" : "outbound"}`);
+    node.dataset.kind = "message";
+    const status = Object.hasOwn(STATUS_LABELS, item.status) ? item.status : "unknown";
+    node.dataset.status = status;
+    const who = inbound ? "Texter" : item.automatic ? "Automatic" : item.author || "Staff";
+    const meta = el("div", "meta", el("span", "who", who), " · ", el("time", "", formatTime(item.at)));
+    if (!inbound) {
+      meta.append(" · ", el("span", `delivery status-${status}`, STATUS_LABELS[status] || String(item.status)));
+      if (item.error_code) meta.append(el("span", "delivery status-failed", ` (error ${item.error_code})`));
+    }
+    const bubble = el("div", "bubble");
+    bubble.append(item.body === null || item.body === undefined ? el("em", "muted", "(erased)") : document.createTextNode(item.body));
+    if (Array.isArray(item.media) && item.media.length) {
+      bubble.append(el("div", "media muted", `Attachment: ${item.media.map(String).join(", ")} (not shown)`));
+    }
+    node.append(meta, bubble);
+    return node;
+  }
+
+  function noteItem(item) {
+    const node = el("li", "item note");
+    node.dataset.kind = "note";
+    node.append(
+      el("div", "meta", el("span", "who", "Private note"), " · ", item.author || "staff", " · ", el("time", "", formatTime(item.at))),
+      el("div", "bubble", item.body === null || item.body === undefined ? "(erased)" : item.body),
+    );
+    return node;
+  }
+
+  const QUESTIONS = { danger: "in danger", safety: "safe to text", needs: "needs", location: "location", survey: "survey" };
+  const ANSWERS = { free_text: "answered", location: "answered", skip: "skipped", emergency: "emergency words", score: "scored", blank: "no answer" };
+
+  function eventDetail(item) {
+    const detail = item.detail && typeof item.detail === "object" ? item.detail : {};
+    const parts = [];
+    const add = (value) => {
+      if (value !== undefined && value !== null && value !== "") parts.push(Array.isArray(value) ? value.map(String).join(", ") : String(value));
+    };
+    switch (item.kind) {
+      case "answer":
+        add(QUESTIONS[detail.question] || detail.question);
+        add(ANSWERS[detail.answer] || detail.answer);
+        break;
+      case "risk_assessed":
+        add(detail.priority);
+        add(detail.reasons);
+        break;
+      case "transferred":
+        add(detail.to === "queue" ? "back to the queue" : detail.to ? `to ${detail.to}` : null);
+        break;
+      case "tagged":
+        add(detail.tag);
+        break;
+      case "closed_by_advocate":
+        add(detail.disposition);
+        break;
+      case "conversation_closed":
+        add(detail.reason);
+        break;
+      case "alert":
+        add(detail.alert);
+        break;
+      default:
+        break;
+    }
+    return parts.join(": ");
+  }
+
+  function eventItem(item) {
+    const detail = eventDetail(item);
+    const node = el(
+      "li",
+      `item event${item.kind === "alert" ? " alarm" : ""}`,
+      el("span", "label", item.label || item.kind || "Event"),
+      detail ? el("span", "detail", ` — ${detail}`) : null,
+      item.author ? el("span", "muted", ` · ${item.author}`) : null,
+      el("time", "muted", ` · ${formatTime(item.at)}`),
+    );
+    node.dataset.kind = "event";
+    return node;
+  }
+
+  function renderTimeline(items, first) {
+    const box = ui.timeline;
+    const nearBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+    box.replaceChildren(
+      ...items.map((item) => (item.type === "message" ? messageItem(item) : item.type === "note" ? noteItem(item) : eventItem(item))),
+    );
+    if (!items.length) box.append(el("li", "item event", "Nothing yet."));
+    if (first || nearBottom) box.scrollTop = box.scrollHeight;
+  }
+
+  function renderEarlier(earlier) {
+    ui.earlier.replaceChildren(
+      ...earlier.map((c) =>
+        el(
+          "li",
+          "",
+          priorityBadge(c.priority),
+          " ",
+          formatTime(c.opened_at),
+          c.closed_at ? ` – ${formatTime(c.closed_at)}` : " (open)",
+          c.disposition ? el("span", "muted", ` · ${c.disposition}`) : null,
+        ),
+      ),
+    );
+    ui.earlierEmpty.hidden = earlier.length > 0;
+  }
+
+  // -- replying --------------------------------------------------------------------------------
+
+  // GSM 03.38: a port of hotline/domain/segments.py; keep the two in step.
+  const GSM7_BASIC = new Set(
+    Array.from(
+      "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
+        "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà",
+    ),
+  );
+  const GSM7_EXTENSION = new Set(Array.from("\f^{}\\[~]|€"));
+
+  /** How many SMS segments `text` takes: 160/153 septets (GSM-7) or 70/67 UTF-16 units (UCS-2). */
+  function countSegments(text) {
+    const chars = Array.from(text); // code points, as Python iterates a str
+    let costs;
+    let single;
+    let multi;
+    let encoding;
+    if (chars.every((ch) => GSM7_BASIC.has(ch) || GSM7_EXTENSION.has(ch))) {
+      costs = chars.map((ch) => (GSM7_EXTENSION.has(ch) ? 2 : 1));
+      [single, multi, encoding] = [160, 153, "GSM-7"];
+    } else {
+      costs = chars.map((ch) => (ch.codePointAt(0) > 0xffff ? 2 : 1));
+      [single, multi, encoding] = [70, 67, "UCS-2"];
+    }
+    const units = costs.reduce((a, b) => a + b, 0);
+    let segments;
+    if (units === 0) segments = 0;
+    else if (units <= single) segments = 1;
+    else {
+      segments = 1;
+      let free = multi;
+      for (const cost of costs) {
+        if (cost > free) {
+          segments += 1;
+          free = multi;
+        }
+        free -= cost;
+      }
+    }
+    return { encoding, units, segments };
+  }
+
+  function updateSegments() {
+    const text = ui.reply.value.trim(); // the server sends it trimmed
+    const count = countSegments(text);
+    const perPart = count.encoding === "GSM-7" ? (count.segments > 1 ? 153 : 160) : count.segments > 1 ? 67 : 70;
+    const parts = [`${count.segments} ${count.segments === 1 ? "segment" : "segments"}`];
+    if (count.units) parts.push(`${count.units} ${count.encoding === "GSM-7" ? "characters" : "units"} (${count.encoding}, ${perPart} per segment)`);
+    if (count.encoding === "UCS-2" && count.units) parts.push("special characters make segments shorter");
+    const tooLong = Array.from(text).length > maxReply;
+    if (tooLong) parts.push(`too long: at most ${maxReply} characters`);
+    ui.segments.textContent = parts.join(" · ");
+    ui.segments.classList.toggle("costly", count.segments > 2 || count.encoding === "UCS-2");
+    ui.segments.classList.toggle("error", tooLong);
+  }
+
+  ui.reply.addEventListener("input", updateSegments);
+  ui.reply.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      sendReply();
+    }
+  });
+  ui.replyForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    sendReply();
+  });
+
+  async function sendReply() {
+    const id = state.openId;
+    const text = ui.reply.value.trim();
+    if (id === null || state.busy) return;
+    if (!text) {
+      say("Write a reply first.", "error");
+      ui.reply.focus();
+      return;
+    }
+    state.busy = true;
+    ui.send.disabled = true;
+    const sent = await attempt(async () => {
+      await api("POST", `/console/api/conversations/${id}/reply`, { body: text });
+      if (state.openId === id) ui.reply.value = "";
+      state.drafts.delete(id);
+      updateSegments();
+      say("Reply sent.");
+      await loadConversation(false);
+    });
+    state.busy = false;
+    ui.send.disabled = ui.reply.disabled;
+    if (sent) ui.reply.focus();
+  }
+
+  function insertIntoReply(text) {
+    if (ui.reply.disabled) {
+      say("You cannot reply in this conversation.", "error");
+      return;
+    }
+    const box = ui.reply;
+    const start = box.selectionStart ?? box.value.length;
+    const end = box.selectionEnd ?? start;
+    const before = box.value.slice(0, start);
+    const spaced = before && !/\s$/.test(before) ? ` ${text}` : text;
+    box.setRangeText(spaced, start, end, "end");
+    box.focus();
+    updateSegments();
+  }
+
+  // -- tools: quick replies, referrals, notes, tags, transfer, close --------------------------
+
+  async function loadQuickReplies(language) {
+    await attempt(async () => {
+      if (!state.quickReplies.has(language)) {
+        const answer = await api("GET", `/console/api/quick-replies?language=${encodeURIComponent(language || "en")}`);
+        state.quickReplies.set(language, answer.items || []);
+      }
+      const items = state.quickReplies.get(language);
+      ui.quickReplies.replaceChildren(
+        ...items.map((item) => {
+          const insert = button(item.title, "secondary quick-reply", () => insertIntoReply(item.body));
+          insert.title = item.body;
+          return el("li", "", insert);
+        }),
+      );
+      ui.quickRepliesEmpty.hidden = items.length > 0;
+    });
+  }
+
+  let referralTimer = null;
+  let referralAsked = 0;
+
+  async function searchReferrals() {
+    const query = ui.referralSearch.value.trim();
+    const asked = ++referralAsked;
+    if (!query) {
+      ui.referrals.replaceChildren();
+      return;
+    }
+    await attempt(async () => {
+      const answer = await api("GET", `/console/api/referrals?q=${encodeURIComponent(query)}`);
+      if (asked !== referralAsked) return; // a newer search is on its way
+      const items = answer.items || [];
+      ui.referrals.replaceChildren(
+        ...items.map((item) =>
+          el(
+            "li",
+            "referral",
+            el("strong", "", item.name),
+            el("span", "muted", ` · ${item.area}`),
+            el("div", "", item.services),
+            el("div", "muted", `${item.phone} · ${item.hours} · ${item.language}`),
+            button("Insert", "secondary insert-referral", () => insertIntoReply(item.text)),
+          ),
+        ),
+      );
+      if (!items.length) ui.referrals.append(el("li", "empty", "No referrals match."));
+    });
+  }
+
+  ui.referralSearch.addEventListener("input", () => {
+    clearTimeout(referralTimer);
+    referralTimer = setTimeout(searchReferrals, 250);
+  });
+  ui.referralSearch.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      clearTimeout(referralTimer);
+      searchReferrals();
+    }
+  });
+
+  async function act(control, action) {
+    if (state.openId === null || control.disabled) return;
+    control.disabled = true;
+    try {
+      await attempt(action);
+    } finally {
+      control.disabled = false;
+    }
+  }
+
+  ui.addNote.addEventListener("click", () =>
+    act(ui.addNote, async () => {
+      const id = state.openId;
+      await api("POST", `/console/api/conversations/${id}/notes`, { body: ui.note.value });
+      ui.note.value = "";
+      say("Note added.");
+      await loadConversation(false);
+    }),
+  );
+
+  async function addTag() {
+    await act(ui.addTag, async () => {
+      const id = state.openId;
+      await api("POST", `/console/api/conversations/${id}/tags`, { tag: ui.tag.value });
+      ui.tag.value = "";
+      say("Tag added.");
+      await loadConversation(false);
+    });
+  }
+
+  ui.addTag.addEventListener("click", addTag);
+  ui.tag.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      addTag();
+    }
+  });
+
+  async function loadAdvocates() {
+    await attempt(async () => {
+      const answer = await api("GET", "/console/api/advocates");
+      const chosen = ui.transferTo.value;
+      const options = [new Option("Choose who takes over…", ""), new Option("Back to the queue", "queue")];
+      for (const advocate of answer.items || []) {
+        options.push(new Option(`${advocate.email} (${advocate.active_count} active)`, String(advocate.id)));
+      }
+      ui.transferTo.replaceChildren(...options);
+      if ([...ui.transferTo.options].some((option) => option.value === chosen)) ui.transferTo.value = chosen;
+    });
+  }
+
+  ui.transfer.addEventListener("click", () =>
+    act(ui.transfer, async () => {
+      const choice = ui.transferTo.value;
+      if (!choice) {
+        ui.transferTo.setAttribute("aria-invalid", "true");
+        ui.transferTo.focus();
+        say("Choose an advocate, or the queue, to transfer to.", "error");
+        return;
+      }
+      ui.transferTo.removeAttribute("aria-invalid");
+      const target = choice === "queue" ? null : Number(choice);
+      const label = ui.transferTo.selectedOptions[0] ? ui.transferTo.selectedOptions[0].textContent : "";
+      await api("POST", `/console/api/conversations/${state.openId}/transfer`, { to_advocate_id: target, note: ui.transferNote.value });
+      ui.transferNote.value = "";
+      ui.transferTo.value = "";
+      clearConversation(target === null ? "Returned to the queue." : `Transferred to ${label.replace(/ \(\d+ active\)$/, "")}.`);
+      await loadQueue();
+    }),
+  );
+
+  async function loadDispositions() {
+    const answer = await api("GET", "/console/api/dispositions");
+    const options = [new Option("Choose a disposition…", "")];
+    for (const item of answer.items || []) options.push(new Option(item.label, item.code));
+    ui.disposition.replaceChildren(...options);
+  }
+
+  ui.disposition.addEventListener("change", () => ui.disposition.removeAttribute("aria-invalid"));
+
+  ui.close.addEventListener("click", () =>
+    act(ui.close, async () => {
+      const disposition = ui.disposition.value;
+      if (!disposition) {
+        ui.disposition.setAttribute("aria-invalid", "true");
+        ui.disposition.focus();
+        say("Choose a disposition before closing.", "error");
+        return;
+      }
+      await api("POST", `/console/api/conversations/${state.openId}/close`, { disposition, summary: ui.summary.value });
+      ui.summary.value = "";
+      ui.disposition.value = "";
+      clearConversation("Conversation closed.");
+      await loadQueue();
+    }),
+  );
+
+  // -- keyboard ----------------------------------------------------------------------------------
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    const target = event.target;
+    const typing = target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+    if (typing) {
+      if (event.key === "Escape") target.blur();
+      return;
+    }
+    if (event.key === "n") {
+      event.preventDefault();
+      takeNext();
+    } else if (event.key === "r" && !ui.reply.disabled && !ui.conversation.hidden) {
+      event.preventDefault();
+      ui.reply.focus();
+    }
+  });
+
+  window.addEventListener("hashchange", () => {
+    const id = openIdFromHash();
+    if (id !== null && id !== state.openId) openConversation(id, false);
+  });
+
+  // -- live updates ------------------------------------------------------------------------------
+
+  function watched() {
+    const ids = [];
+    if (state.openId !== null) ids.push(state.openId);
+    for (const item of state.mine) if (!ids.includes(item.id)) ids.push(item.id);
+    return ids.slice(0, 20);
+  }
+
+  let failures = 0;
+
+  async function poll() {
+    if (state.signedOut) return;
+    try {
+      const ids = watched();
+      const answer = await api("GET", `/console/api/poll?conversations=${ids.join(",")}`);
+      if (failures) say("Connected again.");
+      failures = 0;
+      const work = [];
+      if (answer.queue !== state.queueVersion) work.push(loadQueue());
+      const versions = answer.conversations || {};
+      for (const id of ids) {
+        const version = versions[String(id)];
+        if (version === undefined) continue;
+        if (id === state.openId) {
+          if (state.openVersion !== null && version !== state.openVersion) work.push(loadConversation(false));
+          state.mineVersions.set(id, version);
+        } else {
+          const seen = state.mineVersions.get(id);
+          if (seen !== undefined && seen !== version) {
+            state.updated.add(id);
+            for (const node of ui.mineList.querySelectorAll(".mine-open")) {
+              if (Number(node.dataset.id) === id && !node.querySelector(".new-mark")) {
+                node.querySelector(".mine-needs").before(el("span", "new-mark", "New activity"), " ");
+              }
+            }
+          }
+          state.mineVersions.set(id, version);
+        }
+      }
+      await Promise.all(work);
+    } catch (error) {
+      failures += 1;
+      if (error instanceof ApiError && error.status !== 401 && failures === 3) say(error.message || "Live updates are failing; still trying…", "error");
+    } finally {
+      if (!state.signedOut) setTimeout(poll, POLL_MS);
+    }
+  }
+
+  let safetyTicks = 0;
+
+  async function safetyRefresh() {
+    if (state.signedOut) return;
+    safetyTicks += 1;
+    await attempt(async () => {
+      if (performance.now() - state.queueLoadedAt > SAFETY_MS / 2) await loadQueue();
+      if (state.openId !== null && safetyTicks % SAFETY_CONVERSATION_EVERY === 0) {
+        await loadConversation(false);
+        // Who is available changes too; never rebuild the list under an open dropdown.
+        if (document.activeElement !== ui.transferTo) await loadAdvocates();
+      }
+    });
+    if (!state.signedOut) setTimeout(safetyRefresh, SAFETY_MS);
+  }
+
+  setInterval(() => {
+    tickWaits();
+    titleFlash = !titleFlash;
+    renderTitle();
+  }, 1000);
+
+  // -- start -------------------------------------------------------------------------------------
+
+  async function start() {
+    try {
+      ui.sound.checked = localStorage.getItem("hotline.console.sound") === "on";
+    } catch (_) {
+      ui.sound.checked = false;
+    }
+    ui.reply.setAttribute("maxlength", String(maxReply));
+    updateSegments();
+    const loaded = await attempt(() => Promise.all([loadMe(), loadQueue(), loadDispositions()]));
+    const id = openIdFromHash();
+    if (loaded && id !== null) await openConversation(id, false);
+    setTimeout(poll, POLL_MS);
+    setTimeout(safetyRefresh, SAFETY_MS);
+  }
+
+  start();
+})();

@@ -107,9 +107,12 @@ def claim(conversation_id: int) -> Response:
 def conversation(conversation_id: int) -> Response:
     staff = current()
     rt = runtime()
-    view = console().conversation(staff.db, staff.user, conversation_id, staff.now)
+    # The counter first: a change committed while the view is read then bumps it past this
+    # version, so the page fetches again. Read after, the page would keep a stale view.
     topic = conversation_topic(conversation_id)
-    view["version"] = rt.live.versions([topic])[topic]
+    version = rt.live.versions([topic])[topic]
+    view = console().conversation(staff.db, staff.user, conversation_id, staff.now)
+    view["version"] = version
     return jsonify(view)
 
 
