@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -72,18 +73,68 @@ def users_create(email: str, role: str) -> None:
     click.echo(f"created {role} account {user.id}")
 
 
+@cli.command()
+def purge() -> None:
+    """Erase texts, notes and numbers past the retention period (HOTLINE_RETENTION_DAYS)."""
+    from hotline import jobs
+
+    report = jobs.purge(current_app.extensions["hotline"])
+    click.echo(
+        f"erased {report.texts} texts, {report.notes} notes, {report.answers} triage answers "
+        f"and {report.numbers} phone numbers"
+    )
+
+
+@cli.command("rotate-keys")
+@click.option("--batch-size", default=500, show_default=True, help="Rows per transaction.")
+def rotate_keys(batch_size: int) -> None:
+    """Re-encrypt everything under the newest key in HOTLINE_DATA_KEYS.
+
+    Safe to interrupt and run again, and to run while the hotline serves texters. Once it
+    reports done, the older keys can be removed from HOTLINE_DATA_KEYS.
+    """
+    from hotline.services.privacy import rotate_keys as rotate
+
+    runtime = current_app.extensions["hotline"]
+    report = rotate(runtime.sessions, runtime.vault, batch_size=batch_size)
+    click.echo(
+        f"re-encrypted {report.rotated} values ({report.already_current} were current already); "
+        "every value is now under the newest key"
+    )
+
+
 @cli.command(with_appcontext=False)
 @click.option("--port", default=5000, show_default=True, help="Port to serve on.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
 @click.option("--reset", is_flag=True, help="Start from an empty database.")
-def demo(port: int, host: str, reset: bool) -> None:
+@click.option(
+    "--instance",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the demo's database, secrets and sign-ins (default: ./instance of the app).",
+)
+def demo(port: int, host: str, reset: bool, instance: Path | None) -> None:
     """Run the whole hotline on this machine: SQLite, tasks in-process, no Twilio."""
     from hotline.demo import run_demo
 
     try:
-        run_demo(host=host, port=port, reset=reset)
+        run_demo(host=host, port=port, reset=reset, instance=instance)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@cli.command(with_appcontext=False)
+@click.argument("text")
+@click.option("--from", "from_number", required=True, help="The texter's (fake) number.")
+@click.option(
+    "--url", default="http://127.0.0.1:5000", show_default=True, help="The running hotline."
+)
+@click.option("--wait", default=5.0, show_default=True, help="Seconds to wait for replies.")
+def simulate(text: str, from_number: str, url: str, wait: float) -> None:
+    """Text the running demo hotline as a texter would, and print its replies."""
+    from hotline.simulator_client import simulate as send_simulated
+
+    send_simulated(text, from_number, url, wait)
 
 
 def init_app(app: Flask) -> None:

@@ -21,16 +21,18 @@ from hotline.taskqueue import InProcessQueue
 DEMO_STAFF = (("advocate@demo.hotline", "advocate"), ("supervisor@demo.hotline", "supervisor"))
 
 
-def run_demo(*, host: str, port: int, reset: bool) -> None:
+def run_demo(*, host: str, port: int, reset: bool, instance: Path | None = None) -> None:
+    """Serve the demo; ``instance`` is the folder for its database, secrets and sign-ins."""
+    instance = instance or _instance()
     if reset:
-        _remove_sqlite_database(Settings.from_env(mode=Mode.DEMO, instance_path=_instance()))
+        _remove_sqlite_database(Settings.from_env(mode=Mode.DEMO, instance_path=instance))
     base = f"http://{host}:{port}"
-    settings = Settings.from_env(mode=Mode.DEMO, instance_path=_instance())
+    settings = Settings.from_env(mode=Mode.DEMO, instance_path=instance)
     # Signatures and the simulator's delivery reports use this address.
     app = create_app({"settings": settings.with_overrides(public_url=base)})
     runtime = runtime_of(app)
     upgrade(runtime.engine)
-    passwords = _seed_staff(runtime)
+    passwords = _seed_staff(runtime, instance)
     _seed_directory(runtime)
     click.echo(f"hotline demo running on {base}  (Ctrl-C to stop)")
     click.echo(f"  database:  {runtime.engine.url.render_as_string(hide_password=True)}")
@@ -76,10 +78,10 @@ def _seed_directory(runtime: Runtime) -> None:
                 session.add(Referral(active=True, **entry))
 
 
-def _seed_staff(runtime: Runtime) -> dict[str, str]:
+def _seed_staff(runtime: Runtime, secret_dir: Path) -> dict[str, str]:
     """Demo sign-ins; the passwords live in the instance folder so they survive a restart."""
     passwords: dict[str, str] = {}
-    secret_dir = _instance()
+    secret_dir.mkdir(parents=True, exist_ok=True)
     with runtime.sessions.begin() as session:
         for email, role in DEMO_STAFF:
             path = secret_dir / f"demo-{role}.password"
