@@ -229,6 +229,9 @@ def _rows() -> tuple[Transition, ...]:
         ),
         Transition(State.AWAIT_LOCATION, On.SKIP, State.QUEUED, (Action(Op.RECORD, "location"),)),
     ]
+    for state in (State.QUEUED, State.WITH_ADVOCATE):
+        # ESPAÑOL while waiting or talking: every later text (wait updates, survey) in Spanish.
+        rows.append(Transition(state, On.LANGUAGE, None, (Action(Op.SET_LANGUAGE),)))
     for state in (State.QUEUED, State.QUEUE_CHECK_IN, State.WITH_ADVOCATE):
         # Words of danger while waiting or talking: urgent at once; the bot speaks only if no
         # advocate is there yet.

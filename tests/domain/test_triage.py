@@ -26,6 +26,7 @@ from hotline.domain.triage import (
     Op,
     Snapshot,
     State,
+    sends,
     step,
 )
 
@@ -505,11 +506,15 @@ def test_closing_with_the_survey_off_ends_without_a_word() -> None:
 
 
 def test_the_bot_stays_silent_while_an_advocate_talks() -> None:
-    for on in (On.FREE_TEXT, On.YES, On.NO, On.BLANK, On.LANGUAGE, On.SCORE):
+    for on in (On.FREE_TEXT, On.YES, On.NO, On.BLANK, On.SCORE):
         assert step(Snapshot(State.WITH_ADVOCATE), Event(on, language="es")) == (
             Snapshot(State.WITH_ADVOCATE),
             [],
         )
+    # Asking for Spanish sends nothing either; it only sets the language of later texts.
+    after, actions = step(Snapshot(State.WITH_ADVOCATE), Event(On.LANGUAGE, language="es"))
+    assert after == Snapshot(State.WITH_ADVOCATE, language="es")
+    assert sends(actions) == []
 
 
 def test_returned_to_the_queue() -> None:

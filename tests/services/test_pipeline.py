@@ -525,3 +525,15 @@ def test_operators_can_replace_the_risk_lexicon(
     text_in(app, alarmed, "pineapple")
     assert sent_to(app, alarmed)[-2] == said(app, "emergency")
     assert conversation(app, alarmed).priority is Priority.URGENT
+
+
+def test_espanol_while_queued_switches_later_texts(app: Flask, clock: FakeClock) -> None:
+    phone = new_phone()
+    for body in ("hi", "no", "yes", "I need help", "skip"):
+        text_in(app, phone, body)
+    before = len(sent_to(app, phone))
+    text_in(app, phone, "español")
+    assert len(sent_to(app, phone)) == before  # no reply: they are waiting
+    assert conversation(app, phone).language == "es"
+    tick(app, clock, 11)
+    assert sent_to(app, phone)[-1].startswith("Seguimos aqui.")

@@ -532,3 +532,84 @@ def test_twenty_concurrent_claims_give_exactly_one_owner(
             select(Event).where(Event.kind == "claimed", Event.conversation_id == conversation_id)
         ).all()
     assert len(claims) == 1
+
+
+def test_only_a_supervisor_with_a_reason_may_reveal_a_number(app: Flask) -> None:
+    phone = queued_texter(app)
+    advocate_client, advocate_csrf = sign_in(app, staff(app))
+    available(advocate_client, advocate_csrf)
+    conversation_id = post(
+        advocate_client, advocate_csrf, "/console/api/queue/take-next", {}
+    ).get_json()["conversation_id"]
+    refused = post(
+        advocate_client,
+        advocate_csrf,
+        f"/console/api/conversations/{conversation_id}/reveal-number",
+        {"reason": "I want to call them back"},
+    )
+    assert refused.status_code == 403 and phone not in refused.get_data(as_text=True)
+
+    supervisor = staff(app, "supervisor")
+    client, csrf = sign_in(app, supervisor)
+    no_reason = post(
+        client,
+        csrf,
+        f"/console/api/conversations/{conversation_id}/reveal-number",
+        {"reason": "why"},
+    )
+    assert no_reason.status_code == 409 and "state why" in no_reason.get_json()["error"]
+    revealed = post(
+        client,
+        csrf,
+        f"/console/api/conversations/{conversation_id}/reveal-number",
+        {"reason": "Emergency referral to police, texter asked"},
+    )
+    assert revealed.status_code == 200 and revealed.get_json()["number"] == phone
+    with runtime_of(app).sessions() as session:
+        audit = session.scalars(select(Event).where(Event.kind == "number_revealed")).all()
+    assert [(e.actor_id, e.conversation_id) for e in audit] == [(supervisor.id, conversation_id)]
+    assert audit[0].detail["reason"] == "Emergency referral to police, texter asked"
+
+
+def test_a_supervisor_erases_a_texter_with_a_reason(app: Flask) -> None:
+    phone = queued_texter(app)
+    advocate_client, advocate_csrf = sign_in(app, staff(app))
+    conversation_id = advocate_client.get("/console/api/queue").get_json()["items"][0]["id"]
+    assert (
+        post(
+            advocate_client,
+            advocate_csrf,
+            f"/console/api/conversations/{conversation_id}/erase-texter",
+            {"reason": "texter asked on the phone"},
+        ).status_code
+        == 403
+    )
+    client, csrf = sign_in(app, staff(app, "supervisor"))
+    assert (
+        post(
+            client,
+            csrf,
+            f"/console/api/conversations/{conversation_id}/erase-texter",
+            {"reason": ""},
+        ).status_code
+        == 409
+    )
+    erased = post(
+        client,
+        csrf,
+        f"/console/api/conversations/{conversation_id}/erase-texter",
+        {"reason": "texter asked on the phone"},
+    )
+    assert erased.status_code == 200
+    with runtime_of(app).sessions() as session:
+        bodies = session.scalars(
+            select(Message.body_ciphertext).where(Message.conversation_id == conversation_id)
+        ).all()
+        done = session.get(Conversation, conversation_id)
+        assert done is not None and done.state is State.ENDED and done.close_reason == "erased"
+    assert bodies and all(body is None for body in bodies)
+    before = len(sent(app))
+    run(app)
+    assert len(sent(app)) == before  # erased quietly: nothing is texted
+    assert client.get("/console/api/queue").get_json()["items"] == []
+    assert phone
