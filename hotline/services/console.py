@@ -70,6 +70,10 @@ class ConsoleError(ValueError):
     """A request that cannot be carried out; the message is for the advocate."""
 
 
+class InvalidInput(ConsoleError):
+    """A request that is malformed (answered 400 rather than 409)."""
+
+
 @dataclass(frozen=True)
 class Console:
     """The console's collaborators: keys, the triage machine, the capacity limit."""

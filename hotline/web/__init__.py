@@ -21,12 +21,13 @@ def runtime_of_app(app: Flask) -> Runtime:
 
 
 def init_app(app: Flask) -> None:
-    from hotline.web import auth, console, health, security, twilio_hooks
+    from hotline.web import auth, console, health, security, supervisor, twilio_hooks
 
     app.register_blueprint(twilio_hooks.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(supervisor.bp)
     if runtime_of_app(app).settings.mode in (Mode.DEMO, Mode.DEVELOPMENT):
         # The texting simulator exists only where no real texter can be: elsewhere, 404.
         from hotline.web import simulator

@@ -14,6 +14,7 @@ from hotline.live import QUEUE, conversation_topic
 from hotline.services.console import (
     Console,
     ConsoleError,
+    InvalidInput,
     do_erase_texter,
     do_reveal_number,
 )
@@ -31,7 +32,7 @@ def console() -> Console:
 def body() -> dict[str, Any]:
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
-        raise ConsoleError("send a JSON object")
+        raise InvalidInput("send a JSON object")
     return payload
 
 
@@ -40,7 +41,7 @@ def text_field(payload: dict[str, Any], name: str, *, required: bool = True) -> 
     if value is None and not required:
         return ""
     if not isinstance(value, str):
-        raise ConsoleError(f"{name} must be text")
+        raise InvalidInput(f"{name} must be text")
     return value
 
 

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from hotline import jobs
 from hotline.db.models import StaffRole, StaffSession, StaffUser
 from hotline.services.auth import load_session
-from hotline.services.console import ConsoleError, NotFound
+from hotline.services.console import ConsoleError, InvalidInput, NotFound
 from hotline.services.triage import Outcome
 from hotline.web import runtime
 from hotline.web.security import served_over_https
@@ -99,6 +99,8 @@ def staff_view(
                         result = view(*args, **kwargs)
             except NotFound:
                 return _refuse("no such conversation", 404, page)
+            except InvalidInput as error:
+                return api_error(str(error), 400)
             except ConsoleError as error:
                 return api_error(str(error), 409)
             except SQLAlchemyError as error:

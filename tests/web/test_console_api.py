@@ -444,15 +444,16 @@ def test_no_reply_to_a_texter_who_texted_stop(app: Flask) -> None:
 
 
 @pytest.mark.parametrize(
-    ("payload", "error"),
+    ("payload", "status", "error"),
     [
-        ({"body": ""}, "write a reply first"),
-        ({"body": "x" * 1601}, "a reply is at most 1600 characters"),
-        ({"body": 5}, "body must be text"),
+        ({"body": ""}, 409, "write a reply first"),
+        ({"body": "x" * 1601}, 409, "a reply is at most 1600 characters"),
+        ({"body": 5}, 400, "body must be text"),
+        ([], 400, "send a JSON object"),
     ],
 )
 def test_bad_replies_are_refused_and_send_nothing(
-    app: Flask, payload: dict[str, Any], error: str
+    app: Flask, payload: Any, status: int, error: str
 ) -> None:
     queued_texter(app)
     client, csrf = sign_in(app, staff(app))
@@ -462,7 +463,7 @@ def test_bad_replies_are_refused_and_send_nothing(
     ]
     before = len(sent(app))
     response = post(client, csrf, f"/console/api/conversations/{conversation_id}/reply", payload)
-    assert response.status_code == 409 and response.get_json()["error"] == error
+    assert response.status_code == status and response.get_json()["error"] == error
     run(app)
     assert len(sent(app)) == before
     with runtime_of(app).sessions() as session:

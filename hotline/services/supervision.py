@@ -1,0 +1,528 @@
+"""What supervisors see and do: the live board, conversation logs, export, metrics, the audit
+trail, and stepping into a conversation (a note to the advocate, reassigning, taking over).
+
+Figures are computed in SQL. Nothing here returns a phone number; message text leaves only in an
+export that asked for it, and that request is in the audit trail.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+
+from hotline.db.models import (
+    Availability,
+    Conversation,
+    ConversationStatus,
+    ConversationTag,
+    Event,
+    Message,
+    StaffRole,
+    StaffUser,
+)
+from hotline.db.session import lock_texter
+from hotline.domain.delivery import Direction
+from hotline.domain.risk import Priority
+from hotline.domain.triage import State
+from hotline.services import events
+from hotline.services.console import Console, ConsoleError, NotFound
+from hotline.services.triage import Outcome
+
+PAGE_SIZE = 50
+EXPORT_COLUMNS = (
+    "id", "opened_at", "closed_at", "status", "state", "priority", "risk_score", "reasons",
+    "language", "returning", "advocate", "disposition", "close_reason", "survey_score", "tags",
+    "wait_seconds",
+)  # fmt: skip
+MAX_EXPORT = 10_000
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Which conversations a log list, an export or metrics cover. Every field is optional."""
+
+    opened_from: datetime | None = None
+    opened_to: datetime | None = None
+    status: str | None = None
+    priority: str | None = None
+    advocate_id: int | None = None
+    disposition: str | None = None
+    tag: str | None = None
+    language: str | None = None
+    returning: bool | None = None
+    survey_score: int | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        clauses: list[ColumnElement[bool]] = []
+        if self.opened_from is not None:
+            clauses.append(Conversation.opened_at >= self.opened_from)
+        if self.opened_to is not None:
+            clauses.append(Conversation.opened_at < self.opened_to)
+        if self.status is not None:
+            clauses.append(Conversation.status == ConversationStatus(self.status))
+        if self.priority is not None:
+            clauses.append(Conversation.priority == Priority(self.priority))
+        if self.advocate_id is not None:
+            clauses.append(Conversation.advocate_id == self.advocate_id)
+        if self.disposition is not None:
+            clauses.append(Conversation.disposition == self.disposition)
+        if self.tag is not None:
+            clauses.append(
+                Conversation.id.in_(
+                    select(ConversationTag.conversation_id).where(ConversationTag.tag == self.tag)
+                )
+            )
+        if self.language is not None:
+            clauses.append(Conversation.language == self.language)
+        if self.returning is not None:
+            clauses.append(Conversation.returning_texter.is_(self.returning))
+        if self.survey_score is not None:
+            clauses.append(Conversation.survey_score == self.survey_score)
+        return clauses
+
+    def describe(self) -> dict[str, Any]:
+        """The filter as plain values, for the audit trail."""
+        return {
+            key: (value.isoformat() if isinstance(value, datetime) else value)
+            for key, value in self.__dict__.items()
+            if value is not None
+        }
+
+
+def seconds_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[Any]:
+    """``later - earlier`` in seconds, in SQL, on PostgreSQL or SQLite."""
+    if dialect == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def percentiles(
+    session: Session, values: Select[Any], shares: tuple[float, ...]
+) -> dict[str, float | None]:
+    """Percentiles of a one-column query, picked in SQL (ORDER BY ... OFFSET), nearest rank."""
+    inner = values.subquery()
+    column = inner.c[0]
+    present = select(column).where(column.is_not(None))
+    count = int(session.scalar(select(func.count()).select_from(present.subquery())) or 0)
+    result: dict[str, float | None] = {}
+    for share in shares:
+        key = f"p{round(share * 100)}"
+        if count == 0:
+            result[key] = None
+            continue
+        offset = min(count - 1, max(0, round(share * (count - 1))))
+        value = session.scalar(present.order_by(column).offset(offset).limit(1))
+        result[key] = None if value is None else round(float(value), 1)
+    return result
+
+
+def neutralise(cell: Any) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = "" if cell is None else str(cell)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+@dataclass(frozen=True)
+class Supervision:
+    console: Console
+    dialect: str
+
+    # -- the live board ----------------------------------------------------------------------
+
+    def board(self, session: Session, now: datetime) -> dict[str, Any]:
+        waiting = self.console.queue(session, now)
+        start_of_day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        advocates = session.scalars(
+            select(StaffUser)
+            .where(StaffUser.active.is_(True))
+            .order_by(StaffUser.availability, StaffUser.email)
+        ).all()
+        active = session.scalars(
+            select(Conversation)
+            .where(Conversation.state == State.WITH_ADVOCATE)
+            .order_by(Conversation.claimed_at)
+        ).all()
+        by_advocate: dict[int, list[dict[str, Any]]] = {}
+        for conversation in active:
+            if conversation.advocate_id is None:
+                continue
+            by_advocate.setdefault(conversation.advocate_id, []).append(
+                {
+                    "id": conversation.id,
+                    "priority": conversation.priority.value,
+                    "language": conversation.language,
+                    "since_seconds": int(
+                        (now - (conversation.claimed_at or conversation.opened_at)).total_seconds()
+                    ),
+                    "quiet_seconds": int((now - conversation.last_activity_at).total_seconds()),
+                }
+            )
+        today = session.execute(
+            select(
+                func.count().filter(Conversation.opened_at >= start_of_day),
+                func.count().filter(Conversation.closed_at >= start_of_day),
+            )
+        ).one()
+        texts_today = session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.direction == Direction.INBOUND, Message.created_at >= start_of_day)
+        )
+        return {
+            "waiting": waiting,
+            "waiting_by_priority": {
+                p.value: sum(1 for w in waiting if w["priority"] == p.value) for p in Priority
+            },
+            "urgent_waiting": sum(1 for w in waiting if w["priority"] == "urgent"),
+            "longest_wait_seconds": max((w["waiting_seconds"] for w in waiting), default=0),
+            "advocates": [
+                {
+                    "id": user.id,
+                    "email": user.email,
+                    "role": user.role.value,
+                    "availability": user.availability.value,
+                    "active": by_advocate.get(user.id, []),
+                }
+                for user in advocates
+                if user.role is StaffRole.ADVOCATE or user.id in by_advocate
+            ],
+            "today": {
+                "opened": int(today[0] or 0),
+                "closed": int(today[1] or 0),
+                "texts_in": int(texts_today or 0),
+            },
+        }
+
+    # -- logs, timelines, export -------------------------------------------------------------
+
+    def logs(
+        self,
+        session: Session,
+        filters: LogFilter,
+        *,
+        before_id: int | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> dict[str, Any]:
+        """Newest first, ``page_size`` at a time; ``before_id`` continues after the last page
+        (keyset pagination: as fast on page 2,000 as on page 1)."""
+        clauses = filters.where()
+        if before_id is not None:
+            clauses.append(Conversation.id < before_id)
+        rows = session.execute(
+            select(
+                Conversation,
+                StaffUser.email,
+            )
+            .outerjoin(StaffUser, StaffUser.id == Conversation.advocate_id)
+            .where(*clauses)
+            .order_by(Conversation.id.desc())
+            .limit(page_size + 1)
+        ).all()
+        more = len(rows) > page_size
+        rows = rows[:page_size]
+        tags: dict[int, list[str]] = {}
+        if rows:
+            for conversation_id, tag in session.execute(
+                select(ConversationTag.conversation_id, ConversationTag.tag).where(
+                    ConversationTag.conversation_id.in_([r[0].id for r in rows])
+                )
+            ):
+                tags.setdefault(conversation_id, []).append(tag)
+        return {
+            "items": [self._log_row(c, email, tags.get(c.id, [])) for c, email in rows],
+            "next_before_id": rows[-1][0].id if more else None,
+        }
+
+    def _log_row(self, c: Conversation, advocate: str | None, tags: list[str]) -> dict[str, Any]:
+        wait = (
+            (c.claimed_at - c.queued_at).total_seconds() if c.claimed_at and c.queued_at else None
+        )
+        return {
+            "id": c.id,
+            "opened_at": c.opened_at.isoformat(),
+            "closed_at": c.closed_at.isoformat() if c.closed_at else None,
+            "status": c.status.value,
+            "state": c.state.value,
+            "priority": c.priority.value,
+            "risk_score": c.risk_score,
+            "reasons": c.risk_reasons or [],
+            "language": c.language,
+            "returning": c.returning_texter,
+            "advocate": advocate,
+            "disposition": c.disposition,
+            "close_reason": c.close_reason,
+            "survey_score": c.survey_score,
+            "tags": sorted(tags),
+            "wait_seconds": wait,
+        }
+
+    def export(
+        self,
+        session: Session,
+        user: StaffUser,
+        filters: LogFilter,
+        *,
+        fmt: str,
+        include_text: bool,
+        now: datetime,
+    ) -> str:
+        """The filtered conversations as CSV or JSON; never a phone number, message text only
+        when asked for. Audited, with the filter and whether text was included."""
+        if fmt not in ("csv", "json"):
+            raise ConsoleError("format must be csv or json")
+        rows: list[dict[str, Any]] = []
+        before: int | None = None
+        while len(rows) < MAX_EXPORT:
+            page = self.logs(session, filters, before_id=before, page_size=500)
+            rows.extend(page["items"])
+            before = page["next_before_id"]
+            if before is None:
+                break
+        rows = rows[:MAX_EXPORT]
+        if include_text:
+            vault = self.console.vault
+            texts: dict[int, list[str]] = {}
+            for conversation_id, direction, body in session.execute(
+                select(Message.conversation_id, Message.direction, Message.body_ciphertext)
+                .where(Message.conversation_id.in_([r["id"] for r in rows]))
+                .order_by(Message.id)
+            ):
+                shown = vault.decrypt(body) if body is not None else "(erased)"
+                texts.setdefault(int(conversation_id or 0), []).append(
+                    f"{'texter' if direction is Direction.INBOUND else 'hotline'}: {shown}"
+                )
+            for row in rows:
+                row["transcript"] = "\n".join(texts.get(row["id"], []))
+        events.record(
+            session,
+            "export",
+            now,
+            actor_id=user.id,
+            format=fmt,
+            include_text=include_text,
+            rows=len(rows),
+            filters=filters.describe(),
+        )
+        if fmt == "json":
+            return json.dumps(rows, ensure_ascii=False, indent=1)
+        out = io.StringIO()
+        columns = [*EXPORT_COLUMNS, *(["transcript"] if include_text else [])]
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(
+                neutralise("; ".join(v) if isinstance(v := row.get(c), list) else v)
+                for c in columns
+            )
+        return out.getvalue()
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def metrics(self, session: Session, filters: LogFilter) -> dict[str, Any]:
+        """Everything the metrics page charts, each figure one SQL query."""
+        where = filters.where()
+        d = self.dialect
+        scope = select(Conversation.id).where(*where)
+        day = (
+            func.to_char(Conversation.opened_at, "YYYY-MM-DD")
+            if d == "postgresql"
+            else func.strftime("%Y-%m-%d", Conversation.opened_at)
+        )
+        hour = (
+            func.extract("hour", Conversation.opened_at)
+            if d == "postgresql"
+            else func.cast(
+                func.strftime("%H", Conversation.opened_at), type_=Conversation.risk_score.type
+            )
+        )
+
+        def counted(column: Any) -> list[list[Any]]:
+            return [
+                [value if not isinstance(value, float) else int(value), int(count)]
+                for value, count in session.execute(
+                    select(column, func.count()).where(*where).group_by(column).order_by(column)
+                )
+            ]
+
+        wait = seconds_between(Conversation.claimed_at, Conversation.queued_at, d)
+        handle = seconds_between(Conversation.closed_at, Conversation.claimed_at, d)
+        first_reply = (
+            select(func.min(Message.created_at))
+            .where(Message.conversation_id == Conversation.id, Message.author_id.is_not(None))
+            .scalar_subquery()
+        )
+        to_first_reply = seconds_between(first_reply, Conversation.claimed_at, d)
+        shares = (0.5, 0.9)
+        queued = int(
+            session.scalar(
+                select(func.count()).where(*where, Conversation.queued_at.is_not(None))
+            ) or 0
+        )  # fmt: skip
+        abandoned = int(
+            session.scalar(
+                select(func.count()).where(*where, Conversation.close_reason == "abandoned")
+            ) or 0
+        )  # fmt: skip
+        per_advocate = [
+            {"advocate": email, "conversations": int(count), "closed": int(closed or 0)}
+            for email, count, closed in session.execute(
+                select(
+                    StaffUser.email,
+                    func.count(Conversation.id),
+                    func.count(Conversation.closed_at),
+                )
+                .join(Conversation, Conversation.advocate_id == StaffUser.id)
+                .where(*where)
+                .group_by(StaffUser.email)
+                .order_by(StaffUser.email)
+            )
+        ]
+        return {
+            "per_day": counted(day),
+            "per_hour": counted(hour),
+            "wait_seconds": percentiles(
+                session, select(wait).where(*where, Conversation.claimed_at.is_not(None)), shares
+            ),
+            "first_reply_seconds": percentiles(
+                session,
+                select(to_first_reply).where(*where, Conversation.claimed_at.is_not(None)),
+                shares,
+            ),
+            "handle_seconds": percentiles(
+                session,
+                select(handle).where(
+                    *where,
+                    Conversation.claimed_at.is_not(None),
+                    Conversation.closed_at.is_not(None),
+                ),
+                shares,
+            ),
+            "abandoned": abandoned,
+            "queued": queued,
+            "abandonment_rate": round(abandoned / queued, 3) if queued else None,
+            "dispositions": counted(Conversation.disposition),
+            "priorities": counted(Conversation.priority),
+            "survey_scores": counted(Conversation.survey_score),
+            "per_advocate": per_advocate,
+            "conversations": int(
+                session.scalar(select(func.count()).select_from(scope.subquery())) or 0
+            ),
+        }
+
+    # -- the audit trail -----------------------------------------------------------------------
+
+    def audit(
+        self,
+        session: Session,
+        *,
+        kind: str | None,
+        actor_id: int | None,
+        conversation_id: int | None,
+        since: datetime | None,
+        until: datetime | None,
+        before_id: int | None,
+    ) -> dict[str, Any]:
+        clauses: list[ColumnElement[bool]] = []
+        if kind:
+            clauses.append(Event.kind == kind)
+        if actor_id is not None:
+            clauses.append(Event.actor_id == actor_id)
+        if conversation_id is not None:
+            clauses.append(Event.conversation_id == conversation_id)
+        if since is not None:
+            clauses.append(Event.created_at >= since)
+        if until is not None:
+            clauses.append(Event.created_at < until)
+        if before_id is not None:
+            clauses.append(Event.id < before_id)
+        rows = session.execute(
+            select(Event, StaffUser.email)
+            .outerjoin(StaffUser, StaffUser.id == Event.actor_id)
+            .where(*clauses)
+            .order_by(Event.id.desc())
+            .limit(PAGE_SIZE + 1)
+        ).all()
+        more = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        return {
+            "items": [
+                {
+                    "id": e.id,
+                    "at": e.created_at.isoformat(),
+                    "kind": e.kind,
+                    "actor": email,
+                    "conversation_id": e.conversation_id,
+                    "detail": e.detail,
+                }
+                for e, email in rows
+            ],
+            "next_before_id": rows[-1][0].id if more else None,
+        }
+
+    # -- stepping in -------------------------------------------------------------------------
+
+    def note_to_advocate(
+        self, session: Session, user: StaffUser, conversation_id: int, body: str, now: datetime
+    ) -> Outcome:
+        """A private note for the advocate on the conversation: never sent to the texter."""
+        outcome = self.console.add_note(session, user, conversation_id, body, now)
+        events.record(
+            session, "supervisor_note", now, conversation_id=conversation_id, actor_id=user.id
+        )
+        return outcome
+
+    def reassign(
+        self,
+        session: Session,
+        user: StaffUser,
+        conversation_id: int,
+        to_staff_id: int,
+        now: datetime,
+        *,
+        take_over: bool = False,
+    ) -> Outcome:
+        """Give an active conversation to another advocate, or (``take_over``) to oneself."""
+        conversation = self.console.visible(session, user, conversation_id)
+        if conversation.state is not State.WITH_ADVOCATE:
+            raise ConsoleError("only a conversation with an advocate can be reassigned")
+        target = session.get(StaffUser, to_staff_id)
+        if target is None or not target.active:
+            raise ConsoleError("choose an active staff member")
+        if not take_over and target.availability is not Availability.AVAILABLE:
+            raise ConsoleError("that advocate is away")
+        lock_texter(session, conversation.texter_id)
+        session.refresh(conversation)
+        previous = conversation.advocate_id
+        if previous == target.id:
+            raise ConsoleError("they already have this conversation")
+        conversation.advocate_id = target.id
+        conversation.claimed_at = conversation.claimed_at or now
+        events.record(
+            session,
+            "taken_over" if take_over else "reassigned",
+            now,
+            conversation_id=conversation.id,
+            texter_id=conversation.texter_id,
+            actor_id=user.id,
+            from_staff=previous,
+            to_staff=target.id,
+        )
+        outcome = Outcome()
+        outcome.queue_changed = True
+        outcome.conversations.add(conversation.id)
+        return outcome
+
+
+def staff_or_404(session: Session, user_id: int) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise NotFound(user_id)
+    return user

@@ -1,0 +1,196 @@
+"""The supervisor's side: the board, logs, export, metrics, the audit trail, stepping in.
+
+Supervisors and admins only, for every page and API (advocates get 403). A conversation's
+timeline comes from the console API, which lets supervisors read any conversation and records
+each read.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, render_template, request
+from sqlalchemy import select
+
+from hotline.db.models import StaffUser
+from hotline.services.console import InvalidInput
+from hotline.services.supervision import LogFilter, Supervision
+from hotline.web import runtime
+from hotline.web.console import body, console, text_field
+from hotline.web.staff import SUPERVISORS, current, staff_view
+
+bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
+
+
+def supervision() -> Supervision:
+    return Supervision(console(), runtime().engine.dialect.name)
+
+
+def _date(name: str) -> datetime | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date like 2026-11-23") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _int(name: str) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 12):
+        raise InvalidInput(f"{name} must be a whole number")
+    return int(raw)
+
+
+def _choice(name: str, allowed: tuple[str, ...]) -> str | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if raw not in allowed:
+        raise InvalidInput(f"{name} must be one of: {', '.join(allowed)}")
+    return raw
+
+
+def filters() -> LogFilter:
+    returning = _choice("returning", ("yes", "no"))
+    score = _int("survey_score")
+    if score is not None and not 1 <= score <= 5:
+        raise InvalidInput("survey_score must be 1 to 5")
+    return LogFilter(
+        opened_from=_date("opened_from"),
+        opened_to=_date("opened_to"),
+        status=_choice("status", ("open", "closed")),
+        priority=_choice("priority", ("urgent", "high", "normal")),
+        advocate_id=_int("advocate_id"),
+        disposition=request.args.get("disposition", "").strip()[:48] or None,
+        tag=request.args.get("tag", "").strip().lower()[:40] or None,
+        language=_choice("language", ("en", "es")),
+        returning=None if returning is None else returning == "yes",
+        survey_score=score,
+    )
+
+
+@bp.get("")
+@staff_view(SUPERVISORS, page=True)
+def page() -> Response:
+    staff = current()
+    return Response(
+        render_template(
+            "supervisor.html", user=staff.user, csrf_token=staff.staff_session.csrf_token
+        )
+    )
+
+
+@bp.get("/api/board")
+@staff_view(SUPERVISORS)
+def board() -> Response:
+    staff = current()
+    return jsonify(supervision().board(staff.db, staff.now))
+
+
+@bp.get("/api/logs")
+@staff_view(SUPERVISORS)
+def logs() -> Response:
+    staff = current()
+    return jsonify(supervision().logs(staff.db, filters(), before_id=_int("before_id")))
+
+
+@bp.get("/api/export")
+@staff_view(SUPERVISORS)
+def export() -> Response:
+    staff = current()
+    fmt = _choice("format", ("csv", "json")) or "csv"
+    include_text = request.args.get("include_text", "") in ("1", "yes", "true")
+    content = supervision().export(
+        staff.db, staff.user, filters(), fmt=fmt, include_text=include_text, now=staff.now
+    )
+    stamp = staff.now.strftime("%Y%m%d-%H%M")
+    return Response(
+        content,
+        content_type="text/csv; charset=utf-8" if fmt == "csv" else "application/json",
+        headers={"Content-Disposition": f'attachment; filename="conversations-{stamp}.{fmt}"'},
+    )
+
+
+@bp.get("/api/metrics")
+@staff_view(SUPERVISORS)
+def metrics() -> Response:
+    staff = current()
+    return jsonify(supervision().metrics(staff.db, filters()))
+
+
+@bp.get("/api/audit")
+@staff_view(SUPERVISORS)
+def audit() -> Response:
+    staff = current()
+    return jsonify(
+        supervision().audit(
+            staff.db,
+            kind=request.args.get("kind", "").strip()[:48] or None,
+            actor_id=_int("actor_id"),
+            conversation_id=_int("conversation_id"),
+            since=_date("since"),
+            until=_date("until"),
+            before_id=_int("before_id"),
+        )
+    )
+
+
+@bp.get("/api/staff")
+@staff_view(SUPERVISORS)
+def staff_list() -> Response:
+    staff = current()
+    rows = staff.db.scalars(select(StaffUser).order_by(StaffUser.email)).all()
+    items: list[dict[str, Any]] = [
+        {
+            "id": u.id,
+            "email": u.email,
+            "role": u.role.value,
+            "active": u.active,
+            "availability": u.availability.value,
+        }
+        for u in rows
+    ]
+    return jsonify(items=items)
+
+
+@bp.post("/api/conversations/<int:conversation_id>/note")
+@staff_view(SUPERVISORS)
+def note(conversation_id: int) -> Response:
+    staff = current()
+    staff.outcomes.append(
+        supervision().note_to_advocate(
+            staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
+        )
+    )
+    return jsonify(ok=True)
+
+
+@bp.post("/api/conversations/<int:conversation_id>/reassign")
+@staff_view(SUPERVISORS)
+def reassign(conversation_id: int) -> Response:
+    staff = current()
+    target = body().get("to_staff_id")
+    if not isinstance(target, int) or isinstance(target, bool):
+        raise InvalidInput("to_staff_id must be a staff member's id")
+    staff.outcomes.append(
+        supervision().reassign(staff.db, staff.user, conversation_id, target, staff.now)
+    )
+    return jsonify(ok=True)
+
+
+@bp.post("/api/conversations/<int:conversation_id>/take-over")
+@staff_view(SUPERVISORS)
+def take_over(conversation_id: int) -> Response:
+    staff = current()
+    staff.outcomes.append(
+        supervision().reassign(
+            staff.db, staff.user, conversation_id, staff.user.id, staff.now, take_over=True
+        )
+    )
+    return jsonify(ok=True)

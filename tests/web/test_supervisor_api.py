@@ -1,0 +1,200 @@
+"""The supervisor API: refused to advocates; board, logs, export, metrics, audit, stepping in."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from hotline import runtime_of
+from hotline.db.models import Conversation, Event
+from hotline.domain.triage import State
+from hotline.services.supervision import neutralise
+from hotline.sms.sender import LocalSender
+from tests.fakes import FakeClock
+from tests.web.test_console_api import available, post, queued_texter, run, sent, sign_in, staff
+
+ENDPOINTS = [
+    ("get", "/supervisor"),
+    ("get", "/supervisor/api/board"),
+    ("get", "/supervisor/api/logs"),
+    ("get", "/supervisor/api/export?format=csv"),
+    ("get", "/supervisor/api/metrics"),
+    ("get", "/supervisor/api/audit"),
+    ("get", "/supervisor/api/staff"),
+    ("post", "/supervisor/api/conversations/1/note"),
+    ("post", "/supervisor/api/conversations/1/reassign"),
+    ("post", "/supervisor/api/conversations/1/take-over"),
+]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask], isolated_database_url: str, clock: FakeClock) -> Flask:
+    return make_app(isolated_database_url, clock=clock, sender=LocalSender(clock.now))
+
+
+def with_advocate(app: Flask, clock: FakeClock, *turns: str) -> tuple[str, int, int]:
+    """A texter taken by a new advocate: (phone, conversation id, advocate id)."""
+    phone = queued_texter(app, *turns)
+    advocate = staff(app)
+    client, csrf = sign_in(app, advocate)
+    available(client, csrf)
+    clock.advance(90)  # waited 90 s
+    conversation_id = post(client, csrf, "/console/api/queue/take-next", {}).get_json()[
+        "conversation_id"
+    ]
+    clock.advance(30)
+    post(client, csrf, f"/console/api/conversations/{conversation_id}/reply", {"body": "Hello."})
+    run(app)
+    return phone, conversation_id, advocate.id
+
+
+def test_advocates_are_refused_every_supervisor_page_and_api(app: Flask) -> None:
+    client, csrf = sign_in(app, staff(app))
+    for method, path in ENDPOINTS:
+        if method == "get":
+            response = client.get(path)
+        else:
+            response = post(client, csrf, path, {"body": "x", "to_staff_id": 1})
+        assert response.status_code == 403, path
+
+
+def test_the_board(app: Flask, clock: FakeClock) -> None:
+    _, active_id, advocate_id = with_advocate(app, clock)
+    queued_texter(app, "he has a gun")
+    client, _ = sign_in(app, staff(app, "supervisor"))
+    board = client.get("/supervisor/api/board").get_json()
+    assert board["urgent_waiting"] == 1
+    assert board["waiting_by_priority"] == {"urgent": 1, "high": 0, "normal": 0}
+    mine = next(a for a in board["advocates"] if a["id"] == advocate_id)
+    assert [c["id"] for c in mine["active"]] == [active_id] and mine["availability"] == "available"
+    assert board["today"]["opened"] == 2 and board["today"]["texts_in"] == 6
+
+
+def test_logs_filter_and_paginate(app: Flask, clock: FakeClock) -> None:
+    for _ in range(3):
+        queued_texter(app)
+    queued_texter(app, "he has a gun")
+    client, _ = sign_in(app, staff(app, "supervisor"))
+    urgent = client.get("/supervisor/api/logs?priority=urgent").get_json()
+    assert [row["priority"] for row in urgent["items"]] == ["urgent"]
+    assert "phone" not in json.dumps(urgent)
+
+    pages, before = [], ""
+    while True:
+        page = client.get(f"/supervisor/api/logs?{before}").get_json()
+        pages.append(page["items"])
+        if page["next_before_id"] is None:
+            break
+        before = f"before_id={page['next_before_id']}"
+    assert sum(len(p) for p in pages) == 4
+    bad = client.get("/supervisor/api/logs?priority=panic")
+    assert bad.status_code == 400 and "priority must be one of" in bad.get_json()["error"]
+    assert client.get("/supervisor/api/logs?opened_from=yesterday").status_code == 400
+
+
+def test_export_never_holds_a_number_and_text_only_when_asked(app: Flask, clock: FakeClock) -> None:
+    phone, conversation_id, _ = with_advocate(
+        app, clock, "hi", "no", "yes", '=HYPERLINK("http://evil")', "skip"
+    )
+    supervisor = staff(app, "supervisor")
+    client, _ = sign_in(app, supervisor)
+    plain = client.get("/supervisor/api/export?format=csv")
+    assert plain.status_code == 200 and "attachment" in plain.headers["Content-Disposition"]
+    text = plain.get_data(as_text=True)
+    assert phone not in text and phone[2:] not in text and "HYPERLINK" not in text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [int(r["id"]) for r in rows] == [conversation_id]
+
+    full = client.get("/supervisor/api/export?format=csv&include_text=1").get_data(as_text=True)
+    transcript = next(csv.DictReader(io.StringIO(full)))["transcript"]
+    assert 'texter: =HYPERLINK("http://evil")' in transcript
+    assert phone not in full
+    as_json = json.loads(client.get("/supervisor/api/export?format=json").get_data(as_text=True))
+    assert as_json[0]["id"] == conversation_id and "transcript" not in as_json[0]
+    with runtime_of(app).sessions() as session:
+        exports = session.scalars(select(Event).where(Event.kind == "export")).all()
+    assert [e.detail["include_text"] for e in exports] == [False, True, False]
+    assert all(e.actor_id == supervisor.id for e in exports)
+
+
+def test_csv_cells_that_start_a_formula_are_neutralised() -> None:
+    assert [neutralise(v) for v in ("=1+1", "+1", "-1", "@SUM", "ok", None, 3)] == [
+        "'=1+1", "'+1", "'-1", "'@SUM", "ok", "", "3",
+    ]  # fmt: skip
+
+
+def test_metrics_are_computed(app: Flask, clock: FakeClock) -> None:
+    with_advocate(app, clock)
+    with_advocate(app, clock)
+    client, _ = sign_in(app, staff(app, "supervisor"))
+    metrics = client.get("/supervisor/api/metrics").get_json()
+    assert metrics["conversations"] == 2
+    assert metrics["wait_seconds"]["p50"] == pytest.approx(90, abs=1)
+    assert metrics["first_reply_seconds"]["p50"] == pytest.approx(30, abs=1)
+    assert metrics["priorities"] == [["normal", 2]]
+    assert sum(count for _, count in metrics["per_day"]) == 2
+    assert len(metrics["per_advocate"]) == 2
+
+
+def test_audit_search(app: Flask, clock: FakeClock) -> None:
+    with_advocate(app, clock)
+    supervisor = staff(app, "supervisor")
+    client, _ = sign_in(app, supervisor)
+    client.get("/supervisor/api/export?format=csv")
+    found = client.get("/supervisor/api/audit?kind=export").get_json()["items"]
+    assert [(e["kind"], e["actor"]) for e in found] == [("export", supervisor.email)]
+    sign_ins = client.get(f"/supervisor/api/audit?kind=sign_in&actor_id={supervisor.id}")
+    assert len(sign_ins.get_json()["items"]) == 1
+
+
+def test_note_reassign_and_take_over(app: Flask, clock: FakeClock) -> None:
+    _, conversation_id, advocate_id = with_advocate(app, clock)
+    colleague = staff(app)
+    colleague_client, colleague_csrf = sign_in(app, colleague)
+    available(colleague_client, colleague_csrf)
+    supervisor = staff(app, "supervisor")
+    client, csrf = sign_in(app, supervisor)
+    before = len(sent(app))
+
+    noted = post(client, csrf, f"/supervisor/api/conversations/{conversation_id}/note",
+                 {"body": "Ask about the passport"})  # fmt: skip
+    assert noted.status_code == 200
+    run(app)
+    assert len(sent(app)) == before  # a note never reaches the texter
+    moved = post(client, csrf, f"/supervisor/api/conversations/{conversation_id}/reassign",
+                 {"to_staff_id": colleague.id})  # fmt: skip
+    assert moved.status_code == 200
+    view = colleague_client.get(f"/console/api/conversations/{conversation_id}").get_json()
+    assert any(
+        i["type"] == "note" and i["body"] == "Ask about the passport" for i in view["timeline"]
+    )
+
+    taken = post(client, csrf, f"/supervisor/api/conversations/{conversation_id}/take-over", {})
+    assert taken.status_code == 200
+    reply = post(client, csrf, f"/console/api/conversations/{conversation_id}/reply",
+                 {"body": "A supervisor here."})  # fmt: skip
+    assert reply.status_code == 200
+    run(app)
+    assert sent(app)[-1] == "A supervisor here."
+    with runtime_of(app).sessions() as session:
+        held = session.get(Conversation, conversation_id)
+        assert held is not None and held.advocate_id == supervisor.id
+        assert held.state is State.WITH_ADVOCATE
+        kinds = session.scalars(
+            select(Event.kind).where(
+                Event.conversation_id == conversation_id, Event.actor_id == supervisor.id
+            )
+        ).all()
+    assert {"supervisor_note", "reassigned", "taken_over"} <= set(kinds)
+    assert advocate_id not in (held.advocate_id, colleague.id)
