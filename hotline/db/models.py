@@ -144,6 +144,8 @@ class Conversation(Base):
     last_texter_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The first advocate reply: kept here so "time to first reply" needs no scan of messages.
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     texter: Mapped[Texter] = relationship(back_populates="conversations")

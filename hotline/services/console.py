@@ -403,6 +403,8 @@ class Console:
             session, self.vault, texter.id, conversation, body, now, author_id=user.id
         )
         conversation.last_activity_at = now
+        if conversation.first_reply_at is None:
+            conversation.first_reply_at = now
         events.record(
             session,
             "advocate_reply",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Integer, Select, func, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import (
@@ -100,21 +100,36 @@ class LogFilter:
 def seconds_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[Any]:
     """``later - earlier`` in seconds, in SQL, on PostgreSQL or SQLite."""
     if dialect == "postgresql":
-        return func.extract("epoch", later - earlier)
+        # date_part gives a double; EXTRACT gives numeric, several times slower to sort.
+        return func.date_part("epoch", later - earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
 def percentiles(
     session: Session, values: Select[Any], shares: tuple[float, ...]
 ) -> dict[str, float | None]:
-    """Percentiles of a one-column query, picked in SQL (ORDER BY ... OFFSET), nearest rank."""
+    """Nearest-rank percentiles of a one-column query, computed by the database.
+
+    PostgreSQL does it in one pass (``percentile_disc ... WITHIN GROUP``); SQLite, which has no
+    such aggregate, by ordering and skipping to each rank.
+    """
     inner = values.subquery()
     column = inner.c[0]
+    keys = [f"p{round(share * 100)}" for share in shares]
+    if session.get_bind().dialect.name == "postgresql":
+        found = session.execute(
+            select(*(func.percentile_disc(share).within_group(column) for share in shares)).where(
+                column.is_not(None)
+            )
+        ).one()
+        return {
+            key: None if value is None else round(float(value), 1)
+            for key, value in zip(keys, found, strict=True)
+        }
     present = select(column).where(column.is_not(None))
     count = int(session.scalar(select(func.count()).select_from(present.subquery())) or 0)
     result: dict[str, float | None] = {}
-    for share in shares:
-        key = f"p{round(share * 100)}"
+    for key, share in zip(keys, shares, strict=True):
         if count == 0:
             result[key] = None
             continue
@@ -122,6 +137,15 @@ def percentiles(
         value = session.scalar(present.order_by(column).offset(offset).limit(1))
         result[key] = None if value is None else round(float(value), 1)
     return result
+
+
+def _plain(value: Any) -> Any:
+    """A grouped value as JSON shows it: days as dates, whole numbers as ints, enums as text."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return getattr(value, "value", value)
 
 
 def neutralise(cell: Any) -> str:
@@ -330,23 +354,18 @@ class Supervision:
         """Everything the metrics page charts, each figure one SQL query."""
         where = filters.where()
         d = self.dialect
-        scope = select(Conversation.id).where(*where)
-        day = (
-            func.to_char(Conversation.opened_at, "YYYY-MM-DD")
-            if d == "postgresql"
-            else func.strftime("%Y-%m-%d", Conversation.opened_at)
-        )
-        hour = (
-            func.extract("hour", Conversation.opened_at)
-            if d == "postgresql"
-            else func.cast(
-                func.strftime("%H", Conversation.opened_at), type_=Conversation.risk_score.type
-            )
-        )
+        day: Any
+        hour: Any
+        if d == "postgresql":
+            day = func.date_trunc("day", func.timezone("UTC", Conversation.opened_at))
+            hour = func.date_part("hour", func.timezone("UTC", Conversation.opened_at))
+        else:
+            day = func.strftime("%Y-%m-%d", Conversation.opened_at)
+            hour = func.cast(func.strftime("%H", Conversation.opened_at), Integer)
 
         def counted(column: Any) -> list[list[Any]]:
             return [
-                [value if not isinstance(value, float) else int(value), int(count)]
+                [_plain(value), int(count)]
                 for value, count in session.execute(
                     select(column, func.count()).where(*where).group_by(column).order_by(column)
                 )
@@ -354,23 +373,18 @@ class Supervision:
 
         wait = seconds_between(Conversation.claimed_at, Conversation.queued_at, d)
         handle = seconds_between(Conversation.closed_at, Conversation.claimed_at, d)
-        first_reply = (
-            select(func.min(Message.created_at))
-            .where(Message.conversation_id == Conversation.id, Message.author_id.is_not(None))
-            .scalar_subquery()
-        )
-        to_first_reply = seconds_between(first_reply, Conversation.claimed_at, d)
+        to_first_reply = seconds_between(Conversation.first_reply_at, Conversation.claimed_at, d)
         shares = (0.5, 0.9)
-        queued = int(
-            session.scalar(
-                select(func.count()).where(*where, Conversation.queued_at.is_not(None))
-            ) or 0
-        )  # fmt: skip
-        abandoned = int(
-            session.scalar(
-                select(func.count()).where(*where, Conversation.close_reason == "abandoned")
-            ) or 0
-        )  # fmt: skip
+        total, queued, abandoned = (
+            int(n or 0)
+            for n in session.execute(
+                select(
+                    func.count(),
+                    func.count().filter(Conversation.queued_at.is_not(None)),
+                    func.count().filter(Conversation.close_reason == "abandoned"),
+                ).where(*where)
+            ).one()
+        )
         per_advocate = [
             {"advocate": email, "conversations": int(count), "closed": int(closed or 0)}
             for email, count, closed in session.execute(
@@ -393,7 +407,11 @@ class Supervision:
             ),
             "first_reply_seconds": percentiles(
                 session,
-                select(to_first_reply).where(*where, Conversation.claimed_at.is_not(None)),
+                select(to_first_reply).where(
+                    *where,
+                    Conversation.claimed_at.is_not(None),
+                    Conversation.first_reply_at.is_not(None),
+                ),
                 shares,
             ),
             "handle_seconds": percentiles(
@@ -412,9 +430,7 @@ class Supervision:
             "priorities": counted(Conversation.priority),
             "survey_scores": counted(Conversation.survey_score),
             "per_advocate": per_advocate,
-            "conversations": int(
-                session.scalar(select(func.count()).select_from(scope.subquery())) or 0
-            ),
+            "conversations": total,
         }
 
     # -- the audit trail -----------------------------------------------------------------------
