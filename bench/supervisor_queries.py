@@ -144,8 +144,10 @@ def main() -> None:
             },
         )
         with runtime.engine.connect() as connection:
-            middle = connection.scalar(text("SELECT id FROM conversations ORDER BY id LIMIT 1 OFFSET :n"),
-                                       {"n": conversations // 2})  # fmt: skip
+            middle = connection.scalar(
+                text("SELECT id FROM conversations ORDER BY id LIMIT 1 OFFSET :n"),
+                {"n": conversations // 2},
+            )
         checks = [
             ("log list, first page", "/supervisor/api/logs"),
             (
