@@ -11,19 +11,17 @@ Bounded in count.
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import time
 
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
 
 from hotline import create_app, runtime_of
-from hotline.db.migrate import upgrade
 from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender
 from hotline.sms.signature import sign
 from hotline.taskqueue import InProcessQueue
+from hotline.testing.scratch import scratch_database
 from hotline.vault import Vault
 
 TOKEN = "bench-token"
@@ -45,17 +43,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="per variant (at most 20000)")
     args = parser.parse_args()
     total = max(100, min(args.requests, 20000))
-    admin_url = os.environ.get(
-        "HOTLINE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    )
-    database = f"hotline_bench_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{database}"'))
-    try:
+    with scratch_database() as database_url:
         settings = Settings(
             mode=Mode.TEST,
-            database_url=admin_url.rsplit("/", 1)[0] + f"/{database}",
+            database_url=database_url,
             secret_key="bench",
             data_keys=(Fernet.generate_key().decode(),),
             hash_key=Fernet.generate_key().decode(),
@@ -74,7 +65,6 @@ def main() -> None:
             if name == "plaintext":
                 runtime_of(app).vault = PlaintextVault(settings.data_keys, settings.hash_key)
             apps[name] = app
-        upgrade(runtime_of(apps["encrypted"]).engine)
         elapsed = dict.fromkeys(apps, 0.0)
         rounds = 10
         per_round = total // rounds
@@ -99,10 +89,6 @@ def main() -> None:
                 elapsed[name] += time.perf_counter() - started
         for app in apps.values():
             runtime_of(app).engine.dispose()
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        admin.dispose()
     done = per_round * rounds
     rate = {name: done / seconds for name, seconds in elapsed.items()}
     print(f"webhook requests per variant: {done} (PostgreSQL, in-process, one client)")

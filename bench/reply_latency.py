@@ -22,12 +22,10 @@ from pathlib import Path
 
 import requests
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
 
-from hotline.db.migrate import upgrade
-from hotline.db.session import make_engine
 from hotline.sms.signature import sign
 from hotline.testing.fake_twilio import FakeTwilio
+from hotline.testing.scratch import scratch_database
 from hotline.testing.stack import (
     celery_beat,
     celery_worker,
@@ -52,18 +50,13 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=100, help="how many texts (at most 2000)")
     args = parser.parse_args()
     count = max(1, min(args.texts, 2000))
-    admin_url = os.environ.get(
-        "HOTLINE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    )
-    database = f"hotline_bench_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{database}"'))
-    database_url = admin_url.rsplit("/", 1)[0] + f"/{database}"
-    engine = make_engine(database_url)
-    upgrade(engine)
-    engine.dispose()
+    with scratch_database() as database_url:
+        latencies = run(database_url, count)
+    report(latencies, count)
 
+
+def run(database_url: str, count: int) -> list[float]:
+    """Start the stack on ``database_url``, send ``count`` texts, return each one's latency."""
     log_dir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
     redis_port, web_port = free_port(), free_port()
     fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, callbacks=False)
@@ -121,10 +114,10 @@ def main() -> None:
         for process in reversed(processes):
             process.stop()
         fake.stop()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        admin.dispose()
+    return latencies
 
+
+def report(latencies: list[float], count: int) -> None:
     ms = [value * 1000 for value in latencies]
     print(f"texts answered: {len(ms)} of {count} (production stack: gunicorn, PostgreSQL, Redis,")
     print("  one celery worker with 2 processes, real twilio client to the local fake API)")

@@ -12,21 +12,19 @@ metrics over all of it. Prints the median and worst of several runs each. Target
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import secrets
 import statistics
 import time
 
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from hotline import create_app, runtime_of
-from hotline.db.migrate import upgrade
 from hotline.services.staff import do_create_staff
 from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender
 from hotline.taskqueue import InProcessQueue
+from hotline.testing.scratch import scratch_database
 
 SEED = """
 INSERT INTO staff_users (email, password_hash, role, active, created_at, availability, totp_enabled)
@@ -86,17 +84,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     conversations = max(1000, min(args.conversations, 500_000))
-    admin_url = os.environ.get(
-        "HOTLINE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    )
-    database = f"hotline_bench_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{database}"'))
-    try:
+    with scratch_database() as database_url:
         settings = Settings(
             mode=Mode.TEST,
-            database_url=admin_url.rsplit("/", 1)[0] + f"/{database}",
+            database_url=database_url,
             secret_key="bench",
             data_keys=(Fernet.generate_key().decode(),),
             hash_key=Fernet.generate_key().decode(),
@@ -107,7 +98,6 @@ def main() -> None:
             {"settings": settings, "tasks": InProcessQueue(start=False), "sender": LocalSender()}
         )
         runtime = runtime_of(app)
-        upgrade(runtime.engine)
         started = time.perf_counter()
         raw = runtime.engine.raw_connection()
         try:
@@ -169,10 +159,6 @@ def main() -> None:
             verdict = "ok" if median < 300 else "OVER 300 ms"
             print(f"  {label:<40} median {median:7.1f} ms   worst {worst:7.1f} ms   {verdict}")
         runtime.engine.dispose()
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -571,6 +571,23 @@ class Console:
         return outcome
 
 
+def _supervisor_with_reason(
+    session: Session,
+    console: Console,
+    user: StaffUser,
+    conversation_id: int,
+    reason: str,
+    why: str,
+) -> tuple[Conversation, str]:
+    """The conversation, for a supervisor who stated a reason; advocates see nothing."""
+    if user.role not in (StaffRole.SUPERVISOR, StaffRole.ADMIN):
+        raise NotFound(conversation_id)
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise ConsoleError(f"state why {why} (at least 10 characters)")
+    return console.visible(session, user, conversation_id), reason[:500]
+
+
 def do_reveal_number(
     session: Session,
     console: Console,
@@ -580,12 +597,9 @@ def do_reveal_number(
     now: datetime,
 ) -> str:
     """The texter's full number, for a supervisor with a stated reason; audited."""
-    if user.role not in (StaffRole.SUPERVISOR, StaffRole.ADMIN):
-        raise NotFound(conversation_id)
-    reason = reason.strip()
-    if len(reason) < 10:
-        raise ConsoleError("state why the full number is needed (at least 10 characters)")
-    conversation = console.visible(session, user, conversation_id)
+    conversation, reason = _supervisor_with_reason(
+        session, console, user, conversation_id, reason, "the full number is needed"
+    )
     texter = session.get(Texter, conversation.texter_id)
     assert texter is not None
     if texter.phone_ciphertext is None:
@@ -597,7 +611,7 @@ def do_reveal_number(
         conversation_id=conversation.id,
         texter_id=texter.id,
         actor_id=user.id,
-        reason=reason[:500],
+        reason=reason,
     )
     return str(console.vault.decrypt(texter.phone_ciphertext))
 
@@ -613,12 +627,9 @@ def do_erase_texter(
     """A supervisor's "erase this texter": everything, everywhere, now; audited."""
     from hotline.services.privacy import erase_texter
 
-    if user.role not in (StaffRole.SUPERVISOR, StaffRole.ADMIN):
-        raise NotFound(conversation_id)
-    reason = reason.strip()
-    if len(reason) < 10:
-        raise ConsoleError("state why this texter is erased (at least 10 characters)")
-    conversation = console.visible(session, user, conversation_id)
+    conversation, reason = _supervisor_with_reason(
+        session, console, user, conversation_id, reason, "this texter is erased"
+    )
     return erase_texter(
-        session, console.triage, conversation.texter_id, now, actor_id=user.id, reason=reason[:500]
+        session, console.triage, conversation.texter_id, now, actor_id=user.id, reason=reason
     )
