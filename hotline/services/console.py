@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import (
@@ -242,7 +242,19 @@ class Console:
             )
         for event in session.scalars(
             select(Event)
-            .where(Event.conversation_id == conversation.id, Event.kind.in_(TIMELINE_EVENTS))
+            .where(
+                or_(
+                    Event.conversation_id == conversation.id,
+                    # A texter's erasure is recorded once, for the texter, not per conversation.
+                    and_(
+                        Event.kind == "texter_erased",
+                        Event.conversation_id.is_(None),
+                        Event.texter_id == conversation.texter_id,
+                        Event.created_at >= conversation.opened_at,
+                    ),
+                ),
+                Event.kind.in_(TIMELINE_EVENTS),
+            )
             .order_by(Event.id)
         ):
             items.append(

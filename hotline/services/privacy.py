@@ -138,6 +138,13 @@ def purge_expired(session: Session, now: datetime, retention_days: float) -> Pur
         Conversation.summary_ciphertext,
     ):
         report.answers += _erase(session, column, Conversation.id.in_(expired))
+    # The lexicon phrases that matched echo the texter's words: they go too (not counted).
+    session.execute(
+        update(Conversation)
+        .where(Conversation.id.in_(expired))
+        .values(risk_reasons=None)
+        .execution_options(synchronize_session=False)
+    )
     recent_or_open = exists().where(
         Conversation.texter_id == Texter.id,
         (Conversation.status == ConversationStatus.OPEN) | (Conversation.closed_at >= cutoff),
@@ -193,8 +200,8 @@ def erase_texter(
             Conversation.texter_id == texter_id, Conversation.status == ConversationStatus.OPEN
         )
     ).all():
+        triage.close(session, conversation, "erased", now)  # then STOP ends it without a word
         triage.advance(session, conversation, TriageEvent(On.STOP), now, outcome)
-        conversation.close_reason = "erased"
     erase_texter_content(session, texter_id, now, actor_id=actor_id, reason=reason)
     if not keep_number:
         texter = session.get(Texter, texter_id)

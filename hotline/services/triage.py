@@ -169,7 +169,7 @@ class Triage:
         elif op is Op.TIMER:
             self._set_timer(conversation, action.arg, now)
         elif op is Op.CLOSE:
-            self._close(session, conversation, action.arg, now)
+            self.close(session, conversation, action.arg, now)
         elif op is Op.WIPE:
             erase_texter_content(
                 session, conversation.texter_id, now, actor_id=None, reason="safe_word"
@@ -210,7 +210,7 @@ class Triage:
         conversation.timer = name
         conversation.timer_due_at = now + timedelta(minutes=minutes)
 
-    def _close(
+    def close(
         self, session: Session, conversation: Conversation, reason: str, now: datetime
     ) -> None:
         if conversation.status is ConversationStatus.CLOSED:
@@ -266,8 +266,10 @@ class Triage:
         events.record(
             session, "risk_assessed", now, conversation_id=conversation.id,
             texter_id=conversation.texter_id, score=assessment.score,
-            priority=priority.value, reasons=reasons,
+            priority=priority.value, reasons=len(reasons),
         )  # fmt: skip
+        # Only how many: the phrases echo the texter's own words, and the event log is
+        # append-only, so they live on the conversation, where erasure and the purge reach.
 
     def classify(self, text: str, conversation: Conversation) -> TriageEvent:
         return answers.classify(

@@ -44,6 +44,8 @@
     conversation: $("conversation"),
     tools: $("tools"),
     phone: $("conv-phone"),
+    revealed: $("conv-revealed"),
+    fullNumber: $("conv-full-number"),
     priority: $("conv-priority"),
     language: $("conv-language"),
     returning: $("conv-returning"),
@@ -73,6 +75,14 @@
     close: $("close"),
     earlier: $("earlier"),
     earlierEmpty: $("earlier-empty"),
+    supervisor: $("supervisor-tools"),
+    revealReason: $("reveal-reason"),
+    revealNumber: $("reveal-number"),
+    eraseReason: $("erase-reason"),
+    eraseTexter: $("erase-texter"),
+    eraseConfirm: $("erase-confirm"),
+    eraseConfirmYes: $("erase-confirm-yes"),
+    eraseCancel: $("erase-cancel"),
   };
 
   const state = {
@@ -94,6 +104,10 @@
     urgentIds: new Set(),
     signedOut: false,
     busy: false,
+    // A supervisor's revealed number: { id, number } for the open conversation, in memory only
+    // (never in storage or the URL), dropped as soon as another conversation is opened.
+    revealed: null,
+    eraseFor: null, // the conversation an erasure is waiting to be confirmed for
   };
 
   // -- building the page: elements and text nodes only --------------------------------------
@@ -244,9 +258,13 @@
     renderMe();
   }
 
+  const SUPERVISOR_ROLES = new Set(["supervisor", "admin"]);
+
   function renderMe() {
     const me = state.me;
     if (!me) return;
+    // Only a convenience: the API refuses these actions to advocates whatever the page shows.
+    ui.supervisor.hidden = !SUPERVISOR_ROLES.has(me.role);
     const available = me.availability === "available";
     ui.availability.disabled = false;
     ui.availability.setAttribute("aria-checked", String(available));
@@ -508,6 +526,7 @@
     if (changed) {
       ui.reply.value = state.drafts.get(target) || "";
       updateSegments();
+      forgetSupervisorState();
     }
     await attempt(() => loadConversation(true));
     for (const node of ui.mineList.querySelectorAll(".mine-open")) {
@@ -522,6 +541,7 @@
     state.openVersion = null;
     state.view = null;
     state.viewKey = null;
+    forgetSupervisorState();
     ui.conversation.hidden = true;
     ui.tools.hidden = true;
     ui.empty.hidden = false;
@@ -570,6 +590,7 @@
     ui.conversation.hidden = false;
     ui.tools.hidden = false;
     ui.phone.textContent = view.phone || "";
+    renderRevealed(view);
     setPriorityBadge(ui.priority, view.priority);
     ui.language.textContent = languageName(view.language);
     ui.returning.hidden = !view.returning;
@@ -902,11 +923,12 @@
     }
   });
 
+  /** Run an action on the open conversation with `control` disabled meanwhile; true if it worked. */
   async function act(control, action) {
-    if (state.openId === null || control.disabled) return;
+    if (state.openId === null || control.disabled) return false;
     control.disabled = true;
     try {
-      await attempt(action);
+      return await attempt(action);
     } finally {
       control.disabled = false;
     }
@@ -998,6 +1020,121 @@
       await loadQueue();
     }),
   );
+
+  // -- supervisor: reveal the full number, erase the texter --------------------------------------
+
+  function renderRevealed(view) {
+    const revealed = state.revealed;
+    if (revealed && (revealed.id !== view.id || view.phone === "(erased)")) state.revealed = null;
+    const shown = state.revealed !== null;
+    ui.fullNumber.textContent = shown ? state.revealed.number : "";
+    ui.revealed.hidden = !shown;
+    // An erased number cannot be revealed: the server would only refuse.
+    ui.revealNumber.disabled = view.phone === "(erased)" || state.signedOut;
+  }
+
+  function dropRevealed() {
+    state.revealed = null;
+    ui.fullNumber.textContent = "";
+    ui.revealed.hidden = true;
+  }
+
+  function forgetSupervisorState() {
+    dropRevealed();
+    ui.revealReason.value = "";
+    ui.revealReason.removeAttribute("aria-invalid");
+    ui.eraseReason.value = "";
+    ui.eraseReason.removeAttribute("aria-invalid");
+    hideEraseConfirm();
+  }
+
+  /** Mark `field` invalid when the server refused what was asked (409), then pass the error on. */
+  function flagRefusal(field, error) {
+    if (error instanceof ApiError && error.status === 409) {
+      field.setAttribute("aria-invalid", "true");
+      field.focus();
+    }
+    throw error;
+  }
+
+  ui.revealReason.addEventListener("input", () => ui.revealReason.removeAttribute("aria-invalid"));
+  ui.eraseReason.addEventListener("input", () => ui.eraseReason.removeAttribute("aria-invalid"));
+
+  ui.revealNumber.addEventListener("click", () =>
+    act(ui.revealNumber, async () => {
+      const id = state.openId;
+      const answer = await api("POST", `/console/api/conversations/${id}/reveal-number`, { reason: ui.revealReason.value }).catch(
+        (error) => flagRefusal(ui.revealReason, error),
+      );
+      if (state.openId !== id || !answer || typeof answer.number !== "string") return;
+      state.revealed = { id, number: answer.number };
+      ui.revealReason.value = "";
+      ui.revealReason.removeAttribute("aria-invalid");
+      if (state.view && state.view.id === id) renderRevealed(state.view);
+      say("Number revealed for this view. The reveal is recorded in the event log.");
+    }),
+  );
+
+  function showEraseConfirm() {
+    state.eraseFor = state.openId;
+    ui.eraseReason.readOnly = true; // what is confirmed is what is sent
+    ui.eraseTexter.disabled = true;
+    ui.eraseConfirm.hidden = false;
+    ui.eraseConfirm.scrollIntoView({ block: "nearest" });
+    ui.eraseCancel.focus();
+  }
+
+  function hideEraseConfirm() {
+    state.eraseFor = null;
+    ui.eraseReason.readOnly = false;
+    ui.eraseTexter.disabled = state.signedOut;
+    ui.eraseConfirm.hidden = true;
+  }
+
+  ui.eraseTexter.addEventListener("click", () => {
+    if (state.openId === null) return;
+    if (!ui.eraseReason.value.trim()) {
+      ui.eraseReason.setAttribute("aria-invalid", "true");
+      ui.eraseReason.focus();
+      say("State why this texter is erased first.", "error");
+      return;
+    }
+    ui.eraseReason.removeAttribute("aria-invalid");
+    showEraseConfirm();
+  });
+
+  ui.eraseCancel.addEventListener("click", () => {
+    hideEraseConfirm();
+    ui.eraseTexter.focus();
+    say("Nothing was erased.");
+  });
+
+  ui.eraseConfirmYes.addEventListener("click", async () => {
+    const id = state.eraseFor;
+    if (id === null || id !== state.openId) {
+      hideEraseConfirm();
+      return;
+    }
+    const erased = await act(ui.eraseConfirmYes, async () => {
+      await api("POST", `/console/api/conversations/${id}/erase-texter`, { reason: ui.eraseReason.value }).catch((error) => {
+        hideEraseConfirm();
+        flagRefusal(ui.eraseReason, error);
+      });
+      hideEraseConfirm();
+      ui.eraseReason.value = "";
+      dropRevealed();
+      // Nothing about this texter stays in the page either: no unsent draft to them.
+      state.drafts.delete(id);
+      if (state.openId === id) {
+        ui.reply.value = "";
+        updateSegments();
+      }
+      say("Texter erased. The erasure is recorded in the event log.");
+    });
+    if (erased && state.openId === id) {
+      await attempt(() => Promise.all([loadConversation(false), loadQueue()]));
+    }
+  });
 
   // -- keyboard ----------------------------------------------------------------------------------
 

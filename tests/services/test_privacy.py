@@ -227,12 +227,10 @@ def test_erasure_racing_a_running_task_ends_erased(
     runtime = runtime_of(app)
     texter = texter_of(app, phone)
     assert texter is not None
-    pending = [
-        m
-        for m in runtime.sessions().scalars(
+    with runtime.sessions() as session:  # closed at once: on SQLite a reader holds the lock
+        pending = session.scalars(
             select(Message).where(Message.texter_id == texter.id, Message.processed_at.is_(None))
-        )
-    ]
+        ).all()
     processing_started, erase_done = threading.Event(), threading.Event()
 
     def process() -> None:
