@@ -14,6 +14,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from sqlalchemy import select
 
 from hotline.db.models import StaffUser
+from hotline.services import directory
 from hotline.services.console import InvalidInput
 from hotline.services.supervision import LogFilter, Supervision
 from hotline.web import runtime
@@ -194,3 +195,46 @@ def take_over(conversation_id: int) -> Response:
         )
     )
     return jsonify(ok=True)
+
+
+@bp.get("/api/quick-replies")
+@staff_view(SUPERVISORS)
+def quick_replies() -> Response:
+    return jsonify(items=directory.quick_replies(current().db))
+
+
+@bp.post("/api/quick-replies")
+@staff_view(SUPERVISORS)
+def add_quick_reply() -> Response:
+    staff = current()
+    return jsonify(id=directory.do_save_quick_reply(staff.db, staff.user, body(), staff.now))
+
+
+@bp.post("/api/quick-replies/<int:quick_reply_id>")
+@staff_view(SUPERVISORS)
+def change_quick_reply(quick_reply_id: int) -> Response:
+    staff = current()
+    saved = directory.do_save_quick_reply(staff.db, staff.user, body(), staff.now, quick_reply_id)
+    return jsonify(id=saved)
+
+
+@bp.get("/api/referrals")
+@staff_view(SUPERVISORS)
+def referrals() -> Response:
+    return jsonify(items=directory.referrals(current().db))
+
+
+@bp.post("/api/referrals")
+@staff_view(SUPERVISORS)
+def add_referral() -> Response:
+    staff = current()
+    return jsonify(id=directory.do_save_referral(staff.db, staff.user, body(), staff.now))
+
+
+@bp.post("/api/referrals/<int:referral_id>")
+@staff_view(SUPERVISORS)
+def change_referral(referral_id: int) -> Response:
+    staff = current()
+    return jsonify(
+        id=directory.do_save_referral(staff.db, staff.user, body(), staff.now, referral_id)
+    )

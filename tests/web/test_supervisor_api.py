@@ -198,3 +198,40 @@ def test_note_reassign_and_take_over(app: Flask, clock: FakeClock) -> None:
         ).all()
     assert {"supervisor_note", "reassigned", "taken_over"} <= set(kinds)
     assert advocate_id not in (held.advocate_id, colleague.id)
+
+
+def test_supervisors_manage_quick_replies_and_referrals_at_once(app: Flask) -> None:
+    advocate_client, advocate_csrf = sign_in(app, staff(app))
+    assert post(advocate_client, advocate_csrf, "/supervisor/api/quick-replies",
+                {"language": "es", "title": "x", "body": "y"}).status_code == 403  # fmt: skip
+    client, csrf = sign_in(app, staff(app, "supervisor"))
+
+    for payload, error in (
+        ({"language": "fr", "title": "Hola", "body": "Hola"}, "language must be one of: en, es"),
+        ({"language": "es", "title": "", "body": "Hola"}, "title must be text"),
+        ({"language": "es", "title": "Hola", "body": "x" * 641}, "body is at most 640 characters"),
+        ({"language": "es", "title": "Hola", "body": "Hola", "extra": 1}, "unknown fields: extra"),
+    ):
+        refused = post(client, csrf, "/supervisor/api/quick-replies", payload)
+        assert refused.status_code == 400 and refused.get_json()["error"] == error
+    assert client.get("/supervisor/api/quick-replies").get_json()["items"] == []
+
+    created = post(client, csrf, "/supervisor/api/quick-replies",
+                   {"language": "es", "title": "Saludo", "body": "Hola, estoy aqui."})  # fmt: skip
+    reply_id = created.get_json()["id"]
+    seen = advocate_client.get("/console/api/quick-replies?language=es").get_json()["items"]
+    assert [(q["title"], q["body"]) for q in seen] == [("Saludo", "Hola, estoy aqui.")]
+    post(client, csrf, f"/supervisor/api/quick-replies/{reply_id}", {"active": False})
+    assert advocate_client.get("/console/api/quick-replies?language=es").get_json()["items"] == []
+
+    referral = {
+        "name": "Harbor House", "services": "shelter, legal aid", "area": "Denver, CO",
+        "phone": "+1 555 010 0199", "hours": "24/7", "language": "English, Spanish",
+    }  # fmt: skip
+    assert post(client, csrf, "/supervisor/api/referrals", referral).status_code == 200
+    found = advocate_client.get("/console/api/referrals?q=shelter").get_json()["items"]
+    assert [r["name"] for r in found] == ["Harbor House"]
+    with runtime_of(app).sessions() as session:
+        kinds = session.scalars(select(Event.kind).where(Event.kind.in_(
+            ["quick_reply_saved", "referral_saved"]))).all()  # fmt: skip
+    assert sorted(kinds) == ["quick_reply_saved", "quick_reply_saved", "referral_saved"]
