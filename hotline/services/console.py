@@ -59,6 +59,8 @@ TIMELINE_EVENTS = {
     "send_failed": "A reply could not be sent",
     "delivery_failed": "A reply was not delivered",
     "tagged": "Tagged",
+    "reassigned": "Reassigned by a supervisor",
+    "taken_over": "Taken over by a supervisor",
 }
 
 
@@ -268,9 +270,15 @@ class Console:
                     "author": authors.get(event.actor_id) if event.actor_id else None,
                 }
             )
-        items.sort(
-            key=lambda item: (item["at"], {"message": 0, "event": 1, "note": 2}[item["type"]])
-        )
+
+        def rank(item: dict[str, Any]) -> int:
+            # Steps of one transaction share a time: the texter's text, then what it caused,
+            # then the replies, then notes.
+            if item["type"] == "message":
+                return 0 if item["direction"] == "inbound" else 2
+            return {"event": 1, "note": 3}[item["type"]]
+
+        items.sort(key=lambda item: (item["at"], rank(item), item["id"]))
         return items
 
     def quick_replies(self, session: Session, language: str) -> list[dict[str, Any]]:
@@ -322,10 +330,10 @@ class Console:
             .order_by(StaffUser.email)
         ).all()
         return [
-            {"id": u.id, "email": u.email, "active_count": self._load(session, u.id)} for u in rows
+            {"id": u.id, "email": u.email, "active_count": self.load(session, u.id)} for u in rows
         ]
 
-    def _load(self, session: Session, user_id: int) -> int:
+    def load(self, session: Session, user_id: int) -> int:
         return int(
             session.scalar(
                 select(func.count())
@@ -345,7 +353,7 @@ class Console:
             "role": user.role.value,
             "availability": user.availability.value,
             "capacity": self.capacity,
-            "active_count": self._load(session, user.id),
+            "active_count": self.load(session, user.id),
             "totp_enabled": user.totp_enabled,
         }
 
@@ -363,7 +371,7 @@ class Console:
     def _check_can_take(self, session: Session, user: StaffUser) -> None:
         if user.availability is not Availability.AVAILABLE:
             raise ConsoleError("you are set to away: set yourself available to take texters")
-        if self._load(session, user.id) >= self.capacity:
+        if self.load(session, user.id) >= self.capacity:
             raise ConsoleError(
                 f"you already have {self.capacity} active conversations: close one first"
             )
@@ -535,7 +543,7 @@ class Console:
             raise ConsoleError("choose another active advocate")
         if target.availability is not Availability.AVAILABLE:
             raise ConsoleError("that advocate is away")
-        if self._load(session, target.id) >= self.capacity:
+        if self.load(session, target.id) >= self.capacity:
             raise ConsoleError("that advocate has no room for another conversation")
         lock_texter(session, conversation.texter_id)
         if note:

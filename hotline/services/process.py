@@ -91,7 +91,10 @@ def _handle(
     if keyword is Keyword.STOP:
         if texter.opted_out_at is None:
             texter.opted_out_at = now
-            events.record(session, "opt_out", now, texter_id=texter.id, message_id=message.id)
+            events.record(
+                session, "opt_out", now, texter_id=texter.id, message_id=message.id,
+                conversation_id=conversation.id if conversation is not None else None,
+            )  # fmt: skip
             if conversation is not None:
                 triage.advance(
                     session, conversation, TriageEvent(On.STOP), now, outcome, message=message

@@ -514,6 +514,8 @@ class Supervision:
             raise ConsoleError("choose an active staff member")
         if not take_over and target.availability is not Availability.AVAILABLE:
             raise ConsoleError("that advocate is away")
+        if not take_over and self.console.load(session, target.id) >= self.console.capacity:
+            raise ConsoleError("that advocate already holds as many conversations as they may")
         lock_texter(session, conversation.texter_id)
         session.refresh(conversation)
         previous = conversation.advocate_id

@@ -18,6 +18,7 @@ from hotline.services.console import (
     do_erase_texter,
     do_reveal_number,
 )
+from hotline.services.triage import Outcome
 from hotline.web import runtime
 from hotline.web.staff import SUPERVISORS, current, staff_view
 
@@ -71,6 +72,9 @@ def me() -> Response:
 def availability() -> Response:
     staff = current()
     console().set_availability(staff.db, staff.user, text_field(body(), "availability"), staff.now)
+    changed = Outcome()
+    changed.queue_changed = True  # the supervisors' board shows who is available
+    staff.outcomes.append(changed)
     return jsonify(console().me(staff.db, staff.user))
 
 
