@@ -6,13 +6,14 @@ tokens made by :class:`hotline.vault.Vault`, and ``phone_hash`` is its keyed has
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     Enum,
     ForeignKey,
     Index,
@@ -302,6 +303,52 @@ class Disposition(Base):
     code: Mapped[str] = mapped_column(String(48), primary_key=True)
     label: Mapped[str] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Tag(Base):
+    """A tag advocates may put on a conversation; supervisors keep the list."""
+
+    __tablename__ = "tags"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SettingOverride(Base):
+    """A setting a supervisor changed at run time, over its value from the environment.
+
+    ``value`` is JSON checked by :mod:`hotline.services.tuning` before it is written; every
+    change is also an event. Read afresh by each job and request, so no restart is needed.
+    """
+
+    __tablename__ = "setting_overrides"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+
+class QualityReview(Base):
+    """One closed conversation drawn for the week's quality review, and its review.
+
+    ``feedback_ciphertext`` is the reviewer's feedback to the advocate, encrypted like notes.
+    """
+
+    __tablename__ = "quality_reviews"
+    __table_args__ = (Index("ix_quality_reviews_week_start", "week_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), unique=True)
+    advocate_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    week_start: Mapped[date] = mapped_column(Date)
+    sampled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    feedback_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the advocate read it
 
 
 class Event(Base):

@@ -62,8 +62,14 @@ def store_inbound(session: Session, vault: Vault, text: InboundText, now: dateti
     """Store one inbound text; the id of the new message, or None when its SID is known already.
 
     A repeated delivery of one ``MessageSid`` (Twilio retries, or the same request twice at
-    once) stores nothing new and returns None. The caller commits.
+    once) stores nothing new and returns None, not even a texter: the texter row and the
+    message are written in one savepoint, undone together when the SID turns out to be taken.
+    The caller commits.
     """
+    taken = session.scalar(select(Message.id).where(Message.twilio_sid == text.message_sid))
+    if taken is not None:
+        return None
+    savepoint = session.begin_nested()
     texter_id = find_or_add_texter(session, vault, text.phone, now)
     message_id = session.execute(
         _insert(session, Message)
@@ -83,4 +89,8 @@ def store_inbound(session: Session, vault: Vault, text: InboundText, now: dateti
         .on_conflict_do_nothing(index_elements=["twilio_sid"])
         .returning(Message.id)
     ).scalar_one_or_none()
-    return None if message_id is None else int(message_id)
+    if message_id is None:  # a concurrent delivery of the same SID won the race
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    return int(message_id)
