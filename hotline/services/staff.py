@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
@@ -13,6 +14,8 @@ from hotline.db.models import StaffRole, StaffUser
 from hotline.services import events
 
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024  # the sign-in form reads no more than this
+MAX_EMAIL_LENGTH = 254
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,63}")
 _hasher = PasswordHasher()
 
@@ -21,15 +24,26 @@ class StaffError(ValueError):
     """A staff account request that cannot be carried out; the message says why."""
 
 
+def check_password(password: str) -> None:
+    """The password policy: :class:`StaffError` says what is wrong."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise StaffError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise StaffError(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
 def check_new_staff(session: Session, email: str, password: str, role: str) -> StaffRole:
-    if not _EMAIL.fullmatch(email):
+    if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(email):
         raise StaffError("that is not an email address")
     try:
         staff_role = StaffRole(role)
     except ValueError:
         raise StaffError("role must be advocate, supervisor or admin") from None
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise StaffError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    check_password(password)
     taken = session.scalar(select(StaffUser.id).where(func.lower(StaffUser.email) == email.lower()))
     if taken is not None:
         raise StaffError("an account with that email exists already")
@@ -43,12 +57,15 @@ def do_create_staff(
     role: str,
     now: datetime,
     actor_id: int | None = None,
+    audit: dict[str, Any] | None = None,
 ) -> StaffUser:
-    """Create an account; raises :class:`StaffError` (and changes nothing) on bad input."""
+    """Create an account; raises :class:`StaffError` (and changes nothing) on bad input.
+
+    ``audit`` adds detail to the ``staff_created`` event (never a password)."""
     staff_role = check_new_staff(session, email, password, role)
     user = StaffUser(
         email=email.lower(),
-        password_hash=_hasher.hash(password),
+        password_hash=hash_password(password),
         role=staff_role,
         active=True,
         created_at=now,
@@ -56,7 +73,13 @@ def do_create_staff(
     session.add(user)
     session.flush()
     events.record(
-        session, "staff_created", now, actor_id=actor_id, staff_id=user.id, role=staff_role.value
+        session,
+        "staff_created",
+        now,
+        actor_id=actor_id,
+        staff_id=user.id,
+        role=staff_role.value,
+        **(audit or {}),
     )
     return user
 

@@ -1,0 +1,351 @@
+"""Administering staff accounts: create, deactivate and reactivate, reset a password or two-factor,
+change a role.
+
+Who may do what:
+
+- supervisors and admins administer accounts; advocates never do;
+- only an admin creates an admin, promotes anyone to admin, or changes an admin's account;
+- nobody deactivates or demotes themselves, or resets their own password or two-factor here (a
+  hijacked session must not be able to lock the owner out);
+- the last active admin is never deactivated or demoted.
+
+Every ``do_*`` first locks the rows it decides on (the actor, the account, every active admin)
+and re-reads them, so two admins deactivating each other at the same moment cannot leave the
+hotline without one. Each raises an :class:`AccountError` (and changes nothing) when refused, and
+records one audit event when it acts; no event ever holds a password.
+
+Deactivating, resetting a password and resetting two-factor end the account's sessions at once.
+A deactivated advocate's conversations go back to the queue, keeping their place.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hotline.db.models import Availability, Conversation, StaffRole, StaffSession, StaffUser
+from hotline.domain.triage import State
+from hotline.services import events
+from hotline.services.auth import end_all_sessions
+from hotline.services.claims import ClaimError, do_return_to_queue
+from hotline.services.staff import StaffError, check_password, do_create_staff, hash_password
+from hotline.services.triage import Outcome, Triage
+
+ADMINISTRATORS = (StaffRole.SUPERVISOR, StaffRole.ADMIN)
+# No 0/O, 1/l/I: a generated password is read off a screen and typed in by someone else.
+_GENERATED_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+_GENERATED_GROUPS = 4
+_GENERATED_GROUP_LENGTH = 5  # 4 x 5 characters from 32: 100 bits
+
+
+class AccountError(ValueError):
+    """A refused account change; the message is safe to show, ``status`` is the HTTP status."""
+
+    status = 400
+
+
+class NotAllowed(AccountError):
+    status = 403
+
+
+class NoSuchAccount(AccountError):
+    status = 404
+
+
+class Conflict(AccountError):
+    status = 409
+
+
+def generate_password() -> str:
+    """A random password that meets the policy, e.g. ``kq7rt-x3mzp-9hw2c-tnb4e``."""
+    return "-".join(
+        "".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(_GENERATED_GROUP_LENGTH))
+        for _ in range(_GENERATED_GROUPS)
+    )
+
+
+def accounts(session: Session) -> list[dict[str, Any]]:
+    """Every staff account, by email, with when it last signed in and its live sessions."""
+    last_sign_in = (
+        select(StaffSession.user_id, func.max(StaffSession.created_at).label("at"))
+        .group_by(StaffSession.user_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(StaffUser, last_sign_in.c.at)
+        .outerjoin(last_sign_in, last_sign_in.c.user_id == StaffUser.id)
+        .order_by(StaffUser.email)
+    ).all()
+    return [
+        {
+            "id": user.id,
+            "email": user.email,
+            "role": user.role.value,
+            "active": user.active,
+            "two_factor": user.totp_enabled,
+            "availability": user.availability.value,
+            "created_at": user.created_at.isoformat(),
+            "last_sign_in_at": at.isoformat() if at is not None else None,
+        }
+        for user, at in rows
+    ]
+
+
+def _role(value: Any) -> StaffRole:
+    if not isinstance(value, str):
+        raise AccountError("role must be advocate, supervisor or admin")
+    try:
+        return StaffRole(value)
+    except ValueError:
+        raise AccountError("role must be advocate, supervisor or admin") from None
+
+
+def _new_password(password: str | None) -> tuple[str, bool]:
+    """The password to set and whether it was generated; :class:`AccountError` if too weak."""
+    if password is None or password == "":
+        return generate_password(), True
+    try:
+        check_password(password)
+    except StaffError as exc:
+        raise AccountError(str(exc)) from None
+    return password, False
+
+
+def _check_administrator(actor: StaffUser) -> None:
+    if not actor.active:
+        raise NotAllowed("your account is no longer active")
+    if actor.role not in ADMINISTRATORS:
+        raise NotAllowed("only supervisors and admins administer staff accounts")
+
+
+def _lock(session: Session, actor: StaffUser, account_id: int) -> tuple[StaffUser, list[int]]:
+    """Lock and re-read the actor, the account and every active admin, in id order.
+
+    Returns the account and the ids of the active admins. On SQLite the transaction already
+    holds the database's write lock (``BEGIN IMMEDIATE``).
+    """
+    rows = session.scalars(
+        select(StaffUser)
+        .where(
+            or_(
+                StaffUser.id.in_({actor.id, account_id}),
+                and_(StaffUser.role == StaffRole.ADMIN, StaffUser.active.is_(True)),
+            )
+        )
+        .order_by(StaffUser.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    _check_administrator(actor)
+    account = next((row for row in rows if row.id == account_id), None)
+    if account is None:
+        raise NoSuchAccount("no such staff account")
+    if account.role is StaffRole.ADMIN and actor.role is not StaffRole.ADMIN:
+        raise NotAllowed("only an admin may change an admin's account")
+    admins = [row.id for row in rows if row.role is StaffRole.ADMIN and row.active]
+    return account, admins
+
+
+def _not_the_last_admin(account: StaffUser, admins: list[int], what: str) -> None:
+    if account.role is StaffRole.ADMIN and account.active and admins == [account.id]:
+        raise Conflict(f"the last active admin cannot be {what}: make another admin first")
+
+
+def do_create_account(
+    session: Session,
+    actor: StaffUser,
+    email: Any,
+    role: Any,
+    password: Any,
+    now: datetime,
+) -> tuple[StaffUser, str | None]:
+    """Create an account. Returns it and, when no password was given, the generated one (to be
+    shown once, never stored in clear)."""
+    session.refresh(actor, with_for_update=True)
+    _check_administrator(actor)
+    if not isinstance(email, str):
+        raise AccountError("that is not an email address")
+    if password is not None and not isinstance(password, str):
+        raise AccountError("password must be text")
+    staff_role = _role(role)
+    if staff_role is StaffRole.ADMIN and actor.role is not StaffRole.ADMIN:
+        raise NotAllowed("only an admin may create an admin")
+    chosen, generated = _new_password(password)
+    try:
+        user = do_create_staff(
+            session,
+            email.strip(),
+            chosen,
+            staff_role.value,
+            now,
+            actor.id,
+            audit={"email": email.strip().lower(), "password": "generated" if generated else "set"},
+        )
+    except StaffError as exc:
+        error = Conflict if "exists already" in str(exc) else AccountError
+        raise error(str(exc)) from None
+    except IntegrityError:  # the same email created at the same moment
+        raise Conflict("an account with that email exists already") from None
+    return user, chosen if generated else None
+
+
+def do_deactivate_account(
+    session: Session, triage: Triage, actor: StaffUser, account_id: int, now: datetime
+) -> list[Outcome]:
+    """Switch an account off: its sessions end at once and the conversations it held go back
+    to the queue. Returns what to hand over (live updates) once committed."""
+    account, admins = _lock(session, actor, account_id)
+    if not account.active:
+        raise Conflict("that account is deactivated already")
+    _not_the_last_admin(account, admins, "deactivated")
+    if account.id == actor.id:
+        raise Conflict("you cannot deactivate your own account")
+    held = session.scalars(
+        select(Conversation.id)
+        .where(Conversation.advocate_id == account.id, Conversation.state == State.WITH_ADVOCATE)
+        .order_by(Conversation.id)
+    ).all()
+    outcomes: list[Outcome] = []
+    for conversation_id in held:
+        try:
+            outcome = do_return_to_queue(session, triage, conversation_id, account.id, now)
+        except ClaimError:
+            continue  # closed or handed on between our look and the texter's lock
+        outcome.conversations.add(conversation_id)
+        outcome.queue_changed = True
+        outcomes.append(outcome)
+    account.active = False
+    account.availability = Availability.AWAY
+    ended = end_all_sessions(session, account.id, now)
+    events.record(
+        session,
+        "staff_deactivated",
+        now,
+        actor_id=actor.id,
+        staff_id=account.id,
+        email=account.email,
+        sessions_ended=ended,
+        conversations_returned=len(outcomes),
+    )
+    return outcomes
+
+
+def do_reactivate_account(
+    session: Session, actor: StaffUser, account_id: int, now: datetime
+) -> None:
+    """Let a deactivated account sign in again (with the password it had)."""
+    account, _ = _lock(session, actor, account_id)
+    if account.active:
+        raise Conflict("that account is active already")
+    account.active = True
+    events.record(
+        session,
+        "staff_reactivated",
+        now,
+        actor_id=actor.id,
+        staff_id=account.id,
+        email=account.email,
+    )
+
+
+def do_reset_password(
+    session: Session, actor: StaffUser, account_id: int, password: Any, now: datetime
+) -> str | None:
+    """Give an account a new password and end its sessions. Returns the password when it was
+    generated (to be shown once), None when the actor chose it."""
+    if password is not None and not isinstance(password, str):
+        raise AccountError("password must be text")
+    account, _ = _lock(session, actor, account_id)
+    if account.id == actor.id:
+        raise Conflict("you cannot reset your own password here: ask another administrator")
+    chosen, generated = _new_password(password)
+    account.password_hash = hash_password(chosen)
+    ended = end_all_sessions(session, account.id, now)
+    events.record(
+        session,
+        "staff_password_reset",
+        now,
+        actor_id=actor.id,
+        staff_id=account.id,
+        email=account.email,
+        password="generated" if generated else "set",
+        sessions_ended=ended,
+    )
+    return chosen if generated else None
+
+
+def do_change_role(
+    session: Session, actor: StaffUser, account_id: int, role: Any, now: datetime
+) -> None:
+    """Make an account an advocate, a supervisor or an admin; effective on its next request."""
+    new_role = _role(role)
+    account, admins = _lock(session, actor, account_id)
+    if new_role is StaffRole.ADMIN and actor.role is not StaffRole.ADMIN:
+        raise NotAllowed("only an admin may make someone an admin")
+    if account.role is new_role:
+        raise Conflict(f"that account is already {_article(new_role)}")
+    if new_role is not StaffRole.ADMIN:
+        _not_the_last_admin(account, admins, "demoted")
+    if account.id == actor.id:
+        raise Conflict("you cannot change your own role")
+    before = account.role
+    account.role = new_role
+    events.record(
+        session,
+        "staff_role_changed",
+        now,
+        actor_id=actor.id,
+        staff_id=account.id,
+        email=account.email,
+        role_before=before.value,
+        role_after=new_role.value,
+    )
+
+
+def do_reset_two_factor(session: Session, actor: StaffUser, account_id: int, now: datetime) -> None:
+    """Switch an account's two-factor off (a lost phone) and end its sessions; it sets two-factor
+    up again at its next sign-in when the hotline requires it."""
+    account, _ = _lock(session, actor, account_id)
+    if account.id == actor.id:
+        raise Conflict("you cannot reset your own two-factor here: ask another administrator")
+    if not account.totp_enabled and account.totp_secret_ciphertext is None:
+        raise Conflict("that account has no two-factor sign-in to reset")
+    was_enabled = account.totp_enabled
+    account.totp_enabled = False
+    account.totp_secret_ciphertext = None
+    ended = end_all_sessions(session, account.id, now)
+    events.record(
+        session,
+        "staff_two_factor_reset",
+        now,
+        actor_id=actor.id,
+        staff_id=account.id,
+        email=account.email,
+        was_enabled=was_enabled,
+        sessions_ended=ended,
+    )
+
+
+def _article(role: StaffRole) -> str:
+    return f"an {role.value}" if role.value[0] in "aeiou" else f"a {role.value}"
+
+
+__all__ = [
+    "AccountError",
+    "Conflict",
+    "NoSuchAccount",
+    "NotAllowed",
+    "accounts",
+    "do_change_role",
+    "do_create_account",
+    "do_deactivate_account",
+    "do_reactivate_account",
+    "do_reset_password",
+    "do_reset_two_factor",
+    "generate_password",
+]
