@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery, Task
 from flask import Flask
 
 from hotline.settings import Settings
-from hotline.taskqueue import FIRE_TIMERS, PURGE, SWEEP
+from hotline.taskqueue import DRAW_REVIEWS, FIRE_TIMERS, PURGE, SWEEP
+
+log = logging.getLogger(__name__)
 
 
 def celery_init_app(app: Flask, settings: Settings) -> Celery:
@@ -47,9 +50,40 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
                 "sweep": {"task": SWEEP, "schedule": float(settings.sweep_interval_seconds)},
                 "timers": {"task": FIRE_TIMERS, "schedule": settings.timer_tick_seconds},
                 "purge": {"task": PURGE, "schedule": 3600.0},
+                # Idempotent: the first run after a week ends draws it, the rest add nothing.
+                "reviews": {"task": DRAW_REVIEWS, "schedule": 3600.0},
             },
         }
     )
     celery.set_default()
     app.extensions["celery"] = celery
+    _survive_broker_loss_with_tasks_in_hand()
     return celery
+
+
+def _survive_broker_loss_with_tasks_in_hand() -> None:
+    """Keep the worker alive when Redis goes away while it holds unacknowledged tasks.
+
+    kombu 5.7's Redis transport reaches for a lost connection's details when it gives those
+    tasks back on closing the connection, or acknowledges one that finished after the loss:
+    ``AttributeError`` on ``conninfo.hostname`` or ``connection.client``, which Celery treats
+    as unrecoverable, and the worker exits (seen in ``tests/faults/test_worker_faults.py``).
+    Here the lost connection raises a connection error instead, which kombu and Celery already
+    handle: they log it and reconnect. Nothing is lost: with ``acks_late`` Redis still holds
+    an unacknowledged task and hands it out again after the visibility timeout, a restarted
+    Redis has the sweep find the stored work, and every task is idempotent.
+    """
+    import redis.exceptions
+    from kombu.transport import redis as transport
+
+    original = transport.Channel._connparams
+    if getattr(original, "hotline_guarded", False):
+        return
+
+    def _connparams(self: Any, asynchronous: bool = False) -> Any:
+        if self.connection is None or self.connection.client is None:
+            raise redis.exceptions.ConnectionError("the broker connection is closed")
+        return original(self, asynchronous=asynchronous)  # type: ignore[no-untyped-call]
+
+    _connparams.hotline_guarded = True  # type: ignore[attr-defined]
+    transport.Channel._connparams = _connparams  # type: ignore[method-assign]
