@@ -28,6 +28,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(supervisor.bp)
+    from hotline.web import admin_staff
+
+    app.register_blueprint(admin_staff.bp)
     if runtime_of_app(app).settings.mode in (Mode.DEMO, Mode.DEVELOPMENT):
         # The texting simulator exists only where no real texter can be: elsewhere, 404.
         from hotline.web import simulator

@@ -1,0 +1,138 @@
+"""The administration page, and the API for staff accounts behind it.
+
+Supervisors and admins only (advocates get 403); every change needs the session's CSRF token.
+The page's other two sections, quick replies and referrals, use the supervisor API. The rules
+on who may change which account live in :mod:`hotline.services.accounts`; a refused change is
+rolled back whole and answered with its status (400, 403, 404 or 409) and a message to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec
+
+from flask import Blueprint, Response, jsonify, render_template
+
+from hotline.catalogue import LANGUAGES
+from hotline.services import accounts
+from hotline.services.accounts import AccountError
+from hotline.web import runtime
+from hotline.web.console import body
+from hotline.web.staff import SUPERVISORS, api_error, current, staff_view
+
+bp = Blueprint("admin_staff", __name__, url_prefix="/supervisor")
+
+P = ParamSpec("P")
+
+
+def refusals(view: Callable[P, Any]) -> Callable[P, Any]:
+    """Answer a refused account change with its status. Wraps :func:`staff_view` from outside,
+    so the transaction has been rolled back by the time the refusal is answered."""
+
+    @wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except AccountError as error:
+            return api_error(str(error), error.status)
+
+    return wrapper
+
+
+def _known(payload: dict[str, Any], *allowed: str) -> dict[str, Any]:
+    unknown = set(payload) - set(allowed)
+    if unknown:
+        raise AccountError(f"unknown fields: {', '.join(sorted(unknown))}")
+    return payload
+
+
+@bp.get("/admin")
+@staff_view(SUPERVISORS, page=True)
+def page() -> Response:
+    staff = current()
+    return Response(
+        render_template(
+            "admin.html",
+            user=staff.user,
+            csrf_token=staff.staff_session.csrf_token,
+            languages=LANGUAGES,
+        )
+    )
+
+
+@bp.get("/api/staff-accounts")
+@staff_view(SUPERVISORS)
+def staff_accounts() -> Response:
+    staff = current()
+    return jsonify(items=accounts.accounts(staff.db), me=staff.user.id)
+
+
+@bp.post("/api/staff-accounts")
+@refusals
+@staff_view(SUPERVISORS)
+def create() -> Response:
+    staff = current()
+    payload = _known(body(), "email", "role", "password")
+    user, generated = accounts.do_create_account(
+        staff.db,
+        staff.user,
+        payload.get("email"),
+        payload.get("role"),
+        payload.get("password"),
+        staff.now,
+    )
+    return jsonify(id=user.id, email=user.email, password=generated)
+
+
+@bp.post("/api/staff-accounts/<int:account_id>/deactivate")
+@refusals
+@staff_view(SUPERVISORS)
+def deactivate(account_id: int) -> Response:
+    staff = current()
+    staff.outcomes.extend(
+        accounts.do_deactivate_account(
+            staff.db, runtime().triage, staff.user, account_id, staff.now
+        )
+    )
+    return jsonify(ok=True)
+
+
+@bp.post("/api/staff-accounts/<int:account_id>/reactivate")
+@refusals
+@staff_view(SUPERVISORS)
+def reactivate(account_id: int) -> Response:
+    staff = current()
+    accounts.do_reactivate_account(staff.db, staff.user, account_id, staff.now)
+    return jsonify(ok=True)
+
+
+@bp.post("/api/staff-accounts/<int:account_id>/reset-password")
+@refusals
+@staff_view(SUPERVISORS)
+def reset_password(account_id: int) -> Response:
+    staff = current()
+    payload = _known(body(), "password")
+    generated = accounts.do_reset_password(
+        staff.db, staff.user, account_id, payload.get("password"), staff.now
+    )
+    return jsonify(ok=True, password=generated)
+
+
+@bp.post("/api/staff-accounts/<int:account_id>/role")
+@refusals
+@staff_view(SUPERVISORS)
+def change_role(account_id: int) -> Response:
+    staff = current()
+    payload = _known(body(), "role")
+    accounts.do_change_role(staff.db, staff.user, account_id, payload.get("role"), staff.now)
+    return jsonify(ok=True)
+
+
+@bp.post("/api/staff-accounts/<int:account_id>/reset-two-factor")
+@refusals
+@staff_view(SUPERVISORS)
+def reset_two_factor(account_id: int) -> Response:
+    staff = current()
+    accounts.do_reset_two_factor(staff.db, staff.user, account_id, staff.now)
+    return jsonify(ok=True)
