@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 def process_inbound(runtime: Runtime, message_id: int) -> None:
     """Process the sender's pending texts (see :func:`process_pending`), then queue replies."""
     with runtime.sessions.begin() as session:
-        outcome = process_pending(session, runtime.triage, message_id, runtime.clock.now())
+        triage = runtime.tuned(session).triage  # a supervisor's change counts from the next text
+        outcome = process_pending(session, triage, message_id, runtime.clock.now())
     hand_over(runtime, outcome)
 
 
@@ -35,9 +36,10 @@ def fire_timers(runtime: Runtime) -> None:
     now = runtime.clock.now()
     with runtime.sessions() as session:
         due = due_timers(session, now)
+        triage = runtime.tuned(session).triage if due else runtime.triage
     for conversation_id in due:
         with runtime.sessions.begin() as session:
-            outcome = fire_timer(session, runtime.triage, conversation_id, now)
+            outcome = fire_timer(session, triage, conversation_id, now)
         hand_over(runtime, outcome)
 
 

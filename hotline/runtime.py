@@ -19,7 +19,8 @@ from hotline.db.session import make_engine, make_session_factory
 from hotline.live import LiveFeed, MemoryLiveFeed, RedisLiveFeed
 from hotline.services.auth import AuthPolicy
 from hotline.services.send import Dispatcher, SendPolicy
-from hotline.services.triage import Triage, TriagePolicy
+from hotline.services.triage import Triage
+from hotline.services.tuning import Tuned, Tuner
 from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender, Sender, TwilioSender
 from hotline.sms.simulated import SimulatedCarrier
@@ -65,8 +66,17 @@ class Runtime:
         )
 
     @cached_property
+    def tuner(self) -> Tuner:
+        return Tuner(self.settings, self.vault)
+
+    def tuned(self, session: Session) -> Tuned:
+        """The settings in force now, supervisors' overrides included (one small SELECT)."""
+        return self.tuner.refresh(session)
+
+    @property
     def triage(self) -> Triage:
-        return Triage(self.vault, TriagePolicy.from_settings(self.settings))
+        """The triage as last tuned; jobs and staff requests call :meth:`tuned` to refresh it."""
+        return self.tuner.latest.triage
 
     @cached_property
     def live(self) -> LiveFeed:

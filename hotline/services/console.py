@@ -28,6 +28,7 @@ from hotline.db.models import (
     Referral,
     StaffRole,
     StaffUser,
+    Tag,
     Texter,
 )
 from hotline.db.session import lock_texter
@@ -318,6 +319,12 @@ class Console:
         )
         return [{"code": d.code, "label": d.label} for d in rows]
 
+    def tags(self, session: Session) -> list[str]:
+        """The tags an advocate may put on a conversation: the active ones on the list."""
+        return list(
+            session.scalars(select(Tag.name).where(Tag.active.is_(True)).order_by(Tag.name))
+        )
+
     def advocates(self, session: Session, except_id: int) -> list[dict[str, Any]]:
         """Who a conversation can be transferred to: active, available, with room."""
         rows = session.scalars(
@@ -485,6 +492,13 @@ class Console:
         tag = " ".join(tag.strip().lower().split())
         if not tag or len(tag) > 40 or not all(c.isalnum() or c in " -_" for c in tag):
             raise ConsoleError("a tag is 1 to 40 letters, digits, spaces, - or _")
+        listed = session.get(Tag, tag)
+        if listed is None or not listed.active:
+            # Only the supervisors' list: free tags would split one meaning over many spellings.
+            raise ConsoleError(
+                f"\u201c{tag}\u201d is not on the tag list: choose one of the suggested tags "
+                "(supervisors keep the list on the settings page)"
+            )
         conversation = self.visible(session, user, conversation_id)
         exists = session.get(ConversationTag, (conversation.id, tag))
         if exists is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, g, jsonify, render_template, request
 
 from hotline.live import QUEUE, conversation_topic
 from hotline.services.console import (
@@ -26,8 +26,12 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 
 
 def console() -> Console:
-    rt = runtime()
-    return Console(rt.triage, rt.settings.capacity)
+    """The console with the settings in force for this request (overrides read once per request)."""
+    found = g.get("tuned_console")
+    if not isinstance(found, Console):
+        tuned = runtime().tuned(current().db)
+        found = g.tuned_console = Console(tuned.triage, tuned.settings.capacity)
+    return found
 
 
 def body() -> dict[str, Any]:
@@ -226,6 +230,14 @@ def referrals() -> Response:
 def dispositions() -> Response:
     staff = current()
     return jsonify(items=console().dispositions(staff.db))
+
+
+@bp.get("/api/tags")
+@staff_view()
+def tags() -> Response:
+    """The tags advocates may use: supervisors keep the list (/supervisor/settings)."""
+    staff = current()
+    return jsonify(items=console().tags(staff.db))
 
 
 @bp.get("/api/advocates")

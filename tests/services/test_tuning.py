@@ -1,0 +1,452 @@
+"""Settings changed at run time: strict checks, in force from the next job, reset, audited; and
+the lists advocates choose from (dispositions, tags)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hotline import runtime_of
+from hotline.catalogue import lexicon
+from hotline.db.models import (
+    Disposition,
+    Event,
+    SettingOverride,
+    StaffUser,
+    Tag,
+)
+from hotline.domain.risk import Priority
+from hotline.services import tuning, vocabulary
+from hotline.services.console import Console, ConsoleError, InvalidInput
+from hotline.sms.sender import LocalSender
+from tests.fakes import FakeClock
+from tests.helpers import bodies, conversations_of, messages_of
+from tests.web.test_console_api import queued_texter, staff
+
+DEFAULT_WELCOME = "You've reached the Anti-Trafficking Hotline."
+DISCREET_WELCOME = "Hi, thanks for your message."
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask], isolated_database_url: str, clock: FakeClock) -> Flask:
+    """A database of this test's own: overrides apply to every texter, so none may be shared."""
+    return make_app(isolated_database_url, clock=clock, sender=LocalSender(clock.now))
+
+
+def english_lexicon(**changes: Any) -> dict[str, Any]:
+    """The shipped English lexicon in the API's shape, with ``changes``."""
+    return {**tuning.lexicon_value(lexicon("en")), **changes}
+
+
+def change(app: Flask, user: StaffUser, key: str, value: Any) -> bool:
+    runtime = runtime_of(app)
+    with runtime.sessions.begin() as session:
+        return tuning.do_set(session, user, key, value, runtime.clock.now(), runtime.settings)
+
+
+def reset(app: Flask, user: StaffUser, key: str) -> bool:
+    runtime = runtime_of(app)
+    with runtime.sessions.begin() as session:
+        return tuning.do_reset(session, user, key, runtime.clock.now(), runtime.settings)
+
+
+def first_reply(app: Flask, body: str = "hi") -> str:
+    phone = queued_texter(app, body)
+    return bodies(app, messages_of(app, phone))[1]
+
+
+def events(app: Flask, *kinds: str) -> list[Event]:
+    with runtime_of(app).sessions() as session:
+        return list(session.scalars(select(Event).where(Event.kind.in_(kinds)).order_by(Event.id)))
+
+
+def stored(app: Flask) -> dict[str, Any]:
+    with runtime_of(app).sessions() as session:
+        return tuning.read_overrides(session)
+
+
+# -- checking ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("capacity", 0, "capacity must be a whole number from 1 to 50"),
+        ("capacity", 51, "capacity must be a whole number from 1 to 50"),
+        ("capacity", 2.5, "capacity must be a whole number from 1 to 50"),
+        ("capacity", "3", "capacity must be a number"),
+        ("capacity", True, "capacity must be a number"),
+        ("capacity", None, "capacity must be a number"),
+        ("triage_timeout_minutes", 0, "triage_timeout_minutes must be from 1 to 1440 minutes"),
+        ("wait_update_minutes", 241, "wait_update_minutes must be from 1 to 240 minutes"),
+        ("survey_timeout_minutes", -5, "survey_timeout_minutes must be from 1 to 1440 minutes"),
+        ("check_in_after_minutes", math.inf, "check_in_after_minutes must be a number"),
+        ("check_in_timeout_minutes", math.nan, "check_in_timeout_minutes must be a number"),
+        ("discreet_mode", "yes", "discreet_mode must be true or false"),
+        ("discreet_mode", 1, "discreet_mode must be true or false"),
+    ],
+)
+def test_scalar_values_are_checked_strictly(key: str, value: Any, message: str) -> None:
+    with pytest.raises(tuning.TuningError) as refused:
+        tuning.check(key, value)
+    assert str(refused.value) == message
+
+
+def test_good_scalar_values_are_kept_as_numbers_and_flags() -> None:
+    assert tuning.check("capacity", 5) == 5
+    assert tuning.check("capacity", 5.0) == 5 and isinstance(tuning.check("capacity", 5.0), int)
+    assert tuning.check("wait_update_minutes", 2.5) == 2.5
+    assert tuning.check("discreet_mode", True) is True
+
+
+def test_unknown_keys_are_refused() -> None:
+    with pytest.raises(tuning.UnknownSetting):
+        tuning.check("secret_key", "x")
+    with pytest.raises(tuning.UnknownSetting):
+        tuning.check("database_url", "sqlite://")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ([], "lexicon_en must be an object with urgent_at, high_at, emergency, weights"),
+        ({"urgent_at": 60, "high_at": 30, "emergency": []}, "lexicon_en: missing weights"),
+        (
+            {"urgent_at": 60, "high_at": 30, "emergency": [], "weights": {}, "extra": 1},
+            "lexicon_en: unknown fields: extra",
+        ),
+        (
+            {"urgent_at": 30, "high_at": 30, "emergency": [], "weights": {}},
+            "lexicon_en: high_at must be below urgent_at",
+        ),
+        (
+            {"urgent_at": 0, "high_at": 30, "emergency": [], "weights": {}},
+            "lexicon_en: urgent_at and high_at must be whole numbers from 1 to 1000",
+        ),
+        (
+            {"urgent_at": 60, "high_at": 30.5, "emergency": [], "weights": {}},
+            "lexicon_en: urgent_at and high_at must be whole numbers from 1 to 1000",
+        ),
+        (
+            {"urgent_at": 60, "high_at": 30, "emergency": "gun", "weights": {}},
+            "lexicon_en: emergency must be a list of phrases",
+        ),
+        (
+            {"urgent_at": 60, "high_at": 30, "emergency": ["  "], "weights": {}},
+            "lexicon_en emergency: a phrase is empty",
+        ),
+        (
+            {"urgent_at": 60, "high_at": 30, "emergency": [7], "weights": {}},
+            "lexicon_en emergency: every phrase must be text",
+        ),
+        (
+            {"urgent_at": 60, "high_at": 30, "emergency": ["?!"], "weights": {}},
+            "lexicon_en emergency: \u201c?!\u201d has no letter or digit",
+        ),
+        (
+            {"urgent_at": 60, "high_at": 30, "emergency": ["gun\x00"], "weights": {}},
+            "lexicon_en emergency: a phrase holds a control or unassigned character",
+        ),
+        (
+            {"urgent_at": 60, "high_at": 30, "emergency": ["x" * 61], "weights": {}},
+            "lexicon_en emergency: \u201c" + "x" * 40 + "\u2026\u201d is over 60 characters",
+        ),
+        (
+            {"urgent_at": 60, "high_at": 30, "emergency": ["Gun", "gun"], "weights": {}},
+            "lexicon_en: \u201cgun\u201d is listed twice",
+        ),
+        (
+            {"urgent_at": 60, "high_at": 30, "emergency": [], "weights": {"locked": 0}},
+            "lexicon_en weights: \u201clocked\u201d must weigh a whole number from 1 to 100",
+        ),
+        (
+            {"urgent_at": 60, "high_at": 30, "emergency": [], "weights": {"locked": 101}},
+            "lexicon_en weights: \u201clocked\u201d must weigh a whole number from 1 to 100",
+        ),
+        (
+            {"urgent_at": 60, "high_at": 30, "emergency": [], "weights": {"locked": "30"}},
+            "lexicon_en weights: \u201clocked\u201d must weigh a whole number from 1 to 100",
+        ),
+        (
+            {"urgent_at": 60, "high_at": 30, "emergency": [], "weights": {"locked": True}},
+            "lexicon_en weights: \u201clocked\u201d must weigh a whole number from 1 to 100",
+        ),
+        (
+            {"urgent_at": 60, "high_at": 30, "emergency": [], "weights": {"Locked in": 5,
+                                                                          "locked  in": 6}},
+            "lexicon_en: \u201clocked in\u201d is listed twice",
+        ),
+        (
+            {"urgent_at": 60, "high_at": 30, "emergency": ["a"] * 201, "weights": {}},
+            "lexicon_en: at most 200 emergency phrases",
+        ),
+        (
+            {"urgent_at": 60, "high_at": 30, "emergency": [],
+             "weights": {f"p{i}": 1 for i in range(501)}},
+            "lexicon_en: at most 500 weighted phrases",
+        ),
+    ],
+)  # fmt: skip
+def test_a_lexicon_must_have_the_right_shape(value: Any, message: str) -> None:
+    with pytest.raises(tuning.TuningError) as refused:
+        tuning.check("lexicon_en", value)
+    assert str(refused.value) == message
+
+
+def test_a_good_lexicon_is_kept_with_phrases_trimmed() -> None:
+    value = {"urgent_at": 50, "high_at": 20, "emergency": ["  he has a   gun "],
+             "weights": {" locked in ": 40}}  # fmt: skip
+    assert tuning.check("lexicon_en", value) == {
+        "urgent_at": 50, "high_at": 20, "emergency": ["he has a gun"], "weights": {"locked in": 40},
+    }  # fmt: skip
+
+
+def test_a_refused_value_changes_nothing(app: Flask) -> None:
+    supervisor = staff(app, "supervisor")
+    for key, value in (("capacity", 0), ("discreet_mode", "on"), ("lexicon_en", {"weights": 1})):
+        with pytest.raises(tuning.TuningError):
+            change(app, supervisor, key, value)
+    with pytest.raises(tuning.UnknownSetting):
+        change(app, supervisor, "secret_key", "x")
+    assert stored(app) == {}
+    assert events(app, "setting_changed", "setting_reset") == []
+    assert first_reply(app).startswith(DEFAULT_WELCOME)
+
+
+# -- in force from the next job ------------------------------------------------------------------
+
+
+def test_discreet_mode_counts_from_the_next_text_and_reset_brings_the_default_back(
+    app: Flask,
+) -> None:
+    supervisor = staff(app, "supervisor")
+    assert first_reply(app).startswith(DEFAULT_WELCOME)
+
+    assert change(app, supervisor, "discreet_mode", True) is True
+    assert first_reply(app).startswith(DISCREET_WELCOME)
+    assert change(app, supervisor, "discreet_mode", True) is False  # already so: no event
+
+    assert reset(app, supervisor, "discreet_mode") is True
+    assert first_reply(app).startswith(DEFAULT_WELCOME)
+    assert reset(app, supervisor, "discreet_mode") is False
+    assert stored(app) == {}
+
+    changed, was_reset = events(app, "setting_changed", "setting_reset")
+    assert (changed.kind, changed.actor_id) == ("setting_changed", supervisor.id)
+    assert changed.detail == {"key": "discreet_mode", "old": False, "new": True,
+                              "was_default": True}  # fmt: skip
+    assert (was_reset.kind, was_reset.actor_id) == ("setting_reset", supervisor.id)
+    assert was_reset.detail == {"key": "discreet_mode", "old": True, "new": False}
+    # Settings are nobody's conversation: no texter is named in their events.
+    assert changed.texter_id is None and changed.conversation_id is None
+
+
+def test_a_timer_change_sets_the_next_timer(app: Flask, clock: FakeClock) -> None:
+    supervisor = staff(app, "supervisor")
+    change(app, supervisor, "triage_timeout_minutes", 3)
+    phone = queued_texter(app, "hi")
+    [conversation] = conversations_of(app, phone)
+    assert conversation.timer == "triage"
+    assert conversation.timer_due_at == clock.now() + timedelta(minutes=3)
+
+
+def test_a_lexicon_weight_change_raises_the_next_texters_priority(app: Flask) -> None:
+    supervisor = staff(app, "supervisor")
+    calm = queued_texter(app, "hi", "no", "yes", "they kept my passport", "TX")
+    assert conversations_of(app, calm)[0].priority is Priority.NORMAL  # passport weighs 25
+
+    weights = {**english_lexicon()["weights"], "passport": 70}
+    change(app, supervisor, "lexicon_en", english_lexicon(weights=weights))
+    urgent = queued_texter(app, "hi", "no", "yes", "they kept my passport", "TX")
+    conversation = conversations_of(app, urgent)[0]
+    assert conversation.priority is Priority.URGENT
+    assert conversation.risk_reasons == ["passport (+70)"]
+
+    [event] = events(app, "setting_changed")
+    assert event.detail == {"key": "lexicon_en", "was_default": True,
+                            "weights_changed": {"passport": [25, 70]}}  # fmt: skip
+
+
+def test_capacity_is_the_consoles_for_the_next_request(app: Flask) -> None:
+    supervisor = staff(app, "supervisor")
+    runtime = runtime_of(app)
+    with runtime.sessions() as session:
+        assert runtime.tuned(session).settings.capacity == 3
+    change(app, supervisor, "capacity", 1)
+    with runtime.sessions() as session:
+        tuned = runtime.tuned(session)
+    assert tuned.settings.capacity == 1
+    assert runtime.settings.capacity == 3  # the environment's value stays the default
+
+
+def test_the_tuner_rebuilds_only_when_the_overrides_change(app: Flask) -> None:
+    supervisor = staff(app, "supervisor")
+    runtime = runtime_of(app)
+    with runtime.sessions() as session:
+        first = runtime.tuned(session)
+        assert runtime.tuned(session) is first
+    change(app, supervisor, "wait_update_minutes", 5)
+    with runtime.sessions() as session:
+        second = runtime.tuned(session)
+        assert runtime.tuned(session) is second
+    assert second is not first and second.triage.policy.timer_minutes["wait_update"] == 5
+    assert runtime.triage is second.triage
+
+
+def test_a_stored_value_that_fails_the_checks_is_ignored(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime = runtime_of(app)
+    with runtime.sessions.begin() as session:
+        session.add(SettingOverride(key="capacity", value=5000, updated_at=runtime.clock.now()))
+        session.add(SettingOverride(key="retired_knob", value=1, updated_at=runtime.clock.now()))
+    with caplog.at_level(logging.WARNING), runtime.sessions() as session:
+        tuned = runtime.tuned(session)
+    assert tuned.settings.capacity == 3
+    assert "'capacity' ignored" in caplog.text and "5000" not in caplog.text
+
+
+# -- dispositions and tags ------------------------------------------------------------------------
+
+
+def disposition_rows(session: Session) -> dict[str, tuple[str, bool]]:
+    return {d.code: (d.label, d.active) for d in session.scalars(select(Disposition))}
+
+
+def test_dispositions_are_added_relabelled_retired_and_restored(app: Flask) -> None:
+    supervisor = staff(app, "supervisor")
+    runtime = runtime_of(app)
+    now = runtime.clock.now()
+    console = Console(runtime.triage, 3)
+    with runtime.sessions.begin() as session:
+        code = vocabulary.do_add_disposition(
+            session, supervisor, {"code": "legal_aid", "label": "Legal aid"}, now
+        )
+        assert code == "legal_aid"
+        assert {"code": "legal_aid", "label": "Legal aid"} in console.dispositions(session)
+        vocabulary.do_change_disposition(session, supervisor, code, {"label": "Legal  help"}, now)
+        vocabulary.do_change_disposition(session, supervisor, code, {"active": False}, now)
+        assert code not in [d["code"] for d in console.dispositions(session)]
+        assert disposition_rows(session)[code] == ("Legal help", False)
+        vocabulary.do_change_disposition(session, supervisor, code, {"active": True}, now)
+        assert disposition_rows(session)[code] == ("Legal help", True)
+    added, *changed = events(app, "disposition_added", "disposition_changed")
+    assert added.detail == {"code": "legal_aid", "label": "Legal aid"}
+    assert [e.detail for e in changed] == [
+        {"code": "legal_aid", "label": {"old": "Legal aid", "new": "Legal help"}},
+        {"code": "legal_aid", "active": {"old": True, "new": False}},
+        {"code": "legal_aid", "active": {"old": False, "new": True}},
+    ]
+    assert all(e.actor_id == supervisor.id for e in [added, *changed])
+
+
+@pytest.mark.parametrize(
+    ("payload", "error", "message"),
+    [
+        ({"code": "Legal Aid", "label": "x"}, InvalidInput, "code is 1 to 48 lower-case"),
+        ({"code": "1st", "label": "x"}, InvalidInput, "code is 1 to 48 lower-case"),
+        ({"code": "ok", "label": "  "}, InvalidInput, "label must not be empty"),
+        ({"code": "ok", "label": "x" * 121}, InvalidInput, "label is at most 120 characters"),
+        ({"code": "ok", "label": "a\nb\x07"}, InvalidInput, "label holds a character"),
+        ({"code": "ok", "label": "x", "active": False}, InvalidInput, "unknown fields: active"),
+        ({"code": "referred", "label": "x"}, ConsoleError, "a disposition with code referred"),
+    ],
+)
+def test_a_bad_disposition_is_refused_and_nothing_changes(
+    app: Flask, payload: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    supervisor = staff(app, "supervisor")
+    runtime = runtime_of(app)
+    with runtime.sessions() as session:
+        before = disposition_rows(session)
+    with pytest.raises(error, match=message), runtime.sessions.begin() as session:
+        vocabulary.do_add_disposition(session, supervisor, payload, runtime.clock.now())
+    with runtime.sessions() as session:
+        assert disposition_rows(session) == before
+    assert events(app, "disposition_added") == []
+
+
+def test_the_last_active_disposition_cannot_be_retired(app: Flask) -> None:
+    supervisor = staff(app, "supervisor")
+    runtime = runtime_of(app)
+    now = runtime.clock.now()
+    with runtime.sessions.begin() as session:
+        codes = sorted(disposition_rows(session))
+        for code in codes[1:]:
+            vocabulary.do_change_disposition(session, supervisor, code, {"active": False}, now)
+    refused = pytest.raises(ConsoleError, match="last active disposition")
+    with refused, runtime.sessions.begin() as session:
+        vocabulary.do_change_disposition(session, supervisor, codes[0], {"active": False}, now)
+    with runtime.sessions() as session:
+        assert disposition_rows(session)[codes[0]][1] is True
+
+
+def test_advocates_may_tag_only_with_active_tags_from_the_list(app: Flask) -> None:
+    supervisor = staff(app, "supervisor")
+    runtime = runtime_of(app)
+    now = runtime.clock.now()
+    phone = queued_texter(app)
+    conversation_id = conversations_of(app, phone)[0].id
+    console = Console(runtime.triage, 3)
+    with runtime.sessions.begin() as session:
+        assert "labor" in console.tags(session)  # the starting list (migration 0007)
+        vocabulary.do_add_tag(session, supervisor, {"name": "  Wage   Theft "}, now)
+        vocabulary.do_change_tag(session, supervisor, "labor", {"active": False}, now)
+        assert "wage theft" in console.tags(session) and "labor" not in console.tags(session)
+    for refused in ("labor", "made up"):
+        not_listed = pytest.raises(ConsoleError, match="is not on the tag list")
+        with not_listed, runtime.sessions.begin() as session:
+            user = session.get(StaffUser, supervisor.id)
+            assert user is not None
+            console.tag(session, user, conversation_id, refused, now)
+    with runtime.sessions.begin() as session:
+        user = session.get(StaffUser, supervisor.id)
+        assert user is not None
+        console.tag(session, user, conversation_id, "Wage Theft", now)
+    tagged = events(app, "tagged")
+    assert [(e.detail["tag"], e.actor_id) for e in tagged] == [("wage theft", supervisor.id)]
+    with runtime.sessions() as session:
+        listed = {t["name"]: t for t in vocabulary.tags(session)}
+    assert listed["wage theft"] == {"name": "wage theft", "active": True, "uses": 1}
+    assert listed["labor"]["active"] is False
+    assert [e.detail for e in events(app, "tag_added", "tag_changed")] == [
+        {"tag": "wage theft"},
+        {"tag": "labor", "active": {"old": True, "new": False}},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("payload", "error", "message"),
+    [
+        ({"name": "a/b"}, InvalidInput, "a tag is 1 to 40 letters"),
+        ({"name": ""}, InvalidInput, "a tag is 1 to 40 letters"),
+        ({"name": "x" * 41}, InvalidInput, "a tag is 1 to 40 letters"),
+        ({"name": 5}, InvalidInput, "name must be text"),
+        ({"name": "Labor"}, ConsoleError, "is on the list already"),
+    ],
+)
+def test_a_bad_tag_is_refused_and_nothing_changes(
+    app: Flask, payload: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    supervisor = staff(app, "supervisor")
+    runtime = runtime_of(app)
+    with runtime.sessions() as session:
+        before = session.scalar(select(func.count()).select_from(Tag))
+    with pytest.raises(error, match=message), runtime.sessions.begin() as session:
+        vocabulary.do_add_tag(session, supervisor, payload, runtime.clock.now())
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Tag)) == before
+    assert events(app, "tag_added") == []
