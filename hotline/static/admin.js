@@ -173,6 +173,11 @@
     for (const field of container.querySelectorAll('[aria-invalid="true"]')) field.removeAttribute("aria-invalid");
   }
 
+  // Typing in a field marked wrong clears the mark: the next answer decides again.
+  root.addEventListener("input", (event) => {
+    if (event.target instanceof Element) event.target.removeAttribute("aria-invalid");
+  });
+
   /** Errors name their field first ("title must be text"): mark that field and focus it. */
   function markInvalid(container, error) {
     const name = String(error.message || "").split(/[\s:]/)[0];
@@ -419,6 +424,7 @@
     return act(control, async () => {
       const answer = await api("POST", path, body);
       state.pending = null;
+      renderAccounts();
       await done(answer);
       await loadAccounts();
     });
@@ -440,6 +446,7 @@
       async () => {
         const answer = await api("POST", `${ACCOUNTS}/${account.id}/reset-password`, body);
         state.pending = null;
+        renderAccounts();
         if (answer.password) showOnce(account.email, answer.password);
         say(`${account.email}'s password is reset and they are signed out.${answer.password ? "" : " The password you typed is the new one."}`);
         await loadAccounts();
