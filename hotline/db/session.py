@@ -62,8 +62,13 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def lock_texter(session: Session, texter_id: int) -> Texter | None:
     """Load a texter holding the row lock that serialises all work on their texts.
 
-    On PostgreSQL this is ``SELECT ... FOR UPDATE``; on SQLite every write transaction already
-    holds the database's single write lock (``BEGIN IMMEDIATE``). The lock lasts until the
-    session's transaction ends.
+    On PostgreSQL this is ``SELECT ... FOR NO KEY UPDATE``: it excludes every other worker and
+    claim on the texter, but not the webhook storing the texter's next text, whose foreign-key
+    check takes only a KEY SHARE lock (plain ``FOR UPDATE`` would hold that webhook, and Twilio,
+    waiting until the worker commits). On SQLite every write transaction already holds the
+    database's single write lock (``BEGIN IMMEDIATE``). The lock lasts until the session's
+    transaction ends.
     """
-    return session.scalars(select(Texter).where(Texter.id == texter_id).with_for_update()).first()
+    return session.scalars(
+        select(Texter).where(Texter.id == texter_id).with_for_update(key_share=True)
+    ).first()

@@ -51,7 +51,7 @@ def do_take_next(
             .where(Conversation.state.in_(WAITING), Conversation.advocate_id.is_(None))
             .order_by(*queue_order())  # type: ignore[arg-type]
             .limit(1)
-            .with_for_update(of=Texter, skip_locked=True)
+            .with_for_update(of=Texter, skip_locked=True, key_share=True)  # see lock_texter
         ).first()
         if candidate is None:
             return None
