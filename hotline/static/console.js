@@ -955,6 +955,15 @@
   }
 
   ui.addTag.addEventListener("click", addTag);
+
+  /** Suggest the supervisors' tag list (only those tags are accepted); refreshed on focus. */
+  async function loadTags() {
+    const answer = await api("GET", "/console/api/tags");
+    const options = document.getElementById("tag-options");
+    if (options) options.replaceChildren(...(answer.items || []).map((name) => new Option(name, name)));
+  }
+
+  ui.tag.addEventListener("focus", () => attempt(loadTags));
   ui.tag.addEventListener("keydown", (event) => {
     if (event.key === "Enter") {
       event.preventDefault();
@@ -1241,7 +1250,7 @@
     }
     ui.reply.setAttribute("maxlength", String(maxReply));
     updateSegments();
-    const loaded = await attempt(() => Promise.all([loadMe(), loadQueue(), loadDispositions()]));
+    const loaded = await attempt(() => Promise.all([loadMe(), loadQueue(), loadDispositions(), loadTags()]));
     const id = openIdFromHash();
     if (loaded && id !== null) await openConversation(id, false);
     setTimeout(poll, POLL_MS);

@@ -28,6 +28,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(supervisor.bp)
+    from hotline.web import admin_settings
+
+    app.register_blueprint(admin_settings.bp)
     from hotline.web import admin_staff
 
     app.register_blueprint(admin_staff.bp)

@@ -1,0 +1,125 @@
+"""The settings page: what supervisors change without a restart, and its JSON API.
+
+Supervisors and admins only (advocates get 403), CSRF on every change, every change audited.
+Timers, discreet mode, capacity and the risk lexicons live in :mod:`hotline.services.tuning`;
+dispositions and tags in :mod:`hotline.services.vocabulary`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, render_template
+
+from hotline.services import tuning, vocabulary
+from hotline.services.console import InvalidInput
+from hotline.web import runtime
+from hotline.web.console import body
+from hotline.web.staff import SUPERVISORS, api_error, current, staff_view
+
+bp = Blueprint("admin_settings", __name__, url_prefix="/supervisor")
+
+
+@bp.errorhandler(tuning.UnknownSetting)
+def _unknown_setting(error: tuning.UnknownSetting) -> Response:
+    return api_error(f"no setting named {str(error)[:64]}", 404)
+
+
+@bp.errorhandler(vocabulary.UnknownEntry)
+def _unknown_entry(error: vocabulary.UnknownEntry) -> Response:
+    return api_error(str(error), 404)
+
+
+@bp.get("/settings")
+@staff_view(SUPERVISORS, page=True)
+def page() -> Response:
+    staff = current()
+    return Response(
+        render_template("settings.html", user=staff.user, csrf_token=staff.staff_session.csrf_token)
+    )
+
+
+def _settings_answer() -> Response:
+    staff = current()
+    return jsonify(
+        items=tuning.describe(staff.db, runtime().settings),
+        history=tuning.history(staff.db),
+    )
+
+
+@bp.get("/api/settings")
+@staff_view(SUPERVISORS)
+def settings() -> Response:
+    """Every setting: in force, default, who changed it when; and the latest changes."""
+    return _settings_answer()
+
+
+@bp.put("/api/settings/<key>")
+@staff_view(SUPERVISORS)
+def change_setting(key: str) -> Response:
+    """``{"value": ...}`` overrides the environment's value from the next text on."""
+    staff = current()
+    payload = body()
+    if set(payload) != {"value"}:
+        raise InvalidInput('send {"value": ...}')
+    tuning.do_set(staff.db, staff.user, key, payload["value"], staff.now, runtime().settings)
+    staff.db.flush()
+    return _settings_answer()
+
+
+@bp.delete("/api/settings/<key>")
+@staff_view(SUPERVISORS)
+def reset_setting(key: str) -> Response:
+    """Back to the environment's value."""
+    staff = current()
+    tuning.do_reset(staff.db, staff.user, key, staff.now, runtime().settings)
+    staff.db.flush()
+    return _settings_answer()
+
+
+@bp.get("/api/dispositions")
+@staff_view(SUPERVISORS)
+def dispositions() -> Response:
+    return jsonify(items=vocabulary.dispositions(current().db))
+
+
+@bp.post("/api/dispositions")
+@staff_view(SUPERVISORS)
+def add_disposition() -> Response:
+    staff = current()
+    code = vocabulary.do_add_disposition(staff.db, staff.user, body(), staff.now)
+    staff.db.flush()
+    return jsonify(code=code, items=vocabulary.dispositions(staff.db))
+
+
+@bp.post("/api/dispositions/<code>")
+@staff_view(SUPERVISORS)
+def change_disposition(code: str) -> Response:
+    """``{"label": ...}`` relabels, ``{"active": false}`` retires, ``{"active": true}`` restores."""
+    staff = current()
+    vocabulary.do_change_disposition(staff.db, staff.user, code, body(), staff.now)
+    staff.db.flush()
+    return jsonify(code=code, items=vocabulary.dispositions(staff.db))
+
+
+@bp.get("/api/tags")
+@staff_view(SUPERVISORS)
+def tags() -> Response:
+    return jsonify(items=vocabulary.tags(current().db))
+
+
+@bp.post("/api/tags")
+@staff_view(SUPERVISORS)
+def add_tag() -> Response:
+    staff = current()
+    name = vocabulary.do_add_tag(staff.db, staff.user, body(), staff.now)
+    staff.db.flush()
+    return jsonify(name=name, items=vocabulary.tags(staff.db))
+
+
+@bp.post("/api/tags/<name>")
+@staff_view(SUPERVISORS)
+def change_tag(name: str) -> Response:
+    """``{"active": false}`` retires the tag, ``{"active": true}`` restores it."""
+    staff = current()
+    vocabulary.do_change_tag(staff.db, staff.user, name, body(), staff.now)
+    staff.db.flush()
+    return jsonify(name=name, items=vocabulary.tags(staff.db))

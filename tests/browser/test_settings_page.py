@@ -1,0 +1,198 @@
+"""The settings page in Chromium: a supervisor changes capacity, adds a disposition and a tag,
+edits a risk lexicon; refusals show beside the form; the advocate's console follows without a
+restart."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from hotline import runtime_of
+from hotline.db.models import Event, SettingOverride
+from hotline.services.tuning import HISTORY_KINDS
+from tests.browser.conftest import PASSWORD, Account, Console, Hotline
+from tests.browser.test_console import screenshot
+
+pytestmark = pytest.mark.browser
+
+CAPACITY = "Conversations one advocate may hold at once"
+
+
+def open_settings(console: Console, account: Account) -> Page:
+    """Sign in through /supervisor/settings itself (the login page sends them back there)."""
+    page = console.page
+    page.goto("/supervisor/settings")
+    expect(page).to_have_url(re.compile(r"/login\?next=(%2F|/)supervisor(%2F|/)settings$"))
+    console.sign_in(account, password=PASSWORD)
+    page.wait_for_url("**/supervisor/settings")
+    expect(page.get_by_label(CAPACITY)).to_have_value("3")
+    return page
+
+
+def overrides(hotline: Hotline) -> dict[str, object]:
+    with runtime_of(hotline.app).sessions() as session:
+        return {row.key: row.value for row in session.scalars(select(SettingOverride))}
+
+
+def kinds(hotline: Hotline) -> list[str]:
+    """The audit trail's settings and list changes, oldest first."""
+    with runtime_of(hotline.app).sessions() as session:
+        return list(
+            session.scalars(
+                select(Event.kind).where(Event.kind.in_(HISTORY_KINDS)).order_by(Event.id)
+            )
+        )
+
+
+def test_a_supervisor_changes_capacity_and_the_lists_and_the_console_follows(
+    hotline: Hotline, open_console: Callable[[], Console]
+) -> None:
+    supervisor = hotline.staff("sam", role="supervisor")
+    advocate = hotline.staff("ana")
+    boss = open_console()
+    page = boss.page
+    boss.sign_in(supervisor)
+    page.goto("/supervisor")
+    page.get_by_role("link", name="Settings").click()
+    page.wait_for_url("**/supervisor/settings")
+    status = page.locator("#status")
+
+    # A refused value: the server's reason beside the form, the field marked, nothing stored.
+    capacity = page.get_by_label(CAPACITY)
+    expect(capacity).to_have_value("3")
+    form = page.locator('form[data-key="capacity"]')
+    capacity.fill("0")
+    form.get_by_role("button", name="Save").click()
+    expect(form.locator(".form-error")).to_have_text("capacity must be a whole number from 1 to 50")
+    expect(capacity).to_have_attribute("aria-invalid", "true")
+    expect(status).to_have_class(re.compile(r"\berror\b"))
+    assert overrides(hotline) == {}
+
+    capacity.fill("1")
+    form.get_by_role("button", name="Save").click()
+    expect(status).to_have_text(f"Saved: {CAPACITY} is now 1.")
+    form = page.locator('form[data-key="capacity"]')
+    expect(form).to_contain_text(f"Changed by {supervisor.email}")
+    expect(form.locator(".form-error")).to_be_hidden()
+    expect(page.locator("#history-rows tr").first).to_contain_text(f"{CAPACITY}3 → 1")
+    assert overrides(hotline) == {"capacity": 1}
+
+    # A disposition: a bad code is refused, a good one is offered to advocates at once.
+    adding = page.locator("#add-disposition")
+    page.get_by_label("Code", exact=True).fill("Legal Aid")
+    page.get_by_label("Label", exact=True).fill("Referred to legal aid")
+    adding.get_by_role("button", name="Add disposition").click()
+    expect(adding.locator(".form-error")).to_contain_text("code is 1 to 48 lower-case letters")
+    expect(page.get_by_label("Code", exact=True)).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Code", exact=True).fill("legal_aid")
+    adding.get_by_role("button", name="Add disposition").click()
+    expect(status).to_contain_text("Added the disposition legal_aid")
+    row = page.locator("#disposition-rows tr").filter(
+        has=page.locator("code", has_text="legal_aid")
+    )
+    relabel = row.get_by_label("Label of legal_aid", exact=True)
+    expect(relabel).to_have_value("Referred to legal aid")
+    expect(adding.locator(".form-error")).to_be_hidden()
+
+    # Retiring the starting list's "prank" hides it from advocates.
+    page.get_by_role("button", name="Retire prank").click()
+    expect(status).to_contain_text("Retired prank")
+    expect(page.get_by_role("button", name="Restore prank")).to_be_visible()
+
+    # A tag for the list.
+    page.get_by_label("Tag", exact=True).fill("Wage theft")
+    page.get_by_role("button", name="Add tag").click()
+    expect(page.locator("#tag-list")).to_contain_text("wage theft")
+
+    # The advocate's console, in another browser: the new limit and the new lists.
+    ana = open_console()
+    ana.sign_in(advocate)
+    expect(ana.page.locator("#capacity")).to_have_text("0 of 1")
+    closing = ana.page.locator("#disposition option")
+    expect(closing.filter(has_text="Referred to legal aid")).to_have_count(1)
+    expect(closing.filter(has_text="Prank")).to_have_count(0)
+    expect(ana.page.locator('#tag-options option[value="wage theft"]')).to_have_count(1)
+
+    page.bring_to_front()
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "settings.png")
+
+    # And back to the default.
+    page.locator('form[data-key="capacity"]').get_by_role("button", name="Reset to default").click()
+    expect(status).to_contain_text("back to the default (3)")
+    expect(page.get_by_label(CAPACITY)).to_have_value("3")
+    assert overrides(hotline) == {}
+    assert kinds(hotline) == [
+        "setting_changed", "disposition_added", "disposition_changed", "tag_added", "setting_reset",
+    ]  # fmt: skip
+    ana.page.reload()
+    expect(ana.page.locator("#capacity")).to_have_text("0 of 3")
+    boss.assert_clean()
+    ana.assert_clean()
+
+
+def test_a_supervisor_edits_a_risk_lexicon(
+    hotline: Hotline, open_console: Callable[[], Console]
+) -> None:
+    supervisor = hotline.staff("sam", role="supervisor")
+    boss = open_console()
+    page = open_settings(boss, supervisor)
+    form = page.locator('form[data-key="lexicon_en"]')
+    weights = page.get_by_label("Weighted phrases, English, one per line: phrase = weight")
+    expect(weights).to_have_value(re.compile(r"(^|\n)passport = 25(\n|$)"))
+
+    # A line the page cannot read: said before anything is sent.
+    weights.fill("locked in = 40\nthey watch me")
+    form.get_by_role("button", name="Save lexicon").click()
+    expect(form.locator(".form-error")).to_have_text(
+        "Weighted phrases, line 2: write the phrase, then = and its weight (e.g. locked in = 40)."
+    )
+    # A weight the server refuses.
+    weights.fill("locked in = 40\nthey watch me = 500")
+    form.get_by_role("button", name="Save lexicon").click()
+    expect(form.locator(".form-error")).to_have_text(
+        "lexicon_en weights: \u201cthey watch me\u201d must weigh a whole number from 1 to 100"
+    )
+    assert overrides(hotline) == {}
+
+    weights.fill("locked in = 40\nthey watch me = 45")
+    page.get_by_label("Emergency phrases, English, one per line").fill("gun\nhe is here")
+    page.get_by_label("Urgent at score, English").fill("50")
+    form.get_by_role("button", name="Save lexicon").click()
+    expect(page.locator("#status")).to_have_text("Saved: Risk lexicon (English).")
+    assert overrides(hotline) == {
+        "lexicon_en": {
+            "urgent_at": 50,
+            "high_at": 30,
+            "emergency": ["gun", "he is here"],
+            "weights": {"locked in": 40, "they watch me": 45},
+        }
+    }
+    history = page.locator("#history-rows tr").first
+    expect(history).to_contain_text("weighted added: \u201cthey watch me 45\u201d")
+    expect(history).to_contain_text("urgent at 60 → 50")
+
+    page.locator('form[data-key="lexicon_en"]').get_by_role(
+        "button", name="Reset to default"
+    ).click()
+    expect(page.locator("#status")).to_contain_text("back to the default")
+    expect(page.get_by_label("Urgent at score, English")).to_have_value("60")
+    assert overrides(hotline) == {}
+    assert kinds(hotline) == ["setting_changed", "setting_reset"]
+    boss.assert_clean()
+
+
+def test_an_advocate_gets_no_settings_page(
+    hotline: Hotline, open_console: Callable[[], Console]
+) -> None:
+    advocate = hotline.staff("ana")
+    console = open_console()
+    console.sign_in(advocate)
+    response = console.page.goto("/supervisor/settings")
+    assert response is not None and response.status == 403
+    assert console.fetch_status("/supervisor/api/settings/capacity", "PUT", {"value": 9}) == 403
+    assert overrides(hotline) == {}

@@ -1,0 +1,411 @@
+"""The settings API: supervisors only, CSRF on every change, bad input refused with nothing
+changed, and a change made in the web app reaching a worker's runtime without a restart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
+
+from hotline import jobs, runtime_of
+from hotline.catalogue import lexicon
+from hotline.db.models import Disposition, Event, Message, SettingOverride, Tag
+from hotline.domain.delivery import Direction
+from hotline.domain.risk import Priority
+from hotline.runtime import Runtime, build_runtime
+from hotline.services.tuning import HISTORY_KINDS, lexicon_value
+from hotline.sms.sender import LocalSender
+from hotline.taskqueue import InProcessQueue
+from tests.conftest import new_phone, settings_for
+from tests.fakes import FakeClock
+from tests.helpers import bodies, conversations_of, messages_of, post_signed, sms_form, texter_of
+from tests.web.test_console_api import available, post, queued_texter, sign_in, staff
+
+DEFAULT_WELCOME = "You've reached the Anti-Trafficking Hotline."
+DISCREET_WELCOME = "Hi, thanks for your message."
+EVERY_FIELD = {"value": 1, "code": "x1", "label": "x", "name": "x", "active": False}
+ENDPOINTS = [
+    ("get", "/supervisor/settings"),
+    ("get", "/supervisor/api/settings"),
+    ("put", "/supervisor/api/settings/capacity"),
+    ("delete", "/supervisor/api/settings/capacity"),
+    ("get", "/supervisor/api/dispositions"),
+    ("post", "/supervisor/api/dispositions"),
+    ("post", "/supervisor/api/dispositions/referred"),
+    ("get", "/supervisor/api/tags"),
+    ("post", "/supervisor/api/tags"),
+    ("post", "/supervisor/api/tags/labor"),
+]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask], isolated_database_url: str, clock: FakeClock) -> Flask:
+    """A database of this test's own: settings apply to every texter, so none may be shared."""
+    return make_app(isolated_database_url, clock=clock, sender=LocalSender(clock.now))
+
+
+def call(client: FlaskClient, method: str, path: str, payload: Any = None, *,
+         csrf: str | None = None) -> TestResponse:  # fmt: skip
+    headers = {"X-CSRF-Token": csrf} if csrf else {}
+    if method == "get":
+        return client.get(path)
+    return client.open(path, method=method.upper(), json=payload or {}, headers=headers)
+
+
+def snapshot(app: Flask) -> dict[str, Any]:
+    """Everything an admin change could touch."""
+    with runtime_of(app).sessions() as session:
+        dispositions = session.scalars(select(Disposition))
+        return {
+            "overrides": {o.key: o.value for o in session.scalars(select(SettingOverride))},
+            "dispositions": {d.code: (d.label, d.active) for d in dispositions},
+            "tags": {t.name: t.active for t in session.scalars(select(Tag))},
+            "admin_events": session.scalar(
+                select(func.count()).select_from(Event).where(Event.kind.in_(HISTORY_KINDS))
+            ),
+        }
+
+
+def supervisor_client(app: Flask) -> tuple[FlaskClient, str]:
+    return sign_in(app, staff(app, "supervisor"))
+
+
+def setting(client: FlaskClient, key: str) -> dict[str, Any]:
+    items = client.get("/supervisor/api/settings").get_json()["items"]
+    found = next(item for item in items if item["key"] == key)
+    assert isinstance(found, dict)
+    return found
+
+
+# -- who may ----------------------------------------------------------------------------------
+
+
+def test_advocates_are_refused_every_settings_page_and_api(app: Flask) -> None:
+    client, csrf = sign_in(app, staff(app))
+    before = snapshot(app)
+    for method, path in ENDPOINTS:
+        response = call(client, method, path, {"value": 1, "active": False}, csrf=csrf)
+        assert response.status_code == 403, path
+    assert snapshot(app) == before
+
+
+def test_strangers_are_sent_to_sign_in(app: Flask) -> None:
+    client = app.test_client()
+    for method, path in ENDPOINTS:
+        response = call(client, method, path, {"value": 1})
+        expected = 302 if path == "/supervisor/settings" else 401
+        assert response.status_code == expected, path
+
+
+def test_every_change_needs_the_csrf_token(app: Flask) -> None:
+    client, csrf = supervisor_client(app)
+    before = snapshot(app)
+    for method, path in ENDPOINTS:
+        if method == "get":
+            continue
+        for token in (None, "wrong" + csrf):
+            response = call(client, method, path, EVERY_FIELD, csrf=token)
+            assert response.status_code == 400, path
+            assert "CSRF" in response.get_json()["error"]
+    assert snapshot(app) == before
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "status", "error"),
+    [
+        ("capacity", {"value": 0}, 400, "capacity must be a whole number from 1 to 50"),
+        ("capacity", {"value": "2"}, 400, "capacity must be a number"),
+        ("capacity", {"value": None}, 400, "capacity must be a number"),
+        ("capacity", {}, 400, 'send {"value": ...}'),
+        ("capacity", {"value": 2, "extra": 1}, 400, 'send {"value": ...}'),
+        ("capacity", [2], 400, "send a JSON object"),
+        ("discreet_mode", {"value": "true"}, 400, "discreet_mode must be true or false"),
+        ("wait_update_minutes", {"value": 10_000}, 400,
+         "wait_update_minutes must be from 1 to 240 minutes"),
+        ("lexicon_es", {"value": {"urgent_at": 60, "high_at": 30, "emergency": [""],
+                                  "weights": {}}}, 400, "lexicon_es emergency: a phrase is empty"),
+        ("secret_key", {"value": "x"}, 404, "no setting named secret_key"),
+        ("database_url", {"value": "sqlite://"}, 404, "no setting named database_url"),
+    ],
+)  # fmt: skip
+def test_a_bad_setting_is_refused_and_nothing_changes(
+    app: Flask, path: str, payload: Any, status: int, error: str
+) -> None:
+    client, csrf = supervisor_client(app)
+    before = snapshot(app)
+    response = call(client, "put", f"/supervisor/api/settings/{path}", payload, csrf=csrf)
+    assert response.status_code == status
+    assert response.get_json() == {"error": error}
+    assert snapshot(app) == before
+
+
+def test_reset_of_an_unknown_setting_is_404(app: Flask) -> None:
+    client, csrf = supervisor_client(app)
+    response = call(client, "delete", "/supervisor/api/settings/nope", csrf=csrf)
+    assert response.status_code == 404 and response.get_json() == {"error": "no setting named nope"}
+
+
+def test_capacity_changes_for_the_next_request_and_resets(app: Flask) -> None:
+    client, csrf = supervisor_client(app)
+    initial = setting(client, "capacity")
+    assert initial == {
+        "key": "capacity", "label": "Conversations one advocate may hold at once",
+        "help": initial["help"], "kind": "count", "min": 1, "max": 50, "value": 3, "default": 3,
+        "overridden": False, "updated_at": None, "updated_by": None,
+    }  # fmt: skip
+    queued_texter(app)
+    queued_texter(app)
+    advocate = staff(app)
+    advocate_client, advocate_csrf = sign_in(app, advocate)
+    available(advocate_client, advocate_csrf)
+    assert advocate_client.get("/console/api/me").get_json()["capacity"] == 3
+
+    answer = call(client, "put", "/supervisor/api/settings/capacity", {"value": 1}, csrf=csrf)
+    assert answer.status_code == 200
+    changed = next(i for i in answer.get_json()["items"] if i["key"] == "capacity")
+    supervisor_email = answer.get_json()["history"][0]["actor"]
+    assert (changed["value"], changed["default"], changed["overridden"]) == (1, 3, True)
+    assert changed["updated_by"] == supervisor_email and changed["updated_at"]
+    assert answer.get_json()["history"][0]["detail"] == {
+        "key": "capacity", "old": 3, "new": 1, "was_default": True,
+    }  # fmt: skip
+
+    # The advocate's very next request has the new limit: one texter, and no second.
+    assert advocate_client.get("/console/api/me").get_json()["capacity"] == 1
+    assert (
+        post(advocate_client, advocate_csrf, "/console/api/queue/take-next", {}).status_code == 200
+    )
+    refused = post(advocate_client, advocate_csrf, "/console/api/queue/take-next", {})
+    assert refused.status_code == 409
+    assert refused.get_json()["error"] == "you already have 1 active conversations: close one first"
+
+    reset = call(client, "delete", "/supervisor/api/settings/capacity", csrf=csrf)
+    assert reset.status_code == 200
+    assert setting(client, "capacity")["value"] == 3
+    assert not setting(client, "capacity")["overridden"]
+    assert (
+        post(advocate_client, advocate_csrf, "/console/api/queue/take-next", {}).status_code == 200
+    )
+    history = client.get("/supervisor/api/settings").get_json()["history"]
+    assert [(h["kind"], h["detail"]) for h in history[:2]] == [
+        ("setting_reset", {"key": "capacity", "old": 1, "new": 3}),
+        ("setting_changed", {"key": "capacity", "old": 3, "new": 1, "was_default": True}),
+    ]
+
+
+def test_the_settings_answer_lists_every_knob_with_its_default(app: Flask) -> None:
+    client, _ = supervisor_client(app)
+    items = {i["key"]: i for i in client.get("/supervisor/api/settings").get_json()["items"]}
+    assert set(items) == {
+        "capacity", "discreet_mode", "triage_timeout_minutes", "wait_update_minutes",
+        "check_in_after_minutes", "check_in_timeout_minutes", "survey_timeout_minutes",
+        "lexicon_en", "lexicon_es",
+    }  # fmt: skip
+    assert items["discreet_mode"]["value"] is False
+    assert items["triage_timeout_minutes"]["default"] == 15.0
+    assert items["lexicon_en"]["value"] == lexicon_value(lexicon("en"))
+    assert items["lexicon_en"]["value"]["weights"]["locked in"] == 40
+
+
+# -- dispositions and tags ------------------------------------------------------------------------
+
+
+def test_a_disposition_added_by_a_supervisor_closes_a_conversation_until_retired(
+    app: Flask,
+) -> None:
+    client, csrf = supervisor_client(app)
+    queued_texter(app)
+    queued_texter(app)
+    advocate_client, advocate_csrf = sign_in(app, staff(app))
+    available(advocate_client, advocate_csrf)
+
+    added = call(client, "post", "/supervisor/api/dispositions",
+                 {"code": "legal_aid", "label": "Referred to legal aid"}, csrf=csrf)  # fmt: skip
+    assert added.status_code == 200 and added.get_json()["code"] == "legal_aid"
+    offered = advocate_client.get("/console/api/dispositions").get_json()["items"]
+    assert {"code": "legal_aid", "label": "Referred to legal aid"} in offered
+    first = post(advocate_client, advocate_csrf, "/console/api/queue/take-next", {}).get_json()
+    closed = post(advocate_client, advocate_csrf,
+                  f"/console/api/conversations/{first['conversation_id']}/close",
+                  {"disposition": "legal_aid"})  # fmt: skip
+    assert closed.status_code == 200
+
+    retired = call(client, "post", "/supervisor/api/dispositions/legal_aid", {"active": False},
+                   csrf=csrf)  # fmt: skip
+    assert retired.status_code == 200
+    row = next(d for d in retired.get_json()["items"] if d["code"] == "legal_aid")
+    assert row == {
+        "code": "legal_aid",
+        "label": "Referred to legal aid",
+        "active": False,
+        "uses": 1,
+    }
+    offered = advocate_client.get("/console/api/dispositions").get_json()["items"]
+    assert "legal_aid" not in [d["code"] for d in offered]
+    second = post(advocate_client, advocate_csrf, "/console/api/queue/take-next", {}).get_json()
+    refused = post(advocate_client, advocate_csrf,
+                   f"/console/api/conversations/{second['conversation_id']}/close",
+                   {"disposition": "legal_aid"})  # fmt: skip
+    assert refused.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "status", "error"),
+    [
+        ("/supervisor/api/dispositions", {"code": "Bad Code", "label": "x"}, 400,
+         "code is 1 to 48 lower-case letters, digits or _, starting with a letter "
+         "(e.g. legal_referral)"),
+        ("/supervisor/api/dispositions", {"code": "ok", "label": ""}, 400,
+         "label must not be empty"),
+        ("/supervisor/api/dispositions", {"code": "referred", "label": "x"}, 409,
+         "a disposition with code referred exists already: change that one"),
+        ("/supervisor/api/dispositions/referred", {"label": 5}, 400, "label must be text"),
+        ("/supervisor/api/dispositions/referred", {"active": "no"}, 400,
+         "active must be true or false"),
+        ("/supervisor/api/dispositions/referred", {"code": "other"}, 400,
+         "unknown fields: code"),
+        ("/supervisor/api/dispositions/nope", {"active": False}, 404,
+         "no disposition with code nope"),
+        ("/supervisor/api/tags", {"name": "<b>"}, 400,
+         "a tag is 1 to 40 letters, digits, spaces, - or _"),
+        ("/supervisor/api/tags", {"name": "LABOR"}, 409,
+         "the tag \u201clabor\u201d is on the list already"),
+        ("/supervisor/api/tags/labor", {}, 400,
+         "active is required (true to restore, false to retire)"),
+        ("/supervisor/api/tags/nope", {"active": False}, 404, "no tag named \u201cnope\u201d"),
+    ],
+)  # fmt: skip
+def test_a_bad_list_change_is_refused_and_nothing_changes(
+    app: Flask, path: str, payload: dict[str, Any], status: int, error: str
+) -> None:
+    client, csrf = supervisor_client(app)
+    before = snapshot(app)
+    response = call(client, "post", path, payload, csrf=csrf)
+    assert response.status_code == status
+    assert response.get_json() == {"error": error}
+    assert snapshot(app) == before
+
+
+def test_advocates_tag_only_from_the_list_the_supervisors_keep(app: Flask) -> None:
+    client, csrf = supervisor_client(app)
+    queued_texter(app)
+    advocate_client, advocate_csrf = sign_in(app, staff(app))
+    available(advocate_client, advocate_csrf)
+    conversation_id = post(advocate_client, advocate_csrf, "/console/api/queue/take-next",
+                           {}).get_json()["conversation_id"]  # fmt: skip
+    tag_path = f"/console/api/conversations/{conversation_id}/tags"
+
+    refused = post(advocate_client, advocate_csrf, tag_path, {"tag": "Wage Theft"})
+    assert refused.status_code == 409
+    assert refused.get_json()["error"] == (
+        "\u201cwage theft\u201d is not on the tag list: choose one of the suggested tags "
+        "(supervisors keep the list on the settings page)"
+    )
+    assert "wage theft" not in advocate_client.get("/console/api/tags").get_json()["items"]
+
+    added = call(client, "post", "/supervisor/api/tags", {"name": "Wage Theft"}, csrf=csrf)
+    assert added.status_code == 200 and added.get_json()["name"] == "wage theft"
+    assert "wage theft" in advocate_client.get("/console/api/tags").get_json()["items"]
+    assert post(advocate_client, advocate_csrf, tag_path, {"tag": "wage theft"}).status_code == 200
+
+    call(client, "post", "/supervisor/api/tags/labor", {"active": False}, csrf=csrf)
+    assert "labor" not in advocate_client.get("/console/api/tags").get_json()["items"]
+    assert post(advocate_client, advocate_csrf, tag_path, {"tag": "labor"}).status_code == 409
+    view = advocate_client.get(f"/console/api/conversations/{conversation_id}").get_json()
+    assert view["tags"] == ["wage theft"]
+
+
+# -- the worker's side --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def worker(isolated_database_url: str, clock: FakeClock) -> Iterator[Runtime]:
+    """The runtime a Celery worker builds for itself: same database, nothing shared with the
+    web app's process (its own engine, tuner, task queue and sender)."""
+    runtime = build_runtime(
+        settings_for(isolated_database_url),
+        tasks=InProcessQueue(start=False),
+        sender=LocalSender(clock.now),
+        clock=clock,
+    )
+    yield runtime
+    runtime.engine.dispose()
+
+
+def text_through_worker(app: Flask, worker: Runtime, phone: str, body: str) -> None:
+    """The webhook stores the text in the web app; the worker (not the web app) processes it,
+    exactly as ``workers.tasks.process_inbound`` would."""
+    clock = runtime_of(app).clock
+    assert isinstance(clock, FakeClock)
+    clock.advance(1)
+    assert post_signed(app.test_client(), "/twilio/sms", sms_form(phone, body)).status_code == 200
+    texter = texter_of(app, phone)
+    assert texter is not None
+    with worker.sessions() as session:
+        pending = session.scalars(
+            select(Message.id).where(
+                Message.texter_id == texter.id,
+                Message.direction == Direction.INBOUND,
+                Message.processed_at.is_(None),
+            )
+        ).all()
+    assert len(pending) == 1
+    jobs.process_inbound(worker, pending[0])
+
+
+def test_discreet_mode_set_in_the_web_app_reaches_a_running_worker(
+    app: Flask, worker: Runtime
+) -> None:
+    before = new_phone()
+    text_through_worker(app, worker, before, "hi")  # the worker is up and has tuned itself
+    assert bodies(app, messages_of(app, before))[1].startswith(DEFAULT_WELCOME)
+
+    client, csrf = supervisor_client(app)
+    put = call(client, "put", "/supervisor/api/settings/discreet_mode", {"value": True}, csrf=csrf)
+    assert put.status_code == 200
+
+    after = new_phone()
+    text_through_worker(app, worker, after, "hi")
+    assert bodies(app, messages_of(app, after))[1].startswith(DISCREET_WELCOME)
+
+    call(client, "delete", "/supervisor/api/settings/discreet_mode", csrf=csrf)
+    again = new_phone()
+    text_through_worker(app, worker, again, "hi")
+    assert bodies(app, messages_of(app, again))[1].startswith(DEFAULT_WELCOME)
+
+
+def test_a_lexicon_weight_set_in_the_web_app_reaches_a_running_worker(
+    app: Flask, worker: Runtime
+) -> None:
+    turns = ("hi", "no", "yes", "they took my passport", "TX")
+    before = new_phone()
+    for body in turns:
+        text_through_worker(app, worker, before, body)
+    assert conversations_of(app, before)[0].priority is Priority.NORMAL
+
+    client, csrf = supervisor_client(app)
+    value = lexicon_value(lexicon("en"))
+    value["weights"]["passport"] = 70
+    put = call(client, "put", "/supervisor/api/settings/lexicon_en", {"value": value}, csrf=csrf)
+    assert put.status_code == 200
+    assert put.get_json()["history"][0]["detail"]["weights_changed"] == {"passport": [25, 70]}
+
+    after = new_phone()
+    for body in turns:
+        text_through_worker(app, worker, after, body)
+    conversation = conversations_of(app, after)[0]
+    assert conversation.priority is Priority.URGENT
+    assert conversation.risk_reasons == ["passport (+70)"]
