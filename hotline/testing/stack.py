@@ -103,7 +103,10 @@ def redis_server(port: int, log_dir: Path) -> Process:
     )
 
 
-def gunicorn(port: int, env: Mapping[str, str], log_dir: Path) -> Process:
+def gunicorn(
+    port: int, env: Mapping[str, str], log_dir: Path, app: str = "hotline:create_app()"
+) -> Process:
+    """gunicorn serving ``app`` (a WSGI app spec; benchmarks pass a bare one to compare)."""
     return Process(
         "web",
         [
@@ -114,7 +117,7 @@ def gunicorn(port: int, env: Mapping[str, str], log_dir: Path) -> Process:
             "4",
             "--bind",
             f"127.0.0.1:{port}",
-            "hotline:create_app()",
+            app,
         ],
         env,
         log_dir / "web.log",

@@ -1,0 +1,267 @@
+"""A surge: thousands of new texters each send a first text within a minute. Are all answered once?
+
+Starts the production stack (gunicorn, a fresh PostgreSQL database, a redis-server of its own,
+one ``celery worker`` process with its prefork pool, celery beat, and the local fake Twilio API,
+which posts signed status callbacks back to ``/twilio/status`` as Twilio would), then sends one
+first text from each of ``--texters`` distinct numbers, spread evenly over ``--seconds`` on a
+clock (open loop: a slow server does not slow the senders down). Then it waits for the replies,
+and ``--linger`` seconds more for any reply sent twice.
+
+Prints how many texters got a reply, how many got one twice (the same text more than once: must
+be 0), p50/p99/max of the time from the webhook request to the reply reaching the fake API
+(the fake stamps each message as it accepts it), and at the end the resident memory (VmRSS) of
+the web (gunicorn master and workers) and of the worker (celery main process and pool
+children). Loopback only; bounded in count and time.
+
+    python bench/surge.py [--texters 2000] [--seconds 60] [--concurrency 4] [--linger 5]
+
+Exits non-zero when a texter went unanswered or was answered twice. Needs PostgreSQL at
+HOTLINE_BENCH_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1/postgres) and
+redis-server on the PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import secrets
+import statistics
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import redis as redis_client
+import requests
+from cryptography.fernet import Fernet
+
+from hotline.sms.signature import sign
+from hotline.testing import procfs
+from hotline.testing.fake_twilio import FakeMessage, FakeTwilio
+from hotline.testing.scratch import scratch_database
+from hotline.testing.stack import (
+    Process,
+    celery_beat,
+    celery_worker,
+    free_port,
+    gunicorn,
+    http_ready,
+    redis_server,
+    wait_until,
+)
+
+ACCOUNT_SID = "AC" + "0" * 31 + "7"
+AUTH_TOKEN = "bench-auth-token"
+SHORT_CODE = "+15005550006"
+SENDERS = 16  # client threads; each text is sent at its scheduled moment by whichever is free
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--texters", type=int, default=2000, help="distinct texters (1-10000)")
+    parser.add_argument("--seconds", type=float, default=60, help="spread over (1-600 s)")
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="the worker's pool processes (1-16)"
+    )
+    parser.add_argument(
+        "--linger", type=float, default=5, help="seconds to watch for doubles after (0-60)"
+    )
+    args = parser.parse_args()
+    texters = max(1, min(args.texters, 10_000))
+    seconds = max(1.0, min(args.seconds, 600.0))
+    concurrency = max(1, min(args.concurrency, 16))
+    linger = max(0.0, min(args.linger, 60.0))
+    with scratch_database() as database_url:
+        failed = run(database_url, texters, seconds, concurrency, linger)
+    if failed:
+        raise SystemExit(f"FAILED: {failed}")
+
+
+def run(database_url: str, texters: int, seconds: float, concurrency: int, linger: float) -> str:
+    """Run the surge; what failed (unanswered or twice-answered texters), or ''."""
+    log_dir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    redis_port, web_port = free_port(), free_port()
+    fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
+    fake.start()
+    public_url = f"http://127.0.0.1:{web_port}"
+    env = {
+        **os.environ,
+        "HOTLINE_ENV": "production",
+        "HOTLINE_DATABASE_URL": database_url,
+        "HOTLINE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "HOTLINE_SECRET_KEY": secrets.token_hex(16),
+        "HOTLINE_DATA_KEYS": Fernet.generate_key().decode(),
+        "HOTLINE_HASH_KEY": Fernet.generate_key().decode(),
+        "HOTLINE_PUBLIC_URL": public_url,
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM": SHORT_CODE,
+        "TWILIO_API_BASE": fake.base_url,
+    }
+    redis = redis_server(redis_port, log_dir)
+    web = gunicorn(web_port, env, log_dir)
+    worker = celery_worker(env, log_dir, concurrency)
+    processes: list[Process] = [redis, web, worker, celery_beat(env, log_dir)]
+    phones = [f"+1555{index:07d}" for index in range(texters)]
+    broker = redis_client.Redis(port=redis_port, socket_connect_timeout=0.5)
+    load = os.getloadavg()
+    try:
+        for process in processes:
+            process.start()
+        wait_until(lambda: _pings(broker), 10, "redis-server")
+        wait_until(http_ready(public_url + "/healthz"), 30, "gunicorn")
+        wait_until(lambda: "ready." in worker.log(), 60, "the celery worker")
+        roles = {"web": _pid(web), "worker": _pid(worker)}
+        cpu_before = {role: procfs.tree_cpu_seconds(pid) for role, pid in roles.items()}
+        started = time.monotonic()
+        sent_at, refused = send_first_texts(public_url, phones, seconds)
+        last_sent = time.monotonic()
+        waiting = set(sent_at)
+
+        def all_answered() -> bool:
+            waiting.difference_update(m.to for m in fake.messages)
+            return not waiting
+
+        deadline = last_sent + max(60.0, seconds)  # bounded: an unanswered texter is reported
+        while not all_answered() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        busy = time.monotonic() - started
+        cpu = {role: procfs.tree_cpu_seconds(pid) - cpu_before[role] for role, pid in roles.items()}
+        time.sleep(linger)
+        messages = fake.messages
+        memory = {role: procfs.tree_usage(pid) for role, pid in roles.items()}
+    finally:
+        for process in reversed(processes):
+            process.stop()
+        fake.stop()
+        broker.close()
+    return report(
+        texters, seconds, concurrency, load, sent_at, refused, messages, memory, cpu, busy
+    )
+
+
+def send_first_texts(
+    public_url: str, phones: list[str], seconds: float
+) -> tuple[dict[str, float], int]:
+    """One first text from each number, text ``i`` at ``i * seconds / len(phones)`` from now.
+
+    Returns when each was sent (wall clock, as the fake stamps its messages) and how many the
+    webhook did not answer 200.
+    """
+    url = public_url + "/twilio/sms"
+    interval = seconds / len(phones)
+    counter = itertools.count()
+    sent_at: dict[str, float] = {}
+    refused = 0
+    lock = threading.Lock()
+    start = time.monotonic() + 0.5
+
+    def sender() -> None:
+        nonlocal refused
+        with requests.Session() as session:
+            while (index := next(counter)) < len(phones):
+                phone = phones[index]
+                form = {
+                    "MessageSid": "SM" + secrets.token_hex(16),
+                    "AccountSid": ACCOUNT_SID,
+                    "From": phone,
+                    "To": SHORT_CODE,
+                    "Body": "hello, I need help",
+                    "NumMedia": "0",
+                }
+                headers = {"X-Twilio-Signature": sign(AUTH_TOKEN, url, form)}
+                time.sleep(max(0.0, start + index * interval - time.monotonic()))
+                posted = time.time()
+                try:
+                    status = session.post(url, data=form, headers=headers, timeout=30).status_code
+                except requests.RequestException:
+                    status = 0
+                with lock:
+                    if status == 200:
+                        sent_at[phone] = posted
+                    else:
+                        refused += 1
+
+    threads = [threading.Thread(target=sender) for _ in range(min(SENDERS, len(phones)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sent_at, refused
+
+
+def report(
+    texters: int,
+    seconds: float,
+    concurrency: int,
+    load: tuple[float, float, float],
+    sent_at: dict[str, float],
+    refused: int,
+    messages: list[FakeMessage],
+    memory: dict[str, list[procfs.Usage]],
+    cpu: dict[str, float],
+    busy: float,
+) -> str:
+    first: dict[str, float] = {}
+    for message in messages:  # oldest first
+        first.setdefault(message.to, message.date_created.timestamp())
+    twice = {to for (to, _body), count in Counter((m.to, m.body) for m in messages).items()
+             if count > 1}  # fmt: skip
+    per_texter = Counter(Counter(m.to for m in messages).values())
+    answered = [phone for phone in sent_at if phone in first]
+    ms = [(first[phone] - sent_at[phone]) * 1000 for phone in answered]
+    print(f"surge: {texters:,} new texters, one first text each, spread evenly over "
+          f"{seconds:g} s ({texters / seconds:.1f} texts/s)")  # fmt: skip
+    print("  stack: gunicorn 2 workers x 4 threads, PostgreSQL (fresh database), a private")
+    print(f"  redis-server, one celery worker ({concurrency} pool processes), celery beat,")
+    print("  the real twilio client against the local fake API, status callbacks on")
+    print(f"  machine: {os.cpu_count()} CPUs; load average {load[0]:.1f} / {load[1]:.1f} / "
+          f"{load[2]:.1f} (1/5/15 min) at the start")  # fmt: skip
+    print(f"webhook answered 200: {len(sent_at):,} of {texters:,} ({refused} refused or failed)")
+    print(f"got the first reply: {len(answered):,} of {len(sent_at):,}; "
+          f"got the same reply twice: {len(twice)}")  # fmt: skip
+    print("messages per texter: "
+          + ", ".join(f"{n}: {k:,} texters" for n, k in sorted(per_texter.items())))  # fmt: skip
+    failed = []
+    if len(answered) < texters:
+        failed.append(f"{texters - len(answered)} texters got no reply")
+    if twice:
+        failed.append(f"{len(twice)} texters got a reply twice")
+    if ms:
+        p99 = _percentile(ms, 0.99)
+        verdict = "met" if p99 < 2000 and not failed else "MISSED"
+        print(f"webhook -> reply at the API: p50 {statistics.median(ms):.0f} ms, "
+              f"p99 {p99:.0f} ms, max {max(ms):.0f} ms "
+              f"(targets: all answered, none twice, p99 < 2 s: {verdict})")  # fmt: skip
+    shares = [f"{role} {used:.1f} s ({used / busy:.2f} CPUs)" for role, used in cpu.items()]
+    print(f"CPU from the first text to the last first reply ({busy:.1f} s): {', '.join(shares)}")
+    print("resident memory after the surge (VmRSS):")
+    for role, members in memory.items():
+        total = sum(member.rss_kib for member in members) / 1024
+        each = " + ".join(f"{member.rss_kib / 1024:.0f}" for member in members)
+        print(f"  {role:<6} {total:6.0f} MiB  ({len(members)} processes: {each} MiB, "
+              "parent first)")  # fmt: skip
+    return "; ".join(failed)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def _pid(process: Process) -> int:
+    assert process.popen is not None, f"{process.name} is not running"
+    return process.popen.pid
+
+
+def _pings(broker: redis_client.Redis) -> bool:
+    try:
+        return bool(broker.ping())
+    except redis_client.RedisError:
+        return False
+
+
+if __name__ == "__main__":
+    main()
