@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import (
@@ -106,46 +108,61 @@ def seconds_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[Any
 
 
 def percentiles(
-    session: Session, values: Select[Any], shares: tuple[float, ...]
-) -> dict[str, float | None]:
-    """Nearest-rank percentiles of a one-column query, computed by the database.
+    session: Session,
+    where: list[ColumnElement[bool]],
+    series: dict[str, tuple[ColumnElement[Any], ColumnElement[bool]]],
+    shares: tuple[float, ...],
+) -> dict[str, dict[str, float | None]]:
+    """Nearest-rank percentiles of several durations, each over the rows its condition keeps.
 
-    PostgreSQL does it in one pass (``percentile_disc ... WITHIN GROUP``); SQLite, which has no
-    such aggregate, by ordering and skipping to each rank.
+    ``series`` maps a name to (value, condition). The rank of share *s* among *n* values is
+    ceil(s * n), as PostgreSQL's ``percentile_disc`` counts it. PostgreSQL does every series in
+    one scan (the two shares of a series share one sort); SQLite, which has no such aggregate,
+    counts each series and skips to each rank.
     """
-    inner = values.subquery()
-    column = inner.c[0]
     keys = [f"p{round(share * 100)}" for share in shares]
+    result: dict[str, dict[str, float | None]] = {}
     if session.get_bind().dialect.name == "postgresql":
         found = session.execute(
-            select(*(func.percentile_disc(share).within_group(column) for share in shares)).where(
-                column.is_not(None)
-            )
+            select(
+                *(
+                    func.percentile_disc(share).within_group(value).filter(condition)
+                    for value, condition in series.values()
+                    for share in shares
+                )
+            ).where(*where)
         ).one()
-        return {
-            key: None if value is None else round(float(value), 1)
-            for key, value in zip(keys, found, strict=True)
-        }
-    present = select(column).where(column.is_not(None))
-    count = int(session.scalar(select(func.count()).select_from(present.subquery())) or 0)
-    result: dict[str, float | None] = {}
-    for key, share in zip(keys, shares, strict=True):
-        if count == 0:
-            result[key] = None
-            continue
-        offset = min(count - 1, max(0, round(share * (count - 1))))
-        value = session.scalar(present.order_by(column).offset(offset).limit(1))
-        result[key] = None if value is None else round(float(value), 1)
+        values = iter(found)
+        for name in series:
+            result[name] = {key: _rounded(next(values)) for key in keys}
+        return result
+    for name, (value, condition) in series.items():
+        present = select(value).where(*where, condition)
+        count = int(session.scalar(select(func.count()).select_from(present.subquery())) or 0)
+        result[name] = {}
+        for key, share in zip(keys, shares, strict=True):
+            if count == 0:
+                result[name][key] = None
+                continue
+            offset = min(count - 1, max(0, math.ceil(share * count) - 1))
+            result[name][key] = _rounded(
+                session.scalar(present.order_by(value).offset(offset).limit(1))
+            )
     return result
 
 
-def _plain(value: Any) -> Any:
-    """A grouped value as JSON shows it: days as dates, whole numbers as ints, enums as text."""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return getattr(value, "value", value)
+def _rounded(value: Any) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def _in_order(counts: dict[Any, int]) -> list[list[Any]]:
+    """``[value, count]`` pairs by value (enums as their text), the rows without one last, the
+    same on every database."""
+    plain = {getattr(value, "value", value): count for value, count in counts.items()}
+    return [
+        [value, plain[value]]
+        for value in sorted(plain, key=lambda value: (value is None, 0 if value is None else value))
+    ]
 
 
 def neutralise(cell: Any) -> str:
@@ -351,85 +368,104 @@ class Supervision:
     # -- metrics -----------------------------------------------------------------------------
 
     def metrics(self, session: Session, filters: LogFilter) -> dict[str, Any]:
-        """Everything the metrics page charts, each figure one SQL query."""
+        """Everything the metrics page charts, in three scans of the conversations in range.
+
+        One groups them by the hour they opened (UTC), giving the days and the hours of the day;
+        one by disposition, priority, survey score and advocate, small enough to add up here
+        into each of those and the totals; one takes the percentiles of the durations.
+        """
         where = filters.where()
         d = self.dialect
-        day: Any
         hour: Any
         if d == "postgresql":
-            day = func.date_trunc("day", func.timezone("UTC", Conversation.opened_at))
-            hour = func.date_part("hour", func.timezone("UTC", Conversation.opened_at))
+            hour = func.date_trunc("hour", func.timezone("UTC", Conversation.opened_at))
         else:
-            day = func.strftime("%Y-%m-%d", Conversation.opened_at)
-            hour = func.cast(func.strftime("%H", Conversation.opened_at), Integer)
+            hour = func.strftime("%Y-%m-%dT%H:00:00", Conversation.opened_at)
+        per_day: Counter[str] = Counter()
+        per_hour: Counter[int] = Counter()
+        for started, count in session.execute(
+            select(hour, func.count()).where(*where).group_by(hour)
+        ):
+            started = started if isinstance(started, datetime) else datetime.fromisoformat(started)
+            per_day[started.date().isoformat()] += count
+            per_hour[started.hour] += count
 
-        def counted(column: Any) -> list[list[Any]]:
-            return [
-                [_plain(value), int(count)]
-                for value, count in session.execute(
-                    select(column, func.count()).where(*where).group_by(column).order_by(column)
-                )
-            ]
-
-        wait = seconds_between(Conversation.claimed_at, Conversation.queued_at, d)
-        handle = seconds_between(Conversation.closed_at, Conversation.claimed_at, d)
-        to_first_reply = seconds_between(Conversation.first_reply_at, Conversation.claimed_at, d)
-        shares = (0.5, 0.9)
-        total, queued, abandoned = (
-            int(n or 0)
-            for n in session.execute(
-                select(
-                    func.count(),
-                    func.count().filter(Conversation.queued_at.is_not(None)),
-                    func.count().filter(Conversation.close_reason == "abandoned"),
-                ).where(*where)
-            ).one()
+        dispositions: Counter[str | None] = Counter()
+        priorities: Counter[Priority] = Counter()
+        survey_scores: Counter[int | None] = Counter()
+        per_advocate: dict[int, list[int]] = {}
+        total = queued = abandoned = 0
+        kinds = (
+            Conversation.disposition,
+            Conversation.priority,
+            Conversation.survey_score,
+            Conversation.advocate_id,
         )
-        per_advocate = [
-            {"advocate": email, "conversations": int(count), "closed": int(closed or 0)}
-            for email, count, closed in session.execute(
-                select(
-                    StaffUser.email,
-                    func.count(Conversation.id),
-                    func.count(Conversation.closed_at),
-                )
-                .join(Conversation, Conversation.advocate_id == StaffUser.id)
-                .where(*where)
-                .group_by(StaffUser.email)
-                .order_by(StaffUser.email)
+        for row in session.execute(
+            select(
+                *kinds,
+                func.count().label("conversations"),
+                func.count(Conversation.closed_at).label("closed"),
+                func.count().filter(Conversation.queued_at.is_not(None)).label("queued"),
+                func.count().filter(Conversation.close_reason == "abandoned").label("abandoned"),
             )
-        ]
+            .where(*where)
+            .group_by(*kinds)
+        ):
+            dispositions[row.disposition] += row.conversations
+            priorities[row.priority] += row.conversations
+            survey_scores[row.survey_score] += row.conversations
+            if row.advocate_id is not None:
+                tally = per_advocate.setdefault(row.advocate_id, [0, 0])
+                tally[0] += row.conversations
+                tally[1] += row.closed
+            total += row.conversations
+            queued += row.queued
+            abandoned += row.abandoned
+        emails = session.execute(
+            select(StaffUser.id, StaffUser.email)
+            .where(StaffUser.id.in_(per_advocate))
+            .order_by(StaffUser.email)
+        ).all()
+
+        claimed = Conversation.claimed_at.is_not(None)
+        durations = percentiles(
+            session,
+            where,
+            {
+                "wait_seconds": (
+                    seconds_between(Conversation.claimed_at, Conversation.queued_at, d),
+                    claimed & Conversation.queued_at.is_not(None),
+                ),
+                "first_reply_seconds": (
+                    seconds_between(Conversation.first_reply_at, Conversation.claimed_at, d),
+                    claimed & Conversation.first_reply_at.is_not(None),
+                ),
+                "handle_seconds": (
+                    seconds_between(Conversation.closed_at, Conversation.claimed_at, d),
+                    claimed & Conversation.closed_at.is_not(None),
+                ),
+            },
+            (0.5, 0.9),
+        )
         return {
-            "per_day": counted(day),
-            "per_hour": counted(hour),
-            "wait_seconds": percentiles(
-                session, select(wait).where(*where, Conversation.claimed_at.is_not(None)), shares
-            ),
-            "first_reply_seconds": percentiles(
-                session,
-                select(to_first_reply).where(
-                    *where,
-                    Conversation.claimed_at.is_not(None),
-                    Conversation.first_reply_at.is_not(None),
-                ),
-                shares,
-            ),
-            "handle_seconds": percentiles(
-                session,
-                select(handle).where(
-                    *where,
-                    Conversation.claimed_at.is_not(None),
-                    Conversation.closed_at.is_not(None),
-                ),
-                shares,
-            ),
+            "per_day": _in_order(per_day),
+            "per_hour": _in_order(per_hour),
+            **durations,
             "abandoned": abandoned,
             "queued": queued,
             "abandonment_rate": round(abandoned / queued, 3) if queued else None,
-            "dispositions": counted(Conversation.disposition),
-            "priorities": counted(Conversation.priority),
-            "survey_scores": counted(Conversation.survey_score),
-            "per_advocate": per_advocate,
+            "dispositions": _in_order(dispositions),
+            "priorities": _in_order(priorities),
+            "survey_scores": _in_order(survey_scores),
+            "per_advocate": [
+                {
+                    "advocate": email,
+                    "conversations": per_advocate[staff_id][0],
+                    "closed": per_advocate[staff_id][1],
+                }
+                for staff_id, email in emails
+            ],
             "conversations": total,
         }
 
