@@ -64,11 +64,9 @@ def store_inbound(session: Session, vault: Vault, text: InboundText, now: dateti
     A repeated delivery of one ``MessageSid`` (Twilio retries, or the same request twice at
     once) stores nothing new and returns None, not even a texter: the texter row and the
     message are written in one savepoint, undone together when the SID turns out to be taken.
-    The caller commits.
+    No look-up of the SID comes first: the message's own insert finds it taken, and every round
+    trip here is one the webhook waits for before it answers. The caller commits.
     """
-    taken = session.scalar(select(Message.id).where(Message.twilio_sid == text.message_sid))
-    if taken is not None:
-        return None
     savepoint = session.begin_nested()
     texter_id = find_or_add_texter(session, vault, text.phone, now)
     message_id = session.execute(
