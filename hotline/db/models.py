@@ -140,7 +140,8 @@ class Conversation(Base):
     close_reason: Mapped[str | None] = mapped_column(String(24))
     disposition: Mapped[str | None] = mapped_column(String(48))
     summary_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
-    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Indexed: metrics and logs over a date range (migration 0008).
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_texter_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
