@@ -5,10 +5,11 @@ is a row of ``setting_overrides`` (key, JSON value, who, when), checked strictly
 is written, and an event in the audit trail with the old and the new value. Resetting a setting
 deletes its row, so the environment's value is back.
 
-Each process keeps a :class:`Tuner`: every job and every staff request reads the overrides
-afresh (one small SELECT in its own transaction) and the triage policy is rebuilt only when they
-changed. So the web process and every Celery worker act on a change from their next job on,
-without a restart.
+Each process keeps a :class:`Tuner`. Every job and every staff request reads the overrides'
+version (the ``_version`` row, by primary key, in the job's own transaction); only when it moved
+are the overrides read and the triage policy rebuilt. So the web process and every Celery worker
+act on a change from their next job on, without a restart. Anything that writes the table other
+than :func:`do_set` and :func:`do_reset` must call :func:`bump_version`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ HISTORY_KINDS = (
     "tag_added",
     "tag_changed",
 )
+
+
+# Not a setting: a counter every change moves, so a process re-reads the overrides only then.
+VERSION_KEY = "_version"
+_UNREAD = object()
 
 
 class Kind(StrEnum):
@@ -290,11 +296,32 @@ def defaults(settings: Settings) -> dict[str, Any]:
 
 
 def read_overrides(session: Session) -> dict[str, Any]:
-    """The stored overrides, raw: one small SELECT."""
+    """The stored overrides, raw (the version row left out)."""
     return {
         key: value
-        for key, value in session.execute(select(SettingOverride.key, SettingOverride.value))
+        for key, value in session.execute(
+            select(SettingOverride.key, SettingOverride.value).where(
+                SettingOverride.key != VERSION_KEY
+            )
+        )
     }
+
+
+def read_version(session: Session) -> Any:
+    """The overrides' version: one row by primary key, the whole cost of a job's check."""
+    return session.scalar(select(SettingOverride.value).where(SettingOverride.key == VERSION_KEY))
+
+
+def bump_version(session: Session, now: datetime, actor_id: int | None = None) -> None:
+    """Tell every process to re-read the overrides. Every change calls it in its transaction;
+    so must anything else that writes ``setting_overrides``. Locks the version row, so two
+    changes at once are counted one after the other."""
+    row = session.get(SettingOverride, VERSION_KEY, with_for_update=True)
+    if row is None:
+        session.add(SettingOverride(key=VERSION_KEY, value=1, updated_at=now, updated_by=actor_id))
+    else:
+        number = row.value if isinstance(row.value, int) else 0
+        row.value, row.updated_at, row.updated_by = number + 1, now, actor_id
 
 
 def usable(overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -344,15 +371,17 @@ def _lexicon(language: str, value: dict[str, Any] | None, default: Lexicon) -> L
 
 
 class Tuner:
-    """One process's view of the settings in force, rebuilt only when the overrides change.
+    """One process's view of the settings in force.
 
-    Safe across threads: a refresh swaps one tuple; two threads may both rebuild, harmlessly.
+    Each refresh reads the overrides' version only; the overrides themselves are read, and the
+    triage policy rebuilt, only when the version moved. Safe across threads: a refresh swaps
+    one tuple; two threads may both rebuild, harmlessly.
     """
 
     def __init__(self, settings: Settings, vault: Vault) -> None:
         self._settings = settings
         self._vault = vault
-        self._seen: tuple[dict[str, Any], Tuned] = ({}, build(settings, vault, {}))
+        self._seen: tuple[Any, Tuned] = (_UNREAD, build(settings, vault, {}))
 
     @property
     def latest(self) -> Tuned:
@@ -360,13 +389,15 @@ class Tuner:
         return self._seen[1]
 
     def refresh(self, session: Session) -> Tuned:
-        """The settings in force now: reads the overrides (one SELECT) in ``session``."""
-        overrides = read_overrides(session)
+        """The settings in force now, read in ``session``: one small SELECT when unchanged."""
+        version = read_version(session)
         seen, tuned = self._seen
-        if overrides == seen:
+        if seen is not _UNREAD and version == seen:
             return tuned
-        tuned = build(self._settings, self._vault, overrides)
-        self._seen = (overrides, tuned)
+        # Read after the version: a change committed in between is read now and read again
+        # at the next refresh, never missed.
+        tuned = build(self._settings, self._vault, read_overrides(session))
+        self._seen = (version, tuned)
         return tuned
 
 
@@ -390,6 +421,7 @@ def do_set(
         session.add(SettingOverride(key=key, value=value, updated_at=now, updated_by=user.id))
     else:
         row.value, row.updated_at, row.updated_by = value, now, user.id
+    bump_version(session, now, user.id)
     events.record(session, "setting_changed", now, actor_id=user.id, key=key,
                   was_default=row is None, **_change(key, old, value))  # fmt: skip
     return True
@@ -406,6 +438,7 @@ def do_reset(
     old = in_force(key, row, settings)
     session.delete(row)
     session.flush()
+    bump_version(session, now, user.id)
     default = defaults(settings)[key]
     events.record(session, "setting_reset", now, actor_id=user.id, key=key,
                   **_change(key, old, default))  # fmt: skip
@@ -446,7 +479,12 @@ def _change(key: str, old: Any, new: Any) -> dict[str, Any]:
 
 def describe(session: Session, settings: Settings) -> list[dict[str, Any]]:
     """Every setting for the settings page: value in force, default, and who changed it when."""
-    stored = {row.key: row for row in session.scalars(select(SettingOverride))}
+    stored = {
+        row.key: row
+        for row in session.scalars(
+            select(SettingOverride).where(SettingOverride.key != VERSION_KEY)
+        )
+    }
     emails = {
         row.id: row.email
         for row in session.execute(

@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from hotline import runtime_of
-from hotline.db.models import Event, SettingOverride
-from hotline.services.tuning import HISTORY_KINDS
+from hotline.db.models import Event
+from hotline.services.tuning import HISTORY_KINDS, read_overrides
 from tests.browser.conftest import PASSWORD, Account, Console, Hotline
 from tests.browser.test_console import screenshot
 
@@ -35,7 +35,7 @@ def open_settings(console: Console, account: Account) -> Page:
 
 def overrides(hotline: Hotline) -> dict[str, object]:
     with runtime_of(hotline.app).sessions() as session:
-        return {row.key: row.value for row in session.scalars(select(SettingOverride))}
+        return read_overrides(session)
 
 
 def kinds(hotline: Hotline) -> list[str]:

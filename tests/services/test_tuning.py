@@ -243,6 +243,8 @@ def test_discreet_mode_counts_from_the_next_text_and_reset_brings_the_default_ba
     assert first_reply(app).startswith(DEFAULT_WELCOME)
     assert reset(app, supervisor, "discreet_mode") is False
     assert stored(app) == {}
+    with runtime_of(app).sessions() as session:
+        assert tuning.read_version(session) == 2  # one set, one reset: each told every process
 
     changed, was_reset = events(app, "setting_changed", "setting_reset")
     assert (changed.kind, changed.actor_id) == ("setting_changed", supervisor.id)
@@ -310,9 +312,12 @@ def test_a_stored_value_that_fails_the_checks_is_ignored(
     app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
     runtime = runtime_of(app)
-    with runtime.sessions.begin() as session:
+    with runtime.sessions() as session:
+        assert runtime.tuned(session).settings.capacity == 3
+    with runtime.sessions.begin() as session:  # as another version of the code might write
         session.add(SettingOverride(key="capacity", value=5000, updated_at=runtime.clock.now()))
         session.add(SettingOverride(key="retired_knob", value=1, updated_at=runtime.clock.now()))
+        tuning.bump_version(session, runtime.clock.now())
     with caplog.at_level(logging.WARNING), runtime.sessions() as session:
         tuned = runtime.tuned(session)
     assert tuned.settings.capacity == 3
