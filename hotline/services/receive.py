@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.db.models import Message, Texter
 from hotline.domain.delivery import DeliveryStatus, Direction
@@ -58,37 +58,46 @@ def find_or_add_texter(session: Session, vault: Vault, phone: str, now: datetime
     return int(texter_id)
 
 
-def store_inbound(session: Session, vault: Vault, text: InboundText, now: datetime) -> int | None:
-    """Store one inbound text; the id of the new message, or None when its SID is known already.
+class _SidTaken(Exception):
+    """Raised inside the transaction to roll it back: the SID was stored before."""
+
+
+def store_inbound(
+    sessions: sessionmaker[Session], vault: Vault, text: InboundText, now: datetime
+) -> int | None:
+    """Store one inbound text and commit; the id of the new message, or None when its SID is
+    known already.
 
     A repeated delivery of one ``MessageSid`` (Twilio retries, or the same request twice at
     once) stores nothing new and returns None, not even a texter: the texter row and the
-    message are written in one savepoint, undone together when the SID turns out to be taken.
-    No look-up of the SID comes first: the message's own insert finds it taken, and every round
-    trip here is one the webhook waits for before it answers. The caller commits.
+    message are written in one transaction of their own, rolled back together when the
+    message's insert finds the SID taken. Neither a look-up of the SID first nor a savepoint:
+    the webhook answers Twilio only after this commits, and each would be one more round trip
+    to wait for. Raises SQLAlchemyError when the database is unavailable.
     """
-    savepoint = session.begin_nested()
-    texter_id = find_or_add_texter(session, vault, text.phone, now)
-    message_id = session.execute(
-        _insert(session, Message)
-        .values(
-            texter_id=texter_id,
-            direction=Direction.INBOUND,
-            body_ciphertext=vault.encrypt(text.body),
-            twilio_sid=text.message_sid,
-            status=DeliveryStatus.RECEIVED,
-            num_media=text.num_media,
-            media_types=list(text.media_types) or None,
-            compliance_notice=False,
-            send_attempts=0,
-            created_at=now,
-            status_updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["twilio_sid"])
-        .returning(Message.id)
-    ).scalar_one_or_none()
-    if message_id is None:  # a concurrent delivery of the same SID won the race
-        savepoint.rollback()
+    try:
+        with sessions.begin() as session:
+            texter_id = find_or_add_texter(session, vault, text.phone, now)
+            message_id = session.execute(
+                _insert(session, Message)
+                .values(
+                    texter_id=texter_id,
+                    direction=Direction.INBOUND,
+                    body_ciphertext=vault.encrypt(text.body),
+                    twilio_sid=text.message_sid,
+                    status=DeliveryStatus.RECEIVED,
+                    num_media=text.num_media,
+                    media_types=list(text.media_types) or None,
+                    compliance_notice=False,
+                    send_attempts=0,
+                    created_at=now,
+                    status_updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["twilio_sid"])
+                .returning(Message.id)
+            ).scalar_one_or_none()
+            if message_id is None:  # stored before, or by a concurrent delivery just now
+                raise _SidTaken
+    except _SidTaken:
         return None
-    savepoint.commit()
     return int(message_id)

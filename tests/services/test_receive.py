@@ -15,7 +15,7 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import Message, Texter
-from hotline.db.session import make_engine
+from hotline.db.session import make_engine, make_session_factory
 from hotline.domain.inbound import InboundText
 from hotline.services.receive import store_inbound
 from hotline.vault import Vault
@@ -41,29 +41,42 @@ def engine(postgres_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def statements(engine: Engine) -> Iterator[list[str]]:
-    """The first word of every statement the engine sends, from now on."""
+    """The first word of every statement the engine sends from now on, and each COMMIT and
+    ROLLBACK (which psycopg sends without a cursor)."""
     sent: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         sent.append(statement.split(None, 1)[0].upper())
 
+    def commit(_conn: Any) -> None:
+        sent.append("COMMIT")
+
+    def rollback(_conn: Any) -> None:
+        sent.append("ROLLBACK")
+
     event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "commit", commit)
+    event.listen(engine, "rollback", rollback)
     yield sent
     event.remove(engine, "before_cursor_execute", record)
+    event.remove(engine, "commit", commit)
+    event.remove(engine, "rollback", rollback)
 
 
 def store(engine: Engine, text: InboundText) -> int | None:
-    with Session(engine) as session, session.begin():
-        return store_inbound(session, VAULT, text, NOW)
+    return store_inbound(make_session_factory(engine), VAULT, text, NOW)
 
 
-def test_a_new_texters_text_takes_two_inserts_in_one_savepoint(
+def test_a_new_texters_text_takes_two_inserts_and_a_commit(
     engine: Engine, statements: list[str]
 ) -> None:
     message_id = store(engine, text_from(new_phone(), new_sid()))
 
     assert message_id is not None
-    assert statements == ["SAVEPOINT", "INSERT", "INSERT", "RELEASE"]
+    assert statements == ["INSERT", "INSERT", "COMMIT"]  # no look-up first, no savepoint
+    with Session(engine) as session:
+        stored = session.get(Message, message_id)
+        assert stored is not None and stored.processed_at is None
 
 
 def test_a_repeated_sid_is_found_by_the_insert_and_leaves_nothing_behind(
@@ -76,7 +89,7 @@ def test_a_repeated_sid_is_found_by_the_insert_and_leaves_nothing_behind(
 
     assert store(engine, text_from(other, sid)) is None
 
-    assert statements == ["SAVEPOINT", "INSERT", "INSERT", "ROLLBACK"]  # ROLLBACK TO SAVEPOINT
+    assert statements == ["INSERT", "INSERT", "ROLLBACK"]
     with Session(engine) as session:
         stored = select(func.count()).select_from(Message).where(Message.twilio_sid == sid)
         assert session.scalar(stored) == 1
