@@ -13,10 +13,10 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Interval, func, literal, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import (
@@ -378,7 +378,9 @@ class Supervision:
         d = self.dialect
         hour: Any
         if d == "postgresql":
-            hour = func.date_trunc("hour", func.timezone("UTC", Conversation.opened_at))
+            # UTC as a zero offset, not as the name 'UTC', which is looked up again for every row.
+            utc = func.timezone(literal(timedelta(0), Interval), Conversation.opened_at)
+            hour = func.date_trunc("hour", utc)
         else:
             hour = func.strftime("%Y-%m-%dT%H:00:00", Conversation.opened_at)
         per_day: Counter[str] = Counter()
