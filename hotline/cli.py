@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -83,6 +84,41 @@ def purge() -> None:
         f"erased {report.texts} texts, {report.notes} notes, {report.answers} triage answers "
         f"and {report.numbers} phone numbers"
     )
+
+
+@cli.group()
+def review() -> None:
+    """The weekly quality review."""
+
+
+@review.command("draw")
+@click.option(
+    "--week",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Any day of the week to draw (default: the last week that ended). Weeks start on "
+    "Monday, UTC.",
+)
+@with_appcontext
+def review_draw(week: datetime | None) -> None:
+    """Draw a week's random sample of closed conversations for review. Drawing again adds none."""
+    from hotline import jobs
+    from hotline.domain.review import week_of
+    from hotline.services.console import ConsoleError
+
+    runtime = current_app.extensions["hotline"]
+    try:
+        drawn = jobs.draw_reviews(runtime, week_of(week.date()) if week else None)
+    except ConsoleError as exc:
+        raise click.ClickException(str(exc)) from None
+    monday = drawn.week_start.isoformat()
+    if drawn.already_drawn:
+        click.echo(f"the week of Monday {monday} was drawn already; nothing added")
+    else:
+        click.echo(
+            f"drew {len(drawn.sampled)} of {drawn.candidates} conversations closed in the week "
+            f"of Monday {monday}"
+        )
 
 
 @cli.command("rotate-keys")

@@ -7,11 +7,13 @@ transaction has committed.
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import TYPE_CHECKING
 
 from hotline.live import QUEUE, conversation_topic
 from hotline.services.privacy import PurgeReport, finish_erasures, purge_expired
 from hotline.services.process import process_pending
+from hotline.services.review import Draw, default_week, draw_week
 from hotline.services.send import SendResult
 from hotline.services.sweep import find_stranded
 from hotline.services.triage import Outcome, due_timers, fire_timer
@@ -56,6 +58,28 @@ def purge(runtime: Runtime) -> PurgeReport:
             report.numbers,
         )
     return report
+
+
+def draw_reviews(runtime: Runtime, week_start: date | None = None) -> Draw:
+    """Draw a week's quality-review sample (by default the last week that ended); idempotent."""
+    now = runtime.clock.now()
+    settings = runtime.settings
+    with runtime.sessions.begin() as session:
+        drawn = draw_week(
+            session,
+            week_start or default_week(now),
+            now,
+            sample_size=settings.review_sample_size,
+            per_advocate=settings.review_per_advocate,
+        )
+    if drawn.sampled:
+        log.info(
+            "quality review: drew %d of %d conversations closed in the week of %s",
+            len(drawn.sampled),
+            drawn.candidates,
+            drawn.week_start.isoformat(),
+        )
+    return drawn
 
 
 def hand_over(runtime: Runtime, outcome: Outcome) -> None:

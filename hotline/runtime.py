@@ -25,6 +25,7 @@ from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender, Sender, TwilioSender
 from hotline.sms.simulated import SimulatedCarrier
 from hotline.taskqueue import (
+    DRAW_REVIEWS,
     FIRE_TIMERS,
     PROCESS_INBOUND,
     PURGE,
@@ -152,11 +153,13 @@ def use_in_process_queue(runtime: Runtime, queue: InProcessQueue) -> None:
             SWEEP: lambda _: jobs.sweep(runtime),
             FIRE_TIMERS: lambda _: jobs.fire_timers(runtime),
             PURGE: lambda _: _none(jobs.purge(runtime)),
+            DRAW_REVIEWS: lambda _: _none(jobs.draw_reviews(runtime)),
         },
         periodic={
             SWEEP: float(runtime.settings.sweep_interval_seconds),
             FIRE_TIMERS: runtime.settings.timer_tick_seconds,
             PURGE: 3600.0,
+            DRAW_REVIEWS: 3600.0,
         },
     )
     runtime.tasks = queue

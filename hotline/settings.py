@@ -81,6 +81,10 @@ class Settings:
     retention_days: float = 90.0
     # A folder with lexicon_en.toml / lexicon_es.toml replacing the shipped risk lexicons.
     lexicon_dir: str | None = None
+    # Weekly quality review: conversations drawn from last week's closed ones, and how many of
+    # each advocate's at least (the minimum wins when it takes the sample past its size).
+    review_sample_size: int = 10
+    review_per_advocate: int = 1
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -201,6 +205,13 @@ class Settings:
                 problems.append(f"{name} must be a whole number from 1 to 1000")
                 continue
             tuned[attribute] = int(raw)
+        per_advocate = get("HOTLINE_REVIEW_PER_ADVOCATE")
+        if per_advocate is not None:
+            # Zero is allowed here: no minimum, a plain random sample.
+            if per_advocate.isascii() and per_advocate.isdigit() and int(per_advocate) <= 100:
+                tuned["review_per_advocate"] = int(per_advocate)
+            else:
+                problems.append("HOTLINE_REVIEW_PER_ADVOCATE must be a whole number from 0 to 100")
         for name, attribute in _FLAG_SETTINGS.items():
             raw = get(name)
             if raw is None:
@@ -271,6 +282,7 @@ _NUMBER_SETTINGS = {
 _COUNT_SETTINGS = {
     "HOTLINE_CAPACITY": "capacity",
     "HOTLINE_SIGN_IN_MAX_FAILURES": "sign_in_max_failures",
+    "HOTLINE_REVIEW_SAMPLE_SIZE": "review_sample_size",
 }
 _FLAG_SETTINGS = {
     "HOTLINE_DISCREET_MODE": "discreet_mode",

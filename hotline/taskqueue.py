@@ -22,6 +22,7 @@ SEND_MESSAGE = "hotline.send_message"
 SWEEP = "hotline.sweep"
 FIRE_TIMERS = "hotline.fire_timers"
 PURGE = "hotline.purge"
+DRAW_REVIEWS = "hotline.draw_reviews"
 
 
 class HandOffError(RuntimeError):

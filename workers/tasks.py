@@ -10,7 +10,14 @@ from sqlalchemy.exc import OperationalError
 
 from hotline import jobs
 from hotline.runtime import Runtime
-from hotline.taskqueue import FIRE_TIMERS, PROCESS_INBOUND, PURGE, SEND_MESSAGE, SWEEP
+from hotline.taskqueue import (
+    DRAW_REVIEWS,
+    FIRE_TIMERS,
+    PROCESS_INBOUND,
+    PURGE,
+    SEND_MESSAGE,
+    SWEEP,
+)
 
 
 def _runtime() -> Runtime:
@@ -55,3 +62,8 @@ def fire_timers() -> None:
 @shared_task(name=PURGE, acks_late=True)
 def purge() -> None:
     jobs.purge(_runtime())
+
+
+@shared_task(name=DRAW_REVIEWS, acks_late=True)
+def draw_reviews() -> None:
+    jobs.draw_reviews(_runtime())

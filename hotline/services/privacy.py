@@ -18,6 +18,7 @@ from hotline.db.models import (
     ConversationStatus,
     Message,
     Note,
+    QualityReview,
     StaffUser,
     Texter,
 )
@@ -37,6 +38,7 @@ ENCRYPTED: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]], 
     (Conversation.id, Conversation.location_ciphertext),
     (Conversation.id, Conversation.summary_ciphertext),
     (Note.id, Note.body_ciphertext),
+    (QualityReview.id, QualityReview.feedback_ciphertext),
     (StaffUser.id, StaffUser.totp_secret_ciphertext),
 )
 

@@ -28,6 +28,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(supervisor.bp)
+    from hotline.web import reviews
+
+    app.register_blueprint(reviews.bp)
     from hotline.web import admin_settings
 
     app.register_blueprint(admin_settings.bp)

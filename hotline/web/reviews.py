@@ -1,0 +1,108 @@
+"""The weekly quality review: the supervisors' page and API, and the advocates' feedback API.
+
+Supervisors and admins only under ``/supervisor`` (advocates get 403). The transcript of a
+sampled conversation comes from the console API, which records each read. Under ``/console``
+every staff member sees the reviews of their own conversations and nobody else's.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, jsonify, render_template, request
+
+from hotline.services import review
+from hotline.services.console import InvalidInput
+from hotline.web import runtime
+from hotline.web.console import body
+from hotline.web.staff import SUPERVISORS, api_error, current, staff_view
+
+bp = Blueprint("reviews", __name__)
+
+
+def _week() -> date | None:
+    raw = request.args.get("week", "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput("week must be a date like 2026-11-16") from None
+
+
+def _no_such_review() -> Response:
+    return api_error("no such review", 404)
+
+
+@bp.get("/supervisor/reviews")
+@staff_view(SUPERVISORS, page=True)
+def page() -> Response:
+    staff = current()
+    return Response(
+        render_template("reviews.html", user=staff.user, csrf_token=staff.staff_session.csrf_token)
+    )
+
+
+@bp.get("/supervisor/api/reviews")
+@staff_view(SUPERVISORS)
+def sample() -> Response:
+    """One week's sample (``?week=`` its Monday; by default the newest), and the weeks there are."""
+    staff = current()
+    weeks = review.sample_weeks(staff.db)
+    week = _week()
+    if week is None and weeks:
+        week = date.fromisoformat(weeks[0])
+    return jsonify(
+        rubric=review.rubric_json(),
+        weeks=weeks,
+        week=week.isoformat() if week else None,
+        items=review.week_sample(staff.db, week) if week else [],
+    )
+
+
+@bp.get("/supervisor/api/reviews/<int:review_id>")
+@staff_view(SUPERVISORS)
+def detail(review_id: int) -> Response:
+    staff = current()
+    try:
+        return jsonify(review.review_detail(staff.db, runtime().vault, review_id))
+    except review.ReviewNotFound:
+        return _no_such_review()
+
+
+@bp.post("/supervisor/api/reviews/<int:review_id>")
+@staff_view(SUPERVISORS)
+def submit(review_id: int) -> Response:
+    staff = current()
+    payload = body()
+    try:
+        review.do_submit_review(
+            staff.db,
+            runtime().vault,
+            staff.user,
+            review_id,
+            payload.get("scores"),
+            payload.get("feedback"),
+            staff.now,
+        )
+        return jsonify(review.review_detail(staff.db, runtime().vault, review_id))
+    except review.ReviewNotFound:
+        return _no_such_review()
+
+
+@bp.get("/console/api/feedback")
+@staff_view()
+def feedback() -> Response:
+    staff = current()
+    return jsonify(review.advocate_feedback(staff.db, runtime().vault, staff.user))
+
+
+@bp.post("/console/api/feedback/<int:review_id>/seen")
+@staff_view()
+def seen(review_id: int) -> Response:
+    staff = current()
+    try:
+        review.do_mark_seen(staff.db, staff.user, review_id, staff.now)
+    except review.ReviewNotFound:
+        return _no_such_review()
+    return jsonify(ok=True)
