@@ -92,6 +92,7 @@
         try {
           await call("POST", `/console/api/feedback/${Number(review.id)}/seen`);
           await refresh();
+          panel.focus(); // the button is gone: keep the keyboard in the panel
         } catch (error) {
           read.disabled = false;
           console.error(error);
@@ -120,8 +121,8 @@
 
   toggle.addEventListener("click", () => show(panel.hidden));
   closeButton.addEventListener("click", () => show(false));
-  panel.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") {
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !panel.hidden && !event.defaultPrevented) {
       event.preventDefault();
       show(false);
     }
