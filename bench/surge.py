@@ -4,8 +4,9 @@ Starts the production stack (gunicorn, a fresh PostgreSQL database, a redis-serv
 one ``celery worker`` process with its prefork pool, celery beat, and the local fake Twilio API,
 which posts signed status callbacks back to ``/twilio/status`` as Twilio would), then sends one
 first text from each of ``--texters`` distinct numbers, spread evenly over ``--seconds`` on a
-clock (open loop: a slow server does not slow the senders down). Then it waits for the replies,
-and ``--linger`` seconds more for any reply sent twice.
+clock (open loop: a slow server does not slow the senders down). Then it waits for the replies
+(at most ``--wait`` seconds after the last text), and ``--linger`` seconds more for any reply
+sent twice.
 
 Prints how many texters got a reply, how many got one twice (the same text more than once: must
 be 0), p50/p99/max of the time from the webhook request to the reply reaching the fake API
@@ -13,7 +14,8 @@ be 0), p50/p99/max of the time from the webhook request to the reply reaching th
 the web (gunicorn master and workers) and of the worker (celery main process and pool
 children). Loopback only; bounded in count and time.
 
-    python bench/surge.py [--texters 2000] [--seconds 60] [--concurrency 4] [--linger 5]
+    python bench/surge.py [--texters 2000] [--seconds 60] [--concurrency 4] [--wait 300]
+                          [--linger 5]
 
 Exits non-zero when a texter went unanswered or was answered twice. Needs PostgreSQL at
 HOTLINE_BENCH_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1/postgres) and
@@ -66,20 +68,26 @@ def main() -> None:
         "--concurrency", type=int, default=4, help="the worker's pool processes (1-16)"
     )
     parser.add_argument(
+        "--wait", type=float, default=300, help="seconds to wait for replies after (10-900)"
+    )
+    parser.add_argument(
         "--linger", type=float, default=5, help="seconds to watch for doubles after (0-60)"
     )
     args = parser.parse_args()
     texters = max(1, min(args.texters, 10_000))
     seconds = max(1.0, min(args.seconds, 600.0))
     concurrency = max(1, min(args.concurrency, 16))
+    wait = max(10.0, min(args.wait, 900.0))
     linger = max(0.0, min(args.linger, 60.0))
     with scratch_database() as database_url:
-        failed = run(database_url, texters, seconds, concurrency, linger)
+        failed = run(database_url, texters, seconds, concurrency, wait, linger)
     if failed:
         raise SystemExit(f"FAILED: {failed}")
 
 
-def run(database_url: str, texters: int, seconds: float, concurrency: int, linger: float) -> str:
+def run(
+    database_url: str, texters: int, seconds: float, concurrency: int, wait: float, linger: float
+) -> str:
     """Run the surge; what failed (unanswered or twice-answered texters), or ''."""
     log_dir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
     redis_port, web_port = free_port(), free_port()
@@ -116,7 +124,7 @@ def run(database_url: str, texters: int, seconds: float, concurrency: int, linge
         roles = {"web": _pid(web), "worker": _pid(worker)}
         cpu_before = {role: procfs.tree_cpu_seconds(pid) for role, pid in roles.items()}
         started = time.monotonic()
-        sent_at, refused = send_first_texts(public_url, phones, seconds)
+        sent_at, refused, late = send_first_texts(public_url, phones, seconds)
         last_sent = time.monotonic()
         waiting = set(sent_at)
 
@@ -124,7 +132,7 @@ def run(database_url: str, texters: int, seconds: float, concurrency: int, linge
             waiting.difference_update(m.to for m in fake.messages)
             return not waiting
 
-        deadline = last_sent + max(60.0, seconds)  # bounded: an unanswered texter is reported
+        deadline = last_sent + wait  # bounded: an unanswered texter is reported
         while not all_answered() and time.monotonic() < deadline:
             time.sleep(0.2)
         busy = time.monotonic() - started
@@ -138,28 +146,30 @@ def run(database_url: str, texters: int, seconds: float, concurrency: int, linge
         fake.stop()
         broker.close()
     return report(
-        texters, seconds, concurrency, load, sent_at, refused, messages, memory, cpu, busy
+        texters, seconds, concurrency, load, sent_at, refused, late, messages, memory, cpu, busy
     )
 
 
 def send_first_texts(
     public_url: str, phones: list[str], seconds: float
-) -> tuple[dict[str, float], int]:
+) -> tuple[dict[str, float], int, float]:
     """One first text from each number, text ``i`` at ``i * seconds / len(phones)`` from now.
 
-    Returns when each was sent (wall clock, as the fake stamps its messages) and how many the
-    webhook did not answer 200.
+    Returns the moment each text answered 200 was due (wall clock, as the fake stamps its
+    messages: latency counts from there, so a sender that fell behind hides nothing), how many
+    the webhook did not answer 200, and how late the latest sender was, in seconds.
     """
     url = public_url + "/twilio/sms"
     interval = seconds / len(phones)
     counter = itertools.count()
     sent_at: dict[str, float] = {}
     refused = 0
+    late = 0.0
     lock = threading.Lock()
-    start = time.monotonic() + 0.5
+    start, wall_start = time.monotonic() + 0.5, time.time() + 0.5
 
     def sender() -> None:
-        nonlocal refused
+        nonlocal refused, late
         with requests.Session() as session:
             while (index := next(counter)) < len(phones):
                 phone = phones[index]
@@ -173,14 +183,15 @@ def send_first_texts(
                 }
                 headers = {"X-Twilio-Signature": sign(AUTH_TOKEN, url, form)}
                 time.sleep(max(0.0, start + index * interval - time.monotonic()))
-                posted = time.time()
+                behind = time.monotonic() - (start + index * interval)
                 try:
                     status = session.post(url, data=form, headers=headers, timeout=30).status_code
                 except requests.RequestException:
                     status = 0
                 with lock:
+                    late = max(late, behind)
                     if status == 200:
-                        sent_at[phone] = posted
+                        sent_at[phone] = wall_start + index * interval
                     else:
                         refused += 1
 
@@ -189,7 +200,7 @@ def send_first_texts(
         thread.start()
     for thread in threads:
         thread.join()
-    return sent_at, refused
+    return sent_at, refused, late
 
 
 def report(
@@ -199,6 +210,7 @@ def report(
     load: tuple[float, float, float],
     sent_at: dict[str, float],
     refused: int,
+    late: float,
     messages: list[FakeMessage],
     memory: dict[str, list[procfs.Usage]],
     cpu: dict[str, float],
@@ -219,7 +231,10 @@ def report(
     print("  the real twilio client against the local fake API, status callbacks on")
     print(f"  machine: {os.cpu_count()} CPUs; load average {load[0]:.1f} / {load[1]:.1f} / "
           f"{load[2]:.1f} (1/5/15 min) at the start")  # fmt: skip
-    print(f"webhook answered 200: {len(sent_at):,} of {texters:,} ({refused} refused or failed)")
+    print(
+        f"webhook answered 200: {len(sent_at):,} of {texters:,} ({refused} refused or failed); "
+        f"the senders were at most {late * 1000:.0f} ms behind their schedule"
+    )
     print(f"got the first reply: {len(answered):,} of {len(sent_at):,}; "
           f"got the same reply twice: {len(twice)}")  # fmt: skip
     print("messages per texter: "
@@ -236,7 +251,10 @@ def report(
               f"p99 {p99:.0f} ms, max {max(ms):.0f} ms "
               f"(targets: all answered, none twice, p99 < 2 s: {verdict})")  # fmt: skip
     shares = [f"{role} {used:.1f} s ({used / busy:.2f} CPUs)" for role, used in cpu.items()]
-    print(f"CPU from the first text to the last first reply ({busy:.1f} s): {', '.join(shares)}")
+    print(
+        f"from the first text to the last first reply: {busy:.1f} s, "
+        f"{len(answered) / busy:.1f} first replies/s; CPU used: {', '.join(shares)}"
+    )
     print("resident memory after the surge (VmRSS):")
     for role, members in memory.items():
         total = sum(member.rss_kib for member in members) / 1024
