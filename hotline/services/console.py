@@ -66,7 +66,11 @@ TIMELINE_EVENTS = {
 
 
 class NotFound(LookupError):
-    """No such conversation, or not one this person may see."""
+    """No such conversation (or whatever ``what`` names), or not one this person may see."""
+
+    def __init__(self, ident: object, what: str = "conversation") -> None:
+        super().__init__(ident)
+        self.what = what
 
 
 class ConsoleError(ValueError):

@@ -82,7 +82,7 @@ def do_save_quick_reply(
     else:
         found = session.get(QuickReply, quick_reply_id)
         if found is None:
-            raise NotFound(quick_reply_id)
+            raise NotFound(quick_reply_id, "quick reply")
         row = found
         for name, value in values.items():
             setattr(row, name, value)
@@ -113,7 +113,7 @@ def do_save_referral(
     else:
         found = session.get(Referral, referral_id)
         if found is None:
-            raise NotFound(referral_id)
+            raise NotFound(referral_id, "referral")
         row = found
         for name, value in values.items():
             setattr(row, name, value)

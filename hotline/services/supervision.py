@@ -580,5 +580,5 @@ class Supervision:
 def staff_or_404(session: Session, user_id: int) -> StaffUser:
     user = session.get(StaffUser, user_id)
     if user is None:
-        raise NotFound(user_id)
+        raise NotFound(user_id, "staff member")
     return user

@@ -97,8 +97,8 @@ def staff_view(
                             return api_error("set up two-factor sign-in first", 403)
                         g.staff = Staff(user, staff_session, db, now)
                         result = view(*args, **kwargs)
-            except NotFound:
-                return _refuse("no such conversation", 404, page)
+            except NotFound as error:
+                return _refuse(f"no such {error.what}", 404, page)
             except InvalidInput as error:
                 return api_error(str(error), 400)
             except ConsoleError as error:

@@ -223,6 +223,9 @@ def test_supervisors_manage_quick_replies_and_referrals_at_once(app: Flask) -> N
     assert [(q["title"], q["body"]) for q in seen] == [("Saludo", "Hola, estoy aqui.")]
     post(client, csrf, f"/supervisor/api/quick-replies/{reply_id}", {"active": False})
     assert advocate_client.get("/console/api/quick-replies?language=es").get_json()["items"] == []
+    for path, what in (("quick-replies", "quick reply"), ("referrals", "referral")):
+        missing = post(client, csrf, f"/supervisor/api/{path}/{reply_id + 10**6}", {"active": True})
+        assert (missing.status_code, missing.get_json()["error"]) == (404, f"no such {what}")
 
     referral = {
         "name": "Harbor House", "services": "shelter, legal aid", "area": "Denver, CO",
