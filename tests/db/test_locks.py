@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.db.models import Message
 from hotline.db.session import lock_texter, make_engine
@@ -30,6 +30,14 @@ def pg(postgres_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def impatient_pg(postgres_url: str) -> Iterator[Engine]:
+    """Connections that fail after 1 s instead of waiting for a lock."""
+    engine = create_engine(postgres_url, connect_args={"options": "-c lock_timeout=1s"})
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def vault() -> Vault:
     return Vault((TEST_DATA_KEY,), TEST_HASH_KEY)
 
@@ -39,16 +47,17 @@ def _impatient(session: Session) -> None:
     session.execute(text("SET LOCAL lock_timeout = '1s'"))
 
 
-def test_a_text_is_stored_while_a_worker_holds_its_texter(pg: Engine, vault: Vault) -> None:
+def test_a_text_is_stored_while_a_worker_holds_its_texter(
+    pg: Engine, impatient_pg: Engine, vault: Vault
+) -> None:
     phone = new_phone()
     with Session(pg) as setup, setup.begin():
         texter_id = find_or_add_texter(setup, vault, phone, NOW)
 
     with Session(pg) as worker, worker.begin():
         assert lock_texter(worker, texter_id) is not None
-        with Session(pg) as webhook, webhook.begin():
-            _impatient(webhook)
-            stored = store_inbound(webhook, vault, InboundText(new_sid(), phone, "hi", ()), NOW)
+        webhook = sessionmaker(impatient_pg)
+        stored = store_inbound(webhook, vault, InboundText(new_sid(), phone, "hi", ()), NOW)
         assert stored is not None
 
     with Session(pg) as check:
