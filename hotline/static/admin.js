@@ -14,8 +14,7 @@
 
   const root = document.getElementById("admin");
   if (!root) return;
-  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  const csrfToken = csrfMeta ? csrfMeta.getAttribute("content") || "" : "";
+  const { ApiError, el } = window.Staff;
   const myId = Number(root.dataset.myId);
   const myRole = root.dataset.myRole || "";
   const VIEWS = ["staff", "quick-replies", "referrals"];
@@ -46,17 +45,6 @@
 
   // -- building the page: elements and text nodes only ---------------------------------------
 
-  /** An element with a class, text and children; strings become text nodes, never markup. */
-  function el(tag, className, ...children) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    for (const child of children) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
   function button(label, className, onClick, ariaLabel) {
     const node = el("button", className, label);
     node.type = "button";
@@ -73,71 +61,12 @@
 
   // -- status line -----------------------------------------------------------------------------
 
-  let statusTimer = null;
-
-  function say(message, kind = "info") {
-    clearTimeout(statusTimer);
-    ui.status.textContent = message;
-    ui.status.className = `status ${kind}`;
-    if (kind !== "error") {
-      statusTimer = setTimeout(() => {
-        ui.status.textContent = "";
-        ui.status.className = "status";
-      }, 8000);
-    }
-  }
+  const say = Staff.statusLine(ui.status, 8000);
 
   // -- the API ----------------------------------------------------------------------------------
 
-  class ApiError extends Error {
-    constructor(message, status) {
-      super(message);
-      this.status = status;
-    }
-  }
-
-  async function request(method, path, body) {
-    const init = { method, credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      init.headers["X-CSRF-Token"] = csrfToken;
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body || {});
-    }
-    try {
-      return await fetch(path, init);
-    } catch (_) {
-      throw new ApiError("The server cannot be reached. Try again in a moment.", 0);
-    }
-  }
-
-  async function failure(response) {
-    let payload = null;
-    try {
-      payload = await response.json();
-    } catch (_) {
-      payload = null;
-    }
-    if (response.status === 401) signedOut();
-    const message = payload && typeof payload.error === "string" ? payload.error : `The server answered ${response.status}`;
-    return new ApiError(message, response.status);
-  }
-
-  async function api(method, path, body) {
-    const response = await request(method, path, body);
-    if (!response.ok) throw await failure(response);
-    try {
-      return await response.json();
-    } catch (_) {
-      throw new ApiError("The server's answer could not be read.", response.status);
-    }
-  }
-
-  function signedOut() {
-    if (state.signedOut) return;
-    state.signedOut = true;
-    say("Your session has ended. Reload the page to sign in again.", "error");
-    for (const control of root.querySelectorAll("button, textarea, input, select")) control.disabled = true;
-  }
+  const signedOut = Staff.signedOutGuard(state, say, () => root.querySelectorAll("button, textarea, input, select"));
+  const api = (method, path, body) => Staff.api(method, path, body, { onUnauthorized: signedOut });
 
   /** Run an action, showing its error in the status line; true when it succeeded. */
   async function attempt(action, onError) {
@@ -206,11 +135,7 @@
       $(tab.dataset.view).hidden = !selected;
     }
     if (setHash && window.location.hash !== `#${view}`) history.replaceState(null, "", `#${view}`);
-    if (!ui.status.classList.contains("error")) {
-      clearTimeout(statusTimer);
-      ui.status.textContent = "";
-      ui.status.className = "status";
-    }
+    if (!ui.status.classList.contains("error")) say.clear();
     if (!state.loaded.has(view)) {
       state.loaded.add(view);
       if (view === "staff") attempt(loadAccounts);

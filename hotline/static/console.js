@@ -20,8 +20,7 @@
   const SAFETY_CONVERSATION_EVERY = 3;
   const root = document.getElementById("console");
   if (!root) return;
-  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  const csrfToken = csrfMeta ? csrfMeta.getAttribute("content") || "" : "";
+  const { ApiError, el } = window.Staff;
   const maxReply = Number(root.dataset.maxReply) || 1600;
   const baseTitle = document.title;
 
@@ -112,17 +111,6 @@
 
   // -- building the page: elements and text nodes only --------------------------------------
 
-  /** An element with a class, text and children; strings become text nodes, never markup. */
-  function el(tag, className, ...children) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    for (const child of children) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
   /** Children with a space between each, so the text reads (and copies) as words. */
   function spaced(...children) {
     const kept = children.filter((child) => child !== null && child !== undefined && child !== false);
@@ -176,64 +164,19 @@
 
   // -- status line ------------------------------------------------------------------------------
 
-  let statusTimer = null;
-
-  function say(message, kind = "info") {
-    clearTimeout(statusTimer);
-    ui.status.textContent = message;
-    ui.status.className = `status ${kind}`;
-    if (kind !== "error") {
-      statusTimer = setTimeout(() => {
-        ui.status.textContent = "";
-        ui.status.className = "status";
-      }, 5000);
-    }
-  }
+  const say = Staff.statusLine(ui.status, 5000);
 
   // -- the API ---------------------------------------------------------------------------------
 
-  class ApiError extends Error {
-    constructor(message, status) {
-      super(message);
-      this.status = status;
-    }
-  }
-
-  async function api(method, path, body) {
-    const init = { method, credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      init.headers["X-CSRF-Token"] = csrfToken;
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body || {});
-    }
-    let response;
-    try {
-      response = await fetch(path, init);
-    } catch (_) {
-      throw new ApiError("The server cannot be reached. Still trying…", 0);
-    }
-    let payload = null;
-    try {
-      payload = await response.json();
-    } catch (_) {
-      payload = null;
-    }
-    if (response.status === 401) signedOut();
-    if (!response.ok) {
-      const message = payload && typeof payload.error === "string" ? payload.error : `The server answered ${response.status}`;
-      throw new ApiError(message, response.status);
-    }
-    return payload;
-  }
-
-  function signedOut() {
-    if (state.signedOut) return;
-    state.signedOut = true;
-    say("Your session has ended. Reload the page to sign in again.", "error");
-    for (const control of document.querySelectorAll("main button, main textarea, main input, main select")) {
-      control.disabled = true;
-    }
-  }
+  const signedOut = Staff.signedOutGuard(state, say, () =>
+    document.querySelectorAll("main button, main textarea, main input, main select"),
+  );
+  const api = (method, path, body) =>
+    Staff.api(method, path, body, {
+      unreachable: "The server cannot be reached. Still trying…",
+      onUnauthorized: signedOut,
+      acceptUnreadable: true,
+    });
 
   /** Run an action, showing its error in the status line; true when it succeeded. */
   async function attempt(action) {

@@ -16,20 +16,9 @@
   const list = $("feedback-list");
   const closeButton = $("feedback-close");
   if (!toggle || !panel || !list) return;
-  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  const csrfToken = csrfMeta ? csrfMeta.getAttribute("content") || "" : "";
+  const { el } = window.Staff;
   let stopped = false;
   let rubric = null;
-
-  function el(tag, className, ...children) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    for (const child of children) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
 
   function formatWhen(iso) {
     if (!iso) return "";
@@ -46,13 +35,7 @@
   }
 
   async function call(method, path) {
-    const init = { method, credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      init.headers["X-CSRF-Token"] = csrfToken;
-      init.headers["Content-Type"] = "application/json";
-      init.body = "{}";
-    }
-    const response = await fetch(path, init);
+    const response = await Staff.request(method, path);
     if (response.status === 401) stopped = true; // console.js tells the advocate to sign in again
     if (!response.ok) throw new Error(`feedback: the server answered ${response.status}`);
     return response.json();

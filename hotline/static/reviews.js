@@ -14,8 +14,7 @@
 
   const root = document.getElementById("reviews");
   if (!root) return;
-  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  const csrfToken = csrfMeta ? csrfMeta.getAttribute("content") || "" : "";
+  const { ApiError, el } = window.Staff;
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -52,16 +51,6 @@
 
   // -- building the page: elements and text nodes only ---------------------------------------
 
-  function el(tag, className, ...children) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    for (const child of children) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
   const PRIORITIES = { urgent: "Urgent", high: "High", normal: "Normal" };
   const knownPriority = (priority) => (Object.hasOwn(PRIORITIES, priority) ? priority : "normal");
   const LANGUAGES = { en: "English", es: "Spanish" };
@@ -94,61 +83,9 @@
 
   // -- status line and the API ------------------------------------------------------------------
 
-  let statusTimer = null;
-
-  function say(message, kind = "info") {
-    clearTimeout(statusTimer);
-    ui.status.textContent = message;
-    ui.status.className = `status ${kind}`;
-    if (kind !== "error") {
-      statusTimer = setTimeout(() => {
-        ui.status.textContent = "";
-        ui.status.className = "status";
-      }, 6000);
-    }
-  }
-
-  class ApiError extends Error {
-    constructor(message, status) {
-      super(message);
-      this.status = status;
-    }
-  }
-
-  async function api(method, path, body) {
-    const init = { method, credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      init.headers["X-CSRF-Token"] = csrfToken;
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body || {});
-    }
-    let response;
-    try {
-      response = await fetch(path, init);
-    } catch (_) {
-      throw new ApiError("The server cannot be reached. Try again in a moment.", 0);
-    }
-    let payload = null;
-    try {
-      payload = await response.json();
-    } catch (_) {
-      payload = null;
-    }
-    if (!response.ok) {
-      if (response.status === 401) signedOut();
-      const message = payload && typeof payload.error === "string" ? payload.error : `The server answered ${response.status}`;
-      throw new ApiError(message, response.status);
-    }
-    if (payload === null) throw new ApiError("The server's answer could not be read.", response.status);
-    return payload;
-  }
-
-  function signedOut() {
-    if (state.signedOut) return;
-    state.signedOut = true;
-    say("Your session has ended. Reload the page to sign in again.", "error");
-    for (const control of root.querySelectorAll("button, textarea, input, select")) control.disabled = true;
-  }
+  const say = Staff.statusLine(ui.status, 6000);
+  const signedOut = Staff.signedOutGuard(state, say, () => root.querySelectorAll("button, textarea, input, select"));
+  const api = (method, path, body) => Staff.api(method, path, body, { onUnauthorized: signedOut });
 
   async function attempt(action) {
     try {

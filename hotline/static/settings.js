@@ -11,8 +11,7 @@
 
   const root = document.getElementById("settings");
   if (!root) return;
-  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  const csrfToken = csrfMeta ? csrfMeta.getAttribute("content") || "" : "";
+  const { ApiError, el } = window.Staff;
   const $ = (id) => document.getElementById(id);
   const ui = {
     status: $("status"),
@@ -32,17 +31,6 @@
   const labels = new Map(); // setting key -> label, for the history
 
   // -- building the page: elements and text nodes only ---------------------------------------
-
-  /** An element with a class, text and children; strings become text nodes, never markup. */
-  function el(tag, className, ...children) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    for (const child of children) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
 
   function button(label, className, onClick, type = "button") {
     const node = el("button", className, label);
@@ -66,19 +54,7 @@
 
   // -- status line and form errors -----------------------------------------------------------
 
-  let statusTimer = null;
-
-  function say(message, kind = "info") {
-    clearTimeout(statusTimer);
-    ui.status.textContent = message;
-    ui.status.className = `status ${kind}`;
-    if (kind !== "error") {
-      statusTimer = setTimeout(() => {
-        ui.status.textContent = "";
-        ui.status.className = "status";
-      }, 6000);
-    }
-  }
+  const say = Staff.statusLine(ui.status, 6000);
 
   /** Show `message` under `form` (its `.form-error`), mark `field` invalid, and say it. */
   function showError(form, message, field) {
@@ -105,39 +81,15 @@
 
   // -- the API ---------------------------------------------------------------------------------
 
-  class ApiError extends Error {
-    constructor(message, status) {
-      super(message);
-      this.status = status;
-    }
-  }
-
+  /** Staff.api, but a 401 disables nothing here: it is an error like any other, said under
+   * the form it concerns. */
   async function api(method, path, body) {
-    const init = { method, credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      init.headers["X-CSRF-Token"] = csrfToken;
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body === undefined ? {} : body);
-    }
-    let response;
     try {
-      response = await fetch(path, init);
-    } catch (_) {
-      throw new ApiError("The server cannot be reached. Try again in a moment.", 0);
+      return await Staff.api(method, path, body);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) throw new ApiError(Staff.SIGNED_OUT, 401);
+      throw error;
     }
-    let payload = null;
-    try {
-      payload = await response.json();
-    } catch (_) {
-      payload = null;
-    }
-    if (!response.ok) {
-      if (response.status === 401) throw new ApiError("Your session has ended. Reload the page to sign in again.", 401);
-      const message = payload && typeof payload.error === "string" ? payload.error : `The server answered ${response.status}`;
-      throw new ApiError(message, response.status);
-    }
-    if (payload === null) throw new ApiError("The server's answer could not be read.", response.status);
-    return payload;
   }
 
   /** Run `action` for `form` with its buttons disabled; errors go under the form. */

@@ -20,8 +20,7 @@
   const SVG_NS = "http://www.w3.org/2000/svg";
   const root = document.getElementById("supervisor");
   if (!root) return;
-  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  const csrfToken = csrfMeta ? csrfMeta.getAttribute("content") || "" : "";
+  const { ApiError, el } = window.Staff;
   const baseTitle = document.title;
   const VIEWS = ["board", "logs", "metrics", "audit"];
 
@@ -123,17 +122,6 @@
 
   // -- building the page: elements and text nodes only ---------------------------------------
 
-  /** An element with a class, text and children; strings become text nodes, never markup. */
-  function el(tag, className, ...children) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    for (const child of children) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
   /** An SVG element with attributes; `text` (if any) becomes a text node. */
   function svgEl(tag, attributes = {}, text) {
     const node = document.createElementNS(SVG_NS, tag);
@@ -230,71 +218,15 @@
 
   // -- status line -----------------------------------------------------------------------------
 
-  let statusTimer = null;
-
-  function say(message, kind = "info") {
-    clearTimeout(statusTimer);
-    ui.status.textContent = message;
-    ui.status.className = `status ${kind}`;
-    if (kind !== "error") {
-      statusTimer = setTimeout(() => {
-        ui.status.textContent = "";
-        ui.status.className = "status";
-      }, 6000);
-    }
-  }
+  const say = Staff.statusLine(ui.status, 6000);
 
   // -- the API ----------------------------------------------------------------------------------
 
-  class ApiError extends Error {
-    constructor(message, status) {
-      super(message);
-      this.status = status;
-    }
-  }
-
-  async function request(method, path, body) {
-    const init = { method, credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } };
-    if (method !== "GET") {
-      init.headers["X-CSRF-Token"] = csrfToken;
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body || {});
-    }
-    try {
-      return await fetch(path, init);
-    } catch (_) {
-      throw new ApiError("The server cannot be reached. Still trying…", 0);
-    }
-  }
-
-  async function failure(response) {
-    let payload = null;
-    try {
-      payload = await response.json();
-    } catch (_) {
-      payload = null;
-    }
-    if (response.status === 401) signedOut();
-    const message = payload && typeof payload.error === "string" ? payload.error : `The server answered ${response.status}`;
-    return new ApiError(message, response.status);
-  }
-
-  async function api(method, path, body) {
-    const response = await request(method, path, body);
-    if (!response.ok) throw await failure(response);
-    try {
-      return await response.json();
-    } catch (_) {
-      throw new ApiError("The server's answer could not be read.", response.status);
-    }
-  }
-
-  function signedOut() {
-    if (state.signedOut) return;
-    state.signedOut = true;
-    say("Your session has ended. Reload the page to sign in again.", "error");
-    for (const control of root.querySelectorAll("button, textarea, input, select")) control.disabled = true;
-  }
+  const UNREACHABLE = "The server cannot be reached. Still trying…";
+  const signedOut = Staff.signedOutGuard(state, say, () => root.querySelectorAll("button, textarea, input, select"));
+  const request = (method, path, body) => Staff.request(method, path, body, UNREACHABLE);
+  const failure = (response) => Staff.failure(response, signedOut);
+  const api = (method, path, body) => Staff.api(method, path, body, { unreachable: UNREACHABLE, onUnauthorized: signedOut });
 
   /** Run an action, showing its error in the status line; true when it succeeded. */
   async function attempt(action) {
@@ -342,11 +274,7 @@
       $(tab.dataset.view).hidden = !selected;
     }
     if (setHash && window.location.hash !== `#${view}`) history.replaceState(null, "", `#${view}`);
-    if (!ui.status.classList.contains("error")) {
-      clearTimeout(statusTimer);
-      ui.status.textContent = "";
-      ui.status.className = "status";
-    }
+    if (!ui.status.classList.contains("error")) say.clear();
     const first = !state.loaded.has(view);
     state.loaded.add(view);
     if (view === "board") attempt(loadBoard);
