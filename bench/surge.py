@@ -45,6 +45,7 @@ from hotline.testing.fake_twilio import FakeMessage, FakeTwilio
 from hotline.testing.scratch import scratch_database
 from hotline.testing.stack import (
     Process,
+    answers_ping,
     celery_beat,
     celery_worker,
     free_port,
@@ -118,7 +119,7 @@ def run(
     try:
         for process in processes:
             process.start()
-        wait_until(lambda: _pings(broker), 10, "redis-server")
+        wait_until(lambda: answers_ping(broker), 10, "redis-server")
         wait_until(http_ready(public_url + "/healthz"), 30, "gunicorn")
         wait_until(lambda: "ready." in worker.log(), 60, "the celery worker")
         roles = {"web": _pid(web), "worker": _pid(worker)}
@@ -272,13 +273,6 @@ def _percentile(values: list[float], share: float) -> float:
 def _pid(process: Process) -> int:
     assert process.popen is not None, f"{process.name} is not running"
     return process.popen.pid
-
-
-def _pings(broker: redis_client.Redis) -> bool:
-    try:
-        return bool(broker.ping())
-    except redis_client.RedisError:
-        return False
 
 
 if __name__ == "__main__":

@@ -50,7 +50,15 @@ from hotline.db.models import Message
 from hotline.sms.signature import sign
 from hotline.testing import procfs
 from hotline.testing.scratch import scratch_database
-from hotline.testing.stack import Process, free_port, gunicorn, http_ready, redis_server, wait_until
+from hotline.testing.stack import (
+    Process,
+    answers_ping,
+    free_port,
+    gunicorn,
+    http_ready,
+    redis_server,
+    wait_until,
+)
 
 ACCOUNT_SID = "AC" + "0" * 31 + "8"
 AUTH_TOKEN = "bench-auth-token"
@@ -282,7 +290,7 @@ def run(
     try:
         for process in (redis, hotline_web, bare_web):
             process.start()
-        wait_until(lambda: _pings(broker), 10, "redis-server")
+        wait_until(lambda: answers_ping(broker), 10, "redis-server")
         wait_until(http_ready(public_url + "/healthz"), 30, "gunicorn (hotline)")
         wait_until(http_ready(f"http://127.0.0.1:{bare_port}{PATH}"), 30, "gunicorn (bare)")
         warmed = {t.name: open_loop(t, 1000, warm_up / 1000, clients) for t in (bare, hotline)}
@@ -307,13 +315,6 @@ def run(
     errors = sum(t.errors for d in (warmed, saturated, timed) for t in d.values())
     if errors or not answered == stored == handed_over:
         raise SystemExit(f"FAILED: {errors} requests not answered 200, or the counts differ")
-
-
-def _pings(broker: redis_client.Redis) -> bool:
-    try:
-        return bool(broker.ping())
-    except redis_client.RedisError:
-        return False
 
 
 def report(

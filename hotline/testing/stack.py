@@ -13,11 +13,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
@@ -173,3 +175,20 @@ def http_ready(url: str) -> Callable[[], bool]:
             return False
 
     return ready
+
+
+def stop_all(processes: list[Process], timeout: float) -> None:
+    """Stop ``processes`` side by side: a slow one does not hold up the others."""
+    stopping = [threading.Thread(target=p.stop, kwargs={"timeout": timeout}) for p in processes]
+    for thread in stopping:
+        thread.start()
+    for thread in stopping:
+        thread.join()
+
+
+def answers_ping(broker: redis.Redis) -> bool:
+    """Whether the Redis server behind ``broker`` is up."""
+    try:
+        return bool(broker.ping())
+    except redis.RedisError:
+        return False

@@ -24,7 +24,6 @@ import ast
 import json
 import os
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,12 +44,14 @@ from hotline.testing.fake_twilio import FakeTwilio
 from hotline.testing.postgres import SUPERUSER, PrivatePostgres
 from hotline.testing.stack import (
     Process,
+    answers_ping,
     celery_beat,
     celery_worker,
     free_port,
     gunicorn,
     http_ready,
     redis_server,
+    stop_all,
     wait_until,
 )
 from hotline.vault import Vault
@@ -213,7 +214,7 @@ def outage(database: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory) 
     engine = make_engine(database_url)
     try:
         redis.start()
-        wait_until(lambda: _ping(broker), 10, "redis-server")
+        wait_until(lambda: answers_ping(broker), 10, "redis-server")
         fake.start()
         env["TWILIO_API_BASE"] = fake.base_url
         settings = Settings.from_env(env)
@@ -235,22 +236,11 @@ def outage(database: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory) 
         wait_until(lambda: "ready." in processes[1].log(), 60, "the celery worker")
         yield Outage(stack, database, processes[1], broker)
     finally:
-        stopping = [threading.Thread(target=p.stop, kwargs={"timeout": 5}) for p in processes]
-        for thread in stopping:
-            thread.start()
-        for thread in stopping:
-            thread.join()
+        stop_all(processes, timeout=5)
         redis.stop()
         fake.stop()
         broker.close()
         engine.dispose()
-
-
-def _ping(broker: redis_client.Redis) -> bool:
-    try:
-        return bool(broker.ping())
-    except redis_client.RedisError:
-        return False
 
 
 def test_database_stopped_refuses_texts_fast_and_service_resumes_when_it_returns(

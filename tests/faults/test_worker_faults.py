@@ -38,12 +38,14 @@ from hotline.settings import Settings
 from hotline.testing.fake_twilio import FakeTwilio
 from hotline.testing.stack import (
     Process,
+    answers_ping,
     celery_beat,
     celery_worker,
     free_port,
     gunicorn,
     http_ready,
     redis_server,
+    stop_all,
     wait_until,
 )
 from hotline.vault import Vault
@@ -98,7 +100,7 @@ class Rig:
         self.start_worker(**overrides)
 
     def broker_up(self) -> bool:
-        return _ping(self.broker)
+        return answers_ping(self.broker)
 
     def outbound(self, phone: str) -> list[Message]:
         return [m for m in self.stack.messages_of(phone) if m.direction is Direction.OUTBOUND]
@@ -189,7 +191,7 @@ def rig(own_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     processes = [web, worker, *beats]
     try:
         redis.start()
-        wait_until(lambda: _ping(broker), 10, "redis-server")
+        wait_until(lambda: answers_ping(broker), 10, "redis-server")
         fake.start()
         env["TWILIO_API_BASE"] = fake.base_url
         settings = Settings.from_env(env)
@@ -211,22 +213,11 @@ def rig(own_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         wait_until(http_ready(public_url + "/healthz"), 30, "gunicorn")
         yield rig
     finally:
-        stopping = [threading.Thread(target=p.stop, kwargs={"timeout": 3}) for p in processes]
-        for thread in stopping:
-            thread.start()
-        for thread in stopping:
-            thread.join()
+        stop_all(processes, timeout=3)
         redis.stop()
         fake.stop()
         broker.close()
         engine.dispose()
-
-
-def _ping(broker: redis_client.Redis) -> bool:
-    try:
-        return bool(broker.ping())
-    except redis_client.RedisError:
-        return False
 
 
 # -- 1. a worker killed inside a send --------------------------------------------------------------
