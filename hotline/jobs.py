@@ -26,11 +26,18 @@ log = logging.getLogger(__name__)
 
 
 def process_inbound(runtime: Runtime, message_id: int) -> None:
-    """Process the sender's pending texts (see :func:`process_pending`), then queue replies."""
+    """Process the sender's pending texts (see :func:`process_pending`), then send the replies.
+
+    The replies go to Twilio from here, at once and in order, rather than through a send task
+    each: a texter's first answer is the one a surge delays, and a task's hand-off costs more
+    than the send. A reply that cannot go now (Twilio busy, an older reply still leaving) is
+    handed to the send task with its delay, as is every reply after an unexpected error; what
+    is stored and unsent when this process dies is the sweep's.
+    """
     with runtime.sessions.begin() as session:
         triage = runtime.tuned(session).triage  # a supervisor's change counts from the next text
         outcome = process_pending(session, triage, message_id, runtime.clock.now())
-    hand_over(runtime, outcome)
+    send_now(runtime, outcome)
 
 
 def fire_timers(runtime: Runtime) -> None:
@@ -92,6 +99,28 @@ def hand_over(runtime: Runtime, outcome: Outcome) -> None:
     runtime.live.bump(topics)
 
 
+def send_now(runtime: Runtime, outcome: Outcome) -> None:
+    """After commit, in a worker: send each stored reply now, then tell the consoles."""
+    topics = {conversation_topic(i) for i in outcome.conversations}
+    for index, message_id in enumerate(outcome.to_send):
+        try:
+            sent = runtime.dispatcher.send(message_id)
+        except Exception as exc:  # the database, most likely; each reply is stored
+            log.warning(
+                "reply %s not sent at once (%s); handing it over", message_id, type(exc).__name__
+            )
+            for left in outcome.to_send[index:]:
+                hand_over_send(runtime, left)
+            break
+        if sent.result is SendResult.RETRY:
+            hand_over_send(runtime, message_id, sent.retry_after)
+        elif sent.conversation_id is not None:
+            topics.add(conversation_topic(sent.conversation_id))
+    if outcome.queue_changed:
+        topics.add(QUEUE)
+    runtime.live.bump(sorted(topics))
+
+
 def send_message(runtime: Runtime, message_id: int) -> float | None:
     """Send one stored reply; the delay after which to try again, or None when done."""
     outcome = runtime.dispatcher.send(message_id)
@@ -127,8 +156,8 @@ def sweep(runtime: Runtime) -> None:
         log.warning("sweep could not hand work over (%s); next sweep will", exc)
 
 
-def hand_over_send(runtime: Runtime, message_id: int) -> None:
+def hand_over_send(runtime: Runtime, message_id: int, delay: float = 0.0) -> None:
     try:
-        runtime.tasks.send_message(message_id)
+        runtime.tasks.send_message(message_id, delay)
     except HandOffError as exc:
         log.warning("reply %s stored but not handed over (%s); the sweep will", message_id, exc)

@@ -81,6 +81,23 @@ class Stack:
         wait_until(lambda: len(self.replies_to(phone)) >= count, timeout, f"{count} replies")
         return self.replies_to(phone)
 
+    def wait_until_settled(self, phone: str, timeout: float = 15.0) -> None:
+        """Until every text of ``phone`` is processed and every reply stored for them has
+        reached the fake API (or was canceled): a turn can bring more than one reply."""
+
+        def settled() -> bool:
+            messages = self.messages_of(phone)
+            inbound = [m for m in messages if m.direction is Direction.INBOUND]
+            outbound = [m for m in messages if m.direction is Direction.OUTBOUND]
+            in_hand = (DeliveryStatus.PENDING, DeliveryStatus.SUBMITTING)
+            return (
+                all(m.processed_at is not None for m in inbound)
+                and not any(m.status in in_hand for m in outbound)
+                and len(self.replies_to(phone)) >= sum(m.twilio_sid is not None for m in outbound)
+            )
+
+        wait_until(settled, timeout, "every text processed and every reply sent")
+
     def messages_of(self, phone: str) -> list[Message]:
         with self.engine.connect() as connection:
             texter_id = connection.scalar(
@@ -298,6 +315,7 @@ def converse(stack: Stack, phone: str, turns: list[str]) -> list[str]:
         before = len(stack.replies_to(phone))
         assert stack.text(phone, turn).status_code == 200
         stack.wait_for_replies(phone, before + 1)
+        stack.wait_until_settled(phone)
     return stack.replies_to(phone)
 
 
