@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from hotline.db.models import Message
 from hotline.db.session import lock_texter
@@ -27,6 +28,10 @@ def apply_status(
     database, before the SID is recorded. A status never moves backwards, so duplicated and
     out-of-order callbacks leave the latest status in place. The caller commits.
     """
+    if report.error_code is None and report.status not in _FAILURES:
+        moved = _advance(session, report, now, message_id)
+        if moved is not None:
+            return moved
     match = Message.twilio_sid == report.message_sid
     if message_id is not None:
         match = or_(
@@ -66,3 +71,31 @@ def apply_status(
     if report.error_code == OPTED_OUT_ERROR:
         mark_carrier_opt_out(session, message.texter_id, now)
     return message
+
+
+def _advance(
+    session: Session, report: StatusReport, now: datetime, message_id: int | None
+) -> Message | None:
+    """The usual callback (``sent``, ``delivered``: no failure, no error code) in one statement:
+    move the message's status on if it is earlier. None when no row moved, which leaves the
+    cases that need a look first (an unknown SID, a status that does not advance) to the full
+    path. PostgreSQL re-checks the condition on a row another transaction just changed, so a
+    later status recorded meanwhile is never overwritten."""
+    earlier = [status for status in DeliveryStatus if advances(status, report.status)]
+    match: ColumnElement[bool]
+    if message_id is not None:  # may beat the sender's record of the SID (see above)
+        match = (Message.id == message_id) & (
+            (Message.twilio_sid == report.message_sid) | Message.twilio_sid.is_(None)
+        )
+    else:
+        match = Message.twilio_sid == report.message_sid
+    return session.scalars(
+        update(Message)
+        .where(match, Message.direction == Direction.OUTBOUND, Message.status.in_(earlier))
+        .values(
+            status=report.status,
+            status_updated_at=now,
+            twilio_sid=func.coalesce(Message.twilio_sid, report.message_sid),
+        )
+        .returning(Message)
+    ).first()
