@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, select
+from sqlalchemy import Engine, create_engine, event, make_url, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.db.models import Texter
+from hotline.db.models import Message, Texter
 
 
 def make_engine(url: str, **overrides: Any) -> Engine:
@@ -71,4 +72,28 @@ def lock_texter(session: Session, texter_id: int) -> Texter | None:
     """
     return session.scalars(
         select(Texter).where(Texter.id == texter_id).with_for_update(key_share=True)
+    ).first()
+
+
+def lock_texter_of(
+    session: Session, message_id: int, *, seen_at: datetime | None = None
+) -> Texter | None:
+    """:func:`lock_texter` for the texter who sent or gets message ``message_id``, found and
+    locked in one statement; None when there is no such message.
+
+    With ``seen_at`` the texter's ``last_seen_at`` is set in that same statement: an
+    ``UPDATE ... RETURNING`` that leaves the key alone takes the same ``FOR NO KEY UPDATE``
+    lock as :func:`lock_texter`.
+    """
+    owner = select(Message.texter_id).where(Message.id == message_id).scalar_subquery()
+    if seen_at is None:
+        return session.scalars(
+            select(Texter).where(Texter.id == owner).with_for_update(key_share=True)
+        ).first()
+    return session.scalars(
+        update(Texter)
+        .where(Texter.id == owner)
+        .values(last_seen_at=seen_at)
+        .returning(Texter)
+        .execution_options(synchronize_session=False)
     ).first()

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import Conversation, ConversationStatus, Message, Texter
-from hotline.db.session import lock_texter
+from hotline.db.session import lock_texter_of
 from hotline.domain import answers
 from hotline.domain.delivery import Direction
 from hotline.domain.keywords import Keyword, fold, parse_keyword
@@ -35,10 +35,7 @@ def process_pending(session: Session, triage: Triage, message_id: int, now: date
     here to that commit.
     """
     outcome = Outcome()
-    texter_id = session.scalar(select(Message.texter_id).where(Message.id == message_id))
-    if texter_id is None:
-        return outcome
-    texter = lock_texter(session, texter_id)
+    texter = lock_texter_of(session, message_id, seen_at=now)
     if texter is None:
         return outcome
     pending = session.scalars(
@@ -51,24 +48,36 @@ def process_pending(session: Session, triage: Triage, message_id: int, now: date
         .order_by(Message.id)
     ).all()
     for message in pending:
+        session.flush()  # what the texts before changed, for the look-ups below to see
+        message.processed_at = now  # written with the text's other changes, in one UPDATE
         _handle(session, triage, texter, message, now, outcome)
-        message.processed_at = now
         outcome.processed.append(message.id)
-    texter.last_seen_at = now
     return outcome
 
 
 def current_conversation(session: Session, texter_id: int) -> Conversation | None:
     """The texter's open conversation, or the closed one still waiting for a survey answer."""
+    latest = _latest_conversation(session, texter_id)
+    return latest if latest is not None and _is_current(latest) else None
+
+
+def _latest_conversation(session: Session, texter_id: int) -> Conversation | None:
+    """The texter's current conversation if there is one (see :func:`current_conversation`),
+    else their latest closed one: one look-up answers both "which conversation" and "have
+    they texted us before"."""
+    current = (Conversation.status == ConversationStatus.OPEN) | (
+        Conversation.state == State.SURVEY
+    )
     return session.scalars(
         select(Conversation)
-        .where(
-            Conversation.texter_id == texter_id,
-            (Conversation.status == ConversationStatus.OPEN) | (Conversation.state == State.SURVEY),
-        )
-        .order_by(Conversation.status.desc(), Conversation.id.desc())
+        .where(Conversation.texter_id == texter_id)
+        .order_by(case((current, 0), else_=1), Conversation.status.desc(), Conversation.id.desc())
         .limit(1)
     ).first()
+
+
+def _is_current(conversation: Conversation) -> bool:
+    return conversation.status is ConversationStatus.OPEN or conversation.state is State.SURVEY
 
 
 def _handle(
@@ -83,7 +92,9 @@ def _handle(
         return  # erased before its turn came (the texter asked to be erased): nothing to do
     body = triage.vault.decrypt(message.body_ciphertext)
     keyword = parse_keyword(body)
-    conversation = current_conversation(session, texter.id)
+    with session.no_autoflush:  # only processed_at is unflushed, and it does not matter here
+        latest = _latest_conversation(session, texter.id)
+    conversation = latest if latest is not None and _is_current(latest) else None
     if conversation is not None:
         message.conversation_id = conversation.id
         outcome.conversations.add(conversation.id)
@@ -172,7 +183,7 @@ def _handle(
         )
         if not outcome.restart:
             return
-    _start_conversation(session, triage, texter, message, body, now, outcome)
+    _start_conversation(session, triage, texter, message, body, now, outcome, latest is not None)
 
 
 def _start_conversation(
@@ -183,27 +194,25 @@ def _start_conversation(
     body: str,
     now: datetime,
     outcome: Outcome,
+    returning: bool,
 ) -> None:
     chosen = answers.language_choice(body)
     if chosen is not None:
         texter.language = chosen
-    earlier = session.scalar(
-        select(Conversation.id).where(Conversation.texter_id == texter.id).limit(1)
-    )
     conversation = Conversation(
         texter_id=texter.id,
         status=ConversationStatus.OPEN,
         state=State.NEW,
         language=texter.language,
         reasks=0,
-        returning_texter=earlier is not None,
+        returning_texter=returning,
         opened_at=now,
         last_activity_at=now,
         last_texter_at=now,
     )
+    message.conversation = conversation  # one flush: the conversation, then the text's UPDATE
     session.add(conversation)
     session.flush()
-    message.conversation_id = conversation.id
     outcome.conversations.add(conversation.id)
     events.record(
         session,
@@ -213,7 +222,7 @@ def _start_conversation(
         texter_id=texter.id,
         returning_texter=conversation.returning_texter,
     )
-    triage.reassess(session, conversation, now)
+    triage.reassess(session, conversation, now, texts=[body])  # its only text so far
     triage.advance(
         session, conversation, TriageEvent(On.FIRST_TEXT), now, outcome, message=message, text=body
     )

@@ -24,12 +24,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.clock import Clock
 from hotline.db.models import Message, Texter
-from hotline.db.session import lock_texter
+from hotline.db.session import lock_texter_of
 from hotline.domain.delivery import DeliveryStatus, Direction, advances
 from hotline.services import events
 from hotline.sms.sender import (
@@ -138,12 +138,10 @@ class Dispatcher:
     def _claim(self, message_id: int) -> _Claim | SendOutcome:
         now = self.clock.now()
         with self.sessions.begin() as session:
-            message = session.get(Message, message_id)
-            if message is None or message.direction is not Direction.OUTBOUND:
+            texter = lock_texter_of(session, message_id)
+            message = session.get(Message, message_id) if texter is not None else None
+            if texter is None or message is None or message.direction is not Direction.OUTBOUND:
                 return SendOutcome(SendResult.NOTHING)
-            texter = lock_texter(session, message.texter_id)
-            session.refresh(message)
-            assert texter is not None
             status = message.status
             if status is DeliveryStatus.PENDING:
                 if message.next_attempt_at is not None and message.next_attempt_at > now:
@@ -200,21 +198,29 @@ class Dispatcher:
             )
 
     def _record_accepted(self, message_id: int, accepted: Accepted) -> None:
+        """One UPDATE: a status callback may have got here first with a later status, and
+        keeps it (PostgreSQL evaluates the CASE on the row as the callback left it)."""
+        try:
+            reported = DeliveryStatus(accepted.status)
+        except ValueError:
+            reported = DeliveryStatus.QUEUED
         now = self.clock.now()
+        earlier = [status for status in DeliveryStatus if advances(status, reported)]
+        moves = Message.status.in_(earlier)
         with self.sessions.begin() as session:
-            message = session.scalars(
-                select(Message).where(Message.id == message_id).with_for_update()
-            ).one()
-            message.twilio_sid = message.twilio_sid or accepted.sid
-            try:
-                reported = DeliveryStatus(accepted.status)
-            except ValueError:
-                reported = DeliveryStatus.QUEUED
-            # A status callback may have got here first with a later status; keep that one.
-            if advances(message.status, reported):
-                message.status = reported
-                message.status_updated_at = now
-            message.next_attempt_at = None
+            session.execute(
+                update(Message)
+                .where(Message.id == message_id)
+                .values(
+                    twilio_sid=func.coalesce(Message.twilio_sid, accepted.sid),
+                    status=case(
+                        (moves, literal(reported, Message.status.type)), else_=Message.status
+                    ),
+                    status_updated_at=case((moves, now), else_=Message.status_updated_at),
+                    next_attempt_at=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
 
     def _release_for_retry(
         self, message_id: int, attempts: int, reason: str, retry_after: float | None

@@ -242,19 +242,30 @@ class Triage:
             **values,
         )
 
-    def reassess(self, session: Session, conversation: Conversation, now: datetime) -> None:
-        """Score everything the texter wrote in this conversation; priority only ever rises."""
-        texts = [
-            self.vault.decrypt(body)
-            for body in session.scalars(
-                select(Message.body_ciphertext).where(
-                    Message.conversation_id == conversation.id,
-                    Message.direction == Direction.INBOUND,
-                    Message.body_ciphertext.is_not(None),
+    def reassess(
+        self,
+        session: Session,
+        conversation: Conversation,
+        now: datetime,
+        texts: list[str] | None = None,
+    ) -> None:
+        """Score everything the texter wrote in this conversation; priority only ever rises.
+
+        ``texts``, when the caller has them all (a conversation its first text just opened),
+        saves reading them back.
+        """
+        if texts is None:
+            texts = [
+                self.vault.decrypt(body)
+                for body in session.scalars(
+                    select(Message.body_ciphertext).where(
+                        Message.conversation_id == conversation.id,
+                        Message.direction == Direction.INBOUND,
+                        Message.body_ciphertext.is_not(None),
+                    )
                 )
-            )
-            if body is not None
-        ]
+                if body is not None
+            ]
         assessment = assess(texts, self.policy.lexicons)
         reasons = list(assessment.reasons)
         priority = higher(conversation.priority, assessment.priority)
