@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,29 +17,48 @@ from hotline.domain.inbound import InboundText
 from hotline.vault import Vault
 
 
-def _insert(session: Session, model: type[Any]) -> Any:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(model)
-    if dialect == "sqlite":
-        return sqlite.insert(model)
-    raise RuntimeError(f"unsupported database: {dialect}")
+@dataclass(frozen=True)
+class _Statements:
+    add_texter: Any
+    add_message: Any
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    """The webhook's two inserts, built once per dialect: the webhook runs them for every text,
+    and building a statement costs more than sending it. Values come as parameters."""
+    insert: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:
+        raise RuntimeError(f"unsupported database: {dialect}")
+    texters, messages = cast(Table, Texter.__table__), cast(Table, Message.__table__)
+    return _Statements(
+        add_texter=insert(texters)
+        .on_conflict_do_nothing(index_elements=["phone_hash"])
+        .returning(texters.c.id),
+        add_message=insert(messages)
+        .on_conflict_do_nothing(index_elements=["twilio_sid"])
+        .returning(messages.c.id),
+    )
+
+
+def _run(session: Session) -> tuple[Connection, _Statements]:
+    connection = session.connection()
+    return connection, _statements(connection.dialect.name)
 
 
 def find_or_add_texter(session: Session, vault: Vault, phone: str, now: datetime) -> int:
     """The id of the texter with this number, adding them if new. Safe under concurrency."""
     phone_hash = vault.phone_hash(phone)
-    texter_id = session.execute(
-        _insert(session, Texter)
-        .values(
-            phone_hash=phone_hash,
-            phone_ciphertext=vault.encrypt(phone),
-            language="en",
-            created_at=now,
-            last_seen_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["phone_hash"])
-        .returning(Texter.id)
+    connection, statements = _run(session)
+    texter_id = connection.execute(
+        statements.add_texter,
+        {
+            "phone_hash": phone_hash,
+            "phone_ciphertext": vault.encrypt(phone),
+            "language": "en",
+            "created_at": now,
+            "last_seen_at": now,
+        },
     ).scalar_one_or_none()
     if texter_id is not None:
         return int(texter_id)
@@ -78,23 +99,22 @@ def store_inbound(
     try:
         with sessions.begin() as session:
             texter_id = find_or_add_texter(session, vault, text.phone, now)
-            message_id = session.execute(
-                _insert(session, Message)
-                .values(
-                    texter_id=texter_id,
-                    direction=Direction.INBOUND,
-                    body_ciphertext=vault.encrypt(text.body),
-                    twilio_sid=text.message_sid,
-                    status=DeliveryStatus.RECEIVED,
-                    num_media=text.num_media,
-                    media_types=list(text.media_types) or None,
-                    compliance_notice=False,
-                    send_attempts=0,
-                    created_at=now,
-                    status_updated_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["twilio_sid"])
-                .returning(Message.id)
+            connection, statements = _run(session)
+            message_id = connection.execute(
+                statements.add_message,
+                {
+                    "texter_id": texter_id,
+                    "direction": Direction.INBOUND,
+                    "body_ciphertext": vault.encrypt(text.body),
+                    "twilio_sid": text.message_sid,
+                    "status": DeliveryStatus.RECEIVED,
+                    "num_media": text.num_media,
+                    "media_types": list(text.media_types) or None,
+                    "compliance_notice": False,
+                    "send_attempts": 0,
+                    "created_at": now,
+                    "status_updated_at": now,
+                },
             ).scalar_one_or_none()
             if message_id is None:  # stored before, or by a concurrent delivery just now
                 raise _SidTaken
