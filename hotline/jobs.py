@@ -147,7 +147,16 @@ def sweep(runtime: Runtime) -> None:
         )
     with runtime.sessions.begin() as session:
         finish_erasures(session)
+    if not (stranded.inbound or stranded.outbound):
+        return
     try:
+        waiting = runtime.tasks.waiting()
+        if waiting:
+            # The workers are behind, and what looks stranded is most likely waiting its turn:
+            # handing it over again would only lengthen the line. A lost hand-off is handed
+            # over by the first sweep that finds the queue empty.
+            log.warning("sweep handed nothing over: %d tasks are waiting for a worker", waiting)
+            return
         for message_id in stranded.inbound:
             runtime.tasks.process_inbound(message_id)
         for message_id in stranded.outbound:

@@ -34,6 +34,11 @@ class TaskQueue(Protocol):
 
     def send_message(self, message_id: int, delay: float = 0.0) -> None: ...
 
+    def waiting(self) -> int:
+        """How many handed-over tasks no worker has taken yet. Raises HandOffError when the
+        broker cannot be asked."""
+        ...
+
 
 class CeleryTaskQueue:
     """Publishes by task name, so the web process never imports the worker's code."""
@@ -46,6 +51,19 @@ class CeleryTaskQueue:
 
     def send_message(self, message_id: int, delay: float = 0.0) -> None:
         self._publish(SEND_MESSAGE, message_id, delay)
+
+    def waiting(self) -> int:
+        from kombu.exceptions import KombuError, OperationalError
+        from redis.exceptions import RedisError
+
+        queue = self._celery.conf.task_default_queue
+        try:
+            with self._celery.connection_for_write() as connection:
+                # Not passive: on Redis a passive declare of an empty queue raises.
+                declared = connection.default_channel.queue_declare(queue)
+        except (OperationalError, KombuError, RedisError, OSError) as exc:
+            raise HandOffError(f"broker not answering ({type(exc).__name__})") from exc
+        return int(declared.message_count)
 
     def _publish(self, name: str, message_id: int, delay: float) -> None:
         from kombu.exceptions import KombuError, OperationalError
@@ -101,6 +119,11 @@ class InProcessQueue:
         with self._wake:
             heapq.heappush(self._heap, (time.monotonic() + delay, next(self._counter), name, arg))
             self._wake.notify()
+
+    def waiting(self) -> int:
+        now = time.monotonic()
+        with self._wake:
+            return sum(1 for due, _, _, arg in self._heap if arg >= 0 and due <= now)
 
     def pending(self) -> list[tuple[str, int]]:
         with self._wake:

@@ -490,6 +490,28 @@ def test_sweep_hands_over_only_stranded_work(
     assert not [arg for _, arg in again.pending() if arg in mine]
 
 
+def test_sweep_hands_nothing_over_while_tasks_wait_for_a_worker(
+    make_app: Callable[..., Flask], database_url: str
+) -> None:
+    """Under a surge the queue is longer than the grace period: what looks stranded is waiting
+    its turn, and handing it over again would only lengthen the line."""
+    app = make_app(database_url, settings_overrides={"sweep_grace_seconds": 0.0001})
+    phone = new_phone()
+    post_signed(app.test_client(), "/twilio/sms", sms_form(phone, "one"))
+    runtime = runtime_of(app)
+    behind = InProcessQueue(start=False)
+    use_in_process_queue(runtime, behind)
+    behind.process_inbound(10**9)  # someone else's task, still waiting for a worker
+
+    jobs.sweep(runtime)
+
+    assert behind.pending() == [("hotline.process_inbound", 10**9)]
+    behind.run_due()  # the workers catch up; the next sweep hands the stranded text over
+    jobs.sweep(runtime)
+    [first] = messages_of(app, phone)
+    assert behind.pending() == [("hotline.process_inbound", first.id)]
+
+
 def test_no_reply_is_stranded_after_processing(app: Flask) -> None:
     phone = new_phone()
     text_in(app, phone, "hi")
