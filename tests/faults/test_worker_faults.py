@@ -387,7 +387,9 @@ def test_redis_stopped_mid_surge_loses_and_doubles_nothing(rig: Rig) -> None:
         wait_until(lambda: len(answered) >= 6, 20, "the surge to begin")
         rig.stack.redis.stop()
         # Each hand-off fails within about 2 s while Redis is away; the text is stored anyway.
-        wait_until(lambda: len(answered) >= 8, 30, "texts while the broker is down")
+        # Counted from the stop: a fast webhook can answer several texts while Redis stops.
+        down_from = len(answered)
+        wait_until(lambda: len(answered) >= down_from + 2, 30, "texts while the broker is down")
     finally:
         if not rig.stack.redis.alive():
             rig.stack.redis.start()
