@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exc, make_url, select, update
+from sqlalchemy import Engine, bindparam, create_engine, event, exc, make_url, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.db.models import Message, Texter
@@ -139,15 +139,18 @@ def lock_texter_of(
     ``UPDATE ... RETURNING`` that leaves the key alone takes the same ``FOR NO KEY UPDATE``
     lock as :func:`lock_texter`.
     """
-    owner = select(Message.texter_id).where(Message.id == message_id).scalar_subquery()
     if seen_at is None:
-        return session.scalars(
-            select(Texter).where(Texter.id == owner).with_for_update(key_share=True)
-        ).first()
-    return session.scalars(
-        update(Texter)
-        .where(Texter.id == owner)
-        .values(last_seen_at=seen_at)
-        .returning(Texter)
-        .execution_options(synchronize_session=False)
-    ).first()
+        return session.scalars(_LOCK_OWNER, {"message_id": message_id}).first()
+    return session.scalars(_TOUCH_OWNER, {"message_id": message_id, "seen_at": seen_at}).first()
+
+
+# Built once: the worker runs these for every text, and building costs more than running.
+_OWNER = select(Message.texter_id).where(Message.id == bindparam("message_id")).scalar_subquery()
+_LOCK_OWNER = select(Texter).where(Texter.id == _OWNER).with_for_update(key_share=True)
+_TOUCH_OWNER = (
+    update(Texter)
+    .where(Texter.id == _OWNER)
+    .values(last_seen_at=bindparam("seen_at"))
+    .returning(Texter)
+    .execution_options(synchronize_session=False)
+)

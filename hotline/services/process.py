@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, select
+from sqlalchemy import bindparam, case, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import Conversation, ConversationStatus, Message, Texter
@@ -38,15 +38,7 @@ def process_pending(session: Session, triage: Triage, message_id: int, now: date
     texter = lock_texter_of(session, message_id, seen_at=now)
     if texter is None:
         return outcome
-    pending = session.scalars(
-        select(Message)
-        .where(
-            Message.texter_id == texter.id,
-            Message.direction == Direction.INBOUND,
-            Message.processed_at.is_(None),
-        )
-        .order_by(Message.id)
-    ).all()
+    pending = session.scalars(_PENDING, {"texter_id": texter.id}).all()
     for message in pending:
         session.flush()  # what the texts before changed, for the look-ups below to see
         message.processed_at = now  # written with the text's other changes, in one UPDATE
@@ -65,15 +57,26 @@ def _latest_conversation(session: Session, texter_id: int) -> Conversation | Non
     """The texter's current conversation if there is one (see :func:`current_conversation`),
     else their latest closed one: one look-up answers both "which conversation" and "have
     they texted us before"."""
-    current = (Conversation.status == ConversationStatus.OPEN) | (
-        Conversation.state == State.SURVEY
+    return session.scalars(_LATEST, {"texter_id": texter_id}).first()
+
+
+# Built once: the worker runs these for every text.
+_PENDING = (
+    select(Message)
+    .where(
+        Message.texter_id == bindparam("texter_id"),
+        Message.direction == Direction.INBOUND,
+        Message.processed_at.is_(None),
     )
-    return session.scalars(
-        select(Conversation)
-        .where(Conversation.texter_id == texter_id)
-        .order_by(case((current, 0), else_=1), Conversation.status.desc(), Conversation.id.desc())
-        .limit(1)
-    ).first()
+    .order_by(Message.id)
+)
+_CURRENT = (Conversation.status == ConversationStatus.OPEN) | (Conversation.state == State.SURVEY)
+_LATEST = (
+    select(Conversation)
+    .where(Conversation.texter_id == bindparam("texter_id"))
+    .order_by(case((_CURRENT, 0), else_=1), Conversation.status.desc(), Conversation.id.desc())
+    .limit(1)
+)
 
 
 def _is_current(conversation: Conversation) -> bool:

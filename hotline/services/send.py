@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.clock import Clock
@@ -177,14 +177,7 @@ class Dispatcher:
                 return SendOutcome(SendResult.CANCELED, conversation_id=message.conversation_id)
             attempts = message.send_attempts + 1
             claimed: int = session.execute(  # type: ignore[attr-defined]
-                update(Message)
-                .where(Message.id == message_id, Message.status == status)
-                .values(
-                    status=DeliveryStatus.SUBMITTING,
-                    submitted_at=now,
-                    send_attempts=Message.send_attempts + 1,
-                    status_updated_at=now,
-                )
+                _CLAIM, {"message_id": message_id, "from_status": status, "now": now}
             ).rowcount
             if claimed != 1:
                 return SendOutcome(SendResult.NOTHING)
@@ -206,21 +199,12 @@ class Dispatcher:
             reported = DeliveryStatus.QUEUED
         now = self.clock.now()
         earlier = [status for status in DeliveryStatus if advances(status, reported)]
-        moves = Message.status.in_(earlier)
         with self.sessions.begin() as session:
             session.execute(
-                update(Message)
-                .where(Message.id == message_id)
-                .values(
-                    twilio_sid=func.coalesce(Message.twilio_sid, accepted.sid),
-                    status=case(
-                        (moves, literal(reported, Message.status.type)), else_=Message.status
-                    ),
-                    status_updated_at=case((moves, now), else_=Message.status_updated_at),
-                    next_attempt_at=None,
-                )
-                .execution_options(synchronize_session=False)
-            )
+                _RECORD_ACCEPTED,
+                {"message_id": message_id, "sid": accepted.sid, "reported": reported,
+                 "earlier": earlier, "now": now},
+            )  # fmt: skip
 
     def _release_for_retry(
         self, message_id: int, attempts: int, reason: str, retry_after: float | None
@@ -279,16 +263,52 @@ class Dispatcher:
 
 def _older_reply_unsent(session: Session, message: Message) -> bool:
     older = session.scalar(
-        select(Message.id)
-        .where(
-            Message.texter_id == message.texter_id,
-            Message.direction == Direction.OUTBOUND,
-            Message.id < message.id,
-            Message.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SUBMITTING)),
-        )
-        .limit(1)
+        _OLDER_UNSENT, {"texter_id": message.texter_id, "message_id": message.id}
     )
     return older is not None
+
+
+# Built once: every send runs these. The claim is conditional: only one worker moves the
+# message from the status it read. Recording Twilio's answer leaves a later status that a
+# callback recorded first in place (PostgreSQL evaluates the CASE on the row as it left it).
+_CLAIM = (
+    update(Message)
+    .where(Message.id == bindparam("message_id"), Message.status == bindparam("from_status"))
+    .values(
+        status=DeliveryStatus.SUBMITTING,
+        submitted_at=bindparam("now"),
+        send_attempts=Message.send_attempts + 1,
+        status_updated_at=bindparam("now"),
+    )
+    .execution_options(synchronize_session=False)
+)
+_MOVES = Message.status.in_(bindparam("earlier", expanding=True))
+_RECORD_ACCEPTED = (
+    update(Message)
+    .where(Message.id == bindparam("message_id"))
+    .values(
+        twilio_sid=func.coalesce(Message.twilio_sid, bindparam("sid")),
+        status=case(
+            (_MOVES, bindparam("reported", type_=Message.status.type)), else_=Message.status
+        ),
+        status_updated_at=case(
+            (_MOVES, bindparam("now", type_=Message.status_updated_at.type)),
+            else_=Message.status_updated_at,
+        ),
+        next_attempt_at=None,
+    )
+    .execution_options(synchronize_session=False)
+)
+_OLDER_UNSENT = (
+    select(Message.id)
+    .where(
+        Message.texter_id == bindparam("texter_id"),
+        Message.direction == Direction.OUTBOUND,
+        Message.id < bindparam("message_id"),
+        Message.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SUBMITTING)),
+    )
+    .limit(1)
+)
 
 
 def _reason_not_to_send(texter: Texter, message: Message) -> str | None:

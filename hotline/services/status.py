@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -82,20 +83,34 @@ def _advance(
     path. PostgreSQL re-checks the condition on a row another transaction just changed, so a
     later status recorded meanwhile is never overwritten."""
     earlier = [status for status in DeliveryStatus if advances(status, report.status)]
-    match: ColumnElement[bool]
-    if message_id is not None:  # may beat the sender's record of the SID (see above)
-        match = (Message.id == message_id) & (
-            (Message.twilio_sid == report.message_sid) | Message.twilio_sid.is_(None)
-        )
-    else:
-        match = Message.twilio_sid == report.message_sid
-    return session.scalars(
+    values = {"sid": report.message_sid, "status": report.status, "earlier": earlier, "now": now}
+    if message_id is None:
+        return session.scalars(_ADVANCE_BY_SID, values).first()
+    return session.scalars(_ADVANCE_BY_ID, {**values, "message_id": message_id}).first()
+
+
+def _advance_where(match: ColumnElement[bool]) -> Any:
+    return (
         update(Message)
-        .where(match, Message.direction == Direction.OUTBOUND, Message.status.in_(earlier))
+        .where(
+            match,
+            Message.direction == Direction.OUTBOUND,
+            Message.status.in_(bindparam("earlier", expanding=True)),
+        )
         .values(
-            status=report.status,
-            status_updated_at=now,
-            twilio_sid=func.coalesce(Message.twilio_sid, report.message_sid),
+            status=bindparam("status", type_=Message.status.type),
+            status_updated_at=bindparam("now", type_=Message.status_updated_at.type),
+            twilio_sid=func.coalesce(Message.twilio_sid, bindparam("sid")),
         )
         .returning(Message)
-    ).first()
+        .execution_options(synchronize_session=False)
+    )
+
+
+# Built once: every callback runs one. By id (from the callback URL), the row's SID may still
+# be missing (see above); by SID alone, it is unique.
+_ADVANCE_BY_SID = _advance_where(Message.twilio_sid == bindparam("sid"))
+_ADVANCE_BY_ID = _advance_where(
+    (Message.id == bindparam("message_id"))
+    & ((Message.twilio_sid == bindparam("sid")) | Message.twilio_sid.is_(None))
+)

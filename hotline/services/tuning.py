@@ -309,7 +309,10 @@ def read_overrides(session: Session) -> dict[str, Any]:
 
 def read_version(session: Session) -> Any:
     """The overrides' version: one row by primary key, the whole cost of a job's check."""
-    return session.scalar(select(SettingOverride.value).where(SettingOverride.key == VERSION_KEY))
+    return session.scalar(_VERSION)
+
+
+_VERSION = select(SettingOverride.value).where(SettingOverride.key == VERSION_KEY)  # built once
 
 
 def bump_version(session: Session, now: datetime, actor_id: int | None = None) -> None:
