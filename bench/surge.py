@@ -34,14 +34,15 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlencode
 
 import redis as redis_client
-import requests
 from cryptography.fernet import Fernet
 
 from hotline.sms.signature import sign
 from hotline.testing import procfs
 from hotline.testing.fake_twilio import FakeMessage, FakeTwilio
+from hotline.testing.load import Client, Signed
 from hotline.testing.scratch import scratch_database
 from hotline.testing.stack import (
     Process,
@@ -162,6 +163,18 @@ def send_first_texts(
     """
     url = public_url + "/twilio/sms"
     interval = seconds / len(phones)
+    texts = []  # signed before the clock starts: the senders only post
+    for phone in phones:
+        form = {
+            "MessageSid": "SM" + secrets.token_hex(16),
+            "AccountSid": ACCOUNT_SID,
+            "From": phone,
+            "To": SHORT_CODE,
+            "Body": "hello, I need help",
+            "NumMedia": "0",
+        }
+        texts.append(Signed(urlencode(form).encode(), sign(AUTH_TOKEN, url, form)))
+    port = int(public_url.rsplit(":", 1)[1])
     counter = itertools.count()
     sent_at: dict[str, float] = {}
     refused = 0
@@ -171,30 +184,20 @@ def send_first_texts(
 
     def sender() -> None:
         nonlocal refused, late
-        with requests.Session() as session:
+        client = Client(port)  # one keep-alive connection, as webhook_throughput.py uses
+        try:
             while (index := next(counter)) < len(phones):
-                phone = phones[index]
-                form = {
-                    "MessageSid": "SM" + secrets.token_hex(16),
-                    "AccountSid": ACCOUNT_SID,
-                    "From": phone,
-                    "To": SHORT_CODE,
-                    "Body": "hello, I need help",
-                    "NumMedia": "0",
-                }
-                headers = {"X-Twilio-Signature": sign(AUTH_TOKEN, url, form)}
                 time.sleep(max(0.0, start + index * interval - time.monotonic()))
                 behind = time.monotonic() - (start + index * interval)
-                try:
-                    status = session.post(url, data=form, headers=headers, timeout=30).status_code
-                except requests.RequestException:
-                    status = 0
+                status = client.post(texts[index])
                 with lock:
                     late = max(late, behind)
                     if status == 200:
-                        sent_at[phone] = wall_start + index * interval
+                        sent_at[phones[index]] = wall_start + index * interval
                     else:
                         refused += 1
+        finally:
+            client.close()
 
     threads = [threading.Thread(target=sender) for _ in range(min(SENDERS, len(phones)))]
     for thread in threads:

@@ -30,7 +30,6 @@ and redis-server on the PATH.
 from __future__ import annotations
 
 import argparse
-import http.client
 import itertools
 import os
 import secrets
@@ -49,6 +48,7 @@ from sqlalchemy import create_engine, func, select
 from hotline.db.models import Message
 from hotline.sms.signature import sign
 from hotline.testing import procfs
+from hotline.testing.load import Client, Signed
 from hotline.testing.scratch import scratch_database
 from hotline.testing.stack import (
     Process,
@@ -65,14 +65,6 @@ AUTH_TOKEN = "bench-auth-token"
 PATH = "/twilio/sms"
 BODY = "I need help, they took my passport and I cannot leave"
 QUEUE = "hotline"  # task_default_queue: the Redis list the tasks wait in
-
-
-@dataclass(frozen=True)
-class Signed:
-    """One request body, form-encoded, with the signature Twilio would send with it."""
-
-    body: bytes
-    signature: str
 
 
 class Texts:
@@ -95,32 +87,6 @@ class Texts:
             }
             made.append(Signed(urlencode(form).encode(), sign(AUTH_TOKEN, self.url, form)))
         return made
-
-
-class Client:
-    """One keep-alive HTTP/1.1 connection to 127.0.0.1, as one thread of the load uses it."""
-
-    def __init__(self, port: int) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-
-    def post(self, text: Signed) -> int:
-        """POST one text; its HTTP status, or 0 when the connection failed twice."""
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": text.signature,
-        }
-        for _ in range(2):  # the server may have closed an idle keep-alive connection
-            try:
-                self.connection.request("POST", PATH, body=text.body, headers=headers)
-                with self.connection.getresponse() as response:
-                    response.read()
-                    return response.status
-            except (http.client.HTTPException, OSError):
-                self.connection.close()
-        return 0
-
-    def close(self) -> None:
-        self.connection.close()
 
 
 @dataclass
