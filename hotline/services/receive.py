@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, Engine, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from hotline.db.models import Message, Texter
 from hotline.domain.delivery import DeliveryStatus, Direction
@@ -41,17 +41,15 @@ def _statements(dialect: str) -> _Statements:
     )
 
 
-def _run(session: Session) -> tuple[Connection, _Statements]:
-    connection = session.connection()
-    return connection, _statements(connection.dialect.name)
-
-
 def find_or_add_texter(session: Session, vault: Vault, phone: str, now: datetime) -> int:
     """The id of the texter with this number, adding them if new. Safe under concurrency."""
+    return _find_or_add_texter(session.connection(), vault, phone, now)
+
+
+def _find_or_add_texter(connection: Connection, vault: Vault, phone: str, now: datetime) -> int:
     phone_hash = vault.phone_hash(phone)
-    connection, statements = _run(session)
     texter_id = connection.execute(
-        statements.add_texter,
+        _statements(connection.dialect.name).add_texter,
         {
             "phone_hash": phone_hash,
             "phone_ciphertext": vault.encrypt(phone),
@@ -62,7 +60,7 @@ def find_or_add_texter(session: Session, vault: Vault, phone: str, now: datetime
     ).scalar_one_or_none()
     if texter_id is not None:
         return int(texter_id)
-    texter_id, has_phone, erased = session.execute(
+    texter_id, has_phone, erased = connection.execute(
         select(
             Texter.id,
             Texter.phone_ciphertext.is_not(None),
@@ -71,7 +69,7 @@ def find_or_add_texter(session: Session, vault: Vault, phone: str, now: datetime
     ).one()
     if not has_phone or erased:
         # An erased texter texting again: a new start, and we need the number to answer them.
-        session.execute(
+        connection.execute(
             update(Texter)
             .where(Texter.id == texter_id)
             .values(phone_ciphertext=vault.encrypt(phone), erasure_requested_at=None)
@@ -83,9 +81,7 @@ class _SidTaken(Exception):
     """Raised inside the transaction to roll it back: the SID was stored before."""
 
 
-def store_inbound(
-    sessions: sessionmaker[Session], vault: Vault, text: InboundText, now: datetime
-) -> int | None:
+def store_inbound(engine: Engine, vault: Vault, text: InboundText, now: datetime) -> int | None:
     """Store one inbound text and commit; the id of the new message, or None when its SID is
     known already.
 
@@ -94,14 +90,15 @@ def store_inbound(
     message are written in one transaction of their own, rolled back together when the
     message's insert finds the SID taken. Neither a look-up of the SID first nor a savepoint:
     the webhook answers Twilio only after this commits, and each would be one more round trip
-    to wait for. Raises SQLAlchemyError when the database is unavailable.
+    to wait for. It runs on a connection of its own, without an ORM session: nothing here needs
+    one, and the webhook runs this for every text. Raises SQLAlchemyError when the database is
+    unavailable.
     """
     try:
-        with sessions.begin() as session:
-            texter_id = find_or_add_texter(session, vault, text.phone, now)
-            connection, statements = _run(session)
+        with engine.begin() as connection:
+            texter_id = _find_or_add_texter(connection, vault, text.phone, now)
             message_id = connection.execute(
-                statements.add_message,
+                _statements(connection.dialect.name).add_message,
                 {
                     "texter_id": texter_id,
                     "direction": Direction.INBOUND,

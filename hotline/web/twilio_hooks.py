@@ -68,7 +68,7 @@ def inbound_sms() -> Response:
         log.warning("refused inbound text: %s", exc)
         return _plain(str(exc), 400)
     try:
-        message_id = store_inbound(rt.sessions, rt.vault, text, rt.clock.now())
+        message_id = store_inbound(rt.engine, rt.vault, text, rt.clock.now())
     except SQLAlchemyError as exc:
         log.error("inbound text not stored, database unavailable (%s)", type(exc).__name__)
         return _plain("temporarily unavailable", 503)

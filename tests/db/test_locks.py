@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from hotline.db.models import Message
 from hotline.db.session import lock_texter, make_engine
@@ -56,8 +56,7 @@ def test_a_text_is_stored_while_a_worker_holds_its_texter(
 
     with Session(pg) as worker, worker.begin():
         assert lock_texter(worker, texter_id) is not None
-        webhook = sessionmaker(impatient_pg)
-        stored = store_inbound(webhook, vault, InboundText(new_sid(), phone, "hi", ()), NOW)
+        stored = store_inbound(impatient_pg, vault, InboundText(new_sid(), phone, "hi", ()), NOW)
         assert stored is not None
 
     with Session(pg) as check:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import Message, Texter
-from hotline.db.session import make_engine, make_session_factory
+from hotline.db.session import make_engine
 from hotline.domain.inbound import InboundText
 from hotline.services.receive import store_inbound
 from hotline.vault import Vault
@@ -64,7 +64,7 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 
 
 def store(engine: Engine, text: InboundText) -> int | None:
-    return store_inbound(make_session_factory(engine), VAULT, text, NOW)
+    return store_inbound(engine, VAULT, text, NOW)
 
 
 def test_a_new_texters_text_takes_two_inserts_and_a_commit(
