@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import Engine, create_engine, text
@@ -104,6 +105,27 @@ def postgres_url(postgres: PostgresServer) -> Iterator[str]:
     postgres.execute(f'CREATE DATABASE "{name}" TEMPLATE "{postgres.template}"')
     yield postgres.url(name)
     postgres.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    """An engine on the shared PostgreSQL database, made as production makes one."""
+    engine = make_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """``REDIS_URL`` once Redis answers there; the test is skipped (failed under CI) if not."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError:
+        unavailable(f"Redis at {REDIS_URL}")
+    finally:
+        client.close()
+    return REDIS_URL
 
 
 @pytest.fixture(scope="session")

@@ -11,19 +11,15 @@ import pytest
 import redis
 
 from hotline.celery_app import _survive_broker_loss_with_tasks_in_hand
-from tests.conftest import REDIS_URL, unavailable
+from tests.conftest import REDIS_URL
 
 pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-def lost_channel() -> Iterator[Any]:
+def lost_channel(redis_url: str) -> Iterator[Any]:
     """A channel whose connection was closed under it, as a broker loss leaves it."""
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        unavailable(f"Redis at {REDIS_URL}")
-    connection = kombu.Connection(REDIS_URL)
+    connection = kombu.Connection(redis_url)
     channel = connection.channel()
     connection.release()
     yield channel

@@ -9,17 +9,12 @@ import pytest
 import redis
 
 from hotline.live import MemoryLiveFeed, RedisLiveFeed, conversation_topic
-from tests.conftest import REDIS_URL, unavailable
+from tests.conftest import REDIS_URL
 
 
 @pytest.fixture
-def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError:
-        client.close()
-        unavailable(f"Redis at {REDIS_URL}")
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=1)
     yield client
     client.close()
 

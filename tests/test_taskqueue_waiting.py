@@ -11,20 +11,16 @@ from celery import Celery
 
 from hotline.taskqueue import CeleryTaskQueue, HandOffError, InProcessQueue
 from hotline.testing.stack import free_port
-from tests.conftest import REDIS_URL, unavailable
 
 
 @pytest.fixture
-def celery() -> Iterator[Celery]:
+def celery(redis_url: str) -> Iterator[Celery]:
     """A Celery app on the test Redis, with a queue name of its own."""
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        unavailable(f"Redis at {REDIS_URL}")
     app = Celery("waiting-test")
-    app.conf.update(broker_url=REDIS_URL, task_default_queue=f"hotline-test-{secrets.token_hex(4)}")
+    queue = f"hotline-test-{secrets.token_hex(4)}"
+    app.conf.update(broker_url=redis_url, task_default_queue=queue)
     yield app
-    redis.Redis.from_url(REDIS_URL).delete(app.conf.task_default_queue)
+    redis.Redis.from_url(redis_url).delete(queue)
     app.close()
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from hotline.db.models import Message
-from hotline.db.session import lock_texter, make_engine
+from hotline.db.session import lock_texter
 from hotline.domain.inbound import InboundText
 from hotline.services.receive import find_or_add_texter, store_inbound
 from hotline.vault import Vault
@@ -23,10 +23,8 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def pg(postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(postgres_url)
-    yield engine
-    engine.dispose()
+def pg(postgres_engine: Engine) -> Engine:
+    return postgres_engine
 
 
 @pytest.fixture

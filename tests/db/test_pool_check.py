@@ -5,23 +5,19 @@ anything runs on it, and only a long-idle one is pinged."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 
 from hotline.db import session as db_session
-from hotline.db.session import make_engine
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def engine(postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(postgres_url)
-    yield engine
-    engine.dispose()
+def engine(postgres_engine: Engine) -> Engine:
+    return postgres_engine
 
 
 @pytest.fixture

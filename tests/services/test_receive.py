@@ -15,7 +15,6 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import Message, Texter
-from hotline.db.session import make_engine
 from hotline.domain.inbound import InboundText
 from hotline.services.receive import store_inbound
 from hotline.vault import Vault
@@ -32,11 +31,9 @@ def text_from(phone: str, sid: str) -> InboundText:
 
 
 @pytest.fixture
-def engine(postgres_url: str) -> Iterator[Engine]:
+def engine(postgres_engine: Engine) -> Engine:
     """PostgreSQL, as in production (SQLite adds its own BEGIN IMMEDIATE)."""
-    engine = make_engine(postgres_url)
-    yield engine
-    engine.dispose()
+    return postgres_engine
 
 
 @pytest.fixture
