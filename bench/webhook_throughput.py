@@ -18,10 +18,15 @@ Prints:
   delays (no coordinated omission);
 * a check that every text answered 200 was stored once and handed to Redis once.
 
+With ``--floor`` a third gunicorn serves ``bench/floor_app.py`` in the saturation rounds: the
+webhook's unavoidable work (signature, hash, encryption, two inserts and a durable commit, a
+Redis hand-off) with raw drivers and no framework, as the best any Python webhook could do.
+
 Loopback only; bounded in count and time (about 2 minutes with the defaults).
 
     python bench/webhook_throughput.py [--clients 16] [--rounds 3] [--seconds 5]
                                        [--rate 100] [--rate-seconds 20] [--warm-up 200]
+                                       [--floor]
 
 Needs PostgreSQL at HOTLINE_BENCH_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1/postgres)
 and redis-server on the PATH.
@@ -65,6 +70,7 @@ AUTH_TOKEN = "bench-auth-token"
 PATH = "/twilio/sms"
 BODY = "I need help, they took my passport and I cannot leave"
 QUEUE = "hotline"  # task_default_queue: the Redis list the tasks wait in
+FLOOR_QUEUE = "floor"  # the list bench/floor_app.py pushes to
 
 
 class Texts:
@@ -206,6 +212,9 @@ def main() -> None:
     parser.add_argument(
         "--warm-up", type=int, default=200, help="requests to each app before measuring (0-2000)"
     )
+    parser.add_argument(
+        "--floor", action="store_true", help="also saturate bench/floor_app.py (raw drivers)"
+    )
     args = parser.parse_args()
     clients = max(1, min(args.clients, 64))
     rounds = max(1, min(args.rounds, 10))
@@ -214,7 +223,7 @@ def main() -> None:
     rate_seconds = max(1.0, min(args.rate_seconds, 60.0))
     warm_up = max(0, min(args.warm_up, 2000))
     with scratch_database() as database_url:
-        run(database_url, clients, rounds, seconds, rate, rate_seconds, warm_up)
+        run(database_url, clients, rounds, seconds, rate, rate_seconds, warm_up, args.floor)
 
 
 def run(
@@ -225,10 +234,12 @@ def run(
     rate: float,
     rate_seconds: float,
     warm_up: int,
+    floor: bool,
 ) -> None:
     log_dir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
     (log_dir / "bare").mkdir()
-    redis_port, hotline_port, bare_port = free_port(), free_port(), free_port()
+    (log_dir / "floor").mkdir()
+    redis_port, hotline_port, bare_port, floor_port = (free_port() for _ in range(4))
     public_url = f"http://127.0.0.1:{hotline_port}"
     env = {
         **os.environ,
@@ -252,34 +263,45 @@ def run(
     pool = texts.make(2000)  # the bare app reuses these; the hotline always gets new ones
     hotline = Target("/twilio/sms", hotline_port, hotline_web, texts.make)
     bare = Target("bare Flask", bare_port, bare_web, lambda n: [pool[i % 2000] for i in range(n)])
+    floor_web = gunicorn(floor_port, env, log_dir / "floor", "bench.floor_app:create_app()")
+    floor_texts = Texts(f"http://127.0.0.1:{floor_port}")
+    floor_texts.numbers = itertools.count(5_000_000)  # numbers the hotline's texts never use
+    floors = [Target("raw drivers", floor_port, floor_web, floor_texts.make)] if floor else []
     load = os.getloadavg()
     try:
-        for process in (redis, hotline_web, bare_web):
+        for process in (redis, hotline_web, bare_web, *(f.web for f in floors)):
             process.start()
         wait_until(lambda: answers_ping(broker), 10, "redis-server")
         wait_until(http_ready(public_url + "/healthz"), 30, "gunicorn (hotline)")
         wait_until(http_ready(f"http://127.0.0.1:{bare_port}{PATH}"), 30, "gunicorn (bare)")
-        warmed = {t.name: open_loop(t, 1000, warm_up / 1000, clients) for t in (bare, hotline)}
-        saturated = {bare.name: Tally(), hotline.name: Tally()}
+        for target in floors:
+            wait_until(http_ready(f"http://127.0.0.1:{target.port}{PATH}"), 30, "gunicorn (floor)")
+        apps = (bare, hotline, *floors)
+        warmed = {t.name: open_loop(t, 1000, warm_up / 1000, clients) for t in apps}
+        saturated = {t.name: Tally() for t in apps}
         for round_ in range(rounds):
-            for target in (bare, hotline) if round_ % 2 == 0 else (hotline, bare):
+            for target in apps if round_ % 2 == 0 else apps[::-1]:
                 saturate(target, clients, seconds, saturated[target.name])
         timed = {t.name: open_loop(t, rate, rate_seconds, 32) for t in (bare, hotline)}
         handed_over = int(broker.llen(QUEUE))
+        floor_answered = sum(d[t.name].ok for d in (warmed, saturated) for t in floors)
+        floor_handed = int(broker.llen(FLOOR_QUEUE))
         engine = create_engine(database_url)
         with engine.connect() as connection:
             stored = int(connection.scalar(select(func.count()).select_from(Message)) or 0)
         engine.dispose()
     finally:
-        for process in (bare_web, hotline_web, redis):
+        for process in (*(f.web for f in floors), bare_web, hotline_web, redis):
             process.stop()
         broker.close()
     answered = sum(tallies[hotline.name].ok for tallies in (warmed, saturated, timed))
     report(clients, rounds, seconds, rate, rate_seconds, load, saturated, timed)
-    print(f"check: {answered:,} texts answered 200 by /twilio/sms, {stored:,} stored, "
-          f"{handed_over:,} tasks waiting in Redis")  # fmt: skip
+    print(f"check: {answered:,} texts answered 200 by /twilio/sms, {stored - floor_answered:,} "
+          f"stored, {handed_over:,} tasks waiting in Redis")  # fmt: skip
     errors = sum(t.errors for d in (warmed, saturated, timed) for t in d.values())
-    if errors or not answered == stored == handed_over:
+    if floors and floor_answered != floor_handed:
+        raise SystemExit(f"FAILED: the floor answered {floor_answered} but queued {floor_handed}")
+    if errors or not answered == stored - floor_answered == handed_over:
         raise SystemExit(f"FAILED: {errors} requests not answered 200, or the counts differ")
 
 
@@ -305,10 +327,13 @@ def report(
               f"(client {tally.client_cpu / tally.seconds:.2f} CPUs, "
               f"gunicorn {tally.web_cpu / tally.seconds:.2f} CPUs; "
               f"{tally.errors} errors)")  # fmt: skip
-    bare, hotline = saturated.values()
+    bare, hotline, *floors = saturated.values()
     ratio = hotline.rate / bare.rate if bare.rate else 0.0
     print(f"  ratio /twilio/sms / bare: {ratio:.2f} (target at least 0.5: "
           f"{'met' if ratio >= 0.5 else 'MISSED'})")  # fmt: skip
+    for floor in floors:
+        print(f"  ratio raw drivers / bare: {floor.rate / bare.rate if bare.rate else 0.0:.2f} "
+              "(the same work without Flask, SQLAlchemy or Celery)")  # fmt: skip
     print(f"open loop: {rate:g} requests/s for {rate_seconds:g} s, timed from each request's "
           "scheduled moment")  # fmt: skip
     for name, tally in timed.items():

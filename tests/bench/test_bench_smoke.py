@@ -53,12 +53,15 @@ def test_webhook_throughput_reports_both_rates_and_stores_every_text_it_answered
         "--warm-up",
         "20",
     ]
-    out = run_bench(postgres, "webhook_throughput.py", *tiny, "--rate-seconds", "1")
+    out = run_bench(postgres, "webhook_throughput.py", *tiny, "--rate-seconds", "1", "--floor")
 
-    rates = re.findall(r"^  (bare Flask|/twilio/sms) +([\d,]+) requests/s", out, re.MULTILINE)
-    assert [name for name, _ in rates] == ["bare Flask", "/twilio/sms"]
+    rates = re.findall(
+        r"^  (bare Flask|/twilio/sms|raw drivers) +([\d,]+) requests/s", out, re.MULTILINE
+    )
+    assert [name for name, _ in rates] == ["bare Flask", "/twilio/sms", "raw drivers"]
     assert all(int(rate.replace(",", "")) > 0 for _, rate in rates)
     assert re.search(r"ratio /twilio/sms / bare: \d+\.\d\d", out)
+    assert re.search(r"ratio raw drivers / bare: \d+\.\d\d", out)
     assert len(re.findall(r"p50 [\d.]+ ms, p99 [\d.]+ ms", out)) == 2
     answered, stored, queued = re.findall(
         r"check: ([\d,]+) texts answered 200 by /twilio/sms, ([\d,]+) stored, ([\d,]+) tasks", out
