@@ -100,6 +100,10 @@ class _Fault:
 
 
 class _QuietHandler(WSGIRequestHandler):
+    # Keep-alive, as api.twilio.com offers: a sender's pooled connection is used again rather
+    # than a new one made for every text.
+    protocol_version = "HTTP/1.1"
+
     def log(self, type: str, message: str, *args: Any) -> None:
         pass  # request lines carry phone numbers in their query strings
 
@@ -124,6 +128,7 @@ class FakeTwilio:
         self._callback_threads: list[threading.Thread] = []
         self._routes = Map([Rule(_MESSAGES, endpoint="messages", methods=["GET", "POST"])])
         self._messages: list[FakeMessage] = []
+        self._positions: dict[str, int] = {}  # sid -> index in _messages
         self._faults: deque[_Fault] = deque()
         self._opted_out: set[str] = set()
         self._requests_received = 0
@@ -206,6 +211,7 @@ class FakeTwilio:
         """Forget messages, faults, opt-outs, counts and callback records."""
         with self._lock:
             self._messages.clear()
+            self._positions.clear()
             self._faults.clear()
             self._opted_out.clear()
             self._requests_received = 0
@@ -300,6 +306,7 @@ class FakeTwilio:
         with self._changed:
             if to in self._opted_out:
                 return _error(400, 21610)
+            self._positions[message.sid] = len(self._messages)
             self._messages.append(message)
             self._changed.notify_all()
         if self.callbacks and message.status_callback:
@@ -387,11 +394,12 @@ class FakeTwilio:
 
     def _set_status(self, sid: str, status: str) -> None:
         with self._lock:
-            for index, stored in enumerate(self._messages):
-                if stored.sid == sid:
-                    self._messages[index] = replace(
-                        stored, status=status, date_updated=datetime.now(UTC)
-                    )
+            index = self._positions.get(sid)
+            if index is not None:
+                stored = self._messages[index]
+                self._messages[index] = replace(
+                    stored, status=status, date_updated=datetime.now(UTC)
+                )
 
 
 def _callback_params(message: FakeMessage, status: str) -> dict[str, str]:
