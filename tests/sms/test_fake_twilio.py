@@ -457,8 +457,8 @@ def test_undeliverable_callbacks_are_recorded_not_raised(
 
     wait_until(lambda: len(fake.callback_errors) == 2)
     assert [(e.sid, e.status, e.error) for e in fake.callback_errors] == [
-        (sid, "sent", "ConnectionError"),
-        (sid, "delivered", "ConnectionError"),
+        (sid, "sent", "ConnectionRefusedError"),
+        (sid, "delivered", "ConnectionRefusedError"),
     ]
     assert fake.callback_results == []
 
@@ -493,11 +493,12 @@ def test_logs_no_number_and_no_body(
     create(api, fake, To=phone, Body=body)
     receiver.wait_for(2)
 
-    # The test's own client (this thread) may log its URLs; the fake's threads must not.
+    # The test's own client (this thread) may log its URLs; the fake's threads must not (they
+    # post callbacks with http.client, which logs nothing, and its server's request lines are
+    # silenced).
     fakes_logs = "\n".join(
         r.getMessage() for r in caplog.records if r.thread != threading.get_ident()
     )
-    assert "/twilio/status" in fakes_logs  # its callback posts were heard
     printed = capfd.readouterr()
     for output in (fakes_logs, printed.out, printed.err):
         assert phone not in output and phone[1:] not in output
