@@ -95,13 +95,12 @@ def status_callback() -> Response:
     message_id = int(hint) if hint.isascii() and hint.isdigit() and len(hint) < 19 else None
     try:
         with rt.sessions.begin() as session:
-            message = apply_status(session, report, rt.clock.now(), message_id)
-            conversation_id = message.conversation_id if message else None
+            recorded = apply_status(session, report, rt.clock.now(), message_id)
     except SQLAlchemyError as exc:
         log.error("status not recorded, database unavailable (%s)", type(exc).__name__)
         return _plain("temporarily unavailable", 503)
-    if message is None:
+    if recorded is None:
         log.info("status callback for an unknown message %s", report.message_sid)
-    elif conversation_id is not None:
-        rt.live.bump([conversation_topic(conversation_id)])
+    elif recorded.conversation_id is not None:
+        rt.live.bump([conversation_topic(recorded.conversation_id)])
     return _plain("ok", 200)
