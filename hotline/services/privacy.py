@@ -134,6 +134,9 @@ def purge_expired(session: Session, now: datetime, retention_days: float) -> Pur
     report = PurgeReport()
     report.texts = _erase(session, Message.body_ciphertext, Message.conversation_id.in_(expired))
     report.notes = _erase(session, Note.body_ciphertext, Note.conversation_id.in_(expired))
+    report.notes += _erase(
+        session, QualityReview.feedback_ciphertext, QualityReview.conversation_id.in_(expired)
+    )  # a reviewer's feedback may retell the conversation: it is a note about it
     for column in (
         Conversation.needs_ciphertext,
         Conversation.location_ciphertext,

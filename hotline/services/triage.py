@@ -15,7 +15,14 @@ from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from hotline.catalogue import lexicon, render
-from hotline.db.models import Conversation, ConversationStatus, Message, Note, Texter
+from hotline.db.models import (
+    Conversation,
+    ConversationStatus,
+    Message,
+    Note,
+    QualityReview,
+    Texter,
+)
 from hotline.db.session import lock_texter
 from hotline.domain import answers
 from hotline.domain.delivery import DeliveryStatus, Direction
@@ -384,6 +391,17 @@ def erase_texter_content(
         .values(body_ciphertext=None)
         .execution_options(synchronize_session="fetch")
     ).rowcount
+    # A reviewer's feedback on the conversation may retell what the texter said: it goes too
+    # (the scores, figures only, stay).
+    session.execute(
+        update(QualityReview)
+        .where(
+            QualityReview.conversation_id.in_(conversations),
+            QualityReview.feedback_ciphertext.is_not(None),
+        )
+        .values(feedback_ciphertext=None)
+        .execution_options(synchronize_session="fetch")
+    )
     session.execute(
         update(Conversation)
         .where(Conversation.texter_id == texter_id)

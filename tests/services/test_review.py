@@ -42,7 +42,7 @@ from hotline.domain.review import (
 )
 from hotline.domain.triage import State
 from hotline.services.console import ConsoleError, InvalidInput
-from hotline.services.privacy import erase_texter, rotate_keys
+from hotline.services.privacy import erase_texter, purge_expired, rotate_keys
 from hotline.services.receive import find_or_add_texter
 from hotline.services.review import (
     Draw,
@@ -638,6 +638,48 @@ def test_advocates_see_only_their_own_reviewed_conversations(app: Flask) -> None
     assert after["unseen"] == 0 and after["items"][0]["seen"]
     (event,) = events(app, "review_seen")
     assert event.actor_id == alice.id and event.detail == {"review_id": alices}
+
+
+def test_erasing_the_texter_erases_the_feedback_and_keeps_the_scores(app: Flask) -> None:
+    advocate, supervisor = staff(app), staff(app, "supervisor")
+    (review_id,) = sampled(app, advocate)
+    submit(app, supervisor, review_id, GOOD_SCORES, FEEDBACK)
+    (row,) = reviews(app)
+    runtime = runtime_of(app)
+
+    with runtime.sessions.begin() as session:
+        conversation = session.get(Conversation, row.conversation_id)
+        assert conversation is not None
+        erase_texter(
+            session, runtime.triage, conversation.texter_id, NOW, actor_id=None, reason="texter"
+        )
+
+    (row,) = reviews(app)
+    assert row.feedback_ciphertext is None  # it may retell what the texter said
+    assert row.scores == GOOD_SCORES and row.reviewer_id == supervisor.id
+
+
+def test_the_retention_purge_takes_the_feedback_with_the_conversation(app: Flask) -> None:
+    advocate, supervisor = staff(app), staff(app, "supervisor")
+    (kept_id, purged_id) = sampled(app, advocate, staff(app))
+    for review_id in (kept_id, purged_id):
+        submit(app, supervisor, review_id, GOOD_SCORES, FEEDBACK)
+    runtime = runtime_of(app)
+    with runtime.sessions.begin() as session:
+        kept = session.get(QualityReview, kept_id)
+        assert kept is not None
+        conversation = session.get(Conversation, kept.conversation_id)
+        assert conversation is not None
+        conversation.closed_at = NOW  # closed later: inside the retention period
+
+    with runtime.sessions.begin() as session:
+        report = purge_expired(session, NOW + timedelta(days=30), retention_days=30)
+
+    assert report.notes == 1
+    by_id = {row.id: row for row in reviews(app)}
+    assert by_id[purged_id].feedback_ciphertext is None
+    assert by_id[purged_id].scores == GOOD_SCORES
+    assert runtime.vault.decrypt(by_id[kept_id].feedback_ciphertext or b"") == FEEDBACK
 
 
 def test_rotating_keys_re_encrypts_the_feedback(
