@@ -13,7 +13,6 @@ Needs PostgreSQL at HOTLINE_BENCH_POSTGRES_URL (default postgresql+psycopg://pos
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import statistics
 import tempfile
@@ -21,7 +20,6 @@ import time
 from pathlib import Path
 
 import requests
-from cryptography.fernet import Fernet
 
 from hotline.sms.signature import sign
 from hotline.testing.fake_twilio import FakeTwilio
@@ -32,6 +30,7 @@ from hotline.testing.stack import (
     free_port,
     gunicorn,
     http_ready,
+    production_env,
     redis_server,
     wait_until,
 )
@@ -62,20 +61,15 @@ def run(database_url: str, count: int) -> list[float]:
     fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN, callbacks=False)
     fake.start()
     public_url = f"http://127.0.0.1:{web_port}"
-    env = {
-        **os.environ,
-        "HOTLINE_ENV": "production",
-        "HOTLINE_DATABASE_URL": database_url,
-        "HOTLINE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "HOTLINE_SECRET_KEY": secrets.token_hex(16),
-        "HOTLINE_DATA_KEYS": Fernet.generate_key().decode(),
-        "HOTLINE_HASH_KEY": Fernet.generate_key().decode(),
-        "HOTLINE_PUBLIC_URL": public_url,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_FROM": "+15005550006",
-        "TWILIO_API_BASE": fake.base_url,
-    }
+    env = production_env(
+        database_url=database_url,
+        redis_port=redis_port,
+        public_url=public_url,
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        from_number="+15005550006",
+        api_base=fake.base_url,
+    )
     redis = redis_server(redis_port, log_dir)
     processes = [redis, gunicorn(web_port, env, log_dir), celery_worker(env, log_dir, 2),
                  celery_beat(env, log_dir)]  # fmt: skip

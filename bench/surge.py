@@ -37,7 +37,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import redis as redis_client
-from cryptography.fernet import Fernet
 
 from hotline.sms.signature import sign
 from hotline.testing import procfs
@@ -52,6 +51,7 @@ from hotline.testing.stack import (
     free_port,
     gunicorn,
     http_ready,
+    production_env,
     redis_server,
     wait_until,
 )
@@ -96,20 +96,15 @@ def run(
     fake = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN)
     fake.start()
     public_url = f"http://127.0.0.1:{web_port}"
-    env = {
-        **os.environ,
-        "HOTLINE_ENV": "production",
-        "HOTLINE_DATABASE_URL": database_url,
-        "HOTLINE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "HOTLINE_SECRET_KEY": secrets.token_hex(16),
-        "HOTLINE_DATA_KEYS": Fernet.generate_key().decode(),
-        "HOTLINE_HASH_KEY": Fernet.generate_key().decode(),
-        "HOTLINE_PUBLIC_URL": public_url,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_FROM": SHORT_CODE,
-        "TWILIO_API_BASE": fake.base_url,
-    }
+    env = production_env(
+        database_url=database_url,
+        redis_port=redis_port,
+        public_url=public_url,
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        from_number=SHORT_CODE,
+        api_base=fake.base_url,
+    )
     redis = redis_server(redis_port, log_dir)
     web = gunicorn(web_port, env, log_dir)
     worker = celery_worker(env, log_dir, concurrency)

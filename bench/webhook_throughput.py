@@ -47,7 +47,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import redis as redis_client
-from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, func, select
 
 from hotline.db.models import Message
@@ -61,6 +60,7 @@ from hotline.testing.stack import (
     free_port,
     gunicorn,
     http_ready,
+    production_env,
     redis_server,
     wait_until,
 )
@@ -241,20 +241,15 @@ def run(
     (log_dir / "floor").mkdir()
     redis_port, hotline_port, bare_port, floor_port = (free_port() for _ in range(4))
     public_url = f"http://127.0.0.1:{hotline_port}"
-    env = {
-        **os.environ,
-        "HOTLINE_ENV": "production",
-        "HOTLINE_DATABASE_URL": database_url,
-        "HOTLINE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "HOTLINE_SECRET_KEY": secrets.token_hex(16),
-        "HOTLINE_DATA_KEYS": Fernet.generate_key().decode(),
-        "HOTLINE_HASH_KEY": Fernet.generate_key().decode(),
-        "HOTLINE_PUBLIC_URL": public_url,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_FROM": "+15005550006",
-        "TWILIO_API_BASE": "http://127.0.0.1:9",  # nothing is sent: no worker runs
-    }
+    env = production_env(
+        database_url=database_url,
+        redis_port=redis_port,
+        public_url=public_url,
+        account_sid=ACCOUNT_SID,
+        auth_token=AUTH_TOKEN,
+        from_number="+15005550006",
+        api_base="http://127.0.0.1:9",  # nothing is sent: no worker runs
+    )
     redis = redis_server(redis_port, log_dir)
     hotline_web = gunicorn(hotline_port, env, log_dir)
     bare_web = gunicorn(bare_port, env, log_dir / "bare", "bench.bare_app:create_app()")

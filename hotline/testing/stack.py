@@ -8,6 +8,7 @@ number or text is in it).
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -31,6 +32,44 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def production_env(
+    *,
+    database_url: str,
+    redis_port: int,
+    public_url: str,
+    account_sid: str,
+    auth_token: str,
+    from_number: str,
+    api_base: str | None = None,
+    data_key: str | None = None,
+    hash_key: str | None = None,
+    **settings: str,
+) -> dict[str, str]:
+    """The environment a process of the stack runs with: this process's own, plus what the
+    hotline requires in production (keys made fresh unless given, a fresh secret key), the
+    local Redis and Twilio's details, and any other setting by its variable's name
+    (``HOTLINE_SWEEP_GRACE_SECONDS="2"``)."""
+    from cryptography.fernet import Fernet
+
+    env = {
+        **os.environ,
+        "HOTLINE_ENV": "production",
+        "HOTLINE_DATABASE_URL": database_url,
+        "HOTLINE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "HOTLINE_SECRET_KEY": secrets.token_hex(16),
+        "HOTLINE_DATA_KEYS": data_key or Fernet.generate_key().decode(),
+        "HOTLINE_HASH_KEY": hash_key or Fernet.generate_key().decode(),
+        "HOTLINE_PUBLIC_URL": public_url,
+        "TWILIO_ACCOUNT_SID": account_sid,
+        "TWILIO_AUTH_TOKEN": auth_token,
+        "TWILIO_FROM": from_number,
+        **settings,
+    }
+    if api_base is not None:
+        env["TWILIO_API_BASE"] = api_base
+    return env
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:

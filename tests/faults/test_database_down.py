@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -50,6 +49,7 @@ from hotline.testing.stack import (
     free_port,
     gunicorn,
     http_ready,
+    production_env,
     redis_server,
     stop_all,
     wait_until,
@@ -188,24 +188,21 @@ def outage(database: PrivatePostgres, tmp_path_factory: pytest.TempPathFactory) 
     fake = FakeTwilio(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN)
     public_url = f"http://127.0.0.1:{web_port}"
     database_url = database.url("hotline")
-    env = {
-        **os.environ,
-        "HOTLINE_ENV": "production",
-        "HOTLINE_DATABASE_URL": database_url,
-        "HOTLINE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "HOTLINE_SECRET_KEY": "outage-secret",
-        "HOTLINE_DATA_KEYS": TEST_DATA_KEY,
-        "HOTLINE_HASH_KEY": TEST_HASH_KEY,
-        "HOTLINE_PUBLIC_URL": public_url,
-        "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
-        "TWILIO_FROM": SHORT_CODE,
-        "TWILIO_TIMEOUT_SECONDS": "3",
-        "HOTLINE_SEND_BACKOFF_SECONDS": "0.1",
-        "HOTLINE_SWEEP_INTERVAL_SECONDS": "1",
-        "HOTLINE_SWEEP_GRACE_SECONDS": "2",
-        "HOTLINE_TIMER_TICK_SECONDS": "1",
-    }
+    env = production_env(
+        database_url=database_url,
+        redis_port=redis_port,
+        public_url=public_url,
+        account_sid=TEST_ACCOUNT_SID,
+        auth_token=TEST_AUTH_TOKEN,
+        from_number=SHORT_CODE,
+        data_key=TEST_DATA_KEY,
+        hash_key=TEST_HASH_KEY,
+        TWILIO_TIMEOUT_SECONDS="3",
+        HOTLINE_SEND_BACKOFF_SECONDS="0.1",
+        HOTLINE_SWEEP_INTERVAL_SECONDS="1",
+        HOTLINE_SWEEP_GRACE_SECONDS="2",
+        HOTLINE_TIMER_TICK_SECONDS="1",
+    )
     processes = [
         gunicorn(web_port, env, log_dir),
         celery_worker(env, log_dir),

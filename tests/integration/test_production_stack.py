@@ -7,7 +7,6 @@ status callbacks come back through ``/twilio/status``.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from hotline.testing.stack import (
     free_port,
     gunicorn,
     http_ready,
+    production_env,
     redis_server,
     wait_until,
 )
@@ -141,26 +141,23 @@ def stack(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     fake = FakeTwilio(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN)
     fake.start()
     public_url = f"http://127.0.0.1:{web_port}"
-    env = {
-        **os.environ,
-        "HOTLINE_ENV": "production",
-        "HOTLINE_DATABASE_URL": postgres_url,
-        "HOTLINE_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "HOTLINE_SECRET_KEY": "integration-secret",
-        "HOTLINE_DATA_KEYS": TEST_DATA_KEY,
-        "HOTLINE_HASH_KEY": TEST_HASH_KEY,
-        "HOTLINE_PUBLIC_URL": public_url,
-        "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
-        "TWILIO_FROM": SHORT_CODE,
-        "TWILIO_API_BASE": fake.base_url,
-        "TWILIO_TIMEOUT_SECONDS": "3",
-        "HOTLINE_SWEEP_INTERVAL_SECONDS": "1",
-        "HOTLINE_SWEEP_GRACE_SECONDS": "2",
+    env = production_env(
+        database_url=postgres_url,
+        redis_port=redis_port,
+        public_url=public_url,
+        account_sid=TEST_ACCOUNT_SID,
+        auth_token=TEST_AUTH_TOKEN,
+        from_number=SHORT_CODE,
+        api_base=fake.base_url,
+        data_key=TEST_DATA_KEY,
+        hash_key=TEST_HASH_KEY,
+        TWILIO_TIMEOUT_SECONDS="3",
+        HOTLINE_SWEEP_INTERVAL_SECONDS="1",
+        HOTLINE_SWEEP_GRACE_SECONDS="2",
         # Real timers, made short enough to watch: 15 s of silence during triage closes.
-        "HOTLINE_TRIAGE_TIMEOUT_MINUTES": "0.25",
-        "HOTLINE_TIMER_TICK_SECONDS": "1",
-    }
+        HOTLINE_TRIAGE_TIMEOUT_MINUTES="0.25",
+        HOTLINE_TIMER_TICK_SECONDS="1",
+    )
     settings = Settings.from_env(env)  # the same production checks the processes make
     processes = [
         gunicorn(web_port, env, log_dir),
