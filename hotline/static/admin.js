@@ -69,21 +69,7 @@
   const api = (method, path, body) => Staff.api(method, path, body, { onUnauthorized: signedOut });
 
   /** Run an action, showing its error in the status line; true when it succeeded. */
-  async function attempt(action, onError) {
-    try {
-      await action();
-      return true;
-    } catch (error) {
-      if (error instanceof ApiError) {
-        if (error.status !== 401) say(error.message, "error");
-        if (onError) onError(error);
-      } else {
-        say("Something went wrong in the page. Reload it if this keeps happening.", "error");
-        console.error(error);
-      }
-      return false;
-    }
-  }
+  const attempt = Staff.attempter(say);
 
   /** Run `action` with `control` disabled meanwhile; true if it worked. */
   async function act(control, action, onError) {

@@ -179,20 +179,7 @@
     });
 
   /** Run an action, showing its error in the status line; true when it succeeded. */
-  async function attempt(action) {
-    try {
-      await action();
-      return true;
-    } catch (error) {
-      if (error instanceof ApiError) {
-        if (error.status !== 401) say(error.message, "error");
-      } else {
-        say("Something went wrong in the page. Reload it if this keeps happening.", "error");
-        console.error(error);
-      }
-      return false;
-    }
-  }
+  const attempt = Staff.attempter(say);
 
   // -- who is signed in ------------------------------------------------------------------------
 

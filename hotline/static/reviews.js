@@ -14,7 +14,7 @@
 
   const root = document.getElementById("reviews");
   if (!root) return;
-  const { ApiError, el } = window.Staff;
+  const { el } = window.Staff;
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -87,20 +87,8 @@
   const signedOut = Staff.signedOutGuard(state, say, () => root.querySelectorAll("button, textarea, input, select"));
   const api = (method, path, body) => Staff.api(method, path, body, { onUnauthorized: signedOut });
 
-  async function attempt(action) {
-    try {
-      await action();
-      return true;
-    } catch (error) {
-      if (error instanceof ApiError) {
-        if (error.status !== 401) say(error.message, "error");
-      } else {
-        say("Something went wrong in the page. Reload it if this keeps happening.", "error");
-        console.error(error);
-      }
-      return false;
-    }
-  }
+  /** Run an action, showing its error in the status line; true when it succeeded. */
+  const attempt = Staff.attempter(say);
 
   // -- the week's sample --------------------------------------------------------------------------
 

@@ -107,10 +107,32 @@
     };
   }
 
+  /** The `attempt(action, onError)` a page runs its actions through: an API error is said in
+   * the status line (a 401 has said its own already) and given to `onError`; anything else is
+   * reported as the page's own fault. True when the action succeeded. */
+  function attempter(say) {
+    return async function attempt(action, onError) {
+      try {
+        await action();
+        return true;
+      } catch (error) {
+        if (error instanceof ApiError) {
+          if (error.status !== 401) say(error.message, "error");
+          if (onError) onError(error);
+        } else {
+          say("Something went wrong in the page. Reload it if this keeps happening.", "error");
+          console.error(error);
+        }
+        return false;
+      }
+    };
+  }
+
   window.Staff = Object.freeze({
     ApiError,
     SIGNED_OUT,
     api,
+    attempter,
     el,
     failure,
     request,
