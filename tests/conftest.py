@@ -34,6 +34,7 @@ from hotline.db.session import make_engine
 from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender
 from hotline.taskqueue import InProcessQueue
+from tests.fakes import FakeClock
 
 CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -214,3 +215,18 @@ def make_app() -> Iterator[Callable[..., Flask]]:
 @pytest.fixture
 def app(make_app: Callable[..., Flask], database_url: str) -> Flask:
     return make_app(database_url)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock the test moves by hand."""
+    return FakeClock()
+
+
+@pytest.fixture
+def clocked_app(
+    make_app: Callable[..., Flask], isolated_database_url: str, clock: FakeClock
+) -> Flask:
+    """An app on a database of the test's own (for tests about the whole queue, the settings or
+    the staff), running on ``clock``, with the local sender on the same clock."""
+    return make_app(isolated_database_url, clock=clock, sender=LocalSender(clock.now))

@@ -26,22 +26,15 @@ from hotline.services import accounts
 from hotline.services.accounts import AccountError, Conflict, NoSuchAccount, NotAllowed
 from hotline.services.auth import Refused, SignedIn, do_sign_in, load_session
 from hotline.services.staff import MIN_PASSWORD_LENGTH, check_password, do_create_staff
-from hotline.sms.sender import LocalSender
 from tests.conftest import new_phone
-from tests.fakes import FakeClock
 from tests.services.test_pipeline import claim, conversation, text_in
 
 PASSWORD = "a long enough password"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(make_app: Callable[..., Flask], isolated_database_url: str, clock: FakeClock) -> Flask:
-    return make_app(isolated_database_url, clock=clock, sender=LocalSender(clock.now))
+def app(clocked_app: Flask) -> Flask:
+    return clocked_app
 
 
 def person(app: Flask, role: str = "advocate", *, active: bool = True) -> int:

@@ -39,11 +39,6 @@ from tests.helpers import (
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def database_url(isolated_database_url: str) -> str:
     """Each test here has the queue to itself: positions and claims are about the whole queue."""
     return isolated_database_url

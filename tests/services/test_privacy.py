@@ -25,13 +25,8 @@ from tests.services.test_pipeline import advocate, claim, conversation, run, sen
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(make_app: Callable[..., Flask], isolated_database_url: str, clock: FakeClock) -> Flask:
-    return make_app(isolated_database_url, clock=clock, sender=LocalSender(clock.now))
+def app(clocked_app: Flask) -> Flask:
+    return clocked_app
 
 
 def full_conversation(app: Flask, phone: str, secret: str) -> int:

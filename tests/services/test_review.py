@@ -55,7 +55,6 @@ from hotline.services.review import (
 )
 from hotline.services.staff import do_create_staff
 from hotline.settings import Settings, SettingsError
-from hotline.sms.sender import LocalSender
 from hotline.taskqueue import DRAW_REVIEWS, InProcessQueue
 from hotline.vault import Vault
 from tests.conftest import TEST_DATA_KEY, new_phone
@@ -80,8 +79,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def app(make_app: Callable[..., Flask], isolated_database_url: str, clock: FakeClock) -> Flask:
-    return make_app(isolated_database_url, clock=clock, sender=LocalSender(clock.now))
+def app(clocked_app: Flask) -> Flask:
+    return clocked_app
 
 
 def staff(app: Flask, role: str = "advocate") -> StaffUser:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-import pytest
 from flask import Flask
 
 from hotline import runtime_of
@@ -18,11 +17,6 @@ from hotline.sms.sender import AmbiguousSendError, PermanentSendError, Retryable
 from tests.conftest import new_phone
 from tests.fakes import FakeClock, ScriptedSender
 from tests.helpers import events_of, texter_of
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def make(make_app: Callable[..., Flask], url: str, clock: FakeClock, *script: object) -> Flask:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +25,6 @@ from hotline.db.models import (
 from hotline.domain.risk import Priority
 from hotline.services import tuning, vocabulary
 from hotline.services.console import Console, ConsoleError, InvalidInput
-from hotline.sms.sender import LocalSender
 from tests.fakes import FakeClock
 from tests.helpers import bodies, conversations_of, messages_of
 from tests.web.test_console_api import queued_texter, staff
@@ -36,14 +34,9 @@ DISCREET_WELCOME = "Hi, thanks for your message."
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(make_app: Callable[..., Flask], isolated_database_url: str, clock: FakeClock) -> Flask:
+def app(clocked_app: Flask) -> Flask:
     """A database of this test's own: overrides apply to every texter, so none may be shared."""
-    return make_app(isolated_database_url, clock=clock, sender=LocalSender(clock.now))
+    return clocked_app
 
 
 def english_lexicon(**changes: Any) -> dict[str, Any]:

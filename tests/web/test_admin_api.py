@@ -3,7 +3,6 @@ change, each refusal a clear 4xx that changes nothing, and changes that take eff
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,8 +12,6 @@ from sqlalchemy import select
 
 from hotline import runtime_of
 from hotline.db.models import Event, StaffSession, StaffUser
-from hotline.sms.sender import LocalSender
-from tests.fakes import FakeClock
 from tests.web.test_console_api import login_csrf, post, sign_in, staff
 
 ACCOUNTS = "/supervisor/api/staff-accounts"
@@ -29,13 +26,8 @@ CHANGES = [
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(make_app: Callable[..., Flask], isolated_database_url: str, clock: FakeClock) -> Flask:
-    return make_app(isolated_database_url, clock=clock, sender=LocalSender(clock.now))
+def app(clocked_app: Flask) -> Flask:
+    return clocked_app
 
 
 def everything(app: Flask) -> tuple[Any, ...]:

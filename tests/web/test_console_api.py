@@ -29,13 +29,8 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(make_app: Callable[..., Flask], isolated_database_url: str, clock: FakeClock) -> Flask:
-    return make_app(isolated_database_url, clock=clock, sender=LocalSender(clock.now))
+def app(clocked_app: Flask) -> Flask:
+    return clocked_app
 
 
 def staff(app: Flask, role: str = "advocate") -> StaffUser:

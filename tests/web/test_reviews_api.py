@@ -4,7 +4,6 @@ each advocate's feedback their own. Conversations go the whole way: texted, take
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from sqlalchemy import select
 
 from hotline import jobs, runtime_of
 from hotline.db.models import Event, QualityReview, StaffUser
-from hotline.sms.sender import LocalSender
 from tests.fakes import FakeClock
 from tests.web.test_console_api import available, post, queued_texter, run, sign_in, staff
 
@@ -34,13 +32,8 @@ SUPERVISOR_ENDPOINTS = [
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()  # Monday 2026-11-23, 12:00 UTC
-
-
-@pytest.fixture
-def app(make_app: Callable[..., Flask], isolated_database_url: str, clock: FakeClock) -> Flask:
-    return make_app(isolated_database_url, clock=clock, sender=LocalSender(clock.now))
+def app(clocked_app: Flask) -> Flask:
+    return clocked_app
 
 
 def handled_and_closed(app: Flask, advocate: StaffUser) -> int:

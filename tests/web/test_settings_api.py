@@ -3,7 +3,7 @@ changed, and a change made in the web app reaching a worker's runtime without a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -44,14 +44,9 @@ ENDPOINTS = [
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(make_app: Callable[..., Flask], isolated_database_url: str, clock: FakeClock) -> Flask:
+def app(clocked_app: Flask) -> Flask:
     """A database of this test's own: settings apply to every texter, so none may be shared."""
-    return make_app(isolated_database_url, clock=clock, sender=LocalSender(clock.now))
+    return clocked_app
 
 
 def call(client: FlaskClient, method: str, path: str, payload: Any = None, *,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
 
 import pytest
 from flask import Flask
@@ -15,7 +14,6 @@ from hotline import runtime_of
 from hotline.db.models import Conversation, Event
 from hotline.domain.triage import State
 from hotline.services.supervision import neutralise
-from hotline.sms.sender import LocalSender
 from tests.fakes import FakeClock
 from tests.web.test_console_api import available, post, queued_texter, run, sent, sign_in, staff
 
@@ -34,13 +32,8 @@ ENDPOINTS = [
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def app(make_app: Callable[..., Flask], isolated_database_url: str, clock: FakeClock) -> Flask:
-    return make_app(isolated_database_url, clock=clock, sender=LocalSender(clock.now))
+def app(clocked_app: Flask) -> Flask:
+    return clocked_app
 
 
 def with_advocate(app: Flask, clock: FakeClock, *turns: str) -> tuple[str, int, int]:
