@@ -70,6 +70,23 @@ class Settings:
     check_in_timeout_minutes: float = 10.0  # no answer to "still there?": release
     survey_timeout_minutes: float = 60.0
     timer_tick_seconds: float = 15.0  # how often due timers are looked for
+    # Emergencies: the 911 guidance goes out again only after this long, however many
+    # emergency texts arrive (each is still recorded and raises the alert again).
+    emergency_guidance_minutes: float = 5.0
+    # Waiting: at most this many texts a queued texter did not ask for, per hour; a text from
+    # them gets one short acknowledgement per ``ack_minutes``; a texter released from the queue
+    # who texts again within ``keep_place_minutes`` keeps their place.
+    unprompted_per_hour: int = 2
+    ack_minutes: float = 5.0
+    keep_place_minutes: float = 120.0
+    # When advocates answer: a weekly schedule in the hotline's time zone (None: always open),
+    # and the numbers and address shown to texters when nobody can answer.
+    operating_hours: Mapping[str, Any] | None = None
+    timezone: str = "America/New_York"
+    voice_number: str = ""
+    web_address: str = ""
+    # An advocate whose console has not polled for this long is away; their texters go back.
+    presence_grace_minutes: float = 2.0
     # Staff console.
     capacity: int = 3  # active conversations one advocate may hold
     session_idle_minutes: float = 30.0
@@ -273,6 +290,10 @@ _NUMBER_SETTINGS = {
     "HOTLINE_CHECK_IN_TIMEOUT_MINUTES": "check_in_timeout_minutes",
     "HOTLINE_SURVEY_TIMEOUT_MINUTES": "survey_timeout_minutes",
     "HOTLINE_TIMER_TICK_SECONDS": "timer_tick_seconds",
+    "HOTLINE_EMERGENCY_GUIDANCE_MINUTES": "emergency_guidance_minutes",
+    "HOTLINE_ACK_MINUTES": "ack_minutes",
+    "HOTLINE_KEEP_PLACE_MINUTES": "keep_place_minutes",
+    "HOTLINE_PRESENCE_GRACE_MINUTES": "presence_grace_minutes",
     "HOTLINE_SESSION_IDLE_MINUTES": "session_idle_minutes",
     "HOTLINE_SESSION_MAX_HOURS": "session_max_hours",
     "HOTLINE_SIGN_IN_LOCKOUT_MINUTES": "sign_in_lockout_minutes",
@@ -283,6 +304,7 @@ _COUNT_SETTINGS = {
     "HOTLINE_CAPACITY": "capacity",
     "HOTLINE_SIGN_IN_MAX_FAILURES": "sign_in_max_failures",
     "HOTLINE_REVIEW_SAMPLE_SIZE": "review_sample_size",
+    "HOTLINE_UNPROMPTED_PER_HOUR": "unprompted_per_hour",
 }
 _FLAG_SETTINGS = {
     "HOTLINE_DISCREET_MODE": "discreet_mode",

@@ -52,4 +52,5 @@ def lexicon(language: str, directory: str | None = None) -> Lexicon:
         weights={str(k): int(v) for k, v in entries.get("weights", {}).items()},
         urgent_at=int(entries.get("urgent_at", 60)),
         high_at=int(entries.get("high_at", 30)),
+        minor=tuple(entries.get("minor", ())),
     )

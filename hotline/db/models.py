@@ -149,6 +149,19 @@ class Conversation(Base):
     # The first advocate reply: kept here so "time to first reply" needs no scan of messages.
     first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Emergency words: when first and last reported in this conversation (the first puts it at
+    # the head of the queue), and when the texter was last sent the emergency guidance (it is
+    # sent again only after a few minutes, however many emergency texts come).
+    emergency_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    guidance_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The texter says or shows they are under 18: a person decides, never a timer.
+    minor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # While queued: the last "we got your message", the last place in line the texter was told,
+    # and the unprompted texts sent in the hour that began at ``unprompted_since``.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    told_position: Mapped[int | None] = mapped_column(Integer)
+    unprompted_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    unprompted_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     texter: Mapped[Texter] = relationship(back_populates="conversations")
     messages: Mapped[list[Message]] = relationship(

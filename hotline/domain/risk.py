@@ -48,12 +48,19 @@ class Lexicon:
     weights: Mapping[str, int]
     urgent_at: int = 60
     high_at: int = 30
+    # Phrases that say the texter is under 18 (ages are read by :func:`mentions_minor` too).
+    minor: tuple[str, ...] = ()
     _emergency_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _weights_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    _minor_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_emergency_re", _pattern(self.emergency))
         object.__setattr__(self, "_weights_re", _pattern(self.weights))
+        object.__setattr__(self, "_minor_re", _pattern(self.minor))
+
+    def minor_in(self, text: str) -> bool:
+        return self._minor_re is not None and self._minor_re.search(normalise(text)) is not None
 
     def emergency_in(self, text: str) -> list[str]:
         if self._emergency_re is None:
@@ -108,3 +115,20 @@ def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
 
 def higher(a: Priority, b: Priority) -> Priority:
     return a if a.rank <= b.rank else b
+
+
+# "I'm 16", "i am 15 years old", "tengo 14 años", "16 yrs old", "age 15": an age under 18 said
+# of oneself. Ages alone ("16") are too common in addresses and times to count.
+_AGE = re.compile(
+    r"(?<![\w])(?:"
+    r"(?:i'?m|i am|im|age|aged|edad|tengo|cumpli)\s+(?P<a>1[0-7])(?![\w:.,]\d)"
+    r"(?!\s*(?:min|mins|minutes|hours?|hrs?|miles?|blocks?|am|pm|dollars|bucks|minutos|horas))"
+    r"|(?P<b>1[0-7]|[5-9])\s*(?:years?|yrs?|yo|y/o|anos|ano)(?:\s+old)?(?![\w])"
+    r")"
+)
+
+
+def mentions_minor(text: str, lexicons: Iterable[Lexicon]) -> bool:
+    """Whether ``text`` says the texter (or the person they text about) is under 18."""
+    plain = normalise(text)
+    return _AGE.search(plain) is not None or any(lex.minor_in(text) for lex in lexicons)

@@ -370,6 +370,7 @@ def _lexicon(language: str, value: dict[str, Any] | None, default: Lexicon) -> L
         weights=dict(value["weights"]),
         urgent_at=value["urgent_at"],
         high_at=value["high_at"],
+        minor=default.minor,  # not edited at run time: the shipped list stays in force
     )
 
 
