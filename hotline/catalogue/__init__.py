@@ -53,4 +53,5 @@ def lexicon(language: str, directory: str | None = None) -> Lexicon:
         urgent_at=int(entries.get("urgent_at", 60)),
         high_at=int(entries.get("high_at", 30)),
         minor=tuple(entries.get("minor", ())),
+        opt_out=tuple(entries.get("opt_out", ())),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from hotline.domain.keywords import fold
-from hotline.domain.risk import Lexicon
+from hotline.domain.risk import Lexicon, normalise
 from hotline.domain.triage import Event, On, State
 
 YES = frozenset({"YES", "Y", "YEAH", "YEP", "YA", "SI", "S", "CLARO", "OK", "OKAY"})
@@ -59,7 +59,23 @@ _AMBIGUOUS_CODES = frozenset(
     }
 )
 _ZIP = re.compile(r"\s*(\d{5})(?:-\d{4})?\s*")
-_SCORE = re.compile(r"\s*([1-5])\s*[.!)]?\s*(?:/\s*5)?\s*")
+# A survey score is the first number in the reply, standing on its own ("5", "5 thank you",
+# "it was a 4!", "4/5"), when it is 1 to 5. "10/10" or a ZIP code is no score.
+_NUMBER = re.compile(r"(?<![\d.,:/-])(\d+)(?!\d)(?![.,:]\d)(?!\s*/\s*(?:[0-46-9]|5\d))")
+# Thanks, OK or goodbye in reply to the survey, with no new request in it.
+_THANKS = frozenset(
+    {
+        "thanks", "thank", "thx", "thnx", "ty", "tysm", "thankyou", "appreciate", "appreciated",
+        "ok", "okay", "k", "kk", "bye", "goodbye", "cool", "great", "awesome", "good", "nice",
+        "gracias", "muchas", "mil", "adios", "bien", "vale", "chao", "chau", "bendiciones",
+    }
+)  # fmt: skip
+_REQUEST = frozenset(
+    {
+        "help", "need", "needs", "again", "talk", "someone", "question", "please", "can",
+        "ayuda", "ayudar", "ayudame", "necesito", "otra", "vez", "hablar", "alguien", "pregunta",
+    }
+)  # fmt: skip
 
 
 def language_choice(text: str) -> str | None:
@@ -104,8 +120,11 @@ def classify(text: str, state: State, lexicons: list[Lexicon], safe_word: str) -
         if location(text) is not None:
             return Event(On.LOCATION)
         return Event(On.FREE_TEXT)
-    if state is State.SURVEY and _SCORE.fullmatch(text):
-        return Event(On.SCORE)
+    if state is State.SURVEY:
+        if survey_score(text) is not None:
+            return Event(On.SCORE)
+        if _is_thanks(text):
+            return Event(On.THANKS)
     if folded in YES:
         return Event(On.YES)
     if folded in NO:
@@ -114,5 +133,19 @@ def classify(text: str, state: State, lexicons: list[Lexicon], safe_word: str) -
 
 
 def survey_score(text: str) -> int | None:
-    match = _SCORE.fullmatch(text)
-    return int(match.group(1)) if match else None
+    """The score in a reply to the survey: its first number, if that is 1 to 5."""
+    match = _NUMBER.search(text)
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return number if 1 <= number <= 5 else None
+
+
+def _is_thanks(text: str) -> bool:
+    """Thanks, OK or goodbye, and nothing that asks for more ("thanks, I need help again")."""
+    if "?" in text:
+        return False
+    words = re.findall(r"[a-z]+", normalise(text))
+    return (
+        bool(words) and any(w in _THANKS for w in words) and not any(w in _REQUEST for w in words)
+    )

@@ -33,6 +33,8 @@ def table() -> str:
     lines = ["| state | on | guard | next | actions |", "|---|---|---|---|---|"]
     for row in TRANSITIONS:
         target = row.target.value if row.target else "(stays)"
+        if row.quiet_entry:
+            target += " (no on-enter text)"
         actions = ", ".join(str(a) for a in row.actions) or "—"
         guard = row.guard.value if row.guard else ""
         lines.append(f"| {row.state.value} | {row.on.value} | {guard} | {target} | {actions} |")

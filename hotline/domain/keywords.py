@@ -11,8 +11,12 @@ may endanger them; a texter who stopped by mistake can text START.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from collections.abc import Iterable
 from enum import StrEnum
+
+from hotline.domain.risk import normalise
 
 
 class Keyword(StrEnum):
@@ -90,3 +94,41 @@ def parse_keyword(text: str) -> Keyword | None:
     if folded in DELETE_WORDS:
         return Keyword.DELETE
     return None
+
+
+# Said before the request, they do not change it: "please stop texting me", "ok, no more texts".
+_COURTESY = frozenset(
+    {"please", "pls", "plz", "plis", "just", "ok", "okay", "so", "and", "but", "hey", "thanks",
+     "thank", "you", "sorry", "por", "favor", "porfa", "porfavor", "ya", "oye", "y", "pero",
+     "gracias", "perdon"}
+)  # fmt: skip
+_CLAUSES = re.compile(r"[.!?,;:\n]+")
+# "Don't text me until tonight", "no me escribas hasta mañana": not now, rather than never. The
+# texter still wants us, and the advocate sees the words.
+_FOR_NOW = frozenset(
+    {"first", "until", "till", "til", "unless", "when", "after", "later", "tonight", "today",
+     "tomorrow", "now", "hasta", "cuando", "primero", "luego", "despues", "manana", "ahora", "hoy"}
+)  # fmt: skip
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", normalise(text).replace("'", ""))
+
+
+def asks_not_to_be_texted(text: str, phrases: Iterable[str]) -> bool:
+    """Whether ``text`` asks us to stop texting: a clause that opens with one of ``phrases``
+    ("please stop texting me", "ok. don't text me again", "deja de escribirme").
+
+    Only the opening of a clause counts, after courtesy words: "he won't stop texting me" tells
+    of someone else, and "stop it, he hears" or "don't stop" ask nothing of us.
+    """
+    wanted = [words for words in (_words(p) for p in phrases) if words]
+    if _FOR_NOW.intersection(_words(text)):
+        return False
+    for clause in _CLAUSES.split(text):
+        words = _words(clause)
+        while words and words[0] in _COURTESY:
+            words = words[1:]
+        if any(words[: len(phrase)] == phrase for phrase in wanted):
+            return True
+    return False

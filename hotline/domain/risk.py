@@ -50,6 +50,9 @@ class Lexicon:
     high_at: int = 30
     # Phrases that say the texter is under 18 (ages are read by :func:`mentions_minor` too).
     minor: tuple[str, ...] = ()
+    # Requests not to be texted ("stop texting me"): opt-outs like STOP (see
+    # :func:`hotline.domain.keywords.asks_not_to_be_texted`).
+    opt_out: tuple[str, ...] = ()
     _emergency_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _weights_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _minor_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)

@@ -43,6 +43,7 @@ class On(StrEnum):
     SKIP = "skip"
     LOCATION = "location"
     SCORE = "score"  # a survey answer, 1 to 5
+    THANKS = "thanks"  # a reply to the survey that thanks or says goodbye, with no score
     FREE_TEXT = "free_text"  # words that answer nothing asked
     BLANK = "blank"  # nothing but spaces or a picture
     STOP = "stop"
@@ -56,9 +57,14 @@ class On(StrEnum):
 class Guard(StrEnum):
     REASKS_LEFT = "reasks left"
     REASKS_USED = "reasks used up"
-    NOT_URGENT = "not yet urgent"
     QUIET_LONG = "silent a long time"
     SURVEY_WANTED = "survey on"
+    # Urgent now or before, or a minor: only a person may close it (invariant 10).
+    NEEDS_PERSON = "needs a person"
+    # The emergency guidance was not sent in the last few minutes (details["guidance_due"]).
+    GUIDANCE_DUE = "guidance due"
+    # The texter said it is not safe to text: nothing unprompted goes to them.
+    DO_NOT_TEXT = "do not text"
 
 
 class Op(StrEnum):
@@ -66,6 +72,7 @@ class Op(StrEnum):
     SET_LANGUAGE = "set_language"  # arg: from the event
     RECORD = "record"  # arg: which answer the text is (danger, safety, needs, location, survey)
     MARK_URGENT = "mark_urgent"
+    MARK_EMERGENCY = "mark_emergency"  # emergency words: the head of the queue, a banner
     ENQUEUE = "enqueue"
     TIMER = "timer"  # arg: timer name; "" clears it
     COUNT_REASK = "count_reask"
@@ -95,6 +102,9 @@ class Transition:
     target: State | None  # None: stay in the state (its on-enter actions do not run again)
     actions: tuple[Action, ...] = ()
     guard: Guard | None = None
+    # Enter the target without its on-enter texts (its timer and queueing still happen): for a
+    # texter who went silent or said it is not safe to text, and must not be texted first.
+    quiet_entry: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,7 +112,9 @@ class Snapshot:
     state: State = State.NEW
     language: str = "en"
     reasks: int = 0
-    urgent: bool = False
+    urgent: bool = False  # urgent now or at any time before: priority only rises
+    minor: bool = False
+    do_not_text: bool = False  # they answered NO to "is it safe to text?"
 
 
 @dataclass(frozen=True)
@@ -151,12 +163,30 @@ ON_ENTER: dict[State, tuple[Action, ...]] = {
 }
 
 # Texts that answer one question or another, or nothing.
-_TEXTS = (On.YES, On.NO, On.FREE_TEXT, On.BLANK, On.SKIP, On.LOCATION, On.SCORE)
-_EMERGENCY = (send("emergency"), Action(Op.MARK_URGENT), Action(Op.ALERT, "urgent"))
+_TEXTS = (On.YES, On.NO, On.FREE_TEXT, On.BLANK, On.SKIP, On.LOCATION, On.SCORE, On.THANKS)
+# Every emergency is recorded, made urgent, put at the head of the queue and raised to staff,
+# however often it comes; the guidance itself goes out once per few minutes.
+_DANGER = (Action(Op.MARK_URGENT), Action(Op.MARK_EMERGENCY), Action(Op.ALERT, "emergency"))
+_HELD = Action(Op.ALERT, "held")
+
+
+def _emergency(
+    state: State, target: State | None, *before: Action, speak: bool = True
+) -> list[Transition]:
+    """The rows for danger in ``state``: with the guidance when it is due (and the bot may speak),
+    then without it."""
+    rows = [Transition(state, On.EMERGENCY, target, (*before, *_DANGER))]
+    if speak:
+        guided = (*before, send("emergency"), *_DANGER)
+        rows.insert(0, Transition(state, On.EMERGENCY, target, guided, Guard.GUIDANCE_DUE))
+    return rows
 
 
 def _rows() -> tuple[Transition, ...]:
     rows: list[Transition] = [Transition(State.NEW, On.FIRST_TEXT, State.AWAIT_DANGER)]
+    # Danger in the very first text: the guidance first and alone, then their place in line;
+    # no question to answer before a person sees them.
+    rows += _emergency(State.NEW, State.QUEUED, Action(Op.RECORD, "danger"))
     # STOP and the safe word end everything at once, from every live state.
     for state in (*LIVE, State.SURVEY):
         rows.append(Transition(state, On.STOP, State.ENDED, (Action(Op.CLOSE, "opt_out"),)))
@@ -172,13 +202,15 @@ def _rows() -> tuple[Transition, ...]:
         question, reask = QUESTION_KEYS[state]
         answer = ANSWER_OF[state]
         # An emergency never waits behind a question: straight to the head of the queue.
-        rows.append(
-            Transition(state, On.EMERGENCY, State.QUEUED, (Action(Op.RECORD, answer), *_EMERGENCY))
-        )
+        rows += _emergency(state, State.QUEUED, Action(Op.RECORD, answer))
         # Any answer restarts the question's silence timer: they are still there.
         restart = Action(Op.TIMER, "triage")
         rows.append(
             Transition(state, On.LANGUAGE, None, (Action(Op.SET_LANGUAGE), send(question), restart))
+        )
+        # Silence after danger or a minor's words is not an answer: a person decides.
+        rows.append(
+            Transition(state, On.INACTIVE, State.QUEUED, (_HELD,), Guard.NEEDS_PERSON, True)
         )
         rows.append(
             Transition(
@@ -210,10 +242,23 @@ def _rows() -> tuple[Transition, ...]:
             )
     rows += [
         Transition(
-            State.AWAIT_DANGER, On.YES, State.QUEUED, (Action(Op.RECORD, "danger"), *_EMERGENCY)
+            State.AWAIT_DANGER,
+            On.YES,
+            State.QUEUED,
+            (Action(Op.RECORD, "danger"), send("emergency"), *_DANGER),
         ),
         Transition(State.AWAIT_DANGER, On.NO, State.AWAIT_SAFETY, (Action(Op.RECORD, "danger"),)),
         Transition(State.AWAIT_SAFETY, On.YES, State.AWAIT_NEEDS, (Action(Op.RECORD, "safety"),)),
+        # Not safe to text, after danger or a minor's words: we stop texting them, and a person
+        # still sees them, flagged "do not text first".
+        Transition(
+            State.AWAIT_SAFETY,
+            On.NO,
+            State.QUEUED,
+            (Action(Op.RECORD, "safety"), send("not_safe_held"), _HELD),
+            Guard.NEEDS_PERSON,
+            True,
+        ),
         # Not safe to text: stop texting them. They can come back any time.
         Transition(
             State.AWAIT_SAFETY,
@@ -232,16 +277,24 @@ def _rows() -> tuple[Transition, ...]:
     for state in (State.QUEUED, State.WITH_ADVOCATE):
         # ESPAÑOL while waiting or talking: every later text (wait updates, survey) in Spanish.
         rows.append(Transition(state, On.LANGUAGE, None, (Action(Op.SET_LANGUAGE),)))
-    for state in (State.QUEUED, State.QUEUE_CHECK_IN, State.WITH_ADVOCATE):
-        # Words of danger while waiting or talking: urgent at once; the bot speaks only if no
-        # advocate is there yet.
-        actions = _EMERGENCY if state is not State.WITH_ADVOCATE else _EMERGENCY[1:]
-        # Danger words also answer "still there?": back to the queue, or the timer releases them.
-        target = State.QUEUED if state is State.QUEUE_CHECK_IN else None
-        rows.append(Transition(state, On.EMERGENCY, target, actions, Guard.NOT_URGENT))
+    # Words of danger while waiting or talking: urgent and at the head of the queue at once,
+    # every time; the bot speaks only if no advocate is there. They also answer "still there?".
+    rows += _emergency(State.QUEUED, None)
+    rows += _emergency(State.QUEUE_CHECK_IN, State.QUEUED)
+    rows += _emergency(State.WITH_ADVOCATE, None, speak=False)
     for state in (State.QUEUED, State.QUEUE_CHECK_IN):
         rows.append(Transition(state, On.CLAIMED, State.WITH_ADVOCATE))
     rows += [
+        # They said it is not safe to text: no wait update, no "still there?", no release.
+        Transition(State.QUEUED, On.WAIT_TIMER, None, (), Guard.DO_NOT_TEXT),
+        # Only a person closes theirs: no "still there?", since silence cannot release them.
+        Transition(
+            State.QUEUED,
+            On.WAIT_TIMER,
+            None,
+            (send("wait_update"), Action(Op.TIMER, "wait_update")),
+            Guard.NEEDS_PERSON,
+        ),
         Transition(State.QUEUED, On.WAIT_TIMER, State.QUEUE_CHECK_IN, (), Guard.QUIET_LONG),
         Transition(
             State.QUEUED,
@@ -250,13 +303,12 @@ def _rows() -> tuple[Transition, ...]:
             (send("wait_update"), Action(Op.TIMER, "wait_update")),
         ),
         # Any word from them while we ask "still there?" keeps their place.
-        *(
-            Transition(State.QUEUE_CHECK_IN, on, State.QUEUED, (), None)
-            # EMERGENCY here: already urgent, so nothing more to say.
-            for on in (*_TEXTS, On.EMERGENCY)
-        ),
+        *(Transition(State.QUEUE_CHECK_IN, on, State.QUEUED, (), None) for on in _TEXTS),
         Transition(
             State.QUEUE_CHECK_IN, On.LANGUAGE, State.QUEUED, (Action(Op.SET_LANGUAGE),), None
+        ),
+        Transition(
+            State.QUEUE_CHECK_IN, On.INACTIVE, State.QUEUED, (_HELD,), Guard.NEEDS_PERSON, True
         ),
         Transition(
             State.QUEUE_CHECK_IN,
@@ -279,10 +331,15 @@ def _rows() -> tuple[Transition, ...]:
             State.ENDED,
             (Action(Op.RECORD, "survey"), send("survey_thanks")),
         ),
-        # Anything else after the close is a new conversation, not a survey answer.
+        # Thanks, OK or bye without a score: a short goodbye, not a new conversation.
+        *(
+            Transition(State.SURVEY, on, State.ENDED, (send("survey_goodbye"),))
+            for on in (On.THANKS, On.YES, On.NO)
+        ),
+        # Danger, or a new request: a new conversation, not a survey answer.
         *(
             Transition(State.SURVEY, on, State.ENDED, (Action(Op.RESTART),))
-            for on in (On.YES, On.NO, On.FREE_TEXT, On.LOCATION, On.SKIP, On.EMERGENCY, On.LANGUAGE)
+            for on in (On.FREE_TEXT, On.LOCATION, On.SKIP, On.EMERGENCY, On.LANGUAGE)
         ),
         Transition(State.SURVEY, On.BLANK, State.ENDED, ()),
         Transition(State.SURVEY, On.INACTIVE, State.ENDED, ()),
@@ -311,8 +368,12 @@ def _guard_holds(guard: Guard | None, snapshot: Snapshot, event: Event, quiet_li
         return snapshot.reasks < MAX_REASKS
     if guard is Guard.REASKS_USED:
         return snapshot.reasks >= MAX_REASKS
-    if guard is Guard.NOT_URGENT:
-        return not snapshot.urgent
+    if guard is Guard.NEEDS_PERSON:
+        return snapshot.urgent or snapshot.minor
+    if guard is Guard.GUIDANCE_DUE:
+        return event.details.get("guidance_due", "yes") == "yes"
+    if guard is Guard.DO_NOT_TEXT:
+        return snapshot.do_not_text
     if guard is Guard.QUIET_LONG:
         return event.quiet_seconds >= quiet_limit
     if guard is Guard.SURVEY_WANTED:
@@ -351,9 +412,14 @@ def step(
             after = replace(after, reasks=after.reasks + 1)
         elif action.op is Op.MARK_URGENT:
             after = replace(after, urgent=True)
+        elif action.op is Op.RECORD and action.arg == "safety" and event.on is On.NO:
+            after = replace(after, do_not_text=True)
     if row.target is not None and row.target is not snapshot.state:
         after = replace(after, state=row.target, reasks=0)
-        actions.extend(ON_ENTER.get(row.target, ()))
+        entering = ON_ENTER.get(row.target, ())
+        if row.quiet_entry:
+            entering = tuple(a for a in entering if a.op is not Op.SEND)
+        actions.extend(entering)
     return after, actions
 
 

@@ -102,18 +102,22 @@ def _handle(
         message.conversation_id = conversation.id
         outcome.conversations.add(conversation.id)
 
-    if keyword is Keyword.STOP:
+    # "Please stop texting me" is an opt-out as much as STOP is: any reasonable means counts.
+    asked = keyword is None and triage.asks_not_to_be_texted(body)
+    if keyword is Keyword.STOP or asked:
         if texter.opted_out_at is None:
             texter.opted_out_at = now
             events.record(
                 session, "opt_out", now, texter_id=texter.id, message_id=message.id,
                 conversation_id=conversation.id if conversation is not None else None,
+                by="request" if asked else "keyword",
             )  # fmt: skip
             if conversation is not None:
                 triage.advance(
                     session, conversation, TriageEvent(On.STOP), now, outcome, message=message
                 )
             _compliance(session, triage, texter, conversation, "stop_confirmation", now, outcome)
+        _alert_if_in_danger(session, triage, texter, message, body, now, outcome)
         return
     if keyword is Keyword.DELETE:
         erased = erase_texter(
@@ -141,6 +145,7 @@ def _handle(
             events.record(
                 session, "inbound_while_opted_out", now, texter_id=texter.id, message_id=message.id
             )
+            _alert_if_in_danger(session, triage, texter, message, body, now, outcome)
         return
     if keyword is Keyword.HELP and fold(body) == "AYUDA":
         texter.language = "es"
@@ -226,13 +231,36 @@ def _start_conversation(
         returning_texter=conversation.returning_texter,
     )
     triage.reassess(session, conversation, now, texts=[body])  # its only text so far
+    first = triage.classify(body, conversation)
+    if first.on is On.EMERGENCY:
+        # Danger in the very first text: the guidance first and alone, no question before it.
+        triage.advance(session, conversation, first, now, outcome, message=message, text=body)
+        return
     triage.advance(
         session, conversation, TriageEvent(On.FIRST_TEXT), now, outcome, message=message, text=body
     )
-    # Danger in the very first text does not wait for the first question's answer.
-    first = triage.classify(body, conversation)
-    if first.on in (On.EMERGENCY, On.SAFE_WORD):
+    if first.on is On.SAFE_WORD:
         triage.advance(session, conversation, first, now, outcome, message=message, text=body)
+
+
+def _alert_if_in_danger(
+    session: Session,
+    triage: Triage,
+    texter: Texter,
+    message: Message,
+    body: str,
+    now: datetime,
+    outcome: Outcome,
+) -> None:
+    """Emergency words from a number that opted out: STOP stays final and nothing is sent, but
+    a person is told, so that a person can decide (the board lists the alert)."""
+    if not triage.in_danger(body):
+        return
+    events.record(
+        session, "alert", now, texter_id=texter.id, message_id=message.id,
+        conversation_id=message.conversation_id, alert="opted_out_emergency",
+    )  # fmt: skip
+    outcome.queue_changed = True  # the board's alerts live beside the queue
 
 
 def _compliance(

@@ -8,8 +8,9 @@ the queue, priority and timers set. Every caller holds the texter's row lock
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import Session
@@ -26,8 +27,9 @@ from hotline.db.models import (
 from hotline.db.session import lock_texter
 from hotline.domain import answers
 from hotline.domain.delivery import DeliveryStatus, Direction
+from hotline.domain.keywords import asks_not_to_be_texted
 from hotline.domain.queue import estimate_wait_minutes
-from hotline.domain.risk import Lexicon, Priority, assess, higher
+from hotline.domain.risk import Lexicon, Priority, assess, higher, mentions_minor
 from hotline.domain.triage import Action, On, Op, Snapshot, State, step
 from hotline.domain.triage import Event as TriageEvent
 from hotline.services import events
@@ -54,6 +56,7 @@ class TriagePolicy:
     timer_minutes: dict[str, float]
     quiet_limit_seconds: float
     lexicons: tuple[Lexicon, ...]
+    guidance_every: timedelta = timedelta(minutes=5)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TriagePolicy:
@@ -70,6 +73,7 @@ class TriagePolicy:
             },
             quiet_limit_seconds=settings.check_in_after_minutes * 60,
             lexicons=(lexicon("en", settings.lexicon_dir), lexicon("es", settings.lexicon_dir)),
+            guidance_every=timedelta(minutes=settings.emergency_guidance_minutes),
         )
 
 
@@ -98,7 +102,18 @@ class Triage:
             language=conversation.language,
             reasks=conversation.reasks,
             urgent=conversation.priority is Priority.URGENT,
+            minor=conversation.minor,
+            do_not_text=conversation.safe_to_text is False,
         )
+
+    def facts(self, conversation: Conversation, event: TriageEvent, now: datetime) -> TriageEvent:
+        """``event`` with what the pure machine cannot see for itself: whether the emergency
+        guidance may be sent again yet."""
+        if event.on is not On.EMERGENCY:
+            return event
+        last = conversation.guidance_at
+        due = last is None or now - last >= self.policy.guidance_every
+        return replace(event, details={**event.details, "guidance_due": "yes" if due else "no"})
 
     def advance(
         self,
@@ -113,12 +128,13 @@ class Triage:
     ) -> list[Action]:
         """Feed ``event`` to the machine and carry out what it decides. Returns the actions."""
         before = self.snapshot(conversation)
+        event = self.facts(conversation, event, now)
         after, actions = step(before, event, quiet_limit=self.policy.quiet_limit_seconds)
         outcome.conversations.add(conversation.id)
         if not actions and after == before:
             return []
         if (before.state in WAITING) != (after.state in WAITING) or any(
-            a.op in (Op.MARK_URGENT, Op.ENQUEUE) for a in actions
+            a.op in (Op.MARK_URGENT, Op.MARK_EMERGENCY, Op.ENQUEUE) for a in actions
         ):
             outcome.queue_changed = True
         conversation.state = after.state
@@ -155,6 +171,8 @@ class Triage:
     ) -> None:
         op = action.op
         if op is Op.SEND:
+            if action.arg == "emergency":
+                conversation.guidance_at = now
             body = self.render(session, conversation, action.arg, now)
             reply = queue_text(session, self.vault, conversation.texter_id, conversation, body, now)
             outcome.to_send.append(reply.id)
@@ -170,6 +188,9 @@ class Triage:
             )  # fmt: skip
         elif op is Op.MARK_URGENT:
             conversation.priority = Priority.URGENT
+        elif op is Op.MARK_EMERGENCY:
+            if conversation.emergency_at is None:
+                conversation.emergency_at = now
         elif op is Op.ENQUEUE:
             if conversation.queued_at is None:
                 conversation.queued_at = now
@@ -184,9 +205,13 @@ class Triage:
         elif op is Op.RESTART:
             outcome.restart = True
         elif op is Op.ALERT:
+            detail: dict[str, Any] = {"alert": action.arg}
+            if action.arg == "held":
+                detail["why"] = held_because(conversation)
             events.record(
                 session, "alert", now, conversation_id=conversation.id,
-                texter_id=conversation.texter_id, alert=action.arg,
+                texter_id=conversation.texter_id, message_id=message.id if message else None,
+                **detail,
             )  # fmt: skip
         # COUNT_REASK is already in the snapshot.
 
@@ -235,6 +260,8 @@ class Triage:
         values: dict[str, object] = {}
         if key in ("queued", "wait_update"):
             position = queue_position(session, conversation)
+            if key == "queued" and conversation.emergency_at is not None and position == 1:
+                key = "queued_emergency"  # after the guidance: no estimate, they are next
             values["position"] = position
             values["wait"] = estimate_wait_minutes(position, recent_claims(session, now), now)
         return self.render_plain(key, conversation.language, **values)
@@ -276,6 +303,12 @@ class Triage:
         assessment = assess(texts, self.policy.lexicons)
         reasons = list(assessment.reasons)
         priority = higher(conversation.priority, assessment.priority)
+        if not conversation.minor and any(
+            mentions_minor(text, self.policy.lexicons) for text in texts
+        ):
+            conversation.minor = True
+        if conversation.minor:
+            priority = higher(priority, Priority.HIGH)  # never below high: a person decides
         if reasons == (conversation.risk_reasons or []) and priority is conversation.priority:
             return
         conversation.risk_score = assessment.score
@@ -289,10 +322,31 @@ class Triage:
         # Only how many: the phrases echo the texter's own words, and the event log is
         # append-only, so they live on the conversation, where erasure and the purge reach.
 
+    def in_danger(self, text: str) -> bool:
+        """Emergency words in ``text``, in any language we read."""
+        return any(lexicon.emergency_in(text) for lexicon in self.policy.lexicons)
+
+    def asks_not_to_be_texted(self, text: str) -> bool:
+        phrases = [p for lexicon in self.policy.lexicons for p in lexicon.opt_out]
+        return asks_not_to_be_texted(text, phrases)
+
     def classify(self, text: str, conversation: Conversation) -> TriageEvent:
         return answers.classify(
             text, conversation.state, list(self.policy.lexicons), self.policy.safe_word
         )
+
+
+def held_because(conversation: Conversation) -> list[str]:
+    """Why a conversation is kept for a person rather than closed: for the alert and the
+    advocate ("urgent", "minor", "not_safe": do not text them first)."""
+    why = []
+    if conversation.priority is Priority.URGENT:
+        why.append("urgent")
+    if conversation.minor:
+        why.append("minor")
+    if conversation.safe_to_text is False:
+        why.append("not_safe")
+    return why
 
 
 def queue_text(

@@ -370,7 +370,9 @@ def _lexicon(language: str, value: dict[str, Any] | None, default: Lexicon) -> L
         weights=dict(value["weights"]),
         urgent_at=value["urgent_at"],
         high_at=value["high_at"],
-        minor=default.minor,  # not edited at run time: the shipped list stays in force
+        # Not edited at run time: the shipped lists stay in force.
+        minor=default.minor,
+        opt_out=default.opt_out,
     )
 
 

@@ -198,7 +198,35 @@ def test_a_score_from_1_to_5(text: str, score: int) -> None:
     assert survey_score(text) == score
 
 
-@pytest.mark.parametrize("text", ["6", "0", "great", "10", "5 stars", "4/10", "-1"])
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [("5 thank you", 5), ("5 stars", 5), ("it was a 4!", 4), ("Thanks!! 5", 5), ("3 gracias", 3)],
+)
+def test_a_number_anywhere_in_the_reply_is_the_score(text: str, score: int) -> None:
+    assert kind(text, State.SURVEY) is On.SCORE
+    assert survey_score(text) == score
+
+
+@pytest.mark.parametrize(
+    "text", ["thanks!", "Thank you so much", "gracias por todo", "ok bye", "ty", "Muchas gracias"]
+)
+def test_thanks_without_a_score_is_a_goodbye(text: str) -> None:
+    assert kind(text, State.SURVEY) is On.THANKS
+
+
+@pytest.mark.parametrize(
+    "text", ["thanks, but I need help again", "can I talk to someone?", "necesito ayuda otra vez"]
+)
+def test_thanks_with_a_new_request_is_not_a_goodbye(text: str) -> None:
+    assert kind(text, State.SURVEY) is On.FREE_TEXT
+
+
+def test_thanks_is_a_goodbye_only_in_the_survey() -> None:
+    assert kind("thanks", State.AWAIT_NEEDS) is On.FREE_TEXT
+    assert kind("thanks", State.AWAIT_DANGER) is On.FREE_TEXT
+
+
+@pytest.mark.parametrize("text", ["6", "0", "great", "10", "4/10", "-1", "10/10", "90210"])
 def test_anything_else_is_not_a_score(text: str) -> None:
     assert kind(text, State.SURVEY) is not On.SCORE
     assert survey_score(text) is None
@@ -222,6 +250,7 @@ def test_nothing_but_spaces_or_a_picture_is_blank(text: str, state: State) -> No
 def test_every_text_is_classified_as_a_text_event(text: str, state: State) -> None:
     event = classify(text, state, LEXICONS, SAFE_WORD)
     assert event.on in {
+        On.THANKS,
         On.YES,
         On.NO,
         On.LANGUAGE,

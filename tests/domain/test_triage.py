@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -72,15 +73,25 @@ TEXT_EVENTS = (
     On.SCORE,
     On.FREE_TEXT,
     On.BLANK,
+    On.THANKS,
 )
 HUMAN_OR_END = (State.WITH_ADVOCATE, State.ENDED)
 
 START_SNAPSHOTS = [
-    Snapshot(state=state, language=language, reasks=reasks, urgent=urgent)
+    Snapshot(
+        state=state,
+        language=language,
+        reasks=reasks,
+        urgent=urgent,
+        minor=minor,
+        do_not_text=do_not_text,
+    )
     for state in State
     for language in LANGUAGES
     for reasks in range(MAX_REASKS + 1)
     for urgent in (False, True)
+    for minor in (False, True)
+    for do_not_text in (False, True)
 ]
 
 
@@ -92,6 +103,8 @@ def make_event(on: On, language: str, quiet_seconds: float, survey: str) -> Even
         return Event(on, quiet_seconds=quiet_seconds)
     if on is On.CLOSED:
         return Event(on, details={"survey": survey})
+    if on is On.EMERGENCY:  # whether the guidance may go out again yet: yes or no
+        return Event(on, details={"guidance_due": survey})
     return Event(on)
 
 
@@ -103,8 +116,8 @@ def every_event() -> list[Event]:
             found += [make_event(on, language, 0.0, "no") for language in LANGUAGES]
         elif on is On.WAIT_TIMER:
             found += [make_event(on, "en", quiet, "no") for quiet in (0.0, QUIET_LIMIT, 1e6)]
-        elif on is On.CLOSED:
-            found += [make_event(on, "en", 0.0, survey) for survey in ("yes", "no")]
+        elif on in (On.CLOSED, On.EMERGENCY):
+            found += [make_event(on, "en", 0.0, detail) for detail in ("yes", "no")]
         else:
             found.append(make_event(on, "en", 0.0, "no"))
     return found
@@ -174,8 +187,9 @@ def test_random_events_never_raise_nor_leave_the_defined_states(
 
 
 def test_every_reachable_snapshot_is_well_formed() -> None:
-    # 10 states x 2 languages x 3 re-ask counts x 2 urgencies at most: the search is exhaustive.
-    assert len(GRAPH) <= len(State) * len(LANGUAGES) * (MAX_REASKS + 1) * 2
+    # 10 states x 2 languages x 3 re-ask counts x 2 urgencies x 2 minors x 2 "do not text" at
+    # most: the search is exhaustive.
+    assert len(GRAPH) <= len(State) * len(LANGUAGES) * (MAX_REASKS + 1) * 2 * 2 * 2
     for snapshot in GRAPH:
         assert isinstance(snapshot.state, State)
         assert 0 <= snapshot.reasks <= MAX_REASKS
@@ -212,9 +226,11 @@ def test_both_a_human_and_an_end_are_reached_from_the_first_text() -> None:
 
 def test_every_waiting_state_has_a_timer_that_moves_it_on() -> None:
     # NEW exists only inside the transaction that opens a conversation: the service feeds it
-    # FIRST_TEXT at once, and that is its only row.
+    # FIRST_TEXT at once, or EMERGENCY when the first text holds danger, and those are its rows.
     assert [(r.on, r.target) for r in TRANSITIONS if r.state is State.NEW] == [
-        (On.FIRST_TEXT, State.AWAIT_DANGER)
+        (On.FIRST_TEXT, State.AWAIT_DANGER),
+        (On.EMERGENCY, State.QUEUED),
+        (On.EMERGENCY, State.QUEUED),
     ]
     for state in State:
         if state in (State.NEW, *HUMAN_OR_END):
@@ -365,21 +381,116 @@ def test_yes_to_the_danger_question_is_an_emergency(start: Snapshot) -> None:
     assert Action(Op.RECORD, "danger") in actions
 
 
-@pytest.mark.parametrize("state", [State.QUEUED, State.QUEUE_CHECK_IN])
-def test_an_emergency_while_waiting_is_answered_once(state: State) -> None:
-    after, actions = step(Snapshot(state), Event(On.EMERGENCY))
+DUE = Event(On.EMERGENCY, details={"guidance_due": "yes"})
+NOT_DUE = Event(On.EMERGENCY, details={"guidance_due": "no"})
+DANGER = [Action(Op.MARK_URGENT), Action(Op.MARK_EMERGENCY), Action(Op.ALERT, "emergency")]
+NO_ADVOCATE = [s for s in State if s not in (State.WITH_ADVOCATE, State.SURVEY, State.ENDED)]
+
+
+@pytest.mark.parametrize("start", [s for s in START_SNAPSHOTS if s.state in NO_ADVOCATE])
+def test_an_emergency_without_an_advocate_is_guided_marked_and_queued(start: Snapshot) -> None:
+    """Urgent already or not, a minor or not: the defect was a guard on "not yet urgent"."""
+    after, actions = step(start, DUE)
+    assert after.state is State.QUEUED
     assert after.urgent
     assert sent(actions)[0] == "emergency"
-    assert Action(Op.ALERT, "urgent") in actions
-    # Already urgent: no second guidance text.
-    _, again = step(after, Event(On.EMERGENCY))
+    assert all(action in actions for action in DANGER)
+
+
+@pytest.mark.parametrize("start", [s for s in START_SNAPSHOTS if s.state in NO_ADVOCATE])
+def test_a_repeated_emergency_is_recorded_and_alerted_but_not_guided_again(
+    start: Snapshot,
+) -> None:
+    after, actions = step(start, NOT_DUE)
+    assert after.state is State.QUEUED
+    assert "emergency" not in sent(actions)
+    assert all(action in actions for action in DANGER)
+
+
+@pytest.mark.parametrize("state", [State.QUEUED, State.QUEUE_CHECK_IN])
+def test_an_emergency_while_waiting_is_answered_then_throttled(state: State) -> None:
+    after, actions = step(Snapshot(state, urgent=True), DUE)
+    assert after.urgent
+    assert sent(actions)[0] == "emergency"
+    assert Action(Op.ALERT, "emergency") in actions
+    _, again = step(after, NOT_DUE)
     assert "emergency" not in sent(again)
+    assert Action(Op.ALERT, "emergency") in again
 
 
-def test_an_emergency_with_an_advocate_alerts_staff_and_the_bot_stays_silent() -> None:
-    after, actions = step(Snapshot(State.WITH_ADVOCATE), Event(On.EMERGENCY))
+def test_an_emergency_in_the_first_text_is_guided_first_and_alone() -> None:
+    after, actions = step(Snapshot(), DUE)
+    assert after.state is State.QUEUED
+    assert sent(actions) == ["emergency", "queued"]  # no welcome, no question
+    assert Action(Op.RECORD, "danger") in actions
+
+
+@pytest.mark.parametrize("urgent", [False, True])
+@pytest.mark.parametrize("due", [DUE, NOT_DUE])
+def test_an_emergency_with_an_advocate_alerts_staff_and_the_bot_stays_silent(
+    urgent: bool, due: Event
+) -> None:
+    after, actions = step(Snapshot(State.WITH_ADVOCATE, urgent=urgent), due)
     assert after == Snapshot(State.WITH_ADVOCATE, urgent=True)
-    assert actions == [Action(Op.MARK_URGENT), Action(Op.ALERT, "urgent")]
+    assert actions == DANGER
+
+
+# --- who needs a person is never closed by silence or "not safe" ------------------------------
+
+HELD = [s for s in START_SNAPSHOTS if s.urgent or s.minor]
+
+
+@pytest.mark.parametrize("start", [s for s in HELD if s.state in QUESTIONS])
+def test_silence_in_a_question_after_danger_queues_quietly(start: Snapshot) -> None:
+    after, actions = step(start, Event(On.INACTIVE))
+    assert after.state is State.QUEUED
+    assert sent(actions) == []
+    assert Action(Op.ALERT, "held") in actions
+    assert not any(a.op is Op.CLOSE for a in actions)
+
+
+@pytest.mark.parametrize("start", [s for s in HELD if s.state is State.AWAIT_SAFETY])
+def test_not_safe_to_text_after_danger_queues_and_says_we_wont_text_first(
+    start: Snapshot,
+) -> None:
+    after, actions = step(start, Event(On.NO))
+    assert after.state is State.QUEUED
+    assert after.do_not_text
+    assert sent(actions) == ["not_safe_held"]
+    assert Action(Op.ALERT, "held") in actions
+    assert not any(a.op is Op.CLOSE for a in actions)
+    # And nothing unprompted ever after: no wait update, no "still there?".
+    later, timer_actions = step(after, Event(On.WAIT_TIMER, quiet_seconds=1e6))
+    assert later.state is State.QUEUED
+    assert sent(timer_actions) == []
+
+
+@pytest.mark.parametrize("start", [s for s in HELD if s.state is State.QUEUE_CHECK_IN])
+def test_check_in_silence_after_danger_keeps_the_place(start: Snapshot) -> None:
+    after, actions = step(start, Event(On.INACTIVE))
+    assert after.state is State.QUEUED
+    assert sent(actions) == []
+    assert Action(Op.ALERT, "held") in actions
+
+
+@pytest.mark.parametrize(
+    "start",
+    [s for s in HELD if s.state is State.QUEUED and not s.do_not_text],
+)
+def test_who_needs_a_person_is_never_asked_still_there(start: Snapshot) -> None:
+    after, actions = step(start, Event(On.WAIT_TIMER, quiet_seconds=1e6))
+    assert after.state is State.QUEUED
+    assert "still_there" not in sent(actions)
+
+
+def test_from_no_reachable_held_snapshot_does_a_timer_or_not_safe_close() -> None:
+    for snapshot in GRAPH:
+        if not (snapshot.urgent or snapshot.minor):
+            continue
+        for event in EVENTS:
+            if event.on in (On.INACTIVE, On.WAIT_TIMER, On.NO):
+                _, actions = step(snapshot, event, quiet_limit=QUIET_LIMIT)
+                assert not any(a.op is Op.CLOSE for a in actions), (snapshot, event)
 
 
 # --- a question is re-asked at most twice -------------------------------------------------------
@@ -435,7 +546,7 @@ def test_asking_for_a_language_asks_the_question_again_in_it(
     start: Snapshot, language: str
 ) -> None:
     after, actions = step(start, Event(On.LANGUAGE, language=language))
-    assert after == Snapshot(start.state, language, start.reasks, start.urgent)
+    assert after == replace(start, language=language)
     assert sent(actions) == [QUESTION_TEXT[start.state]]
     assert actions.index(Action(Op.SET_LANGUAGE)) < actions.index(
         Action(Op.SEND, QUESTION_TEXT[start.state])
@@ -528,6 +639,11 @@ def test_a_survey_score_is_thanked_and_anything_else_starts_anew() -> None:
     assert after.state is State.ENDED
     assert sent(actions) == ["survey_thanks"]
     assert Action(Op.RECORD, "survey") in actions
+    for on in (On.THANKS, On.YES, On.NO):
+        after, actions = step(Snapshot(State.SURVEY), Event(on))
+        assert after.state is State.ENDED
+        assert sent(actions) == ["survey_goodbye"]
+        assert Action(Op.RESTART) not in actions
     after, actions = step(Snapshot(State.SURVEY), Event(On.FREE_TEXT))
     assert after.state is State.ENDED
     assert Action(Op.RESTART) in actions
