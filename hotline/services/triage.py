@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import case, func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from hotline.catalogue import lexicon, render
@@ -28,7 +28,7 @@ from hotline.db.session import lock_texter
 from hotline.domain import answers
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.keywords import asks_not_to_be_texted
-from hotline.domain.queue import estimate_wait_minutes
+from hotline.domain.queue import Tier, estimate_wait_minutes, sort_key
 from hotline.domain.risk import Lexicon, Priority, assess, higher, mentions_minor
 from hotline.domain.triage import Action, On, Op, Snapshot, State, step
 from hotline.domain.triage import Event as TriageEvent
@@ -380,30 +380,47 @@ def queue_text(
     return message
 
 
-_rank_of_priority = case(
-    (Conversation.priority == Priority.URGENT, 0),
-    (Conversation.priority == Priority.HIGH, 1),
-    else_=2,
+# hotline.domain.queue.sort_key, column by column, for the database to sort by.
+_tier = case(
+    (Conversation.emergency_at.is_not(None), Tier.EMERGENCY.value),
+    (Conversation.priority == Priority.URGENT, Tier.URGENT.value),
+    (Conversation.priority == Priority.HIGH, Tier.HIGH.value),
+    else_=Tier.NORMAL.value,
 )
+_score = case((_tier == Tier.URGENT.value, -Conversation.risk_score), else_=0)
+_QUEUE_KEY = (_tier, _score, Conversation.queued_at, Conversation.id)
 
 
 def queue_order() -> tuple[object, ...]:
-    """ORDER BY for the queue: most urgent first, then longest waiting."""
-    return (_rank_of_priority, Conversation.queued_at, Conversation.id)
+    """ORDER BY for the queue: :func:`hotline.domain.queue.sort_key` in SQL."""
+    return _QUEUE_KEY
+
+
+def queue_key(conversation: Conversation) -> tuple[int, int, datetime, int]:
+    assert conversation.queued_at is not None
+    return sort_key(
+        conversation.priority,
+        conversation.queued_at,
+        emergency=conversation.emergency_at is not None,
+        risk_score=conversation.risk_score,
+        id=conversation.id,
+    )
 
 
 def queue_position(session: Session, conversation: Conversation) -> int:
-    """1 for the next texter an advocate will take."""
-    rank = literal(conversation.priority.rank)
-    queued_at = conversation.queued_at
+    """1 for the next texter an advocate will take: how many waiting texters sort before."""
     ahead = session.scalar(
         select(func.count())
         .select_from(Conversation)
         .where(
             Conversation.state.in_(WAITING),
-            Conversation.id != conversation.id,
-            (_rank_of_priority < rank)
-            | ((_rank_of_priority == rank) & (Conversation.queued_at < queued_at)),
+            tuple_(*_QUEUE_KEY)
+            < tuple_(
+                *(
+                    literal(v, c.type)
+                    for v, c in zip(queue_key(conversation), _QUEUE_KEY, strict=True)
+                )
+            ),
         )
     )
     return int(ahead or 0) + 1

@@ -191,7 +191,7 @@ def test_yes_to_danger_gets_emergency_guidance_and_the_head_of_the_queue(app: Fl
 
     replies = sent_to(app, scared)
     assert replies[1] == said(app, "emergency")
-    assert replies[2].startswith("Thank you. An advocate will be with you soon. You are number 1 ")
+    assert replies[2] == said(app, "queued_emergency")  # first in line, ahead of the calm one
     urgent = conversation(app, scared)
     assert urgent.priority is Priority.URGENT and urgent.state is State.QUEUED
     assert urgent.in_danger is True
@@ -205,7 +205,7 @@ def test_emergency_words_mid_triage_skip_the_remaining_questions(app: Flask) -> 
     text_in(app, phone, "he has a gun and he's here")
     replies = sent_to(app, phone)
     assert replies[-2] == said(app, "emergency")
-    assert "You are number" in replies[-1]
+    assert replies[-1] == said(app, "queued_emergency")
     urgent = conversation(app, phone)
     assert urgent.state is State.QUEUED and urgent.priority is Priority.URGENT
     assert "emergency: gun" in (urgent.risk_reasons or [])
@@ -214,9 +214,8 @@ def test_emergency_words_mid_triage_skip_the_remaining_questions(app: Flask) -> 
 def test_emergency_in_the_first_text_never_waits_behind_a_question(app: Flask) -> None:
     phone = new_phone()
     text_in(app, phone, "help he is going to kill me")
-    replies = sent_to(app, phone)
-    assert replies[0] == said(app, "welcome")
-    assert replies[1] == said(app, "emergency")
+    # The guidance first and alone, then their place: no welcome asking "are you in danger?".
+    assert sent_to(app, phone) == [said(app, "emergency"), said(app, "queued_emergency")]
     assert conversation(app, phone).state is State.QUEUED
 
 
