@@ -39,7 +39,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         SECRET_KEY=settings.secret_key,
         # A Twilio request is a few kilobytes; anything far larger is not Twilio.
-        MAX_CONTENT_LENGTH=64 * 1024,
+        # Room for a body at the kept limit (10,000 characters) even when every character is
+        # percent-encoded UTF-8 (up to 12 bytes): a long text is cut and kept, never refused.
+        MAX_CONTENT_LENGTH=192 * 1024,
         MAX_FORM_PARTS=200,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

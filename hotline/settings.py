@@ -58,7 +58,8 @@ class Settings:
     send_backoff_base_seconds: float = 2.0
     send_backoff_max_seconds: float = 300.0
     twilio_timeout_seconds: float = 10.0
-    max_body_chars: int = 1600
+    # Longer inbound texts are kept cut here, with a marker (hotline.domain.inbound.keep_body).
+    max_body_chars: int = 10_000
     # Triage: what texters read, and the timers of the conversation.
     org_name: str = "the Anti-Trafficking Hotline"
     discreet_mode: bool = False  # never name the organisation or mention trafficking

@@ -310,7 +310,7 @@ def test_with_overrides_returns_a_changed_copy(tmp_path: Path) -> None:
     settings = Settings.from_env({}, mode=Mode.TEST, instance_path=tmp_path)
     changed = settings.with_overrides(max_body_chars=10)
     assert changed.max_body_chars == 10
-    assert settings.max_body_chars == 1600
+    assert settings.max_body_chars == 10_000
 
 
 def test_lexicon_dir_must_hold_both_lexicons(tmp_path: Path) -> None:

@@ -21,6 +21,10 @@ _CONTENT_TYPE = re.compile(
 _ERROR_CODE = re.compile(r"[0-9]{1,6}")
 
 
+# What stands where a text too long to keep was cut: staff see that something is missing.
+CUT_MARKER = " [… {count} more characters were cut: the text was too long to keep]"
+
+
 class InvalidRequest(ValueError):
     """A webhook request that must be refused with 400 and change nothing."""
 
@@ -45,13 +49,28 @@ class StatusReport:
 
 
 def _check_text(name: str, value: str, max_chars: int) -> str:
-    if "\x00" in value:
-        raise InvalidRequest(f"{name} contains a NUL character")
+    _check_characters(name, value)
     if len(value) > max_chars:
         raise InvalidRequest(f"{name} is longer than {max_chars} characters")
+    return value
+
+
+def _check_characters(name: str, value: str) -> None:
+    if "\x00" in value:
+        raise InvalidRequest(f"{name} contains a NUL character")
     if any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
         raise InvalidRequest(f"{name} is not valid Unicode")
-    return value
+
+
+def keep_body(body: str, max_chars: int) -> str:
+    """The body to store: whole up to ``max_chars``, else cut there with :data:`CUT_MARKER`.
+
+    A text is never refused for its length: Twilio does not retry a 4xx, so a refused text
+    would be lost, and a long one may be the most important the texter sends.
+    """
+    if len(body) <= max_chars:
+        return body
+    return body[:max_chars] + CUT_MARKER.format(count=len(body) - max_chars)
 
 
 def _message_sid(form: Mapping[str, str]) -> str:
@@ -74,7 +93,9 @@ def parse_inbound(form: Mapping[str, str], *, max_body_chars: int) -> InboundTex
         phone = normalise(raw_from)
     except InvalidPhoneNumber:
         raise InvalidRequest("From is not an E.164 phone number") from None
-    body = _check_text("Body", form.get("Body", ""), max_body_chars)
+    body = form.get("Body", "")
+    _check_characters("Body", body)
+    body = keep_body(body, max_body_chars)
 
     raw_count = form.get("NumMedia", "0").strip() or "0"
     if not raw_count.isascii() or not raw_count.isdigit():

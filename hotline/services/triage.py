@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal, select, tuple_, update
+from sqlalchemy import ColumnElement, case, func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from hotline.catalogue import lexicon, render
@@ -388,7 +388,12 @@ _tier = case(
     else_=Tier.NORMAL.value,
 )
 _score = case((_tier == Tier.URGENT.value, -Conversation.risk_score), else_=0)
-_QUEUE_KEY = (_tier, _score, Conversation.queued_at, Conversation.id)
+_QUEUE_KEY: tuple[ColumnElement[Any], ...] = (
+    _tier,
+    _score,
+    Conversation.__table__.c.queued_at,
+    Conversation.__table__.c.id,
+)
 
 
 def queue_order() -> tuple[object, ...]:

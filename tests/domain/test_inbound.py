@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from hotline.domain.delivery import DeliveryStatus
 from hotline.domain.inbound import (
+    CUT_MARKER,
     MAX_MEDIA,
     InboundText,
     InvalidRequest,
@@ -146,7 +147,6 @@ BAD_MEDIA_0 = "MediaContentType0 is missing or not a media type"
             "MediaContentType1 is missing or not a media type",
         ),
         (form(Body="hello\x00world"), "Body contains a NUL character"),
-        (form(Body="a" * (MAX_BODY + 1)), "Body is longer than 1600 characters"),
         (form(Body="broken \ud800 text"), "Body is not valid Unicode"),
         (form(Body="\udfff"), "Body is not valid Unicode"),
     ],
@@ -155,8 +155,17 @@ def test_refused_with_the_exact_reason(fields: dict[str, str], message: str) -> 
     assert rejected(fields) == message
 
 
-def test_body_limit_follows_the_setting() -> None:
-    assert rejected(form(Body="a" * 21), max_body_chars=20) == "Body is longer than 20 characters"
+def test_a_long_body_is_kept_cut_at_the_limit_with_a_marker() -> None:
+    """Twilio does not retry a 4xx: a long text refused would be a text lost."""
+    kept = parse_inbound(form(Body="a" * 25), max_body_chars=20).body
+    assert kept == "a" * 20 + CUT_MARKER.format(count=5)
+    assert "5 more characters were cut" in kept
+
+
+def test_a_long_body_is_still_checked_whole() -> None:
+    assert rejected(form(Body="a" * 30 + "\x00"), max_body_chars=20) == (
+        "Body contains a NUL character"
+    )
 
 
 SECRET_PHONE = "+15559876543"
@@ -167,7 +176,7 @@ LEAKY_FORMS = [
     {"MessageSid": SID, "From": SECRET_PHONE + "x", "Body": SECRET_BODY},
     {"MessageSid": SID, "From": SECRET_PHONE + "\x00", "Body": SECRET_BODY},
     {"MessageSid": SID, "From": SECRET_PHONE, "Body": SECRET_BODY + "\x00"},
-    {"MessageSid": SID, "From": SECRET_PHONE, "Body": SECRET_BODY * 100},
+    {"MessageSid": SID, "From": SECRET_PHONE * 10, "Body": SECRET_BODY * 100},
     {"MessageSid": SID, "From": SECRET_PHONE, "Body": SECRET_BODY + "\ud800"},
     {"MessageSid": SID, "From": SECRET_PHONE, "Body": SECRET_BODY, "NumMedia": SECRET_BODY},
     {
