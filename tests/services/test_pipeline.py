@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from hotline import jobs, runtime_of
-from hotline.db.models import Conversation, ConversationStatus, Message
+from hotline.db.models import ConversationStatus, Message
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.risk import Priority
 from hotline.domain.triage import State
@@ -36,6 +36,16 @@ from tests.helpers import (
     sms_form,
     texter_of,
 )
+from tests.texting import (
+    advocate,
+    claim,
+    close,
+    conversation,
+    said,
+    sent_to,
+    text_in,
+    tick,
+)
 
 
 @pytest.fixture
@@ -47,77 +57,6 @@ def database_url(isolated_database_url: str) -> str:
 @pytest.fixture
 def app(make_app: Callable[..., Flask], database_url: str, clock: FakeClock) -> Flask:
     return make_app(database_url, clock=clock, sender=LocalSender(clock.now))
-
-
-def said(app: Flask, key: str, language: str = "en") -> str:
-    return runtime_of(app).triage.render_plain(key, language)
-
-
-def text_in(app: Flask, phone: str, body: str) -> None:
-    assert post_signed(app.test_client(), "/twilio/sms", sms_form(phone, body)).status_code == 200
-    run(app)
-
-
-def run(app: Flask) -> int:
-    tasks = runtime_of(app).tasks
-    assert isinstance(tasks, InProcessQueue)
-    return tasks.run_due()
-
-
-def sent_to(app: Flask, phone: str) -> list[str]:
-    sender = runtime_of(app).sender
-    assert isinstance(sender, LocalSender)
-    return [text.body for _, text, _ in sender.outbox if text.to == phone]
-
-
-def conversation(app: Flask, phone: str) -> Conversation:
-    return conversations_of(app, phone)[-1]
-
-
-def tick(app: Flask, clock: FakeClock, minutes: float) -> None:
-    clock.advance(minutes * 60)
-    jobs.fire_timers(runtime_of(app))
-    run(app)
-
-
-def advocate(app: Flask) -> int:
-    from hotline.services.staff import do_create_staff
-
-    runtime = runtime_of(app)
-    with runtime.sessions.begin() as session:
-        email = f"advocate-{new_phone()[2:]}@example.org"
-        return do_create_staff(
-            session, email, "a long password!", "advocate", runtime.clock.now()
-        ).id
-
-
-def claim(app: Flask, phone: str, advocate_id: int) -> None:
-    runtime = runtime_of(app)
-    with runtime.sessions.begin() as session:
-        outcome = do_claim(
-            session, runtime.triage, conversation(app, phone).id, advocate_id, runtime.clock.now()
-        )
-    jobs.hand_over(runtime, outcome)
-    run(app)
-
-
-def close(app: Flask, phone: str, advocate_id: int, disposition: str = "referred") -> None:
-    runtime = runtime_of(app)
-    with runtime.sessions.begin() as session:
-        outcome = do_close(
-            session,
-            runtime.triage,
-            conversation(app, phone).id,
-            advocate_id,
-            disposition,
-            runtime.clock.now(),
-        )
-    jobs.hand_over(runtime, outcome)
-    run(app)
-
-
-def queued_text(app: Flask, position: int, wait: int, language: str = "en") -> str:
-    return runtime_of(app).triage.render_plain("queued", language, position=position, wait=wait)
 
 
 def test_whole_triage_in_english_to_the_queue(app: Flask) -> None:

@@ -1,0 +1,87 @@
+"""Driving a texter's conversation through the real worker path by hand: signed texts into the
+webhook, the in-process queue run with ``run``, timers fired on a :class:`FakeClock`, and staff
+actions through their services. Shared by the tests of whole conversations."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from hotline import jobs, runtime_of
+from hotline.db.models import Conversation
+from hotline.services.claims import do_claim, do_close
+from hotline.sms.sender import LocalSender
+from hotline.taskqueue import InProcessQueue
+from tests.conftest import new_phone
+from tests.fakes import FakeClock
+from tests.helpers import conversations_of, post_signed, sms_form
+
+
+def said(app: Flask, key: str, language: str = "en") -> str:
+    return runtime_of(app).triage.render_plain(key, language)
+
+
+def text_in(app: Flask, phone: str, body: str) -> None:
+    assert post_signed(app.test_client(), "/twilio/sms", sms_form(phone, body)).status_code == 200
+    run(app)
+
+
+def run(app: Flask) -> int:
+    tasks = runtime_of(app).tasks
+    assert isinstance(tasks, InProcessQueue)
+    return tasks.run_due()
+
+
+def sent_to(app: Flask, phone: str) -> list[str]:
+    sender = runtime_of(app).sender
+    assert isinstance(sender, LocalSender)
+    return [text.body for _, text, _ in sender.outbox if text.to == phone]
+
+
+def conversation(app: Flask, phone: str) -> Conversation:
+    return conversations_of(app, phone)[-1]
+
+
+def tick(app: Flask, clock: FakeClock, minutes: float) -> None:
+    clock.advance(minutes * 60)
+    jobs.fire_timers(runtime_of(app))
+    run(app)
+
+
+def advocate(app: Flask) -> int:
+    from hotline.services.staff import do_create_staff
+
+    runtime = runtime_of(app)
+    with runtime.sessions.begin() as session:
+        email = f"advocate-{new_phone()[2:]}@example.org"
+        return do_create_staff(
+            session, email, "a long password!", "advocate", runtime.clock.now()
+        ).id
+
+
+def claim(app: Flask, phone: str, advocate_id: int) -> None:
+    runtime = runtime_of(app)
+    with runtime.sessions.begin() as session:
+        outcome = do_claim(
+            session, runtime.triage, conversation(app, phone).id, advocate_id, runtime.clock.now()
+        )
+    jobs.hand_over(runtime, outcome)
+    run(app)
+
+
+def close(app: Flask, phone: str, advocate_id: int, disposition: str = "referred") -> None:
+    runtime = runtime_of(app)
+    with runtime.sessions.begin() as session:
+        outcome = do_close(
+            session,
+            runtime.triage,
+            conversation(app, phone).id,
+            advocate_id,
+            disposition,
+            runtime.clock.now(),
+        )
+    jobs.hand_over(runtime, outcome)
+    run(app)
+
+
+def queued_text(app: Flask, position: int, wait: int, language: str = "en") -> str:
+    return runtime_of(app).triage.render_plain("queued", language, position=position, wait=wait)
