@@ -100,11 +100,8 @@ class Alerts:
         }
         if not ids:
             return {}
-        return dict(
-            session.execute(select(StaffUser.id, StaffUser.email).where(StaffUser.id.in_(ids)))
-            .tuples()
-            .all()
-        )
+        rows = session.execute(select(StaffUser.id, StaffUser.email).where(StaffUser.id.in_(ids)))
+        return {staff_id: email for staff_id, email in rows}
 
     def _item(
         self,
