@@ -585,9 +585,10 @@
     const last = view.emergency_last_at || view.emergency_at;
     const stamp = `${view.id}:${last}`;
     if (ui.emergency.dataset.at !== stamp) {
-      const again = last !== view.emergency_at ? ` (first at ${formatTime(view.emergency_at)})` : "";
+      const [lastAt, firstAt] = [formatTime(last), formatTime(view.emergency_at)];
+      const again = lastAt !== firstAt ? ` (first at ${firstAt})` : "";
       ui.emergency.replaceChildren(
-        el("strong", "", `Emergency words at ${formatTime(last)}`),
+        el("strong", "", `Emergency words at ${lastAt}`),
         `${again} — the texter may be in danger now.`,
       );
       const arrived = ui.emergency.dataset.at !== undefined && ui.emergency.dataset.at.startsWith(`${view.id}:`);
