@@ -648,6 +648,7 @@
   const QUESTIONS = { danger: "in danger", safety: "safe to text", needs: "needs", location: "location", survey: "survey" };
   const ANSWERS = { free_text: "answered", location: "answered", skip: "skipped", emergency: "emergency words", score: "scored", blank: "no answer" };
 
+  const HELD_WHY = { urgent: "may be in danger", minor: "may be a minor", not_safe: "not safe to text" };
   const ALERT_WORDS = {
     emergency: "emergency words",
     urgent: "emergency words",
@@ -685,6 +686,7 @@
         break;
       case "alert":
         add(Object.hasOwn(ALERT_WORDS, detail.alert) ? ALERT_WORDS[detail.alert] : detail.alert);
+        if (detail.alert === "held") add(Object.hasOwn(HELD_WHY, detail.why) ? HELD_WHY[detail.why] : detail.why);
         break;
       default:
         break;

@@ -454,6 +454,7 @@
           el("span", "chip", languageName(item.language)),
           item.returning ? el("span", "chip returning", "Returning") : null,
           item.state === "queue_check_in" ? el("span", "chip", "Asked: still there?") : null,
+          ...flagChips(item),
         ),
       ),
     );
@@ -515,6 +516,15 @@
     );
     row.title = `Held by ${advocate.email}`;
     return row;
+  }
+
+  /** A texter's flags as chips with words: emergency words, a minor, do not text first. */
+  function flagChips(item) {
+    return [
+      item.emergency_at ? el("span", "chip flag flag-emergency", "Emergency") : null,
+      item.minor ? el("span", "chip flag flag-minor", "Minor") : null,
+      item.do_not_text_first ? el("span", "chip flag flag-wait", "Do not text first") : null,
+    ].filter(Boolean);
   }
 
   /** The page title: open alerts and urgent texters waiting, so another tab still shows them. */
@@ -747,6 +757,8 @@
       ...fact("Returning", view.returning ? "yes" : "no"),
       ...fact("In danger", yesNo(view.in_danger), view.in_danger === true ? "alarm" : ""),
       ...fact("Safe to text", yesNo(view.safe_to_text), view.safe_to_text === false ? "alarm" : ""),
+      ...(view.emergency_at ? fact("Emergency words", `at ${formatTime(view.emergency_last_at || view.emergency_at)}`, "alarm") : []),
+      ...(view.minor ? fact("Minor", "the texter may be under 18", "alarm") : []),
       ...fact("Needs", view.needs || "not given"),
       ...fact("Location", view.location || "not given"),
       ...fact("Tags", (view.tags || []).length ? view.tags.map(String).join(", ") : "none"),
@@ -843,6 +855,7 @@
   const ANSWERS = { free_text: "answered", location: "answered", skip: "skipped", emergency: "emergency words", score: "scored", blank: "no answer", yes: "yes", no: "no" };
   const EXTRA_EVENTS = { reassigned: "Reassigned by a supervisor", taken_over: "Taken over by a supervisor", supervisor_note: "Note from a supervisor" };
 
+  const HELD_WHY = { urgent: "may be in danger", minor: "may be a minor", not_safe: "not safe to text" };
   const ALERT_WORDS = {
     emergency: "emergency words",
     urgent: "emergency words",
@@ -885,6 +898,7 @@
         break;
       case "alert":
         add(Object.hasOwn(ALERT_WORDS, detail.alert) ? ALERT_WORDS[detail.alert] : detail.alert);
+        if (detail.alert === "held") add(Object.hasOwn(HELD_WHY, detail.why) ? HELD_WHY[detail.why] : detail.why);
         break;
       case "send_failed":
       case "delivery_failed":

@@ -89,6 +89,8 @@ def test_the_board_lists_alerts_live_and_a_supervisor_acknowledges_them(
     opted_out, opted_out_alert = opted_out_emergency(hotline)
     history_id = conversation_of(hotline, opted_out)
     held = record_alert(hotline, "held", conversation_id=queued_id, why="not_safe")
+    with runtime_of(hotline.app).sessions.begin() as session:
+        session.get_one(Conversation, queued_id).minor = True
 
     supervisor = hotline.staff("sam", "supervisor")
     console = open_console()
@@ -111,6 +113,9 @@ def test_the_board_lists_alerts_live_and_a_supervisor_acknowledges_them(
     # Held: why in words, and a button to the conversation's timeline.
     held_item = page.locator(f'#alert-list > li[data-id="{held}"]')
     expect(held_item).to_contain_text("the texter said it is not safe to text")
+    expect(page.locator(f'#waiting-list > li[data-id="{queued_id}"] .flag-minor')).to_have_text(
+        "Minor"
+    )
 
     # A new emergency shows without a reload.
     emergency = record_alert(
