@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -13,9 +14,10 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from hotline import runtime_of
-from hotline.db.models import Conversation, Event, Message, Texter
+from hotline.db.models import Conversation, Event, Message, StaffUser, Texter
 from hotline.domain.delivery import Direction
 from hotline.services import events
+from hotline.services.alerts import do_acknowledge
 from tests.fakes import FakeClock
 from tests.helpers import conversations_of, messages_of, post_signed, sms_form, texter_of
 from tests.web.test_console_api import post, queued_texter, run, sign_in, staff
@@ -280,3 +282,33 @@ def test_a_conversation_without_emergency_has_no_banner_time(app: Flask) -> None
     client, _ = sign_in(app, staff(app, "supervisor"))
     view = client.get(f"/console/api/conversations/{conversation.id}").get_json()
     assert view["emergency_at"] is None and view["emergency_last_at"] is None
+
+
+def test_concurrent_acknowledgements_record_one(app: Flask) -> None:
+    _, conversation = queued(app)
+    alert_id = record_alert(app, "emergency", conversation_id=conversation.id)
+    runtime = runtime_of(app)
+    supervisors = [staff(app, "supervisor") for _ in range(8)]
+    barrier = threading.Barrier(len(supervisors))
+    done: list[int] = []
+    refused: list[str] = []
+
+    def acknowledge(supervisor_id: int) -> None:
+        barrier.wait()
+        try:
+            with runtime.sessions.begin() as session:
+                user = session.get_one(StaffUser, supervisor_id)
+                do_acknowledge(session, user, alert_id, runtime.clock.now())
+            done.append(supervisor_id)
+        except Exception as error:
+            refused.append(str(error))
+
+    threads = [threading.Thread(target=acknowledge, args=(s.id,)) for s in supervisors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(done) == 1, refused
+    assert len(refused) == 7 and all("already acknowledged" in r for r in refused), refused
+    [ack] = alert_events(app, "alert_acknowledged")
+    assert ack.actor_id == done[0]
