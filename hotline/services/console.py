@@ -43,12 +43,15 @@ from hotline.services.triage import WAITING, Outcome, Triage, queue_order, queue
 MAX_REPLY_CHARS = 1600
 MAX_NOTE_CHARS = 4000
 VIEW_AUDIT_EVERY = timedelta(minutes=10)
+# Alert kinds meaning "emergency words" ("urgent" in older rows).
+EMERGENCY_ALERTS = ("emergency", "urgent")
 # Events a timeline shows, in the words staff read.
 TIMELINE_EVENTS = {
     "conversation_opened": "Conversation opened",
     "answer": "Triage answer",
     "risk_assessed": "Risk assessed",
-    "alert": "Urgent alert",
+    "alert": "Alert",
+    "alert_acknowledged": "Alert acknowledged by a supervisor",
     "claimed": "Taken by an advocate",
     "returned_to_queue": "Returned to the queue",
     "transferred": "Transferred",
@@ -115,6 +118,11 @@ class Console:
             "returning": conversation.returning_texter,
             "in_danger": conversation.in_danger,
             "safe_to_text": conversation.safe_to_text,
+            # Flags the queue and the conversation show: emergency words were sent, the texter
+            # may be under 18, and (not safe to text) the advocate waits for the texter.
+            "emergency_at": _iso(conversation.emergency_at),
+            "minor": bool(conversation.minor),
+            "do_not_text_first": conversation.safe_to_text is False,
             "needs": self._open(conversation.needs_ciphertext),
             "location": self._open(conversation.location_ciphertext),
             "state": conversation.state.value,
@@ -152,8 +160,10 @@ class Console:
         assert texter is not None
         phone = self._open(texter.phone_ciphertext)
         summary = self._summary(conversation, now)
+        timeline = self._timeline(session, conversation)
         return {
             **summary,
+            "emergency_last_at": _last_emergency(conversation, timeline),
             "phone": mask(phone) if phone else "(erased)",
             "opted_out": texter.opted_out,
             "holder_id": conversation.advocate_id,
@@ -168,7 +178,7 @@ class Console:
                     )
                 )
             ),
-            "timeline": self._timeline(session, conversation),
+            "timeline": timeline,
             "earlier": [
                 {
                     "id": c.id,
@@ -607,6 +617,27 @@ class Console:
         if summary:
             conversation.summary_ciphertext = self.vault.encrypt(summary)
         return outcome
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def _last_emergency(conversation: Conversation, timeline: list[dict[str, Any]]) -> str | None:
+    """When emergency words last came in this conversation (None if they never did): the
+    latest emergency alert since ``emergency_at``, which records only the first."""
+    if conversation.emergency_at is None:
+        return None
+    first = conversation.emergency_at.isoformat()
+    later: list[str] = [
+        str(item["at"])
+        for item in timeline
+        if item["type"] == "event"
+        and item["kind"] == "alert"
+        and (item["detail"] or {}).get("alert") in EMERGENCY_ALERTS
+        and item["at"] >= first
+    ]
+    return max([first, *later])
 
 
 def _supervisor_with_reason(

@@ -48,6 +48,9 @@
     priority: $("conv-priority"),
     language: $("conv-language"),
     returning: $("conv-returning"),
+    flags: $("conv-flags"),
+    emergency: $("conv-emergency"),
+    waitFirst: $("conv-wait-first"),
     reasons: $("conv-reasons"),
     answers: $("conv-answers"),
     tags: $("conv-tags"),
@@ -160,6 +163,16 @@
     const sameDay = when.toDateString() === new Date().toDateString();
     const time = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     return sameDay ? time : `${when.toLocaleDateString()} ${time}`;
+  }
+
+  /** The flags a texter carries, as chips with words: emergency words, a minor, do not text
+   * first (they said it is not safe to text). */
+  function flagChips(item) {
+    return [
+      item.emergency_at ? el("span", "chip flag flag-emergency", "Emergency") : null,
+      item.minor ? el("span", "chip flag flag-minor", "Minor") : null,
+      item.do_not_text_first ? el("span", "chip flag flag-wait", "Do not text first") : null,
+    ];
   }
 
   // -- status line ------------------------------------------------------------------------------
@@ -280,6 +293,7 @@
         el("span", "chip", languageName(item.language)),
         item.returning ? el("span", "chip returning", "Returning") : null,
         item.state === "queue_check_in" ? el("span", "chip", "Asked: still there?") : null,
+        ...flagChips(item),
       ),
     );
     row.append(head);
@@ -304,6 +318,7 @@
       ...spaced(
         priorityBadge(item.priority),
         el("span", "chip", languageName(item.language)),
+        ...flagChips(item),
         state.updated.has(item.id) ? el("span", "new-mark", "New activity") : null,
         el("span", "mine-needs", item.needs || "No needs given"),
       ),
@@ -524,6 +539,9 @@
     setPriorityBadge(ui.priority, view.priority);
     ui.language.textContent = languageName(view.language);
     ui.returning.hidden = !view.returning;
+    ui.flags.replaceChildren(...spaced(...flagChips(view)));
+    renderEmergency(view);
+    ui.waitFirst.hidden = !view.do_not_text_first;
     ui.reasons.replaceChildren();
     if (Array.isArray(view.reasons) && view.reasons.length) {
       ui.reasons.append(el("span", "muted", "Risk: "), view.reasons.map(String).join(", "));
@@ -553,6 +571,31 @@
       loadAdvocates();
       if (canAct && !ui.reply.disabled) ui.reply.focus();
     }
+  }
+
+  /** The emergency banner: shown while the conversation has had emergency words; its text
+   * changes (and, being role="alert", is announced) when more come. */
+  function renderEmergency(view) {
+    if (!view.emergency_at) {
+      ui.emergency.hidden = true;
+      ui.emergency.replaceChildren();
+      delete ui.emergency.dataset.at;
+      return;
+    }
+    const last = view.emergency_last_at || view.emergency_at;
+    const stamp = `${view.id}:${last}`;
+    if (ui.emergency.dataset.at !== stamp) {
+      const [lastAt, firstAt] = [formatTime(last), formatTime(view.emergency_at)];
+      const again = lastAt !== firstAt ? ` (first at ${firstAt})` : "";
+      ui.emergency.replaceChildren(
+        el("strong", "", `Emergency words at ${lastAt}`),
+        `${again} — the texter may be in danger now.`,
+      );
+      const arrived = ui.emergency.dataset.at !== undefined && ui.emergency.dataset.at.startsWith(`${view.id}:`);
+      ui.emergency.dataset.at = stamp;
+      if (arrived) beep();
+    }
+    ui.emergency.hidden = false;
   }
 
   const STATUS_LABELS = {
@@ -605,6 +648,15 @@
   const QUESTIONS = { danger: "in danger", safety: "safe to text", needs: "needs", location: "location", survey: "survey" };
   const ANSWERS = { free_text: "answered", location: "answered", skip: "skipped", emergency: "emergency words", score: "scored", blank: "no answer" };
 
+  const HELD_WHY = { urgent: "may be in danger", minor: "may be a minor", not_safe: "not safe to text" };
+  const ALERT_WORDS = {
+    emergency: "emergency words",
+    urgent: "emergency words",
+    held: "kept open for a person",
+    opted_out_emergency: "emergency words after STOP",
+    advocate_gone: "advocate's session ended",
+  };
+
   function eventDetail(item) {
     const detail = item.detail && typeof item.detail === "object" ? item.detail : {};
     const parts = [];
@@ -633,7 +685,8 @@
         add(detail.reason);
         break;
       case "alert":
-        add(detail.alert);
+        add(Object.hasOwn(ALERT_WORDS, detail.alert) ? ALERT_WORDS[detail.alert] : detail.alert);
+        if (detail.alert === "held") add(Object.hasOwn(HELD_WHY, detail.why) ? HELD_WHY[detail.why] : detail.why);
         break;
       default:
         break;

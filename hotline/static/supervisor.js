@@ -45,6 +45,11 @@
     advocateList: $("advocate-list"),
     advocatesEmpty: $("advocates-empty"),
     boardUpdated: $("board-updated"),
+    tileAlerts: $("tile-alerts"),
+    alertsOpen: $("alerts-open"),
+    alertsCount: $("alerts-count"),
+    alertList: $("alert-list"),
+    alertsEmpty: $("alerts-empty"),
     // logs
     logFilters: $("log-filters"),
     logClear: $("log-clear"),
@@ -103,6 +108,8 @@
     board: null,
     boardKey: null,
     boardFetchedAt: performance.now(),
+    alerts: null, // from /supervisor/api/alerts: { items, count }
+    alertsKey: null,
     staff: [], // from /supervisor/api/staff
     staffById: new Map(),
     // the conversation in the viewer
@@ -264,7 +271,7 @@
     if (!ui.status.classList.contains("error")) say.clear();
     const first = !state.loaded.has(view);
     state.loaded.add(view);
-    if (view === "board") attempt(loadBoard);
+    if (view === "board") attempt(() => Promise.all([loadBoard(), loadAlerts()]));
     else if (first && view === "logs") searchLogs();
     else if (first && view === "metrics") showMetrics();
     else if (first && view === "audit") searchAudit();
@@ -407,7 +414,7 @@
     ui.tileUrgent.setAttribute("role", urgent > 0 ? "alert" : "group");
     ui.tabUrgent.textContent = urgent > 0 ? `${urgent} urgent` : "";
     ui.tabUrgent.hidden = urgent === 0;
-    document.title = urgent > 0 ? `(${urgent} URGENT waiting) ${baseTitle}` : baseTitle;
+    paintTitle();
     ui.waitingTotal.textContent = String(waiting.length);
     ui.waitingSplit.textContent = `${byPriority.urgent || 0} urgent · ${byPriority.high || 0} high · ${byPriority.normal || 0} normal`;
     ui.tileLongest.dataset.base = String(Number(board.longest_wait_seconds) || 0);
@@ -447,6 +454,7 @@
           el("span", "chip", languageName(item.language)),
           item.returning ? el("span", "chip returning", "Returning") : null,
           item.state === "queue_check_in" ? el("span", "chip", "Asked: still there?") : null,
+          ...flagChips(item),
         ),
       ),
     );
@@ -508,6 +516,139 @@
     );
     row.title = `Held by ${advocate.email}`;
     return row;
+  }
+
+  /** A texter's flags as chips with words: emergency words, a minor, do not text first. */
+  function flagChips(item) {
+    return [
+      item.emergency_at ? el("span", "chip flag flag-emergency", "Emergency") : null,
+      item.minor ? el("span", "chip flag flag-minor", "Minor") : null,
+      item.do_not_text_first ? el("span", "chip flag flag-wait", "Do not text first") : null,
+    ].filter(Boolean);
+  }
+
+  /** The page title: open alerts and urgent texters waiting, so another tab still shows them. */
+  function paintTitle() {
+    const urgent = state.board ? Number(state.board.urgent_waiting) || 0 : 0;
+    const alerts = state.alerts ? Number(state.alerts.count) || 0 : 0;
+    const parts = [];
+    if (alerts > 0) parts.push(`${alerts} ${alerts === 1 ? "ALERT" : "ALERTS"}`);
+    if (urgent > 0) parts.push(`${urgent} URGENT waiting`);
+    document.title = parts.length ? `(${parts.join(" · ")}) ${baseTitle}` : baseTitle;
+  }
+
+  // -- alerts: what the worker flagged, until a supervisor acknowledges it -------------------------
+
+  const ALERT_KINDS = ["emergency", "held", "opted_out_emergency", "advocate_gone"];
+  const knownAlert = (kind) => (ALERT_KINDS.includes(kind) ? kind : "other");
+
+  async function loadAlerts() {
+    const answer = await api("GET", "/supervisor/api/alerts");
+    state.alerts = answer;
+    const key = JSON.stringify(answer);
+    if (key !== state.alertsKey) {
+      state.alertsKey = key;
+      renderAlerts(answer);
+    }
+    paintTitle();
+  }
+
+  function renderAlerts(answer) {
+    const items = Array.isArray(answer.items) ? answer.items : [];
+    const count = Number(answer.count) || 0;
+    const focused = document.activeElement;
+    const refocus = focused && focused.dataset && focused.dataset.alertAction ? focused.dataset.alertAction : null;
+    ui.alertsOpen.textContent = String(count);
+    ui.tileAlerts.classList.toggle("alarm", count > 0);
+    ui.tileAlerts.classList.toggle("calm", count === 0);
+    ui.tileAlerts.setAttribute("role", count > 0 ? "alert" : "group");
+    ui.alertsCount.textContent = count ? `(${count}${count > items.length ? `, newest ${items.length} shown` : ""})` : "";
+    ui.alertList.replaceChildren(...items.map(alertRow));
+    ui.alertsEmpty.hidden = items.length > 0;
+    if (refocus) {
+      const again = ui.alertList.querySelector(`[data-alert-action="${refocus}"]`);
+      if (again) again.focus();
+    }
+  }
+
+  function alertRow(item) {
+    const id = Number(item.id);
+    const kind = knownAlert(item.kind);
+    const row = el("li", `alert-item kind-${kind}`);
+    row.dataset.id = String(id);
+    row.dataset.kind = kind;
+    row.append(
+      el(
+        "div",
+        "line",
+        ...spaced(
+          el("strong", "alert-label", item.label || "Alert"),
+          el("time", "muted", `at ${formatTime(item.at)}`),
+          item.conversation_id ? el("span", "chip", `Conversation #${Number(item.conversation_id)}`) : null,
+        ),
+      ),
+    );
+    if (item.why) row.append(el("p", "", el("span", "muted", "Why: "), item.why));
+    if (kind === "advocate_gone") {
+      const held = Number(item.conversations);
+      row.append(
+        el(
+          "p",
+          "",
+          el("span", "muted", "Advocate: "),
+          item.advocate || "unknown",
+          Number.isInteger(held) && item.conversations !== null ? ` · held ${held} ${held === 1 ? "conversation" : "conversations"}` : "",
+        ),
+      );
+    }
+    if (kind === "opted_out_emergency") {
+      row.append(
+        el("p", "", el("span", "muted", "Number: "), el("span", "phone", item.phone || "(unknown)")),
+        el("p", "muted small", "They texted STOP, so nothing can be sent to them. Decide with your team what to do."),
+      );
+      const words = el("blockquote", "alert-words");
+      words.setAttribute("aria-label", "What they texted");
+      if (item.words === null || item.words === undefined) words.append(el("em", "muted", "(the text was erased)"));
+      else words.append(document.createTextNode(String(item.words)));
+      row.append(words);
+    }
+    const actions = el("div", "actions");
+    const action = (label, name, handler, className = "secondary") => {
+      const node = button(label, className, handler);
+      node.dataset.alertAction = `${name}-${id}`;
+      return node;
+    };
+    if (item.conversation_id) {
+      const view = action(`View conversation #${Number(item.conversation_id)}`, "view", () => openViewer(item.conversation_id));
+      actions.append(view);
+    }
+    if (item.history_conversation_id && item.history_conversation_id !== item.conversation_id) {
+      const history = action("Texter's history", "history", () => openViewer(item.history_conversation_id));
+      history.setAttribute("aria-label", `Texter's history: their latest conversation, #${Number(item.history_conversation_id)}, and the earlier ones`);
+      actions.append(history);
+    }
+    const acknowledge = action("Acknowledge", "acknowledge", () => acknowledgeAlert(id, acknowledge));
+    acknowledge.setAttribute("aria-label", `Acknowledge: ${item.label || "alert"} at ${formatTime(item.at)}`);
+    actions.append(acknowledge);
+    row.append(actions);
+    return row;
+  }
+
+  async function acknowledgeAlert(id, control) {
+    const done = await act(control, async () => {
+      await api("POST", `/supervisor/api/alerts/${Number(id)}/acknowledge`, {});
+      say("Alert acknowledged. It is recorded in the audit trail under your name.");
+    });
+    // Acknowledged by us or, as the error says, by someone else first: either way, look again.
+    const rows = [...ui.alertList.querySelectorAll(".alert-item")];
+    const index = rows.findIndex((row) => Number(row.dataset.id) === id);
+    await attempt(loadAlerts);
+    if (done) {
+      const left = [...ui.alertList.querySelectorAll('[data-alert-action^="acknowledge-"]')];
+      const next = left[Math.min(Math.max(index, 0), left.length - 1)];
+      if (next) next.focus();
+      else $("alerts-heading").focus();
+    }
   }
 
   // -- the conversation viewer: read-only, live ------------------------------------------------------
@@ -616,6 +757,8 @@
       ...fact("Returning", view.returning ? "yes" : "no"),
       ...fact("In danger", yesNo(view.in_danger), view.in_danger === true ? "alarm" : ""),
       ...fact("Safe to text", yesNo(view.safe_to_text), view.safe_to_text === false ? "alarm" : ""),
+      ...(view.emergency_at ? fact("Emergency words", `at ${formatTime(view.emergency_last_at || view.emergency_at)}`, "alarm") : []),
+      ...(view.minor ? fact("Minor", "the texter may be under 18", "alarm") : []),
       ...fact("Needs", view.needs || "not given"),
       ...fact("Location", view.location || "not given"),
       ...fact("Tags", (view.tags || []).length ? view.tags.map(String).join(", ") : "none"),
@@ -712,6 +855,15 @@
   const ANSWERS = { free_text: "answered", location: "answered", skip: "skipped", emergency: "emergency words", score: "scored", blank: "no answer", yes: "yes", no: "no" };
   const EXTRA_EVENTS = { reassigned: "Reassigned by a supervisor", taken_over: "Taken over by a supervisor", supervisor_note: "Note from a supervisor" };
 
+  const HELD_WHY = { urgent: "may be in danger", minor: "may be a minor", not_safe: "not safe to text" };
+  const ALERT_WORDS = {
+    emergency: "emergency words",
+    urgent: "emergency words",
+    held: "kept open for a person",
+    opted_out_emergency: "emergency words after STOP",
+    advocate_gone: "advocate's session ended",
+  };
+
   function eventDetail(item) {
     const detail = item.detail && typeof item.detail === "object" ? item.detail : {};
     const parts = [];
@@ -745,7 +897,8 @@
         add(detail.reason);
         break;
       case "alert":
-        add(detail.alert);
+        add(Object.hasOwn(ALERT_WORDS, detail.alert) ? ALERT_WORDS[detail.alert] : detail.alert);
+        if (detail.alert === "held") add(Object.hasOwn(HELD_WHY, detail.why) ? HELD_WHY[detail.why] : detail.why);
         break;
       case "send_failed":
       case "delivery_failed":
@@ -1354,6 +1507,7 @@
       if (answer.queue !== state.queueVersion) {
         state.queueVersion = answer.queue;
         if (state.view === "board") work.push(loadBoard());
+        work.push(loadAlerts());
       }
       const version = id === null ? undefined : (answer.conversations || {})[String(id)];
       if (version !== undefined && id === state.openId && state.openVersion !== null && version !== state.openVersion) {
@@ -1373,6 +1527,7 @@
     await attempt(async () => {
       const work = [];
       if (state.view === "board") work.push(loadBoard());
+      work.push(loadAlerts()); // the title counts them on every tab
       if (state.openId !== null) work.push(loadViewer(false), loadStaff());
       await Promise.all(work);
     });

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from hotline.db.models import StaffUser
 from hotline.services import directory
+from hotline.services.alerts import Alerts, do_acknowledge
 from hotline.services.console import InvalidInput
 from hotline.services.supervision import LogFilter, Supervision
 from hotline.web import runtime
@@ -92,6 +93,22 @@ def page() -> Response:
 def board() -> Response:
     staff = current()
     return jsonify(supervision().board(staff.db, staff.now))
+
+
+@bp.get("/api/alerts")
+@staff_view(SUPERVISORS)
+def alerts() -> Response:
+    """Open alerts, newest first; reading an opted-out texter's words is audited."""
+    staff = current()
+    return jsonify(Alerts(console().vault).open_alerts(staff.db, staff.user, staff.now))
+
+
+@bp.post("/api/alerts/<int:alert_id>/acknowledge")
+@staff_view(SUPERVISORS)
+def acknowledge_alert(alert_id: int) -> Response:
+    staff = current()
+    staff.outcomes.append(do_acknowledge(staff.db, staff.user, alert_id, staff.now))
+    return jsonify(ok=True, alert_id=alert_id)
 
 
 @bp.get("/api/logs")

@@ -1,0 +1,241 @@
+"""Alerts for supervisors: what the worker flagged for a person to see, until one acknowledges it.
+
+The worker records each alert as an ``alert`` event (``detail["alert"]`` says which kind). The
+event log is append-only, so acknowledging one is another event, ``alert_acknowledged``, naming
+the alert's id; an alert is open while no such event names it.
+
+Nothing here returns a phone number in clear. The one kind that carries a texter's words, an
+emergency from a number that texted STOP (nothing can be sent to them, so only staff reading it
+can help), returns them decrypted, and each supervisor's reading of them is recorded as a
+``transcript_viewed`` event, as a conversation's transcript is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.db.models import Conversation, Event, Message, StaffUser, Texter
+from hotline.domain.phone import mask
+from hotline.services import events
+from hotline.services.console import VIEW_AUDIT_EVERY, ConsoleError, NotFound
+from hotline.services.triage import Outcome
+from hotline.vault import Vault, VaultError
+
+# What the board lists: alerts of the last week that nobody acknowledged, newest first.
+ALERT_WINDOW = timedelta(days=7)
+MAX_SHOWN = 100
+# Acknowledgements are found from a little before the oldest alert shown: a web and a worker
+# clock a few seconds apart must not make an acknowledged alert look open again.
+CLOCK_MARGIN = timedelta(hours=1)
+
+# Older rows say "urgent" for what is now "emergency": one kind to staff.
+SAME_AS = {"urgent": "emergency"}
+LABELS = {
+    "emergency": "Emergency words from a texter",
+    "held": "Kept open for a person to decide",
+    "opted_out_emergency": "Emergency words from a number that texted STOP",
+    "advocate_gone": "An advocate's session ended while holding texters",
+}
+HELD_BECAUSE = {
+    "urgent": "the texter may be in danger",
+    "minor": "the texter may be a minor",
+    "not_safe": "the texter said it is not safe to text",
+}
+
+
+def kind_of(event: Event) -> str:
+    """The alert's kind, with older spellings mapped to today's."""
+    raw = str((event.detail or {}).get("alert", ""))
+    return SAME_AS.get(raw, raw)
+
+
+@dataclass(frozen=True)
+class Alerts:
+    vault: Vault
+
+    def open_alerts(self, session: Session, user: StaffUser, now: datetime) -> dict[str, Any]:
+        """The unacknowledged alerts of the last week, newest first (at most ``MAX_SHOWN``),
+        and how many there are in all.
+
+        An opted-out texter's emergency comes with the masked number and the words of the
+        text; reading those words is recorded for ``user`` (at most once every few minutes per
+        text, as conversation views are).
+        """
+        since = now - ALERT_WINDOW
+        alerts = session.scalars(
+            select(Event)
+            .where(Event.kind == "alert", Event.created_at >= since)
+            .order_by(Event.id.desc())
+        ).all()
+        if not alerts:
+            return {"items": [], "count": 0}
+        oldest = min(alert.created_at for alert in alerts)
+        acknowledged = {
+            (detail or {}).get("alert_id")
+            for detail in session.scalars(
+                select(Event.detail).where(
+                    Event.kind == "alert_acknowledged",
+                    Event.created_at >= oldest - CLOCK_MARGIN,
+                )
+            )
+        }
+        open_ = [alert for alert in alerts if alert.id not in acknowledged]
+        shown = open_[:MAX_SHOWN]
+        emails = self._emails(session, shown)
+        return {
+            "items": [self._item(session, user, alert, emails, now) for alert in shown],
+            "count": len(open_),
+        }
+
+    def _emails(self, session: Session, alerts: list[Event]) -> dict[int, str]:
+        ids = {
+            int(advocate)
+            for alert in alerts
+            if isinstance(advocate := (alert.detail or {}).get("advocate_id"), int)
+        }
+        if not ids:
+            return {}
+        rows = session.execute(select(StaffUser.id, StaffUser.email).where(StaffUser.id.in_(ids)))
+        return {staff_id: email for staff_id, email in rows}
+
+    def _item(
+        self,
+        session: Session,
+        user: StaffUser,
+        alert: Event,
+        emails: dict[int, str],
+        now: datetime,
+    ) -> dict[str, Any]:
+        kind = kind_of(alert)
+        detail = alert.detail or {}
+        item: dict[str, Any] = {
+            "id": alert.id,
+            "kind": kind,
+            "label": LABELS.get(kind, "Alert"),
+            "at": alert.created_at.isoformat(),
+            "conversation_id": alert.conversation_id,
+            "why": None,
+            "advocate": None,
+            "conversations": None,
+            "phone": None,
+            "words": None,
+            "history_conversation_id": None,
+        }
+        if kind == "held":
+            why = detail.get("why")
+            item["why"] = HELD_BECAUSE.get(str(why), str(why)) if why else None
+        elif kind == "advocate_gone":
+            advocate = detail.get("advocate_id")
+            item["advocate"] = emails.get(advocate) if isinstance(advocate, int) else None
+            count = detail.get("conversations")
+            item["conversations"] = count if isinstance(count, int) else None
+        elif kind == "opted_out_emergency":
+            item.update(self._opted_out(session, user, alert, now))
+        return item
+
+    def _opted_out(
+        self, session: Session, user: StaffUser, alert: Event, now: datetime
+    ) -> dict[str, Any]:
+        """The masked number, the words, and the texter's latest conversation; the read of the
+        words is audited."""
+        shown: dict[str, Any] = {"phone": "(unknown)", "words": None}
+        if alert.texter_id is None:
+            return shown
+        texter = session.get(Texter, alert.texter_id)
+        if texter is not None:
+            shown["phone"] = self._masked(texter.phone_ciphertext)
+        shown["history_conversation_id"] = session.scalar(
+            select(Conversation.id)
+            .where(Conversation.texter_id == alert.texter_id)
+            .order_by(Conversation.id.desc())
+            .limit(1)
+        )
+        message = session.get(Message, alert.message_id) if alert.message_id else None
+        if message is None or message.body_ciphertext is None:
+            shown["words"] = None  # erased or purged since: nothing was read
+            return shown
+        try:
+            shown["words"] = self.vault.decrypt(message.body_ciphertext)
+        except VaultError:
+            shown["words"] = None
+            return shown
+        self._audit_read(session, user, alert, now)
+        return shown
+
+    def _masked(self, ciphertext: bytes | None) -> str:
+        if ciphertext is None:
+            return "(erased)"
+        try:
+            return mask(self.vault.decrypt(ciphertext))
+        except VaultError:
+            return "(unreadable)"
+
+    def _audit_read(self, session: Session, user: StaffUser, alert: Event, now: datetime) -> None:
+        recent = session.scalar(
+            select(Event.id)
+            .where(
+                Event.kind == "transcript_viewed",
+                Event.actor_id == user.id,
+                Event.message_id == alert.message_id,
+                Event.created_at > now - VIEW_AUDIT_EVERY,
+            )
+            .limit(1)
+        )
+        if recent is None:
+            events.record(
+                session,
+                "transcript_viewed",
+                now,
+                conversation_id=alert.conversation_id,
+                texter_id=alert.texter_id,
+                message_id=alert.message_id,
+                actor_id=user.id,
+                alert_id=alert.id,
+            )
+
+
+def do_acknowledge(session: Session, user: StaffUser, alert_id: int, now: datetime) -> Outcome:
+    """Record that ``user`` has seen alert ``alert_id`` and dealt with it.
+
+    Raises :class:`NotFound` when there is no such event or it is not an alert, and
+    :class:`ConsoleError` when it was acknowledged already; nothing is recorded then. The
+    alert's row is locked (on PostgreSQL) so two supervisors cannot both acknowledge it.
+    """
+    alert = session.scalars(select(Event).where(Event.id == alert_id).with_for_update()).first()
+    if alert is None or alert.kind != "alert":
+        raise NotFound(alert_id, "alert")
+    before = session.execute(
+        select(Event.detail, Event.created_at, StaffUser.email)
+        .outerjoin(StaffUser, StaffUser.id == Event.actor_id)
+        .where(
+            Event.kind == "alert_acknowledged",
+            Event.created_at >= alert.created_at - CLOCK_MARGIN,
+        )
+    ).all()
+    for detail, at, email in before:
+        if (detail or {}).get("alert_id") == alert.id:
+            raise ConsoleError(
+                f"this alert was already acknowledged by {email or 'someone'} at "
+                f"{at.strftime('%H:%M')} UTC"
+            )
+    events.record(
+        session,
+        "alert_acknowledged",
+        now,
+        conversation_id=alert.conversation_id,
+        texter_id=alert.texter_id,
+        actor_id=user.id,
+        alert_id=alert.id,
+        alert=kind_of(alert),
+    )
+    outcome = Outcome()
+    # Every supervisor's board lists the open alerts: the queue's counter makes them look again.
+    outcome.queue_changed = True
+    if alert.conversation_id is not None:
+        outcome.conversations.add(alert.conversation_id)
+    return outcome
