@@ -1,13 +1,15 @@
 """axe-core in the browser tests: the accessibility rules run on a page as it stands.
 
-axe-core comes inside the ``axe-playwright-python`` package (a dev dependency); only its
-script is used. It is evaluated through the DevTools protocol, which the page's CSP does not
-govern, so the page under test keeps its real CSP.
+axe-core comes from the npm registry (``npm install --no-save axe-core@4`` at the top of the
+checkout, as ``.ci/run`` does), or from the file ``HOTLINE_AXE_JS`` names. Its script is
+evaluated through the DevTools protocol, which the page's CSP does not govern, so the page under
+test keeps its real CSP.
 """
 
 from __future__ import annotations
 
-from importlib import resources
+import os
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page
@@ -31,11 +33,17 @@ _RUN = """async (include) => {
 }"""
 
 
+AXE_JS = Path(
+    os.environ.get("HOTLINE_AXE_JS")
+    or Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+)
+
+
 def axe_source() -> str:
     try:
-        return (resources.files("axe_playwright_python") / "axe.min.js").read_text("utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):
-        unavailable("axe-core (pip install axe-playwright-python)")
+        return AXE_JS.read_text("utf-8")
+    except FileNotFoundError:
+        unavailable("axe-core (npm install --no-save axe-core@4)")
         raise AssertionError("unreachable") from None
 
 

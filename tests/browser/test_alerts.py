@@ -69,10 +69,21 @@ def opted_out_emergency(hotline: Hotline) -> tuple[Texter, int]:
             )
 
     wait_until(lambda: stored() is not None, REPLY_TIMEOUT, "the last text processed")
-    message_id = stored()
-    return texter, record_alert(
-        hotline, "opted_out_emergency", conversation_id=None, texter_id=ident, message_id=message_id
-    )
+
+    def raised() -> int | None:  # the worker raises the alert itself
+        with runtime.sessions() as session:
+            return session.scalar(
+                select(Event.id).where(
+                    Event.kind == "alert",
+                    Event.texter_id == ident,
+                    Event.message_id == stored(),
+                )
+            )
+
+    wait_until(lambda: raised() is not None, REPLY_TIMEOUT, "the worker's alert")
+    alert_id = raised()
+    assert alert_id is not None
+    return texter, alert_id
 
 
 def assert_accessible(page: Page, *include: str) -> None:
