@@ -17,7 +17,7 @@ import pytest
 import requests
 from sqlalchemy import Engine, inspect, select, text
 
-from hotline.db.models import Conversation, Message, Texter
+from hotline.db.models import Conversation, Event, Message, Texter
 from hotline.db.session import make_engine
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.settings import Settings
@@ -334,7 +334,8 @@ def test_whole_conversation_in_spanish_with_an_emergency_mid_triage(stack: Stack
     assert stack.text(phone, "tiene una pistola y esta aqui").status_code == 200
     replies = stack.wait_for_replies(phone, 4)
     assert replies[2].startswith("Si esta en peligro ahora, llame al 911")
-    assert replies[3].startswith("Gracias. Una persona de apoyo le atendera pronto.")
+    # First in line, or behind emergencies that came before in this shared database.
+    assert replies[3].startswith(("Usted es el primero en la fila", "Gracias. Una persona"))
 
 
 def test_stop_while_queued_silences_everything_until_start(stack: Stack) -> None:
@@ -412,6 +413,67 @@ def test_survey_after_an_advocate_closes(stack: Stack) -> None:
     finally:
         runtime.engine.dispose()
         app.extensions["celery"].close()
+
+
+def conversation_of(stack: Stack, phone: str) -> Conversation:
+    from sqlalchemy.orm import Session
+
+    with Session(stack.engine) as session:
+        found = session.scalars(
+            select(Conversation)
+            .join(Texter, Texter.id == Conversation.texter_id)
+            .where(Texter.phone_hash == stack.vault.phone_hash(phone))
+            .order_by(Conversation.id.desc())
+        ).first()
+        assert found is not None
+        return found
+
+
+def alerts_of(stack: Stack, conversation_id: int) -> list[str]:
+    with stack.engine.connect() as connection:
+        rows = connection.execute(
+            select(Event.detail).where(
+                Event.kind == "alert", Event.conversation_id == conversation_id
+            )
+        )
+        return [detail["alert"] for (detail,) in rows]
+
+
+def test_emergency_words_while_queued_get_the_guidance_and_an_alert(stack: Stack) -> None:
+    """The defect: once queued, "he is here" got no text at all and no alert."""
+    phone = new_phone()
+    replies = converse(stack, phone, ["hi", "no", "yes", "I need a job", "skip"])
+    assert replies[-1].startswith("Thank you. An advocate will be with you soon.")
+    replies = converse(stack, phone, ["he is here"])
+    assert replies[-1].startswith("If you are in danger now, call 911")
+    queued = conversation_of(stack, phone)
+    assert queued.state.value == "queued" and queued.priority.value == "urgent"
+    assert queued.emergency_at is not None
+    assert alerts_of(stack, queued.id) == ["emergency"]
+    # Again at once: recorded and alerted, but the texter's phone does not buzz again.
+    assert stack.text(phone, "he has a knife").status_code == 200
+    wait_until(lambda: len(alerts_of(stack, queued.id)) == 2, 15, "the second alert")
+    stack.wait_until_settled(phone)
+    assert stack.replies_to(phone) == replies
+
+
+def test_an_urgent_disclosure_then_silence_is_queued_on_a_real_timer(stack: Stack) -> None:
+    """The defect: closed by the triage timer ("we haven't heard back") and never queued."""
+    phone = new_phone()
+    replies = converse(
+        stack, phone, ["I am locked in a room and can't leave, they took my passport"]
+    )
+    assert replies[0].startswith("You've reached ")
+
+    def held() -> bool:
+        return conversation_of(stack, phone).state.value == "queued"
+
+    wait_until(held, 40, "the silent urgent texter queued by the triage timer")
+    kept = conversation_of(stack, phone)
+    assert kept.status.value == "open" and kept.closed_at is None
+    assert alerts_of(stack, kept.id) == ["held"]
+    time.sleep(2)
+    assert stack.replies_to(phone) == replies, "silence is not answered with a text"
 
 
 def test_healthz_reports_database_and_broker(stack: Stack) -> None:
