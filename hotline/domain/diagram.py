@@ -57,6 +57,12 @@ a test fails when this file and the table disagree. `send(key)` names a text in
 stored and shown to staff, and no reply goes out. STOP, START and HELP are handled before the
 machine (STOP also ends the conversation through it). After `ended` nothing is ever sent.
 
+The guards read what the service knows: *needs a person* is a conversation that is or was
+urgent, or mentions a minor (it is never closed by a timer or "not safe": it is queued instead,
+with a `held` alert); *guidance due* is no emergency guidance sent in the last
+`HOTLINE_EMERGENCY_GUIDANCE_MINUTES`; *do not text* is a texter who said it is not safe to text.
+"(no on-enter text)" enters the state without its texts: a silent texter is not texted.
+
 ```mermaid
 {mermaid()}
 ```
