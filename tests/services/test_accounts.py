@@ -27,7 +27,7 @@ from hotline.services.accounts import AccountError, Conflict, NoSuchAccount, Not
 from hotline.services.auth import Refused, SignedIn, do_sign_in, load_session
 from hotline.services.staff import MIN_PASSWORD_LENGTH, check_password, do_create_staff
 from tests.conftest import new_phone
-from tests.services.test_pipeline import claim, conversation, text_in
+from tests.texting import claim, conversation, text_in
 
 PASSWORD = "a long enough password"
 

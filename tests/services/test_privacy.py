@@ -21,7 +21,7 @@ from hotline.vault import Vault, VaultError
 from tests.conftest import TEST_DATA_KEY, new_phone
 from tests.fakes import FakeClock
 from tests.helpers import post_signed, sms_form, texter_of
-from tests.services.test_pipeline import advocate, claim, conversation, run, sent_to, text_in
+from tests.texting import advocate, claim, conversation, run, sent_to, text_in
 
 
 @pytest.fixture
