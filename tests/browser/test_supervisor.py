@@ -76,6 +76,8 @@ def set_availability(hotline: Hotline, account: Account, availability: Availabil
         user = session.get(StaffUser, account.id)
         assert user is not None
         user.availability = availability
+        # Reassigning needs them connected too: as if their console had just polled.
+        user.console_seen_at = runtime_of(hotline.app).clock.now()
 
 
 # A week of earlier conversations for the metrics (and a second page of logs): days back, count.
