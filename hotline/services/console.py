@@ -373,7 +373,7 @@ class Console:
             raise ConsoleError("that advocate is away")
         if not presence.connected(target, now, self.presence_grace):
             raise ConsoleError(
-                "that advocate is not connected (their console has not been open for "
+                "that advocate is not connected (no sign of their console for "
                 f"{_minutes(self.presence_grace)}): choose someone who is"
             )
         room = self.capacity - self.load(session, target.id)

@@ -1237,6 +1237,15 @@
       const answer = await api("GET", `/console/api/poll?conversations=${ids.join(",")}`);
       if (failures) say("Connected again.");
       failures = 0;
+      if (state.me && answer.availability && answer.availability !== state.me.availability) {
+        // Set away by the hotline: this console was out of touch for too long (asleep, offline).
+        const wasAvailable = state.me.availability === "available";
+        state.me.availability = answer.availability;
+        renderMe();
+        if (wasAvailable && answer.availability === "away") {
+          say("You are set to away now. If this console was out of touch for a while, your texters went back to the queue. Set yourself available to take texters again.", "error");
+        }
+      }
       const work = [];
       if (answer.queue !== state.queueVersion) work.push(loadQueue());
       const versions = answer.conversations || {};

@@ -267,8 +267,10 @@ def advocates() -> Response:
 def poll() -> Response:
     """The live counters: the page refetches whatever changed since it last looked.
 
-    Each poll is also how the hotline knows the advocate is still there (see presence).
+    Each poll is also how the hotline knows the advocate is still there (see presence); the
+    answer says whether they are available, since the hotline sets away someone it lost.
     """
+    staff = current()
     seen()
     ids = [int(i) for i in request.args.get("conversations", "").split(",") if i.isdigit()][:20]
     topics = [QUEUE, *(conversation_topic(i) for i in ids)]
@@ -276,6 +278,7 @@ def poll() -> Response:
     return jsonify(
         queue=versions[QUEUE],
         conversations={str(i): versions[conversation_topic(i)] for i in ids},
+        availability=staff.user.availability.value,
     )
 
 

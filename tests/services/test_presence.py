@@ -341,6 +341,11 @@ def test_after_the_grace_a_gone_advocates_texters_go_back_with_an_alert(
     assert "You are number 1 in line" in sent_to(app, phones[0])[-1]
 
     assert release(app) == [] and len(alerts(app)) == 1  # once done, done
+    if ending == "closed":
+        # The laptop wakes up: the session lives on, and the console learns it was set away.
+        polled = advocate.client.get("/console/api/poll")
+        assert polled.status_code == 200 and polled.get_json()["availability"] == "away"
+        assert advocate.client.get("/console/api/queue").get_json()["mine"] == []
     # Their wait timers run again: a wait update, or "still there?" after a long silence.
     update = "Are you still there?" if ending in ("idle", "age") else "We're still here."
     before = [len(sent_to(app, p)) for p in phones]
