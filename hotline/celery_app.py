@@ -9,7 +9,7 @@ from celery import Celery, Task
 from flask import Flask
 
 from hotline.settings import Settings
-from hotline.taskqueue import DRAW_REVIEWS, FIRE_TIMERS, PURGE, SWEEP
+from hotline.taskqueue import DRAW_REVIEWS, FIRE_TIMERS, PURGE, RELEASE_ABSENT, SWEEP
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,8 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
             "beat_schedule": {
                 "sweep": {"task": SWEEP, "schedule": float(settings.sweep_interval_seconds)},
                 "timers": {"task": FIRE_TIMERS, "schedule": settings.timer_tick_seconds},
+                # Advocates whose console went quiet: their texters back to the queue.
+                "presence": {"task": RELEASE_ABSENT, "schedule": settings.timer_tick_seconds},
                 "purge": {"task": PURGE, "schedule": 3600.0},
                 # Idempotent: the first run after a week ends draws it, the rest add nothing.
                 "reviews": {"task": DRAW_REVIEWS, "schedule": 3600.0},

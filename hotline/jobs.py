@@ -7,10 +7,11 @@ transaction has committed.
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from hotline.live import QUEUE, conversation_topic
+from hotline.services.presence import absent_staff, do_release_absent
 from hotline.services.privacy import PurgeReport, finish_erasures, purge_expired
 from hotline.services.process import process_pending
 from hotline.services.review import Draw, default_week, draw_week
@@ -50,6 +51,31 @@ def fire_timers(runtime: Runtime) -> None:
         with runtime.sessions.begin() as session:
             outcome = fire_timer(session, triage, conversation_id, now)
         hand_over(runtime, outcome)
+
+
+def release_absent(runtime: Runtime) -> list[int]:
+    """Set away everyone marked available, or holding texters, whose console has not polled for
+    the grace period, and hand their texters back to the queue (see
+    :func:`do_release_absent`). Returns the ids of the staff it looked at again.
+
+    Each person is one transaction under their row lock, so two beats at once act once.
+    """
+    now = runtime.clock.now()
+    with runtime.sessions() as session:
+        tuned = runtime.tuned(session)
+        grace = timedelta(minutes=tuned.settings.presence_grace_minutes)
+        absent = absent_staff(session, now, grace)
+    for staff_id in absent:
+        with runtime.sessions.begin() as session:
+            outcome = do_release_absent(session, tuned.triage, staff_id, now, grace)
+        if outcome.queue_changed:
+            log.warning(
+                "staff %s left without signing out: %d conversations back in the queue",
+                staff_id,
+                len(outcome.conversations),
+            )
+        hand_over(runtime, outcome)
+    return absent
 
 
 def purge(runtime: Runtime) -> PurgeReport:

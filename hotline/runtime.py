@@ -29,6 +29,7 @@ from hotline.taskqueue import (
     FIRE_TIMERS,
     PROCESS_INBOUND,
     PURGE,
+    RELEASE_ABSENT,
     SEND_MESSAGE,
     SWEEP,
     InProcessQueue,
@@ -154,12 +155,14 @@ def use_in_process_queue(runtime: Runtime, queue: InProcessQueue) -> None:
             FIRE_TIMERS: lambda _: jobs.fire_timers(runtime),
             PURGE: lambda _: _none(jobs.purge(runtime)),
             DRAW_REVIEWS: lambda _: _none(jobs.draw_reviews(runtime)),
+            RELEASE_ABSENT: lambda _: _none(jobs.release_absent(runtime)),
         },
         periodic={
             SWEEP: float(runtime.settings.sweep_interval_seconds),
             FIRE_TIMERS: runtime.settings.timer_tick_seconds,
             PURGE: 3600.0,
             DRAW_REVIEWS: 3600.0,
+            RELEASE_ABSENT: runtime.settings.timer_tick_seconds,
         },
     )
     runtime.tasks = queue

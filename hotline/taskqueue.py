@@ -23,6 +23,7 @@ SWEEP = "hotline.sweep"
 FIRE_TIMERS = "hotline.fire_timers"
 PURGE = "hotline.purge"
 DRAW_REVIEWS = "hotline.draw_reviews"
+RELEASE_ABSENT = "hotline.release_absent"
 
 
 class HandOffError(RuntimeError):

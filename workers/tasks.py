@@ -15,6 +15,7 @@ from hotline.taskqueue import (
     FIRE_TIMERS,
     PROCESS_INBOUND,
     PURGE,
+    RELEASE_ABSENT,
     SEND_MESSAGE,
     SWEEP,
 )
@@ -57,6 +58,11 @@ def sweep() -> None:
 @shared_task(name=FIRE_TIMERS, acks_late=True)
 def fire_timers() -> None:
     jobs.fire_timers(_runtime())
+
+
+@shared_task(name=RELEASE_ABSENT, acks_late=True)
+def release_absent() -> None:
+    jobs.release_absent(_runtime())
 
 
 @shared_task(name=PURGE, acks_late=True)

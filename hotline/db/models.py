@@ -230,6 +230,9 @@ class StaffUser(Base):
     availability: Mapped[Availability] = mapped_column(
         _enum(Availability, 16), default=Availability.AWAY
     )
+    # The last poll from their console (hotline.services.presence), written at most every few
+    # seconds: whether they are really there, whatever ``availability`` says.
+    console_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # TOTP two-factor: the shared secret, encrypted like every secret at rest.
     totp_secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -212,11 +213,12 @@ def load_session(
     return record
 
 
-def do_sign_out(session: Session, token: str, now: datetime) -> None:
+def do_sign_out(session: Session, token: str, now: datetime, **detail: Any) -> None:
+    """End the session for ``token``; ``detail`` goes into the ``sign_out`` event."""
     record = session.get(StaffSession, token_id(token)) if token else None
     if record is not None and record.ended_at is None:
         record.ended_at = now
-        events.record(session, "sign_out", now, actor_id=record.user_id)
+        events.record(session, "sign_out", now, actor_id=record.user_id, **detail)
 
 
 def end_all_sessions(session: Session, user_id: int, now: datetime) -> int:

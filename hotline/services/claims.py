@@ -10,6 +10,7 @@ PostgreSQL; on SQLite every write transaction is serialised already.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -108,21 +109,36 @@ def _held(session: Session, conversation_id: int, advocate_id: int) -> Conversat
 
 
 def do_return_to_queue(
-    session: Session, triage: Triage, conversation_id: int, advocate_id: int, now: datetime
+    session: Session,
+    triage: Triage,
+    conversation_id: int,
+    advocate_id: int,
+    now: datetime,
+    *,
+    reason: str | None = None,
 ) -> Outcome:
-    """Hand a texter back to the queue, keeping their place (their first queued time)."""
+    """Hand a texter back to the queue, keeping their place (their first queued time).
+
+    The triage machine's RETURNED puts them back in QUEUED: they are told their place again and
+    their wait updates restart. ``reason`` says the hotline did it, not the advocate (e.g.
+    ``"advocate_gone"``): the event then names no actor, only the advocate who held them.
+    """
     conversation = _held(session, conversation_id, advocate_id)
     conversation.advocate_id = None
     conversation.claimed_at = None
     outcome = Outcome()
     triage.advance(session, conversation, TriageEvent(On.RETURNED), now, outcome)
+    detail: dict[str, Any] = {}
+    if reason is not None:
+        detail = {"reason": reason, "advocate_id": advocate_id}
     events.record(
         session,
         "returned_to_queue",
         now,
         conversation_id=conversation.id,
         texter_id=conversation.texter_id,
-        actor_id=advocate_id,
+        actor_id=advocate_id if reason is None else None,
+        **detail,
     )
     return outcome
 

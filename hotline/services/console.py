@@ -36,7 +36,7 @@ from hotline.domain.delivery import Direction
 from hotline.domain.phone import mask
 from hotline.domain.segments import count_segments
 from hotline.domain.triage import State
-from hotline.services import events
+from hotline.services import events, presence
 from hotline.services.claims import ClaimError, do_claim, do_close, do_return_to_queue, do_take_next
 from hotline.services.triage import WAITING, Outcome, Triage, queue_order, queue_text
 
@@ -45,6 +45,7 @@ MAX_NOTE_CHARS = 4000
 VIEW_AUDIT_EVERY = timedelta(minutes=10)
 # Alert kinds meaning "emergency words" ("urgent" in older rows).
 EMERGENCY_ALERTS = ("emergency", "urgent")
+DEFAULT_PRESENCE_GRACE = timedelta(minutes=2)
 # Events a timeline shows, in the words staff read.
 TIMELINE_EVENTS = {
     "conversation_opened": "Conversation opened",
@@ -86,10 +87,12 @@ class InvalidInput(ConsoleError):
 
 @dataclass(frozen=True)
 class Console:
-    """The console's collaborators: keys, the triage machine, the capacity limit."""
+    """The console's collaborators: keys, the triage machine, the capacity limit, and how long
+    a console may go without polling before its advocate counts as gone."""
 
     triage: Triage
     capacity: int
+    presence_grace: timedelta = DEFAULT_PRESENCE_GRACE
 
     @property
     def vault(self) -> Any:
@@ -339,13 +342,14 @@ class Console:
             session.scalars(select(Tag.name).where(Tag.active.is_(True)).order_by(Tag.name))
         )
 
-    def advocates(self, session: Session, except_id: int) -> list[dict[str, Any]]:
-        """Who a conversation can be transferred to: active, available, with room."""
+    def advocates(self, session: Session, except_id: int, now: datetime) -> list[dict[str, Any]]:
+        """Who a conversation can be transferred to: active, available and connected (their
+        console polled within the grace period), with their load."""
         rows = session.scalars(
             select(StaffUser)
             .where(
-                StaffUser.active.is_(True),
                 StaffUser.availability == Availability.AVAILABLE,
+                presence.connected_clause(now, self.presence_grace),
                 StaffUser.id != except_id,
             )
             .order_by(StaffUser.email)
@@ -366,6 +370,29 @@ class Console:
             )
             or 0
         )
+
+    def check_reachable(
+        self, session: Session, target: StaffUser, now: datetime, more: int = 1
+    ) -> None:
+        """Refuse (:class:`ConsoleError`) to hand ``more`` conversations to ``target`` unless they
+        are active, available, connected and have room: a texter is never given to someone
+        who is not there to answer."""
+        if not target.active:
+            raise ConsoleError("that advocate's account is deactivated")
+        if target.availability is not Availability.AVAILABLE:
+            raise ConsoleError("that advocate is away")
+        if not presence.connected(target, now, self.presence_grace):
+            raise ConsoleError(
+                "that advocate is not connected (no sign of their console for "
+                f"{_minutes(self.presence_grace)}): choose someone who is"
+            )
+        room = self.capacity - self.load(session, target.id)
+        if room < more:
+            raise ConsoleError(
+                "that advocate has no room for another conversation"
+                if more == 1 or room <= 0
+                else f"that advocate has room for only {room} more conversations"
+            )
 
     def me(self, session: Session, user: StaffUser) -> dict[str, Any]:
         return {
@@ -569,10 +596,7 @@ class Console:
         target = session.get(StaffUser, to_advocate_id)
         if target is None or not target.active or target.id == user.id:
             raise ConsoleError("choose another active advocate")
-        if target.availability is not Availability.AVAILABLE:
-            raise ConsoleError("that advocate is away")
-        if self.load(session, target.id) >= self.capacity:
-            raise ConsoleError("that advocate has no room for another conversation")
+        self.check_reachable(session, target, now)
         lock_texter(session, conversation.texter_id)
         if note:
             self._add_note(session, conversation, user, note, now)
@@ -638,6 +662,13 @@ def _last_emergency(conversation: Conversation, timeline: list[dict[str, Any]]) 
         and item["at"] >= first
     ]
     return max([first, *later])
+
+
+def _minutes(span: timedelta) -> str:
+    minutes = span.total_seconds() / 60
+    if minutes >= 1:
+        return f"{minutes:g} minute{'s' if minutes != 1 else ''}"
+    return f"{span.total_seconds():g} seconds"
 
 
 def _supervisor_with_reason(

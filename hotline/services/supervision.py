@@ -20,7 +20,6 @@ from sqlalchemy import ColumnElement, Interval, func, literal, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import (
-    Availability,
     Conversation,
     ConversationStatus,
     ConversationTag,
@@ -33,7 +32,7 @@ from hotline.db.session import lock_texter
 from hotline.domain.delivery import Direction
 from hotline.domain.risk import Priority
 from hotline.domain.triage import State
-from hotline.services import events
+from hotline.services import events, presence
 from hotline.services.console import Console, ConsoleError, NotFound
 from hotline.services.triage import Outcome
 
@@ -230,6 +229,12 @@ class Supervision:
                     "email": user.email,
                     "role": user.role.value,
                     "availability": user.availability.value,
+                    "connected": presence.connected(user, now, self.console.presence_grace),
+                    "seen_seconds": (
+                        int((now - user.console_seen_at).total_seconds())
+                        if user.console_seen_at is not None
+                        else None
+                    ),
                     "active": by_advocate.get(user.id, []),
                 }
                 for user in advocates
@@ -550,10 +555,9 @@ class Supervision:
         target = session.get(StaffUser, to_staff_id)
         if target is None or not target.active:
             raise ConsoleError("choose an active staff member")
-        if not take_over and target.availability is not Availability.AVAILABLE:
-            raise ConsoleError("that advocate is away")
-        if not take_over and self.console.load(session, target.id) >= self.console.capacity:
-            raise ConsoleError("that advocate already holds as many conversations as they may")
+        if not take_over:
+            # Never to someone whose console is closed: the texter would wait on nobody.
+            self.console.check_reachable(session, target, now)
         lock_texter(session, conversation.texter_id)
         session.refresh(conversation)
         previous = conversation.advocate_id

@@ -85,6 +85,16 @@
     eraseConfirm: $("erase-confirm"),
     eraseConfirmYes: $("erase-confirm-yes"),
     eraseCancel: $("erase-cancel"),
+    signOutForm: document.querySelector("form.sign-out"),
+    signOutDialog: $("sign-out-dialog"),
+    signOutChoice: $("sign-out-choice"),
+    signOutCount: $("sign-out-count"),
+    signOutQueue: $("sign-out-queue"),
+    signOutTransfer: $("sign-out-transfer"),
+    signOutTo: $("sign-out-to"),
+    signOutError: $("sign-out-error"),
+    signOutConfirm: $("sign-out-confirm"),
+    signOutCancel: $("sign-out-cancel"),
   };
 
   const state = {
@@ -1128,10 +1138,120 @@
     }
   });
 
+  // -- signing out: nobody is left holding texters --------------------------------------------------
+
+  /* Signing out while holding conversations first asks who answers them: back to the queue
+   * (each texter keeps their place) or one connected colleague. The server hands them back by
+   * itself when nobody chose (the plain form, a page whose script failed), so a texter is
+   * never left with someone who has gone. */
+
+  function signOutShowError(message) {
+    ui.signOutError.textContent = message;
+    ui.signOutError.hidden = !message;
+  }
+
+  function renderSignOutTarget() {
+    const transfer = ui.signOutTransfer.checked;
+    ui.signOutTo.disabled = !transfer;
+    if (!transfer) ui.signOutTo.removeAttribute("aria-invalid");
+  }
+
+  async function loadSignOutColleagues() {
+    const answer = await api("GET", "/console/api/advocates");
+    const colleagues = (answer && answer.items) || [];
+    const options = [new Option("Choose who takes over…", "")];
+    for (const advocate of colleagues) {
+      options.push(new Option(`${advocate.email} (${advocate.active_count} active)`, String(advocate.id)));
+    }
+    if (!colleagues.length) {
+      const none = new Option("Nobody else is connected and available", "");
+      none.disabled = true;
+      options.push(none);
+    }
+    ui.signOutTo.replaceChildren(...options);
+    ui.signOutTransfer.disabled = colleagues.length === 0;
+    if (ui.signOutTransfer.disabled) ui.signOutQueue.checked = true;
+    renderSignOutTarget();
+  }
+
+  async function openSignOutDialog() {
+    const held = state.mine.length;
+    ui.signOutCount.textContent = `You hold ${held} ${held === 1 ? "conversation" : "conversations"}. Once you sign out nobody can answer ${held === 1 ? "it" : "them"} from your console.`;
+    ui.signOutQueue.checked = true;
+    signOutShowError("");
+    renderSignOutTarget();
+    if (!ui.signOutDialog.open) ui.signOutDialog.showModal();
+    ui.signOutQueue.focus();
+    await attempt(loadSignOutColleagues);
+  }
+
+  ui.signOutForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    // What the server says now, not what the page last saw: a transfer may have just arrived.
+    const fresh = await attempt(loadQueue);
+    if (state.signedOut) return;
+    if (fresh && state.mine.length === 0) {
+      state.signedOut = true; // stop polling: the form's answer takes the page to sign-in
+      ui.signOutForm.submit();
+      return;
+    }
+    if (!fresh) {
+      // The server could not be asked: the plain form still hands any texters back.
+      ui.signOutForm.submit();
+      return;
+    }
+    await openSignOutDialog();
+  });
+
+  ui.signOutQueue.addEventListener("change", renderSignOutTarget);
+  ui.signOutTransfer.addEventListener("change", renderSignOutTarget);
+  ui.signOutTo.addEventListener("change", () => {
+    ui.signOutTo.removeAttribute("aria-invalid");
+    signOutShowError("");
+  });
+
+  ui.signOutCancel.addEventListener("click", () => {
+    ui.signOutDialog.close();
+    say("You are still signed in.");
+  });
+
+  ui.signOutChoice.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const transfer = ui.signOutTransfer.checked;
+    const body = { conversations: transfer ? "transfer" : "queue" };
+    if (transfer) {
+      if (!ui.signOutTo.value) {
+        ui.signOutTo.setAttribute("aria-invalid", "true");
+        ui.signOutTo.focus();
+        signOutShowError("Choose who takes them over, or hand them back to the queue.");
+        return;
+      }
+      body.to_advocate_id = Number(ui.signOutTo.value);
+    }
+    ui.signOutConfirm.disabled = true;
+    try {
+      await api("POST", "/console/api/sign-out", body);
+      state.signedOut = true;
+      ui.signOutDialog.close();
+      window.location.assign("/login");
+    } catch (error) {
+      if (error instanceof ApiError) {
+        signOutShowError(error.message);
+        if (transfer) await attempt(loadSignOutColleagues);
+      } else {
+        signOutShowError("Something went wrong in the page. Reload it if this keeps happening.");
+        console.error(error);
+      }
+    } finally {
+      ui.signOutConfirm.disabled = false;
+    }
+  });
+
   // -- keyboard ----------------------------------------------------------------------------------
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    if (ui.signOutDialog.open) return; // the dialog has the keyboard
     const target = event.target;
     const typing = target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
     if (typing) {
@@ -1170,6 +1290,15 @@
       const answer = await api("GET", `/console/api/poll?conversations=${ids.join(",")}`);
       if (failures) say("Connected again.");
       failures = 0;
+      if (state.me && answer.availability && answer.availability !== state.me.availability) {
+        // Set away by the hotline: this console was out of touch for too long (asleep, offline).
+        const wasAvailable = state.me.availability === "available";
+        state.me.availability = answer.availability;
+        renderMe();
+        if (wasAvailable && answer.availability === "away") {
+          say("You are set to away now. If this console was out of touch for a while, your texters went back to the queue. Set yourself available to take texters again.", "error");
+        }
+      }
       const work = [];
       if (answer.queue !== state.queueVersion) work.push(loadQueue());
       const versions = answer.conversations || {};

@@ -336,6 +336,7 @@
       waiting: (board.waiting || []).map((w) => ({ ...w, waiting_seconds: 0 })),
       advocates: (board.advocates || []).map((a) => ({
         ...a,
+        seen_seconds: 0, // only its title moves; "connected" says when it matters
         active: (a.active || []).map((c) => ({ ...c, since_seconds: 0, quiet_seconds: 0 })),
       })),
     });
@@ -421,7 +422,8 @@
     paintLongest(0);
 
     const advocates = Array.isArray(board.advocates) ? board.advocates : [];
-    const available = advocates.filter((a) => a.availability === "available");
+    // Available counts only those whose console is open: "available" alone may be someone gone.
+    const available = advocates.filter((a) => a.availability === "available" && a.connected);
     const activeTotal = advocates.reduce((sum, a) => sum + (a.active || []).length, 0);
     ui.availableCount.textContent = `${available.length} of ${advocates.length}`;
     ui.activeCount.textContent = `${activeTotal} active ${activeTotal === 1 ? "conversation" : "conversations"}`;
@@ -470,7 +472,10 @@
   function advocateCard(advocate) {
     const active = Array.isArray(advocate.active) ? advocate.active : [];
     const isAvailable = advocate.availability === "available";
-    const card = el("li", `advocate${isAvailable ? "" : " is-away"}`);
+    const connected = advocate.connected === true;
+    // Marked available, or holding texters, with the console closed: gone, whatever they said.
+    const gone = !connected && (isAvailable || active.length > 0);
+    const card = el("li", `advocate${isAvailable ? "" : " is-away"}${gone ? " is-gone" : ""}`);
     card.dataset.id = String(advocate.id);
     card.append(
       el(
@@ -479,11 +484,22 @@
         el("span", "email", advocate.email),
         advocate.role && advocate.role !== "advocate" ? el("span", "chip", advocate.role) : null,
         el("span", `chip ${isAvailable ? "available" : "away"}`, isAvailable ? "Available" : "Away"),
+        connectionChip(advocate, connected, gone),
         el("span", "load", active.length ? `${active.length} active` : "no conversations"),
       ),
     );
     if (active.length) card.append(el("ul", "active-list", ...active.map((c) => activeRow(c, advocate))));
     return card;
+  }
+
+  /** Whether the advocate's console is open: its last poll within the grace period. */
+  function connectionChip(advocate, connected, gone) {
+    if (connected) return el("span", "chip connected", "Connected");
+    const seen = Number(advocate.seen_seconds);
+    const when = advocate.seen_seconds === null || advocate.seen_seconds === undefined ? "never" : `${formatDuration(seen)} ago`;
+    const chip = el("span", `chip ${gone ? "gone" : "offline"}`, "Not connected");
+    chip.title = `Console last seen: ${when}`;
+    return chip;
   }
 
   function activeRow(conversation, advocate) {
@@ -787,11 +803,17 @@
     const view = state.openView;
     const holder = view ? view.holder_id : null;
     const loads = new Map();
-    for (const a of (state.board && state.board.advocates) || []) loads.set(a.id, (a.active || []).length);
+    const connected = new Map();
+    for (const a of (state.board && state.board.advocates) || []) {
+      loads.set(a.id, (a.active || []).length);
+      connected.set(a.id, a.connected === true);
+    }
     const chosen = ui.reassignTo.value;
     const options = [new Option("Choose an available advocate…", "")];
     for (const user of state.staff) {
       if (!user.active || user.availability !== "available" || user.id === holder) continue;
+      // Only someone whose console is open: the server refuses anyone else anyway.
+      if (!(connected.has(user.id) ? connected.get(user.id) : user.connected === true)) continue;
       const load = loads.has(user.id) ? ` – ${loads.get(user.id)} active` : "";
       options.push(new Option(`${user.email}${user.role === "advocate" ? "" : ` (${user.role})`}${load}`, String(user.id)));
     }

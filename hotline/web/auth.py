@@ -15,11 +15,13 @@ from hotline.services.auth import (
     Refused,
     do_confirm_totp,
     do_sign_in,
-    do_sign_out,
     do_start_totp,
     do_verify_totp,
 )
+from hotline.services.console import InvalidInput
+from hotline.services.leave import do_leave
 from hotline.web import runtime
+from hotline.web.console import console
 from hotline.web.security import served_over_https
 from hotline.web.staff import COOKIE, clear_session_cookie, current, set_session_cookie, staff_view
 
@@ -113,8 +115,18 @@ def code_submit() -> BaseResponse:
 @bp.post("/logout")
 @staff_view(page=True)
 def sign_out() -> BaseResponse:
+    """The sign-out form of every staff page: held conversations are handed on first (see
+    :func:`do_leave`); the console's dialog asks where, other pages hand them back."""
     staff = current()
-    do_sign_out(staff.db, request.cookies.get(COOKIE, ""), staff.now)
+    raw_target = request.form.get("to_advocate_id", "").strip()
+    if raw_target and not raw_target.isdigit():
+        raise InvalidInput("to_advocate_id must be an advocate's id")
+    left = do_leave(
+        staff.db, console(), staff.user, request.cookies.get(COOKIE, ""), staff.now,
+        choice=request.form.get("conversations") or None,
+        to_advocate_id=int(raw_target) if raw_target else None,
+    )  # fmt: skip
+    staff.outcomes.append(left.outcome)
     response = redirect(url_for("auth.sign_in"))
     clear_session_cookie(response)
     return response

@@ -6,11 +6,13 @@ page with ``textContent``, never as HTML.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, render_template, request
 
 from hotline.live import QUEUE, conversation_topic
+from hotline.services import presence
 from hotline.services.console import (
     Console,
     ConsoleError,
@@ -18,9 +20,10 @@ from hotline.services.console import (
     do_erase_texter,
     do_reveal_number,
 )
+from hotline.services.leave import do_leave
 from hotline.services.triage import Outcome
 from hotline.web import runtime
-from hotline.web.staff import SUPERVISORS, current, staff_view
+from hotline.web.staff import COOKIE, SUPERVISORS, clear_session_cookie, current, staff_view
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -30,8 +33,18 @@ def console() -> Console:
     found = g.get("tuned_console")
     if not isinstance(found, Console):
         tuned = runtime().tuned(current().db)
-        found = g.tuned_console = Console(tuned.triage, tuned.settings.capacity)
+        found = g.tuned_console = Console(
+            tuned.triage,
+            tuned.settings.capacity,
+            timedelta(minutes=tuned.settings.presence_grace_minutes),
+        )
     return found
+
+
+def seen() -> None:
+    """This request came from the console page: its advocate is there (see presence)."""
+    staff = current()
+    presence.do_touch(staff.user, staff.now, console().presence_grace)
 
 
 def body() -> dict[str, Any]:
@@ -68,6 +81,7 @@ def page() -> Response:
 @staff_view()
 def me() -> Response:
     staff = current()
+    seen()
     return jsonify(console().me(staff.db, staff.user))
 
 
@@ -76,6 +90,7 @@ def me() -> Response:
 def availability() -> Response:
     staff = current()
     console().set_availability(staff.db, staff.user, text_field(body(), "availability"), staff.now)
+    seen()
     changed = Outcome()
     changed.queue_changed = True  # the supervisors' board shows who is available
     staff.outcomes.append(changed)
@@ -244,17 +259,47 @@ def tags() -> Response:
 @staff_view()
 def advocates() -> Response:
     staff = current()
-    return jsonify(items=console().advocates(staff.db, staff.user.id))
+    return jsonify(items=console().advocates(staff.db, staff.user.id, staff.now))
 
 
 @bp.get("/api/poll")
 @staff_view()
 def poll() -> Response:
-    """The live counters: the page refetches whatever changed since it last looked."""
+    """The live counters: the page refetches whatever changed since it last looked.
+
+    Each poll is also how the hotline knows the advocate is still there (see presence); the
+    answer says whether they are available, since the hotline sets away someone it lost.
+    """
+    staff = current()
+    seen()
     ids = [int(i) for i in request.args.get("conversations", "").split(",") if i.isdigit()][:20]
     topics = [QUEUE, *(conversation_topic(i) for i in ids)]
     versions = runtime().live.versions(topics)
     return jsonify(
         queue=versions[QUEUE],
         conversations={str(i): versions[conversation_topic(i)] for i in ids},
+        availability=staff.user.availability.value,
     )
+
+
+@bp.post("/api/sign-out")
+@staff_view()
+def sign_out() -> Response:
+    """Sign out, first handing any held conversations on: ``{"conversations": "queue"}`` (the
+    default) or ``{"conversations": "transfer", "to_advocate_id": id}``."""
+    staff = current()
+    payload = body()
+    choice = payload.get("conversations")
+    if choice is not None and not isinstance(choice, str):
+        raise InvalidInput('conversations must be "queue" or "transfer"')
+    target = payload.get("to_advocate_id")
+    if target is not None and (not isinstance(target, int) or isinstance(target, bool)):
+        raise InvalidInput("to_advocate_id must be an advocate's id")
+    left = do_leave(
+        staff.db, console(), staff.user, request.cookies.get(COOKIE, ""), staff.now,
+        choice=choice, to_advocate_id=target,
+    )  # fmt: skip
+    staff.outcomes.append(left.outcome)
+    response = jsonify(signed_out=True, returned=left.returned, transferred=left.transferred)
+    clear_session_cookie(response)
+    return response

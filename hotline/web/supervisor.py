@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from sqlalchemy import select
 
 from hotline.db.models import StaffUser
-from hotline.services import directory
+from hotline.services import directory, presence
 from hotline.services.alerts import Alerts, do_acknowledge
 from hotline.services.console import InvalidInput
 from hotline.services.supervision import LogFilter, Supervision
@@ -164,6 +164,7 @@ def audit() -> Response:
 def staff_list() -> Response:
     staff = current()
     rows = staff.db.scalars(select(StaffUser).order_by(StaffUser.email)).all()
+    grace = supervision().console.presence_grace
     items: list[dict[str, Any]] = [
         {
             "id": u.id,
@@ -171,6 +172,7 @@ def staff_list() -> Response:
             "role": u.role.value,
             "active": u.active,
             "availability": u.availability.value,
+            "connected": presence.connected(u, staff.now, grace),
         }
         for u in rows
     ]

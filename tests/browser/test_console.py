@@ -280,6 +280,9 @@ def test_an_advocate_sees_only_their_own_conversations(
 
     cookie = next(c for c in alice_console.context.cookies() if c["name"] == "hotline_session")
     alice_page.get_by_role("button", name="Sign out").click()
+    # She holds the texter: asked first, she hands them back to the queue (the default).
+    leaving = alice_page.get_by_role("dialog", name="Before you sign out")
+    leaving.get_by_role("button", name="Hand over and sign out").click()
     expect(alice_page).to_have_url(re.compile(r"/login$"))
     alice_console.context.add_cookies(
         [{"name": cookie["name"], "value": cookie["value"], "url": hotline.url}]

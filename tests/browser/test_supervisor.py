@@ -76,6 +76,8 @@ def set_availability(hotline: Hotline, account: Account, availability: Availabil
         user = session.get(StaffUser, account.id)
         assert user is not None
         user.availability = availability
+        # Reassigning needs them connected too: as if their console had just polled.
+        user.console_seen_at = runtime_of(hotline.app).clock.now()
 
 
 # A week of earlier conversations for the metrics (and a second page of logs): days back, count.
@@ -209,6 +211,11 @@ def test_the_live_board_watch_note_reassign_and_take_over(
     expect(row.locator(".tick.since")).to_contain_text("for ")
     expect(row.locator(".tick.quiet")).to_contain_text("quiet ")
     expect(page.locator("#advocate-list > li").filter(has_text=bob.email)).to_contain_text("Away")
+    # Who is really there: Alice's console polls; Bob never opened his.
+    expect(alice_card.locator(".chip.connected")).to_have_text("Connected")
+    bob_card = page.locator("#advocate-list > li").filter(has_text=bob.email)
+    expect(bob_card.locator(".chip.offline")).to_have_text("Not connected")
+    expect(page.locator("#available-count")).to_have_text("1 of 3")
 
     # A new texter arrives: the board shows them without a reload.
     hotline.post_sms(hotline.texter().phone, URGENT_TEXT)

@@ -4,7 +4,7 @@ event log cannot be rewritten."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
@@ -15,7 +15,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from hotline.db.migrate import alembic_config
-from hotline.db.models import Base, Event
+from hotline.db.models import Base, Event, StaffUser
 from hotline.db.session import make_engine
 
 
@@ -52,3 +52,40 @@ def test_the_event_log_refuses_updates_and_deletes(fresh: Engine) -> None:
             session.commit()
     with fresh.connect() as connection:
         assert connection.execute(text("SELECT kind FROM events")).scalars().all() == ["test"]
+
+
+def test_0010_takes_the_last_poll_from_each_live_session(fresh: Engine) -> None:
+    """Advocates at work during the upgrade must not look gone to the first presence check."""
+    config = alembic_config(fresh)
+    command.downgrade(config, "0009")
+    seen = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+    with fresh.begin() as connection:
+        for user_id, email in ((1, "at-work@example.org"), (2, "gone@example.org")):
+            connection.execute(
+                text(
+                    "INSERT INTO staff_users (id, email, password_hash, role, active, created_at,"
+                    " availability, totp_enabled) VALUES (:id, :email, 'x', 'advocate', true,"
+                    " :at, 'available', false)"
+                ),
+                {"id": user_id, "email": email, "at": seen},
+            )
+        for session_id, user_id, last_seen, ended in (
+            ("a" * 64, 1, seen, None),
+            ("b" * 64, 1, seen - timedelta(hours=1), None),
+            ("c" * 64, 2, seen, seen),  # signed out: not a sign of life
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO staff_sessions (id, user_id, csrf_token, created_at,"
+                    " last_seen_at, ended_at, awaiting_totp) VALUES (:id, :user_id, 'x', :at,"
+                    " :last_seen, :ended, false)"
+                ),
+                {"id": session_id, "user_id": user_id, "at": seen - timedelta(hours=2),
+                 "last_seen": last_seen, "ended": ended},
+            )  # fmt: skip
+    command.upgrade(config, "0010")
+    with Session(fresh) as session:
+        at_work, gone = session.get(StaffUser, 1), session.get(StaffUser, 2)
+        assert at_work is not None and gone is not None
+        assert at_work.console_seen_at == seen
+        assert gone.console_seen_at is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,7 +121,15 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    log_dir = tmp_path_factory.mktemp("stack")
+    with start_stack(postgres_url, tmp_path_factory.mktemp("stack")) as started:
+        yield started
+
+
+@contextmanager
+def start_stack(database_url: str, log_dir: Path, **settings: str) -> Iterator[Stack]:
+    """Redis, the fake Twilio API, gunicorn, a celery worker and beat on ``database_url``, with
+    short timers; ``settings`` adds or overrides environment variables
+    (``HOTLINE_PRESENCE_GRACE_MINUTES="0.05"``). Everything is stopped on leaving."""
     redis_port, web_port = free_port(), free_port()
     try:
         redis = redis_server(redis_port, log_dir)
@@ -142,7 +151,7 @@ def stack(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     fake.start()
     public_url = f"http://127.0.0.1:{web_port}"
     env = production_env(
-        database_url=postgres_url,
+        database_url=database_url,
         redis_port=redis_port,
         public_url=public_url,
         account_sid=TEST_ACCOUNT_SID,
@@ -157,6 +166,7 @@ def stack(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         # Real timers, made short enough to watch: 15 s of silence during triage closes.
         HOTLINE_TRIAGE_TIMEOUT_MINUTES="0.25",
         HOTLINE_TIMER_TICK_SECONDS="1",
+        **settings,
     )
     settings = Settings.from_env(env)  # the same production checks the processes make
     processes = [
@@ -164,7 +174,7 @@ def stack(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         celery_worker(env, log_dir),
         celery_beat(env, log_dir),
     ]
-    engine = make_engine(postgres_url)
+    engine = make_engine(database_url)
     stack = Stack(
         public_url,
         fake,
