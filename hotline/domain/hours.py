@@ -17,6 +17,7 @@ saving included; :func:`describe` is the short form texts show ("Mon-Fri 9am-5pm
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -135,7 +136,7 @@ def _check_overlaps(schedule: Schedule) -> None:
         for o in schedule.openings
         for shift in (0, WEEK_MINUTES)
     )
-    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+    for (_, end), (start, _) in pairwise(spans):
         if start < end:
             raise ScheduleError("two openings overlap")
 
