@@ -17,9 +17,9 @@ saving included; :func:`describe` is the short form texts show ("Mon-Fri 9am-5pm
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
