@@ -30,7 +30,7 @@ DAY_NAMES = {
 }
 WEEK_MINUTES = 7 * 24 * 60
 MAX_ENTRIES = 14
-MAX_DESCRIPTION = 60  # characters of the short form, in either language: texts must stay short
+MAX_DESCRIPTION = 48  # characters of the short form, in either language: texts must stay short
 
 _TIME = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 

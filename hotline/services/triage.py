@@ -8,7 +8,7 @@ the queue, priority and timers set. Every caller holds the texter's row lock
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, literal, select, update
@@ -26,11 +26,11 @@ from hotline.db.models import (
 from hotline.db.session import lock_texter
 from hotline.domain import answers
 from hotline.domain.delivery import DeliveryStatus, Direction
-from hotline.domain.queue import estimate_wait_minutes
 from hotline.domain.risk import Lexicon, Priority, assess, higher
 from hotline.domain.triage import Action, On, Op, Snapshot, State, step
 from hotline.domain.triage import Event as TriageEvent
-from hotline.services import events
+from hotline.services import events, waiting
+from hotline.services.staffing import HoursPolicy
 from hotline.settings import Settings
 from hotline.vault import Vault
 
@@ -54,6 +54,7 @@ class TriagePolicy:
     timer_minutes: dict[str, float]
     quiet_limit_seconds: float
     lexicons: tuple[Lexicon, ...]
+    hours: HoursPolicy  # opening hours and what waiting texters are told (services.waiting)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TriagePolicy:
@@ -70,6 +71,7 @@ class TriagePolicy:
             },
             quiet_limit_seconds=settings.check_in_after_minutes * 60,
             lexicons=(lexicon("en", settings.lexicon_dir), lexicon("es", settings.lexicon_dir)),
+            hours=HoursPolicy.from_settings(settings),
         )
 
 
@@ -113,6 +115,12 @@ class Triage:
     ) -> list[Action]:
         """Feed ``event`` to the machine and carry out what it decides. Returns the actions."""
         before = self.snapshot(conversation)
+        found = waiting.facts(
+            session, conversation, event.on, self.policy.hours, now,
+            lambda: queue_position(session, conversation),
+        )  # fmt: skip
+        if found:
+            event = replace(event, details={**found, **event.details})
         after, actions = step(before, event, quiet_limit=self.policy.quiet_limit_seconds)
         outcome.conversations.add(conversation.id)
         if not actions and after == before:
@@ -233,10 +241,11 @@ class Triage:
     def render(self, session: Session, conversation: Conversation, key: str, now: datetime) -> str:
         """A catalogue text for this conversation, with its place in line where it needs one."""
         values: dict[str, object] = {}
-        if key in ("queued", "wait_update"):
-            position = queue_position(session, conversation)
-            values["position"] = position
-            values["wait"] = estimate_wait_minutes(position, recent_claims(session, now), now)
+        if key in waiting.QUEUE_KEYS:
+            key, values = waiting.wording(
+                session, conversation, key, queue_position(session, conversation),
+                self.policy.hours, now, discreet=self.policy.discreet,
+            )  # fmt: skip
         return self.render_plain(key, conversation.language, **values)
 
     def render_plain(self, key: str, language: str, **values: object) -> str:
@@ -448,9 +457,10 @@ def fire_timer(session: Session, triage: Triage, conversation_id: int, now: date
         return outcome
     conversation.timer, conversation.timer_due_at = None, None  # the machine may set the next
     quiet = (now - (conversation.last_texter_at or conversation.opened_at)).total_seconds()
-    triage.advance(
+    actions = triage.advance(
         session, conversation, TriageEvent(TIMER_EVENTS[name], quiet_seconds=quiet), now, outcome
     )
+    waiting.count_unprompted(conversation, actions, now)  # the texter did not ask for these
     return outcome
 
 
