@@ -611,7 +611,6 @@ def describe(session: Session, settings: Settings) -> list[dict[str, Any]]:
                 "label": spec.label,
                 "help": spec.help,
                 "kind": spec.kind.value,
-                "example": spec.example or None,
                 "min": spec.low if spec.kind in (Kind.MINUTES, Kind.COUNT) else None,
                 "max": spec.high if spec.kind in (Kind.MINUTES, Kind.COUNT) else None,
                 "value": kept.get(spec.key, default),
@@ -619,6 +618,7 @@ def describe(session: Session, settings: Settings) -> list[dict[str, Any]]:
                 "overridden": row is not None,
                 "updated_at": row.updated_at.isoformat() if row else None,
                 "updated_by": emails.get(row.updated_by) if row and row.updated_by else None,
+                **({"example": spec.example} if spec.kind is Kind.TEXT else {}),
             }
         )
     return items
