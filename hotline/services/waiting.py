@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.catalogue import render
-from hotline.db.models import Conversation, ConversationStatus, Texter
+from hotline.db.models import Conversation, ConversationStatus, Event, Texter
 from hotline.domain import hours
 from hotline.domain.triage import Action, On, Op, State
 from hotline.domain.wait import Budget, Staffing, estimate_minutes, is_next, spend, within_budget
@@ -162,7 +163,16 @@ def reopen_kept_place(
         return None
     if now - latest.closed_at > timedelta(minutes=policy.keep_place_minutes):
         return None
-    if texter.erasure_requested_at is not None:
+    erased = session.scalar(
+        select(Event.id)
+        .where(
+            Event.kind == "texter_erased",
+            Event.texter_id == texter.id,
+            Event.created_at >= latest.closed_at,
+        )
+        .limit(1)
+    )
+    if erased is not None:
         return None
     latest.status = ConversationStatus.OPEN
     latest.state = State.QUEUE_CHECK_IN
