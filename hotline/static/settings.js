@@ -454,7 +454,7 @@
 
   function plain(value) {
     if (typeof value === "boolean") return value ? "on" : "off";
-    if (value === null || value === undefined) return "–";
+    if (value === null || value === undefined || value === "") return "–";
     return String(value);
   }
 
