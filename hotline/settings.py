@@ -11,11 +11,13 @@ import base64
 import binascii
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from hotline.domain import hours, reach
 
 
 class Mode(StrEnum):
@@ -82,7 +84,8 @@ class Settings:
     keep_place_minutes: float = 120.0
     # When advocates answer: a weekly schedule in the hotline's time zone (None: always open),
     # and the numbers and address shown to texters when nobody can answer.
-    operating_hours: Mapping[str, Any] | None = None
+    # A schedule as hotline.domain.hours reads it ("mon-fri 09:00-17:00; sat 10:00-14:00").
+    operating_hours: str | None = None
     timezone: str = "America/New_York"
     voice_number: str = ""
     web_address: str = ""
@@ -257,6 +260,8 @@ class Settings:
                 problems.append("HOTLINE_SAFE_WORD must be one word of 3 to 12 letters A-Z")
             tuned["safe_word"] = safe_word.upper()
 
+        _read_hours(get, tuned, problems)
+
         if problems:
             raise SettingsError(
                 "hotline cannot start: " + "; ".join(problems) + f" (HOTLINE_ENV={mode.value})"
@@ -313,6 +318,40 @@ _FLAG_SETTINGS = {
     "HOTLINE_REQUIRE_2FA_FOR_SUPERVISORS": "require_2fa_for_supervisors",
 }
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _read_hours(
+    get: Callable[[str], str | None], tuned: dict[str, Any], problems: list[str]
+) -> None:
+    """Operating hours, time zone, voice number and web address; problems name the variable,
+    never its value."""
+    schedule = get("HOTLINE_OPERATING_HOURS")
+    if schedule is not None:
+        try:
+            tuned["operating_hours"] = hours.canonical(hours.parse(schedule)) or None
+        except hours.ScheduleError:
+            problems.append(
+                "HOTLINE_OPERATING_HOURS must be a weekly schedule like "
+                "'mon-fri 09:00-17:00; sat 10:00-14:00'"
+            )
+    zone = get("HOTLINE_TIMEZONE")
+    if zone is not None:
+        try:
+            hours.zone(zone)
+            tuned["timezone"] = zone
+        except hours.ScheduleError:
+            problems.append("HOTLINE_TIMEZONE must be a time zone name like America/New_York")
+    for name, attribute, check in (
+        ("HOTLINE_VOICE_NUMBER", "voice_number", reach.check_voice_number),
+        ("HOTLINE_WEB_ADDRESS", "web_address", reach.check_web_address),
+    ):
+        raw = get(name)
+        if raw is None:
+            continue
+        try:
+            tuned[attribute] = check(raw)
+        except ValueError as problem:
+            problems.append(f"{name} {problem}")
 
 
 def _is_fernet_key(key: str) -> bool:

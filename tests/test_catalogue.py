@@ -9,13 +9,25 @@ import pytest
 
 from hotline.catalogue import DEFAULT_LANGUAGE, LANGUAGES, catalogue, render, text
 from hotline.domain import answers
+from hotline.domain.hours import MAX_DESCRIPTION
 from hotline.domain.keywords import Keyword, fold, parse_keyword
+from hotline.domain.reach import MAX_VOICE_CHARS, MAX_WEB_CHARS
 from hotline.domain.segments import count_segments
 
 ENTRIES = [(language, key) for language in LANGUAGES for key in catalogue(language)]
-PLACEHOLDERS = {"org", "safe_word", "position", "wait"}
-# The longest values a text can be filled with (settings cap the name and the safe word).
-LONGEST = {"org": "X" * 40, "safe_word": "ABCDEFGHIJKL", "position": 999, "wait": 999}
+PLACEHOLDERS = {"org", "safe_word", "position", "wait", "hours", "opens", "reach", "voice", "web"}
+# The longest values a text can be filled with (settings cap the name, the safe word, the
+# opening hours' short form, the voice number and the web address).
+LONGEST: dict[str, object] = {
+    "org": "X" * 40,
+    "safe_word": "ABCDEFGHIJKL",
+    "position": 999,
+    "wait": 999,
+    "hours": "X" * MAX_DESCRIPTION + " ABCDE",  # and the zone's abbreviation
+    "opens": "tomorrow 12:30pm",
+    "voice": "9" * MAX_VOICE_CHARS,
+    "web": "x" * MAX_WEB_CHARS,
+}
 DISCREET_KEYS = ["welcome", "help"]
 OTHER_LANGUAGE = {"en": "ESPAÑOL", "es": "ENGLISH"}
 STOP_WORD = {"en": "STOP", "es": "PARAR"}
@@ -43,7 +55,14 @@ _OFFERED = re.compile(r"(?:^|\bor |\bo |, )\W*([A-ZÑ]{2,}|\{\w+\})(?![\w{])")
 
 
 def filled(key: str, language: str, *, discreet: bool = False, **values: object) -> str:
-    return render(key, language, discreet=discreet, **{**LONGEST, **values})
+    longest = {**LONGEST, **values}
+    if "reach" not in values:  # both other ways to reach the hotline, at their longest
+        parts = (
+            render(f"reach_{part}", language, discreet=False, **longest)
+            for part in ("voice", "web")
+        )
+        longest["reach"] = "".join(f" {part}" for part in parts)
+    return render(key, language, discreet=discreet, **longest)
 
 
 def acted_on(word: str) -> bool:

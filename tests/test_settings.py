@@ -352,3 +352,46 @@ def test_triage_settings_are_read(tmp_path: Path) -> None:
     assert settings.safe_word == "APPLE" and settings.discreet_mode
     assert settings.org_name == "Freedom Network" and not settings.survey_enabled
     assert settings.wait_update_minutes == 5.0
+
+
+def test_opening_hours_time_zone_and_ways_to_reach_us_are_read(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            **PRODUCTION,
+            "HOTLINE_OPERATING_HOURS": "Mon-Fri 9:00-17:00; sat 10:00-14:00",
+            "HOTLINE_TIMEZONE": "America/Chicago",
+            "HOTLINE_VOICE_NUMBER": " 1-888-373-7888 ",
+            "HOTLINE_WEB_ADDRESS": "https://example.org/help",
+        },
+        instance_path=tmp_path,
+    )
+    assert settings.operating_hours == "mon-fri 09:00-17:00; sat 10:00-14:00"
+    assert settings.timezone == "America/Chicago"
+    assert settings.voice_number == "1-888-373-7888"
+    assert settings.web_address == "example.org/help"
+    plain = Settings.from_env(PRODUCTION, instance_path=tmp_path)
+    assert plain.operating_hours is None and plain.timezone == "America/New_York"
+    assert plain.voice_number == plain.web_address == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("HOTLINE_OPERATING_HOURS", "weekdays 9-5-secretish",
+         "HOTLINE_OPERATING_HOURS must be a weekly schedule like "
+         "'mon-fri 09:00-17:00; sat 10:00-14:00'"),
+        ("HOTLINE_TIMEZONE", "Mars/Secretish",
+         "HOTLINE_TIMEZONE must be a time zone name like America/New_York"),
+        ("HOTLINE_VOICE_NUMBER", "call secretish",
+         "HOTLINE_VOICE_NUMBER must be a phone number: digits, spaces, + - ( ) and dots, "
+         "at most 20 characters"),
+        ("HOTLINE_WEB_ADDRESS", "secretish web",
+         "HOTLINE_WEB_ADDRESS must be a web address like example.org/help, at most 40 characters"),
+    ],
+)  # fmt: skip
+def test_bad_hours_or_contacts_are_named_never_quoted(
+    tmp_path: Path, name: str, value: str, problem: str
+) -> None:
+    message = refusal({**PRODUCTION, name: value}, tmp_path)
+    assert problem in message
+    assert "secretish" not in message

@@ -65,6 +65,13 @@ class Guard(StrEnum):
     GUIDANCE_DUE = "guidance due"
     # The texter said it is not safe to text: nothing unprompted goes to them.
     DO_NOT_TEXT = "do not text"
+    # Facts about waiting, given by hotline.services.waiting in Event.details.
+    UNSTAFFED = "nobody on shift"
+    NO_BUDGET = "unprompted texts used up"
+    NOT_NEWS = "place in line not news"
+    ACK_DUE = "not acknowledged lately"
+    # Needs a person, and their place in line is not news: no update, look again later.
+    HELD_NOT_NEWS = "needs a person, place not news"
 
 
 class Op(StrEnum):
@@ -287,7 +294,16 @@ def _rows() -> tuple[Transition, ...]:
     rows += [
         # They said it is not safe to text: no wait update, no "still there?", no release.
         Transition(State.QUEUED, On.WAIT_TIMER, None, (), Guard.DO_NOT_TEXT),
-        # Only a person closes theirs: no "still there?", since silence cannot release them.
+        *_honest_waiting(),
+        # Only a person closes theirs: no "still there?", since silence cannot release them;
+        # an update only when their place is news.
+        Transition(
+            State.QUEUED,
+            On.WAIT_TIMER,
+            None,
+            (Action(Op.TIMER, "wait_update"),),
+            Guard.HELD_NOT_NEWS,
+        ),
         Transition(
             State.QUEUED,
             On.WAIT_TIMER,
@@ -296,6 +312,10 @@ def _rows() -> tuple[Transition, ...]:
             Guard.NEEDS_PERSON,
         ),
         Transition(State.QUEUED, On.WAIT_TIMER, State.QUEUE_CHECK_IN, (), Guard.QUIET_LONG),
+        # Their place has not moved enough to be worth a buzz: look again later.
+        Transition(
+            State.QUEUED, On.WAIT_TIMER, None, (Action(Op.TIMER, "wait_update"),), Guard.NOT_NEWS
+        ),
         Transition(
             State.QUEUED,
             On.WAIT_TIMER,
@@ -347,6 +367,29 @@ def _rows() -> tuple[Transition, ...]:
     return tuple(rows)
 
 
+def _honest_waiting() -> list[Transition]:
+    """Waiting rows that come before the timers' usual ones.
+
+    While nobody is on shift (closed, or no advocate available) a silent texter is neither
+    asked "still there?" nor released, and hears nothing unprompted; with the hour's budget of
+    unprompted texts spent, the update, the check-in and the release all wait. A text from a
+    queued texter that nothing else answers gets a short acknowledgement, at most one every
+    few minutes (asked for, so outside the budget).
+    """
+    rearm_wait = (Action(Op.TIMER, "wait_update"),)
+    rearm_check = (Action(Op.TIMER, "check_in"),)
+    return [
+        Transition(State.QUEUED, On.WAIT_TIMER, None, rearm_wait, Guard.UNSTAFFED),
+        Transition(State.QUEUED, On.WAIT_TIMER, None, rearm_wait, Guard.NO_BUDGET),
+        Transition(State.QUEUE_CHECK_IN, On.INACTIVE, None, rearm_check, Guard.UNSTAFFED),
+        Transition(State.QUEUE_CHECK_IN, On.INACTIVE, None, rearm_check, Guard.NO_BUDGET),
+        *(
+            Transition(State.QUEUED, on, None, (send("queued_ack"),), Guard.ACK_DUE)
+            for on in _TEXTS
+        ),
+    ]
+
+
 def _unanswered(state: State) -> tuple[On, ...]:
     """Kinds of text that do not answer the question asked in ``state``."""
     answers = {
@@ -378,6 +421,16 @@ def _guard_holds(guard: Guard | None, snapshot: Snapshot, event: Event, quiet_li
         return event.quiet_seconds >= quiet_limit
     if guard is Guard.SURVEY_WANTED:
         return event.details.get("survey") == "yes"
+    if guard is Guard.UNSTAFFED:
+        return event.details.get("staffed") == "no"
+    if guard is Guard.NO_BUDGET:
+        return event.details.get("budget") == "no"
+    if guard is Guard.NOT_NEWS:
+        return event.details.get("news") == "no"
+    if guard is Guard.HELD_NOT_NEWS:
+        return (snapshot.urgent or snapshot.minor) and event.details.get("news") == "no"
+    if guard is Guard.ACK_DUE:
+        return event.details.get("ack") == "yes"
     raise AssertionError(guard)
 
 

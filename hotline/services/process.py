@@ -23,7 +23,7 @@ from hotline.domain.delivery import Direction
 from hotline.domain.keywords import Keyword, fold, parse_keyword
 from hotline.domain.triage import Event as TriageEvent
 from hotline.domain.triage import On, State
-from hotline.services import events
+from hotline.services import events, waiting
 from hotline.services.privacy import erase_texter
 from hotline.services.triage import Outcome, Triage, queue_text
 
@@ -191,6 +191,16 @@ def _handle(
         )
         if not outcome.restart:
             return
+    kept = waiting.reopen_kept_place(session, texter, latest, triage.policy.hours, now)
+    if kept is not None:  # released from the queue a moment ago: their place, not a new welcome
+        message.conversation_id = kept.id
+        outcome.conversations.add(kept.id)
+        if keyword is Keyword.HELP:
+            _compliance(session, triage, texter, kept, "help", now, outcome)
+        triage.reassess(session, kept, now)
+        event = triage.classify(body, kept)
+        triage.advance(session, kept, event, now, outcome, message=message, text=body)
+        return
     _start_conversation(session, triage, texter, message, body, now, outcome, latest is not None)
 
 

@@ -28,11 +28,12 @@ from hotline.db.session import lock_texter
 from hotline.domain import answers
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.keywords import asks_not_to_be_texted
-from hotline.domain.queue import Tier, estimate_wait_minutes, sort_key
+from hotline.domain.queue import Tier, sort_key
 from hotline.domain.risk import Lexicon, Priority, assess, higher, mentions_minor
 from hotline.domain.triage import Action, On, Op, Snapshot, State, step
 from hotline.domain.triage import Event as TriageEvent
-from hotline.services import events
+from hotline.services import events, waiting
+from hotline.services.staffing import HoursPolicy
 from hotline.settings import Settings
 from hotline.vault import Vault
 
@@ -56,6 +57,7 @@ class TriagePolicy:
     timer_minutes: dict[str, float]
     quiet_limit_seconds: float
     lexicons: tuple[Lexicon, ...]
+    hours: HoursPolicy  # opening hours and what waiting texters are told (services.waiting)
     guidance_every: timedelta = timedelta(minutes=5)
 
     @classmethod
@@ -73,6 +75,7 @@ class TriagePolicy:
             },
             quiet_limit_seconds=settings.check_in_after_minutes * 60,
             lexicons=(lexicon("en", settings.lexicon_dir), lexicon("es", settings.lexicon_dir)),
+            hours=HoursPolicy.from_settings(settings),
             guidance_every=timedelta(minutes=settings.emergency_guidance_minutes),
         )
 
@@ -129,6 +132,12 @@ class Triage:
         """Feed ``event`` to the machine and carry out what it decides. Returns the actions."""
         before = self.snapshot(conversation)
         event = self.facts(conversation, event, now)
+        found = waiting.facts(
+            session, conversation, event.on, self.policy.hours, now,
+            lambda: queue_position(session, conversation),
+        )  # fmt: skip
+        if found:
+            event = replace(event, details={**found, **event.details})
         after, actions = step(before, event, quiet_limit=self.policy.quiet_limit_seconds)
         outcome.conversations.add(conversation.id)
         if not actions and after == before:
@@ -258,12 +267,14 @@ class Triage:
     def render(self, session: Session, conversation: Conversation, key: str, now: datetime) -> str:
         """A catalogue text for this conversation, with its place in line where it needs one."""
         values: dict[str, object] = {}
-        if key in ("queued", "wait_update"):
+        if key in waiting.QUEUE_KEYS:
             position = queue_position(session, conversation)
-            if key == "queued" and conversation.emergency_at is not None and position == 1:
-                key = "queued_emergency"  # after the guidance: no estimate, they are next
-            values["position"] = position
-            values["wait"] = estimate_wait_minutes(position, recent_claims(session, now), now)
+            key, values = waiting.wording(
+                session, conversation, key, position,
+                self.policy.hours, now, discreet=self.policy.discreet,
+            )  # fmt: skip
+            if key in ("queued", "queued_next") and conversation.emergency_at and position == 1:
+                key = "queued_emergency"  # after the guidance, on shift: they are next
         return self.render_plain(key, conversation.language, **values)
 
     def render_plain(self, key: str, language: str, **values: object) -> str:
@@ -524,9 +535,10 @@ def fire_timer(session: Session, triage: Triage, conversation_id: int, now: date
         return outcome
     conversation.timer, conversation.timer_due_at = None, None  # the machine may set the next
     quiet = (now - (conversation.last_texter_at or conversation.opened_at)).total_seconds()
-    triage.advance(
+    actions = triage.advance(
         session, conversation, TriageEvent(TIMER_EVENTS[name], quiet_seconds=quiet), now, outcome
     )
+    waiting.count_unprompted(conversation, actions, now)  # the texter did not ask for these
     return outcome
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from hotline.catalogue import LANGUAGES, lexicon
 from hotline.db.models import Event, SettingOverride, StaffUser
+from hotline.domain import hours, reach
 from hotline.domain.risk import Lexicon, normalise
 from hotline.services import events
 from hotline.services.console import InvalidInput
@@ -62,6 +63,7 @@ class Kind(StrEnum):
     COUNT = "count"
     FLAG = "flag"
     LEXICON = "lexicon"
+    TEXT = "text"  # a line of text, checked by the knob's own ``parse``
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,24 @@ class Knob:
     low: float = 0
     high: float = 0
     language: str = ""  # lexicons only
+    parse: Callable[[str], str] | None = None  # text only: the stored form, or ValueError
+    example: str = ""  # text only: shown as the field's placeholder
+
+
+def _schedule(value: str) -> str:
+    try:
+        return hours.canonical(hours.parse(value))
+    except hours.ScheduleError as problem:
+        raise ValueError(f": {problem}") from None
+
+
+def _time_zone(value: str) -> str:
+    name = value.strip()
+    try:
+        hours.zone(name)
+    except hours.ScheduleError as problem:
+        raise ValueError(str(problem)) from None
+    return name
 
 
 KNOBS: dict[str, Knob] = {
@@ -134,6 +154,65 @@ KNOBS: dict[str, Knob] = {
             1,
             1440,
         ),
+        Knob(
+            "operating_hours",
+            "Opening hours (empty: always open)",
+            "When advocates answer, in the hotline's time zone: days, then times, entries "
+            "separated by ; (e.g. mon-fri 09:00-17:00; sat 10:00-14:00). Outside these hours a "
+            "texter is told when you open, what to do in an emergency, and keeps their place.",
+            Kind.TEXT,
+            parse=_schedule,
+            example="mon-fri 09:00-17:00; sat 10:00-14:00",
+        ),
+        Knob(
+            "timezone",
+            "Time zone of the opening hours",
+            "A time zone name, e.g. America/New_York or America/Chicago.",
+            Kind.TEXT,
+            parse=_time_zone,
+            example="America/New_York",
+        ),
+        Knob(
+            "voice_number",
+            "Voice line shown to texters (empty: none)",
+            "Told to texters who wait while nobody can answer.",
+            Kind.TEXT,
+            parse=reach.check_voice_number,
+            example="1-888-373-7888",
+        ),
+        Knob(
+            "web_address",
+            "Web address shown to texters (empty: none)",
+            "Told to texters who wait while nobody can answer; never in discreet mode.",
+            Kind.TEXT,
+            parse=reach.check_web_address,
+            example="example.org/help",
+        ),
+        Knob(
+            "unprompted_per_hour",
+            "Queue: at most this many texts a waiting texter did not ask for, per hour",
+            "Wait updates, \u201cstill there?\u201d and the release wait when the hour\u2019s "
+            "texts are spent. A hidden phone should not keep buzzing.",
+            Kind.COUNT,
+            0,
+            6,
+        ),
+        Knob(
+            "ack_minutes",
+            "Queue: acknowledge a waiting texter\u2019s texts at most once every",
+            "\u201cWe got your message. You are number 2 in line.\u201d",
+            Kind.MINUTES,
+            1,
+            120,
+        ),
+        Knob(
+            "keep_place_minutes",
+            "Queue: a released texter who texts again within this keeps their place",
+            "They are put back in line where they were instead of starting over.",
+            Kind.MINUTES,
+            1,
+            1440,
+        ),
         *(
             Knob(
                 f"lexicon_{language}",
@@ -177,6 +256,8 @@ def check(key: str, value: Any) -> Any:
         return value
     if spec.kind is Kind.LEXICON:
         return check_lexicon(value, key)
+    if spec.kind is Kind.TEXT:
+        return _check_text(spec, value)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise TuningError(f"{key} must be a number")
     if spec.kind is Kind.COUNT:
@@ -186,6 +267,25 @@ def check(key: str, value: Any) -> Any:
     if not spec.low <= value <= spec.high:
         raise TuningError(f"{key} must be from {spec.low:g} to {spec.high:g} minutes")
     return int(value) if value == int(value) else float(value)
+
+
+def _check_text(spec: Knob, value: Any) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise TuningError(f"{spec.key} must be text")
+    if len(value) > 500 or any(
+        unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in value.replace("\n", "")
+    ):
+        raise TuningError(f"{spec.key} must be a short line of plain text")
+    assert spec.parse is not None
+    try:
+        return spec.parse(value)
+    except ValueError as problem:
+        reason = str(problem)
+        raise TuningError(
+            f"{spec.key}{reason}" if reason.startswith(":") else f"{spec.key} {reason}"
+        ) from None
 
 
 def _whole(value: Any, low: int, high: int) -> int | None:
@@ -290,6 +390,8 @@ def defaults(settings: Settings) -> dict[str, Any]:
     for spec in KNOBS.values():
         if spec.kind is Kind.LEXICON:
             values[spec.key] = lexicon_value(lexicon(spec.language, settings.lexicon_dir))
+        elif spec.kind is Kind.TEXT:
+            values[spec.key] = getattr(settings, spec.key) or ""  # None: always open
         else:
             values[spec.key] = getattr(settings, spec.key)
     return values
@@ -518,6 +620,7 @@ def describe(session: Session, settings: Settings) -> list[dict[str, Any]]:
                 "overridden": row is not None,
                 "updated_at": row.updated_at.isoformat() if row else None,
                 "updated_by": emails.get(row.updated_by) if row and row.updated_by else None,
+                **({"example": spec.example} if spec.kind is Kind.TEXT else {}),
             }
         )
     return items

@@ -1,4 +1,5 @@
-/* The settings page: timers, discreet mode, capacity, dispositions, tags, risk lexicons.
+/* The settings page: timers, discreet mode, capacity, opening hours and what waiting texters
+ * are told, dispositions, tags, risk lexicons.
  * Plain JavaScript, no framework, no build step.
  *
  * The server checks every value and says what is wrong; this page only shapes what was typed
@@ -49,6 +50,7 @@
     if (item.kind === "lexicon") return "the lexicon the server was started with";
     if (item.kind === "flag") return value ? "on" : "off";
     if (item.kind === "minutes") return `${value} min`;
+    if (item.kind === "text") return value ? `\u201c${value}\u201d` : item.key === "operating_hours" ? "always open" : "none";
     return String(value);
   }
 
@@ -139,6 +141,19 @@
       field.checked = Boolean(item.value);
       read = () => field.checked;
       form.append(el("label", "check", field, ` ${item.label}`));
+    } else if (item.kind === "text") {
+      field = el("input");
+      field.type = "text";
+      field.id = id;
+      field.maxLength = 500;
+      field.autocomplete = "off";
+      field.spellcheck = false;
+      field.value = String(item.value ?? "");
+      if (item.example) field.placeholder = item.example;
+      read = () => field.value;
+      const label = el("label", "", item.label);
+      label.htmlFor = id;
+      form.append(label, el("div", "inline wide", field));
     } else {
       field = el("input");
       field.type = "number";
@@ -439,7 +454,7 @@
 
   function plain(value) {
     if (typeof value === "boolean") return value ? "on" : "off";
-    if (value === null || value === undefined) return "–";
+    if (value === null || value === undefined || value === "") return "–";
     return String(value);
   }
 

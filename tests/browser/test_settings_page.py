@@ -196,3 +196,52 @@ def test_an_advocate_gets_no_settings_page(
     assert response is not None and response.status == 403
     assert console.fetch_status("/supervisor/api/settings/capacity", "PUT", {"value": 9}) == 403
     assert overrides(hotline) == {}
+
+
+def test_a_supervisor_sets_opening_hours_and_the_voice_line(
+    hotline: Hotline, open_console: Callable[[], Console]
+) -> None:
+    supervisor = hotline.staff("sam", role="supervisor")
+    boss = open_console()
+    page = open_settings(boss, supervisor)
+    status = page.locator("#status")
+    label = "Opening hours (empty: always open)"
+    hours = page.get_by_label(label)
+    expect(hours).to_have_value("")
+    expect(hours).to_have_attribute("placeholder", "mon-fri 09:00-17:00; sat 10:00-14:00")
+    form = page.locator('form[data-key="operating_hours"]')
+    expect(form).to_contain_text("Default in force: always open")
+
+    hours.fill("weekdays 9-5")
+    form.get_by_role("button", name="Save").click()
+    expect(form.locator(".form-error")).to_have_text(
+        "operating_hours: \u201cweekdays\u201d is not a day: use mon, tue ... sun or daily"
+    )
+    expect(hours).to_have_attribute("aria-invalid", "true")
+    assert overrides(hotline) == {}
+
+    hours.fill("Mon-Fri 9:00-17:00")
+    form.get_by_role("button", name="Save").click()
+    expect(status).to_have_text(f"Saved: {label} is now \u201cmon-fri 09:00-17:00\u201d.")
+    expect(page.get_by_label(label)).to_have_value("mon-fri 09:00-17:00")
+
+    voice = page.get_by_label("Voice line shown to texters (empty: none)")
+    voice_form = page.locator('form[data-key="voice_number"]')
+    voice.fill("call us")
+    voice_form.get_by_role("button", name="Save").click()
+    expect(voice_form.locator(".form-error")).to_contain_text("voice_number must be a phone number")
+    voice.fill("1-888-373-7888")
+    voice_form.get_by_role("button", name="Save").click()
+    expect(status).to_contain_text("is now \u201c1-888-373-7888\u201d")
+    assert overrides(hotline) == {
+        "operating_hours": "mon-fri 09:00-17:00",
+        "voice_number": "1-888-373-7888",
+    }
+
+    page.locator('form[data-key="operating_hours"]').get_by_role(
+        "button", name="Reset to default"
+    ).click()
+    expect(status).to_contain_text("back to the default (always open)")
+    expect(page.get_by_label(label)).to_have_value("")
+    assert kinds(hotline) == ["setting_changed", "setting_changed", "setting_reset"]
+    boss.assert_clean()

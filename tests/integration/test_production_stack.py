@@ -7,6 +7,7 @@ status callbacks come back through ``/twilio/status``.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -49,6 +50,7 @@ from tests.helpers import sms_form
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 
 SHORT_CODE = "+15005550006"
+UNSTAFFED = "Thank you. No advocate is free right now, so we can't say how long the wait will be."
 
 
 @dataclass
@@ -166,6 +168,11 @@ def start_stack(database_url: str, log_dir: Path, **settings: str) -> Iterator[S
         # Real timers, made short enough to watch: 15 s of silence during triage closes.
         HOTLINE_TRIAGE_TIMEOUT_MINUTES="0.25",
         HOTLINE_TIMER_TICK_SECONDS="1",
+        # Nobody is ever on shift here: a queued texter would be asked "still there?" after
+        # 6 s of silence and released 3 s later, were anyone on shift (see the test below).
+        HOTLINE_WAIT_UPDATE_MINUTES="0.05",
+        HOTLINE_CHECK_IN_AFTER_MINUTES="0.1",
+        HOTLINE_CHECK_IN_TIMEOUT_MINUTES="0.05",
         **settings,
     )
     settings = Settings.from_env(env)  # the same production checks the processes make
@@ -262,7 +269,7 @@ def test_texts_from_one_texter_are_processed_in_order(stack: Stack) -> None:
     assert replies[1].startswith("Is it safe for you to text right now?")
     assert replies[2].startswith("Thank you. In a few words")
     assert replies[3].startswith("What state or ZIP code")
-    assert replies[4].startswith("Thank you. An advocate will be with you soon.")
+    assert replies[4].startswith(UNSTAFFED)
     inbound = [m for m in stack.messages_of(phone) if m.direction is Direction.INBOUND]
     assert len({m.conversation_id for m in inbound}) == 1
     time.sleep(1)
@@ -333,7 +340,7 @@ def test_whole_conversation_in_english_through_the_worker(stack: Stack) -> None:
     assert replies[1].startswith("Is it safe for you to text right now?")
     assert replies[2].startswith("Thank you. In a few words")
     assert replies[3].startswith("What state or ZIP code")
-    assert replies[4].startswith("Thank you. An advocate will be with you soon. You are number ")
+    assert replies[4].startswith(UNSTAFFED)
 
 
 def test_whole_conversation_in_spanish_with_an_emergency_mid_triage(stack: Stack) -> None:
@@ -344,8 +351,7 @@ def test_whole_conversation_in_spanish_with_an_emergency_mid_triage(stack: Stack
     assert stack.text(phone, "tiene una pistola y esta aqui").status_code == 200
     replies = stack.wait_for_replies(phone, 4)
     assert replies[2].startswith("Si esta en peligro ahora, llame al 911")
-    # First in line, or behind emergencies that came before in this shared database.
-    assert replies[3].startswith(("Usted es el primero en la fila", "Gracias. Una persona"))
+    assert replies[3].startswith("Gracias. Ahora no hay nadie de apoyo libre")
 
 
 def test_stop_while_queued_silences_everything_until_start(stack: Stack) -> None:
@@ -453,7 +459,7 @@ def test_emergency_words_while_queued_get_the_guidance_and_an_alert(stack: Stack
     """The defect: once queued, "he is here" got no text at all and no alert."""
     phone = new_phone()
     replies = converse(stack, phone, ["hi", "no", "yes", "I need a job", "skip"])
-    assert replies[-1].startswith("Thank you. An advocate will be with you soon.")
+    assert replies[-1].startswith("Thank you. No advocate is free right now")
     replies = converse(stack, phone, ["he is here"])
     assert replies[-1].startswith("If you are in danger now, call 911")
     queued = conversation_of(stack, phone)
@@ -484,6 +490,36 @@ def test_an_urgent_disclosure_then_silence_is_queued_on_a_real_timer(stack: Stac
     assert alerts_of(stack, kept.id) == ["held"]
     time.sleep(2)
     assert stack.replies_to(phone) == replies, "silence is not answered with a text"
+
+
+def test_nobody_on_shift_the_texter_is_told_honestly_and_never_released(stack: Stack) -> None:
+    phone = new_phone()
+    replies = converse(stack, phone, ["hi", "no", "yes", "I need help with my papers", "skip"])
+    honest = re.fullmatch(
+        r"Thank you\. No advocate is free right now, so we can't say how long the wait will be\. "
+        r"You are number (\d+) in line and keep your place\. If you are in danger, call 911\. "
+        r"Reply STOP to opt out\.",
+        replies[-1],
+    )  # others in this module wait too: the number is theirs to set
+    assert honest is not None, replies[-1]
+    assert "soon" not in replies[-1] and " min" not in replies[-1]
+    # Three times the silence that would ask "still there?" and release them, were anyone on
+    # shift: beat fires their timers every second, and nothing is sent.
+    time.sleep(20)
+    assert len(stack.replies_to(phone)) == 5
+    with stack.engine.connect() as connection:
+        texter_id = connection.scalar(
+            select(Texter.id).where(Texter.phone_hash == stack.vault.phone_hash(phone))
+        )
+        state, status, timer = connection.execute(
+            select(Conversation.state, Conversation.status, Conversation.timer).where(
+                Conversation.texter_id == texter_id
+            )
+        ).one()
+    assert (state.value, status.value, timer) == ("queued", "open", "wait_update")
+    # Their next text is acknowledged, with their place in line.
+    replies = converse(stack, phone, ["hello? anyone?"])
+    assert replies[-1] == f"We got your message. You are number {honest.group(1)} in line."
 
 
 def test_healthz_reports_database_and_broker(stack: Stack) -> None:

@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from hotline import jobs, runtime_of
-from hotline.db.models import ConversationStatus, Message
+from hotline.db.models import Availability, ConversationStatus, Message, StaffUser
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.risk import Priority
 from hotline.domain.triage import State
@@ -59,6 +59,36 @@ def app(make_app: Callable[..., Flask], database_url: str, clock: FakeClock) -> 
     return make_app(database_url, clock=clock, sender=LocalSender(clock.now))
 
 
+def said_with(app: Flask, key: str, language: str = "en", **values: object) -> str:
+    return runtime_of(app).triage.render_plain(key, language, **values)
+
+
+def on_shift(app: Flask, holding: int = 0) -> int:
+    """An advocate marked available, holding ``holding`` urgent texters of their own."""
+    advocate_id = advocate(app)
+    runtime = runtime_of(app)
+    with runtime.sessions.begin() as session:
+        user = session.get(StaffUser, advocate_id)
+        assert user is not None
+        user.availability = Availability.AVAILABLE
+    for _ in range(holding):
+        held = new_phone()
+        text_in(app, held, "he has a gun")
+        claim(app, held, advocate_id)
+    return advocate_id
+
+
+def queued_text(app: Flask, position: int, wait: int, language: str = "en") -> str:
+    return runtime_of(app).triage.render_plain("queued", language, position=position, wait=wait)
+
+
+def unstaffed_text(app: Flask, position: int, language: str = "en") -> str:
+    """What a texter entering the queue hears while no advocate is available."""
+    return runtime_of(app).triage.render_plain(
+        "queued_unstaffed", language, position=position, reach=""
+    )
+
+
 def test_whole_triage_in_english_to_the_queue(app: Flask) -> None:
     phone = new_phone()
     text_in(app, phone, "HELP")
@@ -74,7 +104,7 @@ def test_whole_triage_in_english_to_the_queue(app: Flask) -> None:
         said(app, "needs_question"),
         said(app, "location_question"),
     ]
-    assert replies[4].startswith("Thank you. An advocate will be with you soon. You are number ")
+    assert replies[4] == unstaffed_text(app, 1)  # nobody is on shift in this test
     assert "Msg & data rates may apply" in replies[0] and "STOP" in replies[0]
     queued = conversation(app, phone)
     assert queued.state is State.QUEUED and queued.queued_at is not None
@@ -104,7 +134,7 @@ def test_whole_triage_in_spanish(app: Flask) -> None:
         said(app, "needs_question", "es"),
         said(app, "location_question", "es"),
     ]
-    assert replies[4].startswith("Gracias. Una persona de apoyo le atendera pronto.")
+    assert replies[4] == unstaffed_text(app, 1, "es")
     queued = conversation(app, phone)
     assert queued.language == "es" and queued.state is State.QUEUED
     assert queued.location_ciphertext is None
@@ -130,7 +160,7 @@ def test_yes_to_danger_gets_emergency_guidance_and_the_head_of_the_queue(app: Fl
 
     replies = sent_to(app, scared)
     assert replies[1] == said(app, "emergency")
-    assert replies[2] == said(app, "queued_emergency")  # first in line, ahead of the calm one
+    assert replies[2] == unstaffed_text(app, 1)  # first in line; nobody on shift, told so
     urgent = conversation(app, scared)
     assert urgent.priority is Priority.URGENT and urgent.state is State.QUEUED
     assert urgent.in_danger is True
@@ -144,7 +174,7 @@ def test_emergency_words_mid_triage_skip_the_remaining_questions(app: Flask) -> 
     text_in(app, phone, "he has a gun and he's here")
     replies = sent_to(app, phone)
     assert replies[-2] == said(app, "emergency")
-    assert replies[-1] == said(app, "queued_emergency")
+    assert replies[-1] == unstaffed_text(app, 1)
     urgent = conversation(app, phone)
     assert urgent.state is State.QUEUED and urgent.priority is Priority.URGENT
     assert "emergency: gun" in (urgent.risk_reasons or [])
@@ -154,7 +184,7 @@ def test_emergency_in_the_first_text_never_waits_behind_a_question(app: Flask) -
     phone = new_phone()
     text_in(app, phone, "help he is going to kill me")
     # The guidance first and alone, then their place: no welcome asking "are you in danger?".
-    assert sent_to(app, phone) == [said(app, "emergency"), said(app, "queued_emergency")]
+    assert sent_to(app, phone) == [said(app, "emergency"), unstaffed_text(app, 1)]
     assert conversation(app, phone).state is State.QUEUED
 
 
@@ -265,11 +295,13 @@ def test_triage_silence_closes_after_the_timeout(app: Flask, clock: FakeClock) -
 
 
 def test_queue_wait_updates_check_in_and_release(app: Flask, clock: FakeClock) -> None:
+    on_shift(app, holding=3)  # on shift, with no room: the line does not move
     phone = new_phone()
     for body in ("hi", "no", "yes", "I need help with my visa", "skip"):
         text_in(app, phone, body)
+    told = len(sent_to(app, phone))
     tick(app, clock, 11)
-    assert sent_to(app, phone)[-1].startswith("We're still here. You are number ")
+    assert len(sent_to(app, phone)) == told  # still number 1: not worth a text
     tick(app, clock, 10)
     tick(app, clock, 10)  # 31 minutes without a word from them: "still there?"
     assert sent_to(app, phone)[-1] == said(app, "still_there")
@@ -278,10 +310,15 @@ def test_queue_wait_updates_check_in_and_release(app: Flask, clock: FakeClock) -
     assert conversation(app, phone).state is State.QUEUED
     assert "You are number" in sent_to(app, phone)[-1]  # their place, confirmed
 
-    for _ in range(3):  # two wait updates, then 30 quiet minutes again
+    for _ in range(3):  # 30 quiet minutes again
         tick(app, clock, 10)
     assert conversation(app, phone).state is State.QUEUE_CHECK_IN
+    # Two "still there?" in the last hour: the budget of unprompted texts is spent, so the
+    # release (a third) waits for the hour to pass.
     tick(app, clock, 11)
+    tick(app, clock, 10)
+    assert conversation(app, phone).state is State.QUEUE_CHECK_IN
+    tick(app, clock, 10)
     assert sent_to(app, phone)[-1] == said(app, "released")
     released = conversation(app, phone)
     assert released.state is State.ENDED and released.close_reason == "abandoned"
@@ -490,5 +527,5 @@ def test_espanol_while_queued_switches_later_texts(app: Flask, clock: FakeClock)
     text_in(app, phone, "español")
     assert len(sent_to(app, phone)) == before  # no reply: they are waiting
     assert conversation(app, phone).language == "es"
-    tick(app, clock, 11)
-    assert sent_to(app, phone)[-1].startswith("Seguimos aqui.")
+    text_in(app, phone, "hola?")
+    assert sent_to(app, phone)[-1] == said_with(app, "queued_ack", "es", position=1)

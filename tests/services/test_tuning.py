@@ -448,3 +448,70 @@ def test_a_bad_tag_is_refused_and_nothing_changes(
     with runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Tag)) == before
     assert events(app, "tag_added") == []
+
+
+# -- opening hours and what waiting texters are told ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "kept"),
+    [
+        ("operating_hours", "", ""),
+        ("operating_hours", None, ""),
+        (
+            "operating_hours",
+            "Mon-Fri 9:00-17:00\nsat 10:00-14:00",
+            "mon-fri 09:00-17:00; sat 10:00-14:00",
+        ),
+        ("operating_hours", "fri,sat 18:00-02:00", "fri-sat 18:00-02:00"),
+        ("timezone", " America/Los_Angeles ", "America/Los_Angeles"),
+        ("voice_number", "", ""),
+        ("voice_number", "+1 (888) 373-7888", "+1 (888) 373-7888"),
+        ("web_address", "http://Example.org/get-help", "Example.org/get-help"),
+        ("unprompted_per_hour", 0, 0),
+        ("ack_minutes", 2.5, 2.5),
+        ("keep_place_minutes", 30, 30),
+    ],
+)
+def test_waiting_settings_are_kept_in_their_plain_form(key: str, value: Any, kept: Any) -> None:
+    assert tuning.check(key, value) == kept
+
+
+ZONE_ERROR = "timezone is not a known time zone, e.g. America/New_York"
+VOICE_ERROR = (
+    "voice_number must be a phone number: digits, spaces, + - ( ) and dots, at most 20 characters"
+)
+WEB_ERROR = "web_address must be a web address like example.org/help, at most 40 characters"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("operating_hours", "mon 17:00-09:00; tue 08:00-10:00",
+         "operating_hours: two openings overlap"),
+        ("operating_hours", ["mon 09:00-17:00"], "operating_hours must be text"),
+        ("operating_hours", "mon 09:00-17:00\x00",
+         "operating_hours must be a short line of plain text"),
+        ("timezone", "", ZONE_ERROR),
+        ("timezone", "../../etc/passwd", ZONE_ERROR),
+        ("voice_number", "12", VOICE_ERROR),
+        ("web_address", "example", WEB_ERROR),
+        ("unprompted_per_hour", 1.5, "unprompted_per_hour must be a whole number from 0 to 6"),
+    ],
+)  # fmt: skip
+def test_waiting_settings_are_checked_strictly(key: str, value: Any, message: str) -> None:
+    with pytest.raises(tuning.TuningError) as refused:
+        tuning.check(key, value)
+    assert str(refused.value) == message
+
+
+def test_the_unprompted_budget_counts_from_the_next_timer(app: Flask, clock: FakeClock) -> None:
+    supervisor = staff(app, "supervisor")
+    change(app, supervisor, "unprompted_per_hour", 0)
+    tuned = runtime_of(app).tuned
+    with runtime_of(app).sessions() as session:
+        policy = tuned(session).triage.policy.hours
+    assert policy.unprompted_per_hour == 0
+    change(app, supervisor, "operating_hours", "daily 00:00-24:00")
+    with runtime_of(app).sessions() as session:
+        assert not tuned(session).triage.policy.hours.schedule.always_open

@@ -132,6 +132,23 @@ def test_every_change_needs_the_csrf_token(app: Flask) -> None:
          "wait_update_minutes must be from 1 to 240 minutes"),
         ("lexicon_es", {"value": {"urgent_at": 60, "high_at": 30, "emergency": [""],
                                   "weights": {}}}, 400, "lexicon_es emergency: a phrase is empty"),
+        ("operating_hours", {"value": "weekdays 9-5"}, 400,
+         "operating_hours: \u201cweekdays\u201d is not a day: use mon, tue ... sun or daily"),
+        ("operating_hours", {"value": "mon 09:00-17:00; mon 12:00-13:00"}, 400,
+         "operating_hours: two openings overlap"),
+        ("operating_hours", {"value": 9}, 400, "operating_hours must be text"),
+        ("timezone", {"value": "Eastern"}, 400,
+         "timezone is not a known time zone, e.g. America/New_York"),
+        ("voice_number", {"value": "call 911"}, 400,
+         "voice_number must be a phone number: digits, spaces, + - ( ) and dots, "
+         "at most 20 characters"),
+        ("web_address", {"value": "<script>x</script>"}, 400,
+         "web_address must be a web address like example.org/help, at most 40 characters"),
+        ("unprompted_per_hour", {"value": 7}, 400,
+         "unprompted_per_hour must be a whole number from 0 to 6"),
+        ("ack_minutes", {"value": 0}, 400, "ack_minutes must be from 1 to 120 minutes"),
+        ("keep_place_minutes", {"value": 2000}, 400,
+         "keep_place_minutes must be from 1 to 1440 minutes"),
         ("secret_key", {"value": "x"}, 404, "no setting named secret_key"),
         ("database_url", {"value": "sqlite://"}, 404, "no setting named database_url"),
     ],
@@ -207,7 +224,8 @@ def test_the_settings_answer_lists_every_knob_with_its_default(app: Flask) -> No
     assert set(items) == {
         "capacity", "discreet_mode", "triage_timeout_minutes", "wait_update_minutes",
         "check_in_after_minutes", "check_in_timeout_minutes", "survey_timeout_minutes",
-        "lexicon_en", "lexicon_es",
+        "operating_hours", "timezone", "voice_number", "web_address", "unprompted_per_hour",
+        "ack_minutes", "keep_place_minutes", "lexicon_en", "lexicon_es",
     }  # fmt: skip
     assert items["discreet_mode"]["value"] is False
     assert items["triage_timeout_minutes"]["default"] == 15.0
@@ -404,3 +422,45 @@ def test_a_lexicon_weight_set_in_the_web_app_reaches_a_running_worker(
     conversation = conversations_of(app, after)[0]
     assert conversation.priority is Priority.URGENT
     assert conversation.risk_reasons == ["passport (+70)"]
+
+
+def test_opening_hours_are_set_at_run_time_told_to_the_next_texter_and_audited(
+    app: Flask,
+) -> None:
+    client, csrf = supervisor_client(app)
+    for key, value in (
+        ("operating_hours", " MON-fri 9:00-17:00 ;sat 10:00-14:00 "),
+        ("timezone", "America/Chicago"),
+        ("voice_number", " 1-888-373-7888 "),
+        ("web_address", "https://example.org/help"),
+    ):
+        response = call(client, "put", f"/supervisor/api/settings/{key}", {"value": value},
+                        csrf=csrf)  # fmt: skip
+        assert response.status_code == 200, response.get_json()
+    items = {i["key"]: i for i in client.get("/supervisor/api/settings").get_json()["items"]}
+    assert items["operating_hours"]["value"] == "mon-fri 09:00-17:00; sat 10:00-14:00"
+    assert items["operating_hours"]["default"] == ""  # always open
+    assert items["operating_hours"]["kind"] == "text" and items["operating_hours"]["example"]
+    assert items["voice_number"]["value"] == "1-888-373-7888"
+    assert items["web_address"]["value"] == "example.org/help"
+    assert items["timezone"]["value"] == "America/Chicago"
+
+    phone = queued_texter(app, "hi", "no", "yes", "I need a lawyer", "skip")
+    # Monday 23 November, 6am in Chicago: closed until 9.
+    assert bodies(app, messages_of(app, phone))[-1] == (
+        "We are closed. Advocates answer Mon-Fri 9am-5pm, Sat 10am-2pm CST; we open today 9am. "
+        "You keep your place in line (number 1). If you are in danger, call 911. You can also "
+        "call 1-888-373-7888. Web: example.org/help Reply STOP to opt out."
+    )
+    with runtime_of(app).sessions() as session:
+        changed = session.scalars(
+            select(Event).where(Event.kind == "setting_changed").order_by(Event.id)
+        ).first()
+    assert changed is not None and changed.detail == {
+        "key": "operating_hours", "old": "", "new": "mon-fri 09:00-17:00; sat 10:00-14:00",
+        "was_default": True,
+    }  # fmt: skip
+    response = call(client, "delete", "/supervisor/api/settings/operating_hours", csrf=csrf)
+    assert response.status_code == 200
+    items = {i["key"]: i for i in response.get_json()["items"]}
+    assert items["operating_hours"]["value"] == "" and not items["operating_hours"]["overridden"]
