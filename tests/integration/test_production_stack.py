@@ -162,18 +162,20 @@ def start_stack(database_url: str, log_dir: Path, **settings: str) -> Iterator[S
         api_base=fake.base_url,
         data_key=TEST_DATA_KEY,
         hash_key=TEST_HASH_KEY,
-        TWILIO_TIMEOUT_SECONDS="3",
-        HOTLINE_SWEEP_INTERVAL_SECONDS="1",
-        HOTLINE_SWEEP_GRACE_SECONDS="2",
-        # Real timers, made short enough to watch: 15 s of silence during triage closes.
-        HOTLINE_TRIAGE_TIMEOUT_MINUTES="0.25",
-        HOTLINE_TIMER_TICK_SECONDS="1",
-        # Nobody is ever on shift here: a queued texter would be asked "still there?" after
-        # 6 s of silence and released 3 s later, were anyone on shift (see the test below).
-        HOTLINE_WAIT_UPDATE_MINUTES="0.05",
-        HOTLINE_CHECK_IN_AFTER_MINUTES="0.1",
-        HOTLINE_CHECK_IN_TIMEOUT_MINUTES="0.05",
-        **settings,
+        **{
+            "TWILIO_TIMEOUT_SECONDS": "3",
+            "HOTLINE_SWEEP_INTERVAL_SECONDS": "1",
+            "HOTLINE_SWEEP_GRACE_SECONDS": "2",
+            # Real timers, made short enough to watch: 15 s of silence during triage closes.
+            "HOTLINE_TRIAGE_TIMEOUT_MINUTES": "0.25",
+            "HOTLINE_TIMER_TICK_SECONDS": "1",
+            # Nobody is ever on shift here: a queued texter would be asked "still there?"
+            # after 6 s of silence and released 3 s later, were anyone on shift.
+            "HOTLINE_WAIT_UPDATE_MINUTES": "0.05",
+            "HOTLINE_CHECK_IN_AFTER_MINUTES": "0.1",
+            "HOTLINE_CHECK_IN_TIMEOUT_MINUTES": "0.05",
+            **settings,  # a caller's own values win
+        },
     )
     settings = Settings.from_env(env)  # the same production checks the processes make
     processes = [
