@@ -54,4 +54,6 @@ def lexicon(language: str, directory: str | None = None) -> Lexicon:
         high_at=int(entries.get("high_at", 30)),
         minor=tuple(entries.get("minor", ())),
         opt_out=tuple(entries.get("opt_out", ())),
+        distress=tuple(entries.get("distress", ())),
+        ignore=tuple(entries.get("ignore", ())),
     )

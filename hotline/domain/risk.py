@@ -8,10 +8,11 @@ conversation urgent whatever the score.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from hotline.domain.matching import Found, PhraseSet, Word, plain, words
 
 
 class Priority(StrEnum):
@@ -27,111 +28,217 @@ class Priority(StrEnum):
 
 def normalise(text: str) -> str:
     """Lower case, no accents, straight apostrophes, single spaces."""
-    straight = text.replace("\u2019", "'").replace("\u2018", "'")  # curly apostrophes
-    decomposed = unicodedata.normalize("NFKD", straight)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(plain.casefold().split())
-
-
-def _pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    alternatives = sorted({normalise(p) for p in phrases if p.strip()}, key=len, reverse=True)
-    if not alternatives:
-        return None
-    body = "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in alternatives)
-    return re.compile(rf"(?<![\w])(?:{body})(?![\w])")
+    return plain(text)
 
 
 @dataclass(frozen=True)
 class Lexicon:
+    """One language's phrases (see :mod:`hotline.domain.matching` for how they match)."""
+
     language: str
     emergency: tuple[str, ...]
     weights: Mapping[str, int]
     urgent_at: int = 60
     high_at: int = 30
-    # Phrases that say the texter is under 18 (ages are read by :func:`mentions_minor` too).
+    # Phrases that say the person at risk is under 18 (ages are read by :func:`mentions_minor`).
     minor: tuple[str, ...] = ()
     # Requests not to be texted ("stop texting me"): opt-outs like STOP (see
     # :func:`hotline.domain.keywords.asks_not_to_be_texted`).
     opt_out: tuple[str, ...] = ()
-    _emergency_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    _weights_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    _minor_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    # Distress in reply to a question ("help me", "I'm scared"): never "we didn't get that".
+    distress: tuple[str, ...] = ()
+    # Figures of speech that hold an alarming word ("this traffic is killing me"): the words
+    # they cover earn nothing.
+    ignore: tuple[str, ...] = ()
+    _emergency: PhraseSet = field(init=False, repr=False, compare=False)
+    _weighted: PhraseSet = field(init=False, repr=False, compare=False)
+    _minor: PhraseSet = field(init=False, repr=False, compare=False)
+    _distress: PhraseSet = field(init=False, repr=False, compare=False)
+    _ignore: PhraseSet = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_emergency_re", _pattern(self.emergency))
-        object.__setattr__(self, "_weights_re", _pattern(self.weights))
-        object.__setattr__(self, "_minor_re", _pattern(self.minor))
+        for name, phrases in (
+            ("_emergency", self.emergency),
+            ("_weighted", self.weights),
+            ("_minor", self.minor),
+            ("_distress", self.distress),
+            ("_ignore", self.ignore),
+        ):
+            object.__setattr__(self, name, PhraseSet.of(phrases, self.language))
 
-    def minor_in(self, text: str) -> bool:
-        return self._minor_re is not None and self._minor_re.search(normalise(text)) is not None
+    def words(self, text: str) -> list[Word]:
+        return words(text, self.language)
+
+    def _find(self, phrases: PhraseSet, text: str | list[Word]) -> list[Found]:
+        """``phrases`` found in ``text``, but not in words a figure of speech covers."""
+        tokens = self.words(text) if isinstance(text, str) else text
+        found = phrases.find(tokens)
+        if not found or not self.ignore:
+            return found
+        covered = {i for f in self._ignore.find(tokens) for i in range(f.start, f.end)}
+        return [f for f in found if not covered.intersection(range(f.start, f.end))]
+
+    def emergency_found(self, text: str | list[Word]) -> list[Found]:
+        return self._find(self._emergency, text)
 
     def emergency_in(self, text: str) -> list[str]:
-        if self._emergency_re is None:
-            return []
-        return sorted({m.group(0) for m in self._emergency_re.finditer(normalise(text))})
+        """The emergency phrases ``text`` holds."""
+        return [found.phrase for found in self.emergency_found(text)]
+
+    def weighted_found(self, text: str | list[Word]) -> list[Found]:
+        return self._find(self._weighted, text)
 
     def weighted_in(self, text: str) -> dict[str, int]:
-        if self._weights_re is None:
-            return {}
-        by_phrase = {normalise(p): w for p, w in self.weights.items()}
-        found: dict[str, int] = {}
-        for match in self._weights_re.finditer(normalise(text)):
-            phrase = " ".join(match.group(0).split())
-            found[phrase] = by_phrase[phrase]
-        return found
+        return {found.phrase: self.weights[found.phrase] for found in self.weighted_found(text)}
+
+    def minor_in(self, text: str | list[Word]) -> bool:
+        return bool(self._find(self._minor, text))
+
+    def distress_in(self, text: str) -> bool:
+        return bool(self._find(self._distress, text))
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason for a score: the lexicon's phrase, its weight (None: an emergency phrase), and
+    the words of the text that matched it."""
+
+    phrase: str
+    weight: int | None
+    words: str
+
+    def __str__(self) -> str:
+        if self.weight is None:
+            return f"emergency: {self.phrase}"
+        return f"{self.phrase} (+{self.weight})"
 
 
 @dataclass(frozen=True)
 class Assessment:
     score: int
     priority: Priority
-    reasons: tuple[str, ...]  # "phrase (+weight)", or "emergency: phrase"
+    reasons: tuple[str, ...]  # "phrase (+weight)", or "emergency: phrase": what staff read
+    found: tuple[Reason, ...] = ()  # the same, with the words that matched
+    minor: bool = False
+
+    @property
+    def emergency(self) -> bool:
+        return any(reason.weight is None for reason in self.found)
 
 
 def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
-    """Score everything a texter wrote with every lexicon (texters mix languages)."""
+    """Score everything a texter wrote with every lexicon (texters mix languages).
+
+    Each phrase counts once, whichever text and lexicon found it; the score is the sum of the
+    weights. Emergency words, or a minor, make it urgent whatever the score.
+    """
     lexicons = list(lexicons)
-    emergencies: set[str] = set()
-    weighted: dict[str, int] = {}
+    emergencies: dict[str, Reason] = {}
+    weighted: dict[str, Reason] = {}
+    minor = False
     for text in texts:
         for lexicon in lexicons:
-            emergencies.update(lexicon.emergency_in(text))
-            weighted.update(lexicon.weighted_in(text))
-    score = sum(weighted.values())
+            tokens = lexicon.words(text)
+            for found in lexicon.emergency_found(tokens):
+                emergencies.setdefault(found.phrase, Reason(found.phrase, None, found.words))
+            for found in _heaviest(lexicon.weighted_found(tokens), lexicon.weights):
+                weight = lexicon.weights[found.phrase]
+                weighted.setdefault(
+                    normalise(found.phrase), Reason(found.phrase, weight, found.words)
+                )
+            minor = minor or lexicon.minor_in(tokens)
+        minor = minor or says_young_age(text)
+    score = sum(reason.weight or 0 for reason in weighted.values())
     urgent_at = min((lexicon.urgent_at for lexicon in lexicons), default=60)
     high_at = min((lexicon.high_at for lexicon in lexicons), default=30)
-    if emergencies or score >= urgent_at:
+    if emergencies or minor or score >= urgent_at:
         priority = Priority.URGENT
     elif score >= high_at:
         priority = Priority.HIGH
     else:
         priority = Priority.NORMAL
-    reasons = tuple(
-        [f"emergency: {phrase}" for phrase in sorted(emergencies)]
-        + [
-            f"{phrase} (+{weight})"
-            for phrase, weight in sorted(weighted.items(), key=lambda kv: -kv[1])
-        ]
+    found = (
+        *sorted(emergencies.values(), key=lambda r: r.phrase),
+        *sorted(weighted.values(), key=lambda r: (-(r.weight or 0), r.phrase)),
     )
-    return Assessment(score=score, priority=priority, reasons=reasons)
+    return Assessment(
+        score=score,
+        priority=priority,
+        reasons=tuple(str(reason) for reason in found),
+        found=found,
+        minor=minor,
+    )
+
+
+def _heaviest(found: list[Found], weights: Mapping[str, int]) -> list[Found]:
+    """Of phrases that share words of the text, the heaviest: each word earns points once
+    ("do things for money" counts, and "for money" inside it does not)."""
+    taken: list[Found] = []
+    used: set[int] = set()
+    for candidate in sorted(
+        found, key=lambda f: (-weights[f.phrase], -(f.end - f.start), f.start)
+    ):
+        span = range(candidate.start, candidate.end)
+        if not used.intersection(span):
+            taken.append(candidate)
+            used.update(span)
+    return taken
 
 
 def higher(a: Priority, b: Priority) -> Priority:
     return a if a.rank <= b.rank else b
 
 
-# "I'm 16", "i am 15 years old", "tengo 14 años", "16 yrs old", "age 15": an age under 18 said
-# of oneself. Ages alone ("16") are too common in addresses and times to count.
+# Ages under 18 said of the texter or of the person they text about: "I'm 16", "im only 15",
+# "my daughter is 14", "a 15 year old", "15yo", "tengo 16 años", "una niña de 15 años", "sixteen".
+# A number alone ("16") is too common in addresses, times and money to count, and so is a
+# number of years ("16 years here"), hours or weeks ("I'm 16 weeks pregnant").
+_NUMBER_WORDS = {
+    "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
+    "fifteen": "15", "sixteen": "16", "seventeen": "17",
+    "diez": "10", "once": "11", "doce": "12", "trece": "13", "catorce": "14", "quince": "15",
+    "dieciseis": "16", "diesiseis": "16", "diecisiete": "17", "diesisiete": "17",
+}  # fmt: skip
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
+_YOUNG = r"(?:1[0-7])"
+_CHILD = r"(?:[5-9]|1[0-7])"
+_PERSON = (
+    r"(?:i|he|she|they|daughter|son|sister|brother|niece|nephew|kid|child|girl|boy|friend|"
+    r"cousin|hija|hijo|sobrina|sobrino|hermana|hermanita|hermano|nina|nino|amiga|amigo|prima|"
+    r"primo|ella|el)"
+)
+_UNITS = (
+    r"(?:min|mins|minutes?|hours?|hrs?|h|days?|weeks?|wks?|months?|miles?|mi|blocks?|am|pm|"
+    r"dollars?|bucks|usd|percent|st|nd|rd|th|minutos?|horas?|dias?|semanas?|meses|mes|millas?|"
+    r"cuadras?|dolares?|pesos|de la|del)"
+)
 _AGE = re.compile(
-    r"(?<![\w])(?:"
-    r"(?:i'?m|i am|im|age|aged|edad|tengo|cumpli)\s+(?P<a>1[0-7])(?![\w:.,]\d)"
-    r"(?!\s*(?:min|mins|minutes|hours?|hrs?|miles?|blocks?|am|pm|dollars|bucks|minutos|horas))"
-    r"|(?P<b>1[0-7]|[5-9])\s*(?:years?|yrs?|yo|y/o|anos|ano)(?:\s+old)?(?![\w])"
+    r"(?<![\w$#])(?:"
+    # I'm 16, im only 15, age 14, tengo 16, cumpli 15, she is 14, mi hija tiene 13
+    rf"(?:im|i am|iam|age|aged|edad|tengo|cumpli|cumple|{_PERSON} (?:is|was|es|tiene|turned))"
+    rf"\s+(?:only |just |solo |apenas |like |about |como )?{_YOUNG}(?![\w$%/:.,]\d|\w)"
+    rf"(?!\s*{_UNITS}(?!\w))"
+    # a 15 year old, 15yo, 15 y/o, 15-year-old, 15 yrs old
+    rf"|{_CHILD}\s*-?\s*(?:years?|yrs?|yr)\s*-?\s*old(?!\w)"
+    rf"|{_CHILD}\s*(?:yo|y/o|y\.o\.?)(?!\w)"
+    # de 15 años, 15 años de edad, tiene 15 años
+    rf"|(?:de|con|tiene|tienen|tengo) {_CHILD} (?:anos|anitos)(?!\w)"
+    rf"|{_CHILD} (?:anos|anitos) de edad"
     r")"
 )
 
 
+def _ages(text: str) -> str:
+    """The text as the age pattern reads it: plain, no apostrophes, numbers in words as digits."""
+    flat = normalise(text).replace("'", "")
+    return _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group(1)], flat)
+
+
+def says_young_age(text: str) -> bool:
+    """Whether ``text`` gives an age under 18 for the texter or the person they text about."""
+    return _AGE.search(_ages(text)) is not None
+
+
 def mentions_minor(text: str, lexicons: Iterable[Lexicon]) -> bool:
     """Whether ``text`` says the texter (or the person they text about) is under 18."""
-    plain = normalise(text)
-    return _AGE.search(plain) is not None or any(lex.minor_in(text) for lex in lexicons)
+    return says_young_age(text) or any(lex.minor_in(text) for lex in lexicons)

@@ -307,8 +307,8 @@ def _phrase(raw: Any, where: str) -> str:
         raise TuningError(f"{where}: \u201c{shown}\u201d is over {MAX_PHRASE_CHARS} characters")
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in phrase):
         raise TuningError(f"{where}: a phrase holds a control or unassigned character")
-    if not any(c.isalnum() for c in phrase):
-        raise TuningError(f"{where}: \u201c{shown}\u201d has no letter or digit")
+    if not any(c.isalnum() or unicodedata.category(c) == "So" for c in phrase):
+        raise TuningError(f"{where}: \u201c{shown}\u201d has no letter, digit or emoji")
     return phrase
 
 
@@ -475,6 +475,8 @@ def _lexicon(language: str, value: dict[str, Any] | None, default: Lexicon) -> L
         # Not edited at run time: the shipped lists stay in force.
         minor=default.minor,
         opt_out=default.opt_out,
+        distress=default.distress,
+        ignore=default.ignore,
     )
 
 

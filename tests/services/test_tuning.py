@@ -147,7 +147,7 @@ def test_unknown_keys_are_refused() -> None:
         ),
         (
             {"urgent_at": 60, "high_at": 30, "emergency": ["?!"], "weights": {}},
-            "lexicon_en emergency: \u201c?!\u201d has no letter or digit",
+            "lexicon_en emergency: \u201c?!\u201d has no letter, digit or emoji",
         ),
         (
             {"urgent_at": 60, "high_at": 30, "emergency": ["gun\x00"], "weights": {}},

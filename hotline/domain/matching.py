@@ -1,0 +1,313 @@
+"""Finding a lexicon's phrases in what a texter wrote, the way texters write.
+
+A phrase matches the words of a text, not its letters, after both are brought to the same form:
+
+- lower case, no accents, no apostrophes ("He's" and "hes" are one word);
+- texting shorthand and contractions spelled out ("u" is "you", "cant" is "can not", "xq" is
+  "porque"), per language;
+- each word cut to its stem by the Snowball stemmer of the lexicon's language, so "hits",
+  "hitting" and "hit" are one word (irregular forms, "took" and "take", are listed apart);
+- a word of five letters or more also matches a misspelling one edit away ("thretened",
+  "pasport", "afriad"), unless the text's word is a real word of its own ("traffic" is not
+  "trafficked", "looked" is not "locked"): the dictionaries of :mod:`spellchecker` say which;
+- emoji are words: "🆘" and "🔪" can be phrases.
+
+A phrase may hold ``...``: up to :data:`GAP` words in between, in the same sentence ("took ...
+papers" matches "they took all my papers"). A word ending in ``*`` matches any word it begins
+("amenaz*"). Matching says which of the text's words matched, so every point of a score names
+the words that earned it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+
+import snowballstemmer
+
+GAP = 4  # words a "..." may stand for
+_MIN_FUZZY = 5  # a phrase word shorter than this matches only exactly: short words collide
+_STEMMERS = {"en": "english", "es": "spanish"}
+
+# Contractions and shorthand, as the words they stand for. Applied to phrases and texts alike.
+_SHORTHAND: dict[str, dict[str, str]] = {
+    "en": {
+        "u": "you", "ur": "your", "r": "are", "pls": "please", "plz": "please", "plez": "please",
+        "im": "i am", "ive": "i have",
+        "hes": "he is", "shes": "she is", "theyre": "they are", "theres": "there is",
+        "cant": "can not", "cannot": "can not", "dont": "do not", "doesnt": "does not",
+        "didnt": "did not", "wont": "will not", "isnt": "is not", "arent": "are not",
+        "wasnt": "was not", "havent": "have not", "hasnt": "has not", "wouldnt": "would not",
+        "gonna": "going to", "gunna": "going to", "wanna": "want to", "gotta": "got to",
+        "bf": "boyfriend", "gf": "girlfriend", "rn": "right now", "bc": "because",
+        "cuz": "because", "b4": "before", "ppl": "people",
+        "yrs": "years", "yr": "year", "hr": "hour", "hrs": "hours", "msg": "message",
+        "thx": "thanks", "ty": "thank you", "n": "and", "w": "with", "wit": "with", "da": "the",
+        "tho": "though", "bout": "about", "nd": "and",
+    },
+    "es": {
+        "q": "que", "k": "que", "ke": "que", "xq": "porque", "pq": "porque", "porq": "porque",
+        "xk": "porque", "pk": "porque", "tmb": "tambien", "tb": "tambien", "tbn": "tambien",
+        "xfa": "por favor", "porfa": "por favor", "porfavor": "por favor", "plis": "por favor",
+        "x": "por", "d": "de", "toy": "estoy", "tas": "estas", "ta": "esta", "tan": "estan",
+        "aki": "aqui", "aca": "aqui", "ntp": "no te preocupes", "bn": "bien", "sta": "esta",
+        "stoy": "estoy", "kiero": "quiero", "pa": "para", "ps": "pues",
+    },
+}  # fmt: skip
+
+
+def plain(text: str) -> str:
+    """Lower case, no accents, straight apostrophes, single spaces."""
+    straight = text.replace("\u2019", "'").replace("\u2018", "'")
+    decomposed = unicodedata.normalize("NFKD", straight)
+    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(kept.casefold().split())
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word of a text: as written (for reasons staff read), as compared, its sentence."""
+
+    written: str
+    plain: str
+    stem: str
+    sentence: int
+
+
+# Letters, digits or one symbol (an emoji) at a time; "16yo" is "16" and "yo".
+_TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]")
+_SENTENCES = re.compile(r"[.!?;\n]+")
+
+
+def words(text: str, language: str) -> list[Word]:
+    """``text`` as the words a phrase is compared with, in ``language``'s spelling rules."""
+    shorthand = _SHORTHAND.get(language, {})
+    found: list[Word] = []
+    for sentence, part in enumerate(_SENTENCES.split(text)):
+        for token in _TOKEN.findall(plain(part).replace("'", "")):
+            if not token.isalnum() and unicodedata.category(token) != "So":
+                continue  # punctuation; an emoji is a word
+            for word in shorthand.get(token, token).split():
+                found.append(Word(token, word, _stem(language, word), sentence))
+    return found
+
+
+@cache
+def _snowball(language: str) -> object | None:
+    name = _STEMMERS.get(language)
+    return snowballstemmer.stemmer(name) if name else None
+
+
+_stem_cache: dict[tuple[str, str], str] = {}
+
+
+def _stem(language: str, word: str) -> str:
+    key = (language, word)
+    found = _stem_cache.get(key)
+    if found is None:
+        stemmer = _snowball(language)
+        found = stemmer.stemWord(word) if stemmer is not None and word.isalpha() else word  # type: ignore[attr-defined]
+        if len(_stem_cache) < 50_000:  # bounded: a flood of made-up words must not grow it
+            _stem_cache[key] = found
+    return found
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One word of a phrase, or a gap (``gap`` > 0)."""
+
+    plain: str = ""
+    stem: str = ""
+    prefix: bool = False
+    gap: int = 0
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str  # as the lexicon writes it: the reason staff read
+    items: tuple[_Item, ...]
+
+
+def compile_phrase(phrase: str, language: str) -> Phrase | None:
+    """The phrase as items to match, or None when it has no word."""
+    items: list[_Item] = []
+    for raw in plain(phrase).replace("\u2026", " ... ").replace("'", "").split():
+        if raw.strip(".") == "" and len(raw) >= 3:  # "..." or longer
+            if items and items[-1].gap == 0:
+                items.append(_Item(gap=GAP))
+            continue
+        prefix = raw.endswith("*") and len(raw) > 1
+        for word in words(raw.rstrip("*"), language):
+            if prefix:
+                items.append(_Item(plain=word.plain, stem=word.plain, prefix=True))
+            else:
+                items.append(_Item(plain=word.plain, stem=word.stem))
+    while items and items[-1].gap:
+        items.pop()
+    if not items:
+        return None
+    return Phrase(phrase.strip(), tuple(items))
+
+
+@dataclass(frozen=True)
+class Found:
+    """A phrase found in a text: the lexicon's words and the texter's."""
+
+    phrase: str
+    words: str  # the text's words that matched, as written
+    start: int  # where, in the text's words: [start, end)
+    end: int
+
+
+@dataclass(frozen=True)
+class PhraseSet:
+    """Phrases of one language, indexed by their first word."""
+
+    language: str
+    phrases: tuple[Phrase, ...]
+    _exact: dict[str, list[Phrase]] = field(init=False, repr=False, compare=False)
+    # By first letter: phrases whose first word may match a word that is not its stem.
+    _loose: dict[str, list[Phrase]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        exact: dict[str, list[Phrase]] = {}
+        loose: dict[str, list[Phrase]] = {}
+        for phrase in self.phrases:
+            first = phrase.items[0]
+            exact.setdefault(first.stem, []).append(phrase)
+            if first.prefix or len(first.stem) >= _MIN_FUZZY:
+                loose.setdefault(first.plain[:1], []).append(phrase)
+        object.__setattr__(self, "_exact", exact)
+        object.__setattr__(self, "_loose", loose)
+
+    @classmethod
+    def of(cls, phrases: Iterable[str], language: str) -> PhraseSet:
+        """The phrases compiled; of two that match the same words ("hit me", "hits me") the
+        first listed is kept, so one thing said is one reason."""
+        kept: dict[tuple[_Item, ...], Phrase] = {}
+        for text in phrases:
+            phrase = compile_phrase(text, language)
+            if phrase is not None:
+                kept.setdefault(phrase.items, phrase)
+        return cls(language, tuple(kept.values()))
+
+    def find(self, text: str | list[Word]) -> list[Found]:
+        """Every phrase found in ``text``, once each, in the order the lexicon lists them."""
+        tokens = words(text, self.language) if isinstance(text, str) else text
+        found: dict[str, Found] = {}
+        for start, word in enumerate(tokens):
+            for phrase in self._candidates(word):
+                if phrase.text in found:
+                    continue
+                end = _match(phrase.items, tokens, start)
+                if end is not None:
+                    written = " ".join(_written(tokens[start:end]))
+                    found[phrase.text] = Found(phrase.text, written, start, end)
+        order = {p.text: i for i, p in enumerate(self.phrases)}
+        return sorted(found.values(), key=lambda f: order[f.phrase])
+
+    def _candidates(self, word: Word) -> Iterator[Phrase]:
+        yield from self._exact.get(word.stem, ())
+        for phrase in self._loose.get(word.plain[:1], ()):
+            first = phrase.items[0]
+            if first.stem != word.stem and _same_word(first, word):
+                yield phrase
+
+
+def _written(tokens: list[Word]) -> Iterator[str]:
+    """The words as the texter wrote them, a shorthand spelled out once ("cant", not "cant
+    cant")."""
+    last: Word | None = None
+    for token in tokens:
+        if last is None or token.written != last.written or token.plain == last.plain:
+            yield token.written
+        last = token
+
+
+def _match(items: tuple[_Item, ...], tokens: list[Word], start: int) -> int | None:
+    """Where the phrase ends if it matches from ``start`` (its first word matched), else None."""
+
+    def walk(i: int, at: int, sentence: int) -> int | None:
+        if i == len(items):
+            return at
+        item = items[i]
+        if item.gap:
+            for skip in range(item.gap + 1):
+                here = at + skip
+                if here >= len(tokens) or tokens[here].sentence != sentence:
+                    break
+                end = walk(i + 1, here, sentence)
+                if end is not None:
+                    return end
+            return None
+        if at >= len(tokens) or tokens[at].sentence != sentence:
+            return None
+        if not _same_word(item, tokens[at]):
+            return None
+        return walk(i + 1, at + 1, sentence)
+
+    if not _same_word(items[0], tokens[start]):
+        return None
+    return walk(1, start + 1, tokens[start].sentence)
+
+
+def _same_word(item: _Item, word: Word) -> bool:
+    if item.prefix:
+        return word.plain.startswith(item.plain)
+    if item.stem == word.stem:
+        return True
+    if len(item.stem) < _MIN_FUZZY or not word.plain.isalpha() or word.plain[0] != item.plain[0]:
+        return False
+    if not (_one_edit(item.stem, word.stem) or _one_edit(item.plain, word.plain)):
+        return False
+    return not is_known_word(word.plain)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by one letter added, dropped, changed or two swapped.
+
+    Hand-written: a library's general edit distance would do the same work, slower, for the
+    only distance asked here."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diffs) == 1:
+            return True
+        i, j = diffs[0], diffs[-1]
+        return len(diffs) == 2 and j == i + 1 and a[i] == b[j] and a[j] == b[i]
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    for i in range(len(long)):
+        if long[:i] + long[i + 1 :] == short:
+            return True
+    return False
+
+
+# A word seen at least this often in the dictionaries' corpus is a real word, not a misspelling.
+_KNOWN_FROM = 100
+
+
+@cache
+def _known_words() -> frozenset[str]:
+    """English and Spanish words, from the word-frequency lists :mod:`spellchecker` ships.
+
+    Loaded on the first near miss (about a second, once per process), then about 8 MB.
+    """
+    from spellchecker import SpellChecker
+
+    known: set[str] = set()
+    for language in ("en", "es"):
+        counts = SpellChecker(language=language, distance=1).word_frequency.dictionary
+        known.update(
+            plain(word).replace("'", "")
+            for word, count in counts.items()
+            if count >= _KNOWN_FROM and len(word) >= _MIN_FUZZY - 1
+        )
+    return frozenset(known)
+
+
+def is_known_word(word: str) -> bool:
+    return word in _known_words()
