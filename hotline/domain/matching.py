@@ -280,10 +280,7 @@ def _one_edit(a: str, b: str) -> bool:
         i, j = diffs[0], diffs[-1]
         return len(diffs) == 2 and j == i + 1 and a[i] == b[j] and a[j] == b[i]
     short, long = (a, b) if len(a) < len(b) else (b, a)
-    for i in range(len(long)):
-        if long[:i] + long[i + 1 :] == short:
-            return True
-    return False
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 # A word seen at least this often in the dictionaries' corpus is a real word, not a misspelling.

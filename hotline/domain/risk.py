@@ -157,15 +157,15 @@ def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
         priority = Priority.HIGH
     else:
         priority = Priority.NORMAL
-    found = (
+    reasons = (
         *sorted(emergencies.values(), key=lambda r: r.phrase),
         *sorted(weighted.values(), key=lambda r: (-(r.weight or 0), r.phrase)),
     )
     return Assessment(
         score=score,
         priority=priority,
-        reasons=tuple(str(reason) for reason in found),
-        found=found,
+        reasons=tuple(str(reason) for reason in reasons),
+        found=reasons,
         minor=minor,
     )
 
@@ -175,9 +175,7 @@ def _heaviest(found: list[Found], weights: Mapping[str, int]) -> list[Found]:
     ("do things for money" counts, and "for money" inside it does not)."""
     taken: list[Found] = []
     used: set[int] = set()
-    for candidate in sorted(
-        found, key=lambda f: (-weights[f.phrase], -(f.end - f.start), f.start)
-    ):
+    for candidate in sorted(found, key=lambda f: (-weights[f.phrase], -(f.end - f.start), f.start)):
         span = range(candidate.start, candidate.end)
         if not used.intersection(span):
             taken.append(candidate)
