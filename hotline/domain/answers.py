@@ -107,8 +107,9 @@ def classify(text: str, state: State, lexicons: list[Lexicon], safe_word: str) -
         return Event(On.SAFE_WORD)
     if any(lexicon.emergency_in(text) for lexicon in lexicons):
         return Event(On.EMERGENCY)
-    if not folded:
-        return Event(On.BLANK)
+    if not folded:  # nothing but spaces, symbols or a picture; a crying face is a call for help
+        distress = any(lexicon.distress_in(text) for lexicon in lexicons)
+        return Event(On.DISTRESS if distress else On.BLANK)
     choice = language_choice(text)
     if choice is not None:
         return Event(On.LANGUAGE, language=choice)
@@ -119,17 +120,46 @@ def classify(text: str, state: State, lexicons: list[Lexicon], safe_word: str) -
             return Event(On.SKIP)
         if location(text) is not None:
             return Event(On.LOCATION)
+        if any(lexicon.distress_in(text) for lexicon in lexicons):
+            return Event(On.DISTRESS)
         return Event(On.FREE_TEXT)
     if state is State.SURVEY:
         if survey_score(text) is not None:
             return Event(On.SCORE)
         if _is_thanks(text):
             return Event(On.THANKS)
-    if folded in YES:
-        return Event(On.YES)
-    if folded in NO:
-        return Event(On.NO)
+    answer = yes_or_no(text)
+    if answer is not None:
+        return Event(answer)
+    if any(lexicon.distress_in(text) for lexicon in lexicons):
+        return Event(On.DISTRESS)
     return Event(On.FREE_TEXT)
+
+
+# After "no", words that make it "I don't know" rather than an answer ("no sé", "no idea").
+_UNSURE = frozenset(
+    {"se", "sabe", "sabemos", "idea", "lo", "estoy", "sure", "know", "clue", "entiendo", "puedo"}
+)  # fmt: skip
+
+
+def yes_or_no(text: str) -> On | None:
+    """YES or NO when the reply is one, or opens with one and goes on ("yes please", "no im ok",
+    "si estoy en peligro"); None otherwise, and for "no sé" or "no idea", which answer nothing.
+    """
+    folded = fold(text)
+    if folded in YES:
+        return On.YES
+    if folded in NO:
+        return On.NO
+    words = re.findall(r"[a-z]+", normalise(text))
+    if len(words) < 2:
+        return None
+    first = words[0].upper()
+    if first in YES and first not in ("OK", "OKAY", "S", "YA"):  # "ok so..." is no yes
+        return On.YES
+    if first in NO and first != "N" and words[1] not in _UNSURE:
+        return On.NO
+    return None
 
 
 def survey_score(text: str) -> int | None:

@@ -45,6 +45,7 @@ class On(StrEnum):
     SCORE = "score"  # a survey answer, 1 to 5
     THANKS = "thanks"  # a reply to the survey that thanks or says goodbye, with no score
     FREE_TEXT = "free_text"  # words that answer nothing asked
+    DISTRESS = "distress"  # a call for help instead of an answer ("help me", "please", "scared")
     BLANK = "blank"  # nothing but spaces or a picture
     STOP = "stop"
     INACTIVE = "inactive"  # the state's silence timer ran out
@@ -170,7 +171,9 @@ ON_ENTER: dict[State, tuple[Action, ...]] = {
 }
 
 # Texts that answer one question or another, or nothing.
-_TEXTS = (On.YES, On.NO, On.FREE_TEXT, On.BLANK, On.SKIP, On.LOCATION, On.SCORE, On.THANKS)
+_TEXTS = (
+    On.YES, On.NO, On.FREE_TEXT, On.DISTRESS, On.BLANK, On.SKIP, On.LOCATION, On.SCORE, On.THANKS
+)  # fmt: skip
 # Every emergency is recorded, made urgent, put at the head of the queue and raised to staff,
 # however often it comes; the guidance itself goes out once per few minutes.
 _DANGER = (Action(Op.MARK_URGENT), Action(Op.MARK_EMERGENCY), Action(Op.ALERT, "emergency"))
@@ -247,12 +250,20 @@ def _rows() -> tuple[Transition, ...]:
                     Guard.REASKS_USED,
                 )
             )
+    danger_yes = (Action(Op.RECORD, "danger"), send("emergency"), *_DANGER)
     rows += [
+        Transition(State.AWAIT_DANGER, On.YES, State.QUEUED, danger_yes),
+        # A call for help is never "we didn't get that": to danger it is a yes; to the other
+        # questions it moves them on, to a person rather than to more questions.
+        Transition(State.AWAIT_DANGER, On.DISTRESS, State.QUEUED, danger_yes),
         Transition(
-            State.AWAIT_DANGER,
-            On.YES,
-            State.QUEUED,
-            (Action(Op.RECORD, "danger"), send("emergency"), *_DANGER),
+            State.AWAIT_SAFETY, On.DISTRESS, State.QUEUED, (Action(Op.RECORD, "safety"),)
+        ),
+        Transition(
+            State.AWAIT_NEEDS, On.DISTRESS, State.AWAIT_LOCATION, (Action(Op.RECORD, "needs"),)
+        ),
+        Transition(
+            State.AWAIT_LOCATION, On.DISTRESS, State.QUEUED, (Action(Op.RECORD, "location"),)
         ),
         Transition(State.AWAIT_DANGER, On.NO, State.AWAIT_SAFETY, (Action(Op.RECORD, "danger"),)),
         Transition(State.AWAIT_SAFETY, On.YES, State.AWAIT_NEEDS, (Action(Op.RECORD, "safety"),)),
@@ -359,7 +370,9 @@ def _rows() -> tuple[Transition, ...]:
         # Danger, or a new request: a new conversation, not a survey answer.
         *(
             Transition(State.SURVEY, on, State.ENDED, (Action(Op.RESTART),))
-            for on in (On.FREE_TEXT, On.LOCATION, On.SKIP, On.EMERGENCY, On.LANGUAGE)
+            for on in (
+                On.FREE_TEXT, On.DISTRESS, On.LOCATION, On.SKIP, On.EMERGENCY, On.LANGUAGE
+            )  # fmt: skip
         ),
         Transition(State.SURVEY, On.BLANK, State.ENDED, ()),
         Transition(State.SURVEY, On.INACTIVE, State.ENDED, ()),
@@ -393,10 +406,10 @@ def _honest_waiting() -> list[Transition]:
 def _unanswered(state: State) -> tuple[On, ...]:
     """Kinds of text that do not answer the question asked in ``state``."""
     answers = {
-        State.AWAIT_DANGER: {On.YES, On.NO},
-        State.AWAIT_SAFETY: {On.YES, On.NO},
-        State.AWAIT_NEEDS: {On.FREE_TEXT},
-        State.AWAIT_LOCATION: {On.LOCATION, On.SKIP},
+        State.AWAIT_DANGER: {On.YES, On.NO, On.DISTRESS},
+        State.AWAIT_SAFETY: {On.YES, On.NO, On.DISTRESS},
+        State.AWAIT_NEEDS: {On.FREE_TEXT, On.DISTRESS},
+        State.AWAIT_LOCATION: {On.LOCATION, On.SKIP, On.DISTRESS},
     }[state]
     return tuple(on for on in _TEXTS if on not in answers)
 

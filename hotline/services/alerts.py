@@ -38,6 +38,7 @@ SAME_AS = {"urgent": "emergency"}
 LABELS = {
     "emergency": "Emergency words from a texter",
     "held": "Kept open for a person to decide",
+    "minor": "A texter who may be under 18",
     "opted_out_emergency": "Emergency words from a number that texted STOP",
     "advocate_gone": "An advocate's session ended while holding texters",
 }

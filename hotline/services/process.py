@@ -22,10 +22,14 @@ from hotline.domain import answers
 from hotline.domain.delivery import Direction
 from hotline.domain.keywords import Keyword, fold, parse_keyword
 from hotline.domain.triage import Event as TriageEvent
-from hotline.domain.triage import On, State
+from hotline.domain.triage import QUESTIONS, On, State
 from hotline.services import events, waiting
 from hotline.services.privacy import erase_texter
 from hotline.services.triage import Outcome, Triage, queue_text
+
+
+# States whose question a HELP answers (as a call for help).
+ASKING = (*QUESTIONS, State.QUEUE_CHECK_IN)
 
 
 def process_pending(session: Session, triage: Triage, message_id: int, now: datetime) -> Outcome:
@@ -155,12 +159,13 @@ def _handle(
             if fold(body) == "AYUDA":
                 conversation.language = "es"
             _compliance(session, triage, texter, conversation, "help", now, outcome)
-            if conversation.state is State.QUEUE_CHECK_IN:
-                # A reply to "still there?" all the same: they keep their place.
+            if conversation.state in ASKING:
+                # HELP in answer to a question is a call for help too (a yes to danger, or on to
+                # a person), and to "still there?" a reply all the same: they keep their place.
                 triage.advance(
                     session,
                     conversation,
-                    TriageEvent(On.FREE_TEXT),
+                    TriageEvent(On.DISTRESS),
                     now,
                     outcome,
                     message=message,

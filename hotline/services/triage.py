@@ -29,7 +29,7 @@ from hotline.domain import answers
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.keywords import asks_not_to_be_texted
 from hotline.domain.queue import Tier, sort_key
-from hotline.domain.risk import Lexicon, Priority, assess, higher, mentions_minor
+from hotline.domain.risk import Lexicon, Priority, assess, higher
 from hotline.domain.triage import Action, On, Op, Snapshot, State, step
 from hotline.domain.triage import Event as TriageEvent
 from hotline.services import events, waiting
@@ -229,12 +229,16 @@ class Triage:
     ) -> None:
         answered = event.on
         if question == "danger":
-            conversation.in_danger = answered in (On.YES, On.EMERGENCY) or None
+            conversation.in_danger = answered in (On.YES, On.EMERGENCY, On.DISTRESS) or None
             if answered is On.NO:
                 conversation.in_danger = False
         elif question == "safety":
             conversation.safe_to_text = {On.YES: True, On.NO: False}.get(answered)
-        elif question == "needs" and answered in (On.FREE_TEXT, On.EMERGENCY) and text.strip():
+        elif (
+            question == "needs"
+            and answered in (On.FREE_TEXT, On.EMERGENCY, On.DISTRESS)
+            and text.strip()
+        ):
             conversation.needs_ciphertext = self.vault.encrypt(text.strip())
         elif question == "location":
             place = answers.location(text) if answered is On.LOCATION else None
@@ -314,12 +318,14 @@ class Triage:
         assessment = assess(texts, self.policy.lexicons)
         reasons = list(assessment.reasons)
         priority = higher(conversation.priority, assessment.priority)
-        if not conversation.minor and any(
-            mentions_minor(text, self.policy.lexicons) for text in texts
-        ):
+        if assessment.minor and not conversation.minor:
             conversation.minor = True
+            events.record(
+                session, "alert", now, conversation_id=conversation.id,
+                texter_id=conversation.texter_id, alert="minor",
+            )  # fmt: skip
         if conversation.minor:
-            priority = higher(priority, Priority.HIGH)  # never below high: a person decides
+            priority = Priority.URGENT  # a child: urgent, and only a person closes it
         if reasons == (conversation.risk_reasons or []) and priority is conversation.priority:
             return
         conversation.risk_score = assessment.score

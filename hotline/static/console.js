@@ -656,13 +656,14 @@
   }
 
   const QUESTIONS = { danger: "in danger", safety: "safe to text", needs: "needs", location: "location", survey: "survey" };
-  const ANSWERS = { free_text: "answered", location: "answered", skip: "skipped", emergency: "emergency words", score: "scored", blank: "no answer" };
+  const ANSWERS = { free_text: "answered", location: "answered", skip: "skipped", emergency: "emergency words", distress: "asked for help", score: "scored", blank: "no answer" };
 
   const HELD_WHY = { urgent: "may be in danger", minor: "may be a minor", not_safe: "not safe to text" };
   const ALERT_WORDS = {
     emergency: "emergency words",
     urgent: "emergency words",
     held: "kept open for a person",
+    minor: "may be under 18",
     opted_out_emergency: "emergency words after STOP",
     advocate_gone: "advocate's session ended",
   };

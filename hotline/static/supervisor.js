@@ -555,7 +555,7 @@
 
   // -- alerts: what the worker flagged, until a supervisor acknowledges it -------------------------
 
-  const ALERT_KINDS = ["emergency", "held", "opted_out_emergency", "advocate_gone"];
+  const ALERT_KINDS = ["emergency", "held", "minor", "opted_out_emergency", "advocate_gone"];
   const knownAlert = (kind) => (ALERT_KINDS.includes(kind) ? kind : "other");
 
   async function loadAlerts() {
@@ -882,6 +882,7 @@
     emergency: "emergency words",
     urgent: "emergency words",
     held: "kept open for a person",
+    minor: "may be under 18",
     opted_out_emergency: "emergency words after STOP",
     advocate_gone: "advocate's session ended",
   };

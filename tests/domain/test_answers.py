@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hotline.catalogue import lexicon
+from hotline.domain import answers
 from hotline.domain.answers import classify, language_choice, location, survey_score
 from hotline.domain.triage import QUESTIONS, Event, On, State
 
@@ -103,9 +104,51 @@ def test_no_in_both_languages(text: str, state: State) -> None:
     assert kind(text, state) is On.NO
 
 
-@pytest.mark.parametrize("text", ["yes please help", "not really", "maybe", "sin", "yess"])
+@pytest.mark.parametrize("text", ["not really", "maybe", "sin", "yess", "ok so what now"])
 def test_anything_else_is_free_text(text: str) -> None:
     assert kind(text, State.AWAIT_DANGER) is On.FREE_TEXT
+
+
+@pytest.mark.parametrize("state", YES_NO_STATES)
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yes please help", On.YES),
+        ("Yes, he is drunk", On.YES),
+        ("si estoy en peligro", On.YES),
+        ("no im ok", On.NO),
+        ("No. Not right now", On.NO),
+        ("no, please help my friend", On.NO),
+        ("no se", None),
+        ("No sé", None),
+        ("no idea", None),
+        ("no estoy segura", None),
+    ],
+)
+def test_a_reply_that_opens_with_yes_or_no(text: str, expected: On | None, state: State) -> None:
+    assert answers.yes_or_no(text) is expected
+    if expected is not None:
+        assert kind(text, state) is expected
+    else:
+        assert kind(text, state) in (On.FREE_TEXT, On.DISTRESS)
+
+
+@pytest.mark.parametrize("state", [*YES_NO_STATES, State.AWAIT_LOCATION])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "help me please", "please", "pls", "I'm scared", "im so scared", "help!!", "help me",
+        "I don't know what to do", "ayudame", "ayúdenme por favor", "tengo miedo",
+        "porfa", "😭", "😢 please",
+    ],
+)  # fmt: skip
+def test_a_call_for_help_is_never_not_understood(text: str, state: State) -> None:
+    assert kind(text, state) is On.DISTRESS
+
+
+@pytest.mark.parametrize("text", ["socorro", "auxilio", "🆘", "SOS"])
+def test_a_cry_for_help_is_an_emergency(text: str) -> None:
+    assert kind(text, State.AWAIT_SAFETY) is On.EMERGENCY
 
 
 # --- language -------------------------------------------------------------------------------
@@ -218,7 +261,8 @@ def test_thanks_without_a_score_is_a_goodbye(text: str) -> None:
     "text", ["thanks, but I need help again", "can I talk to someone?", "necesito ayuda otra vez"]
 )
 def test_thanks_with_a_new_request_is_not_a_goodbye(text: str) -> None:
-    assert kind(text, State.SURVEY) is On.FREE_TEXT
+    # Both start a new conversation (see the survey's rows).
+    assert kind(text, State.SURVEY) in (On.FREE_TEXT, On.DISTRESS)
 
 
 def test_thanks_is_a_goodbye_only_in_the_survey() -> None:
