@@ -195,19 +195,16 @@ class PhraseSet:
         return cls(language, tuple(kept.values()))
 
     def find(self, text: str | list[Word]) -> list[Found]:
-        """Every phrase found in ``text``, once each, in the order the lexicon lists them."""
+        """Every place a phrase is found in ``text``, in the text's order."""
         tokens = words(text, self.language) if isinstance(text, str) else text
-        found: dict[str, Found] = {}
+        found: list[Found] = []
         for start, word in enumerate(tokens):
             for phrase in self._candidates(word):
-                if phrase.text in found:
-                    continue
                 end = _match(phrase.items, tokens, start)
                 if end is not None:
                     written = " ".join(_written(tokens[start:end]))
-                    found[phrase.text] = Found(phrase.text, written, start, end)
-        order = {p.text: i for i, p in enumerate(self.phrases)}
-        return sorted(found.values(), key=lambda f: order[f.phrase])
+                    found.append(Found(phrase.text, written, start, end))
+        return found
 
     def _candidates(self, word: Word) -> Iterator[Phrase]:
         yield from self._exact.get(word.stem, ())

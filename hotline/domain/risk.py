@@ -82,8 +82,8 @@ class Lexicon:
         return self._find(self._emergency, text)
 
     def emergency_in(self, text: str) -> list[str]:
-        """The emergency phrases ``text`` holds."""
-        return [found.phrase for found in self.emergency_found(text)]
+        """The emergency phrases ``text`` holds, each once."""
+        return list(dict.fromkeys(found.phrase for found in self.emergency_found(text)))
 
     def weighted_found(self, text: str | list[Word]) -> list[Found]:
         return self._find(self._weighted, text)
