@@ -10,6 +10,9 @@ from hotline.domain.risk import Lexicon
 
 LANGUAGES = ("en", "es")
 DEFAULT_LANGUAGE = "en"
+# Languages triage reads for risk: the two we text in, and the most common others in the US
+# (hotline.domain.language detects them). Only English and Spanish are tuned from the console.
+RISK_LANGUAGES = ("en", "es", "zh", "vi", "tl", "ar", "fr", "ht", "pt", "ko", "ru")
 
 
 @cache
@@ -39,11 +42,18 @@ def render(key: str, language: str, *, discreet: bool, **values: object) -> str:
     return text(key, language, discreet=discreet).format_map(values)
 
 
+def lexicons(directory: str | None = None) -> tuple[Lexicon, ...]:
+    """Every language's risk lexicon, English and Spanish first."""
+    return tuple(lexicon(language, directory) for language in RISK_LANGUAGES)
+
+
 @cache
 def lexicon(language: str, directory: str | None = None) -> Lexicon:
     """The risk lexicon for ``language``: from ``directory`` if given, else the shipped one."""
     folder = Path(directory) if directory else Path(__file__).parent
     path = folder / f"lexicon_{language}.toml"
+    if directory and language not in LANGUAGES and not path.is_file():
+        path = Path(__file__).parent / f"lexicon_{language}.toml"  # the shipped one
     with path.open("rb") as handle:
         entries = tomllib.load(handle)
     return Lexicon(
@@ -56,4 +66,6 @@ def lexicon(language: str, directory: str | None = None) -> Lexicon:
         opt_out=tuple(entries.get("opt_out", ())),
         distress=tuple(entries.get("distress", ())),
         ignore=tuple(entries.get("ignore", ())),
+        now=tuple(entries.get("now", ())),
+        negation=tuple(entries.get("negation", ())),
     )

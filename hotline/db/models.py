@@ -121,6 +121,9 @@ class Conversation(Base):
     # The triage machine (hotline.domain.triage): its state, language and re-ask count.
     state: Mapped[State] = mapped_column(_enum(State, 40), default=State.NEW)
     language: Mapped[str] = mapped_column(String(8), default="en")
+    # What the texter writes in when the hotline cannot text in it ("vi", "zh"...: ISO 639-1,
+    # hotline.domain.language): ``language`` stays the one we write to them in.
+    texter_language: Mapped[str | None] = mapped_column(String(8))
     reasks: Mapped[int] = mapped_column(Integer, default=0)
     priority: Mapped[Priority] = mapped_column(_enum(Priority, 16), default=Priority.NORMAL)
     # The one running timer, and when it fires (hotline.services.triage.fire_timer).

@@ -30,7 +30,20 @@ import snowballstemmer
 
 GAP = 4  # words a "..." may stand for
 _MIN_FUZZY = 5  # a phrase word shorter than this matches only exactly: short words collide
-_STEMMERS = {"en": "english", "es": "spanish"}
+_STEMMERS = {
+    "en": "english", "es": "spanish", "fr": "french", "pt": "portuguese", "ru": "russian",
+    "ar": "arabic",
+}  # fmt: skip
+# Chinese and Korean are compared a character at a time: Chinese has no spaces, and a Korean
+# word carries its particles ("칼을", "칼로" hold "칼").
+_BY_CHARACTER = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+# A lexicon in a language of its own script has nothing to find in a text without it.
+SCRIPTS = {
+    "zh": re.compile(r"[\u3400-\u9fff\uf900-\ufaff]"),
+    "ko": re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]"),
+    "ar": re.compile(r"[\u0600-\u06ff\u0750-\u077f]"),
+    "ru": re.compile(r"[\u0400-\u04ff]"),
+}
 
 # Contractions and shorthand, as the words they stand for. Applied to phrases and texts alike.
 _SHORTHAND: dict[str, dict[str, str]] = {
@@ -64,7 +77,8 @@ def plain(text: str) -> str:
     straight = text.replace("\u2019", "'").replace("\u2018", "'")
     decomposed = unicodedata.normalize("NFKD", straight)
     kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(kept.casefold().split())
+    # Composed again: Hangul syllables come apart into letters under NFKD.
+    return " ".join(unicodedata.normalize("NFC", kept).casefold().split())
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,9 @@ def words(text: str, language: str) -> list[Word]:
         for token in _TOKEN.findall(plain(part).replace("'", "")):
             if not token.isalnum() and unicodedata.category(token) != "So":
                 continue  # punctuation; an emoji is a word
+            if _BY_CHARACTER.search(token):
+                found.extend(Word(c, c, c, sentence) for c in token)
+                continue
             for word in shorthand.get(token, token).split():
                 found.append(Word(token, word, _stem(language, word), sentence))
     return found
@@ -122,6 +139,7 @@ class _Item:
     plain: str = ""
     stem: str = ""
     prefix: bool = False
+    exact: bool = False  # the word as written, not its stem: "beating me" is not "beat me"
     gap: int = 0
 
 
@@ -131,8 +149,10 @@ class Phrase:
     items: tuple[_Item, ...]
 
 
-def compile_phrase(phrase: str, language: str) -> Phrase | None:
-    """The phrase as items to match, or None when it has no word."""
+def compile_phrase(phrase: str, language: str, *, stemmed: bool = True) -> Phrase | None:
+    """The phrase as items to match, or None when it has no word. Unstemmed, each word
+    matches only its own form (and its misspellings): for emergencies, where "is hitting me"
+    is now and "hit me" may be last year."""
     items: list[_Item] = []
     for raw in plain(phrase).replace("\u2026", " ... ").replace("'", "").split():
         if raw.strip(".") == "" and len(raw) >= 3:  # "..." or longer
@@ -144,7 +164,8 @@ def compile_phrase(phrase: str, language: str) -> Phrase | None:
             if prefix:
                 items.append(_Item(plain=word.plain, stem=word.plain, prefix=True))
             else:
-                items.append(_Item(plain=word.plain, stem=word.stem))
+                stem = word.stem if stemmed else word.plain
+                items.append(_Item(plain=word.plain, stem=stem, exact=not stemmed))
     while items and items[-1].gap:
         items.pop()
     if not items:
@@ -184,12 +205,12 @@ class PhraseSet:
         object.__setattr__(self, "_loose", loose)
 
     @classmethod
-    def of(cls, phrases: Iterable[str], language: str) -> PhraseSet:
+    def of(cls, phrases: Iterable[str], language: str, *, stemmed: bool = True) -> PhraseSet:
         """The phrases compiled; of two that match the same words ("hit me", "hits me") the
         first listed is kept, so one thing said is one reason."""
         kept: dict[tuple[_Item, ...], Phrase] = {}
         for text in phrases:
-            phrase = compile_phrase(text, language)
+            phrase = compile_phrase(text, language, stemmed=stemmed)
             if phrase is not None:
                 kept.setdefault(phrase.items, phrase)
         return cls(language, tuple(kept.values()))
@@ -208,9 +229,11 @@ class PhraseSet:
 
     def _candidates(self, word: Word) -> Iterator[Phrase]:
         yield from self._exact.get(word.stem, ())
+        if word.plain != word.stem:
+            yield from (p for p in self._exact.get(word.plain, ()) if p.items[0].exact)
         for phrase in self._loose.get(word.plain[:1], ()):
             first = phrase.items[0]
-            if first.stem != word.stem and _same_word(first, word):
+            if first.stem not in (word.stem, word.plain) and _same_word(first, word):
                 yield phrase
 
 
@@ -254,7 +277,10 @@ def _match(items: tuple[_Item, ...], tokens: list[Word], start: int) -> int | No
 def _same_word(item: _Item, word: Word) -> bool:
     if item.prefix:
         return word.plain.startswith(item.plain)
-    if item.stem == word.stem:
+    if item.exact:
+        if item.plain == word.plain:
+            return True
+    elif item.stem == word.stem:
         return True
     if len(item.stem) < _MIN_FUZZY or not word.plain.isalpha() or word.plain[0] != item.plain[0]:
         return False

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from hotline.domain.matching import Found, PhraseSet, Word, plain, words
+from hotline.domain.matching import SCRIPTS, Found, PhraseSet, Word, plain, words
 
 
 class Priority(StrEnum):
@@ -50,33 +50,53 @@ class Lexicon:
     # Figures of speech that hold an alarming word ("this traffic is killing me"): the words
     # they cover earn nothing.
     ignore: tuple[str, ...] = ()
+    # Words that say it is happening now ("right now", "he just"): with a serious act (a
+    # phrase that alone reaches urgent) in the same text, an emergency.
+    now: tuple[str, ...] = ()
+    # Words that, just before a phrase, say it is not so: "never hit me", "not scared".
+    negation: tuple[str, ...] = ()
     _emergency: PhraseSet = field(init=False, repr=False, compare=False)
     _weighted: PhraseSet = field(init=False, repr=False, compare=False)
     _minor: PhraseSet = field(init=False, repr=False, compare=False)
     _distress: PhraseSet = field(init=False, repr=False, compare=False)
     _ignore: PhraseSet = field(init=False, repr=False, compare=False)
+    _now: PhraseSet = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name, phrases in (
-            ("_emergency", self.emergency),
             ("_weighted", self.weights),
             ("_minor", self.minor),
             ("_distress", self.distress),
             ("_ignore", self.ignore),
+            ("_now", self.now),
         ):
             object.__setattr__(self, name, PhraseSet.of(phrases, self.language))
+        # Danger now is in the tense: "he is hitting me", not "he hit me" (a reason, not 911).
+        emergency = PhraseSet.of(self.emergency, self.language, stemmed=False)
+        object.__setattr__(self, "_emergency", emergency)
 
     def words(self, text: str) -> list[Word]:
         return words(text, self.language)
 
+    def may_find(self, text: str) -> bool:
+        """False when ``text`` lacks the lexicon's script (no Chinese phrase in a Latin text)."""
+        script = SCRIPTS.get(self.language)
+        return script is None or script.search(text) is not None
+
     def _find(self, phrases: PhraseSet, text: str | list[Word]) -> list[Found]:
         """``phrases`` found in ``text``, but not in words a figure of speech covers."""
         tokens = self.words(text) if isinstance(text, str) else text
-        found = phrases.find(tokens)
+        found = [f for f in phrases.find(tokens) if not self._negated(f, tokens)]
         if not found or not self.ignore:
             return found
         covered = {i for f in self._ignore.find(tokens) for i in range(f.start, f.end)}
         return [f for f in found if not covered.intersection(range(f.start, f.end))]
+
+    def _negated(self, found: Found, tokens: list[Word]) -> bool:
+        if found.start == 0:
+            return False
+        before, first = tokens[found.start - 1], tokens[found.start]
+        return before.sentence == first.sentence and before.plain in self.negation
 
     def emergency_found(self, text: str | list[Word]) -> list[Found]:
         return self._find(self._emergency, text)
@@ -93,6 +113,9 @@ class Lexicon:
 
     def minor_in(self, text: str | list[Word]) -> bool:
         return bool(self._find(self._minor, text))
+
+    def now_found(self, text: str | list[Word]) -> list[Found]:
+        return self._find(self._now, text)
 
     def distress_in(self, text: str) -> bool:
         return bool(self._find(self._distress, text))
@@ -126,6 +149,10 @@ class Assessment:
         return any(reason.weight is None for reason in self.found)
 
 
+# How much risk makes a child written about (not the texter) a minor at risk.
+MINOR_AT_RISK = 20
+
+
 def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
     """Score everything a texter wrote with every lexicon (texters mix languages).
 
@@ -136,19 +163,33 @@ def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
     emergencies: dict[str, Reason] = {}
     weighted: dict[str, Reason] = {}
     minor = False
+    someone_young = False
     for text in texts:
         for lexicon in lexicons:
+            if not lexicon.may_find(text):
+                continue
             tokens = lexicon.words(text)
             for found in lexicon.emergency_found(tokens):
                 emergencies.setdefault(found.phrase, Reason(found.phrase, None, found.words))
+            serious = []
             for found in _heaviest(lexicon.weighted_found(tokens), lexicon.weights):
                 weight = lexicon.weights[found.phrase]
                 weighted.setdefault(
                     normalise(found.phrase), Reason(found.phrase, weight, found.words)
                 )
+                if weight >= lexicon.urgent_at:
+                    serious.append(found)
+            for now in lexicon.now_found(tokens) if serious else ():
+                act = serious[0]
+                phrase = f"{act.phrase} + {now.phrase}"
+                emergencies.setdefault(phrase, Reason(phrase, None, f"{act.words} {now.words}"))
             minor = minor or lexicon.minor_in(tokens)
-        minor = minor or says_young_age(text)
+        minor = minor or says_own_young_age(text)
+        someone_young = someone_young or says_young_age(text)
     score = sum(reason.weight or 0 for reason in weighted.values())
+    # A child the texter writes about is a minor at risk when something else is said of risk:
+    # "my daughter is 15 and a grown man messages her", not "my kid is 15, any summer jobs?".
+    minor = minor or (someone_young and (bool(emergencies) or score >= MINOR_AT_RISK))
     urgent_at = min((lexicon.urgent_at for lexicon in lexicons), default=60)
     high_at = min((lexicon.high_at for lexicon in lexicons), default=30)
     if emergencies or minor or score >= urgent_at:
@@ -201,27 +242,34 @@ _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b")
 _YOUNG = r"(?:1[0-7])"
 _CHILD = r"(?:[5-9]|1[0-7])"
 _PERSON = (
-    r"(?:i|he|she|they|daughter|son|sister|brother|niece|nephew|kid|child|girl|boy|friend|"
-    r"cousin|hija|hijo|sobrina|sobrino|hermana|hermanita|hermano|nina|nino|amiga|amigo|prima|"
-    r"primo|ella|el)"
+    r"(?:he|she|they|daughter|son|sister|brother|niece|nephew|kid|child|girl|boy|friend|"
+    r"cousin|mija|mijo|hija|hijo|sobrina|sobrino|hermana|hermanita|hermano|hermanito|nina|"
+    r"nino|amiga|amigo|prima|primo|ella|el)"
 )
 _UNITS = (
     r"(?:min|mins|minutes?|hours?|hrs?|h|days?|weeks?|wks?|months?|miles?|mi|blocks?|am|pm|"
     r"dollars?|bucks|usd|percent|st|nd|rd|th|minutos?|horas?|dias?|semanas?|meses|mes|millas?|"
     r"cuadras?|dolares?|pesos|de la|del)"
 )
-_AGE = re.compile(
+_NOT_AFTER = rf"(?![\w$%/:.,]\d|\w)(?!\s*{_UNITS}(?!\w))"
+_YEARS_OLD = r"\s*-?\s*(?:(?:years?|yrs?|yr)\s*-?\s*old|yo|y/o|y\.o\.?|anos|anitos)(?!\w)"
+# Said of oneself: "I'm 16", "im only 15", "tengo 16", "15 f", "I'm a 15 year old".
+_SELF_AGE = re.compile(
     r"(?<![\w$#])(?:"
-    # I'm 16, im only 15, age 14, tengo 16, cumpli 15, she is 14, mi hija tiene 13
-    rf"(?:im|i am|iam|age|aged|edad|tengo|cumpli|cumple|{_PERSON} (?:is|was|es|tiene|turned))"
-    rf"\s+(?:only |just |solo |apenas |like |about |como )?{_YOUNG}(?![\w$%/:.,]\d|\w)"
-    rf"(?!\s*{_UNITS}(?!\w))"
-    # a 15 year old, 15yo, 15 y/o, 15-year-old, 15 yrs old
-    rf"|{_CHILD}\s*-?\s*(?:years?|yrs?|yr)\s*-?\s*old(?!\w)"
-    rf"|{_CHILD}\s*(?:yo|y/o|y\.o\.?)(?!\w)"
-    # de 15 años, 15 años de edad, tiene 15 años
-    rf"|(?:de|con|tiene|tienen|tengo) {_CHILD} (?:anos|anitos)(?!\w)"
-    rf"|{_CHILD} (?:anos|anitos) de edad"
+    rf"(?:im|i am|iam|age|aged|edad|tengo|tngo|cumpli|i turned)\s+"
+    rf"(?:only |just |solo |apenas |like |about |como |a )?{_YOUNG}{_NOT_AFTER}"
+    rf"|(?:im|i am) an? {_CHILD}{_YEARS_OLD}"
+    rf"|^\s*{_YOUNG}\s*(?:/\s*)?[fm](?!\w)"
+    r")"
+)
+# Said of someone else: "my daughter is 14", "a 15 year old", "mi hija de 13", "my son (15)".
+_OTHER_AGE = re.compile(
+    r"(?<![\w$#])(?:"
+    rf"{_PERSON}\s+(?:is|was|es|tiene|turned|de)\s+(?:only |just |solo |apenas )?"
+    rf"{_YOUNG}{_NOT_AFTER}"
+    rf"|{_PERSON}\s*\(\s*{_YOUNG}\s*\)"
+    rf"|{_CHILD}{_YEARS_OLD}"
+    rf"|{_CHILD} anos de edad"
     r")"
 )
 
@@ -234,9 +282,15 @@ def _ages(text: str) -> str:
 
 def says_young_age(text: str) -> bool:
     """Whether ``text`` gives an age under 18 for the texter or the person they text about."""
-    return _AGE.search(_ages(text)) is not None
+    return says_own_young_age(text) or _OTHER_AGE.search(_ages(text)) is not None
+
+
+def says_own_young_age(text: str) -> bool:
+    """Whether the texter gives their own age, under 18."""
+    return _SELF_AGE.search(_ages(text)) is not None
 
 
 def mentions_minor(text: str, lexicons: Iterable[Lexicon]) -> bool:
-    """Whether ``text`` says the texter (or the person they text about) is under 18."""
+    """Whether ``text`` says the texter (or the person they text about) is under 18, whether
+    or not it says more (see :func:`assess` for when it makes a conversation a minor's)."""
     return says_young_age(text) or any(lex.minor_in(text) for lex in lexicons)

@@ -16,11 +16,13 @@ from datetime import datetime
 from sqlalchemy import bindparam, case, select
 from sqlalchemy.orm import Session
 
+from hotline.catalogue import LANGUAGES, other_language_line
 from hotline.db.models import Conversation, ConversationStatus, Message, Texter
 from hotline.db.session import lock_texter_of
 from hotline.domain import answers
 from hotline.domain.delivery import Direction
 from hotline.domain.keywords import Keyword, fold, parse_keyword
+from hotline.domain.language import Detected, detect
 from hotline.domain.triage import Event as TriageEvent
 from hotline.domain.triage import QUESTIONS, On, State
 from hotline.services import events, waiting
@@ -30,6 +32,8 @@ from hotline.services.triage import Outcome, Triage, queue_text
 
 # States whose question a HELP answers (as a call for help).
 ASKING = (*QUESTIONS, State.QUEUE_CHECK_IN)
+# States where the bot still speaks and follows the language the texter answers in.
+FOLLOWS_LANGUAGE = (*QUESTIONS, State.QUEUED, State.QUEUE_CHECK_IN)
 
 
 def process_pending(session: Session, triage: Triage, message_id: int, now: datetime) -> Outcome:
@@ -172,6 +176,8 @@ def _handle(
                     text=body,
                 )
             return
+        if conversation.state in FOLLOWS_LANGUAGE:
+            _follow_language(session, triage, texter, conversation, body, now, outcome)
         triage.reassess(session, conversation, now)
         triage.advance(
             session,
@@ -220,8 +226,11 @@ def _start_conversation(
     returning: bool,
 ) -> None:
     chosen = answers.language_choice(body)
+    detected = detect(body)
     if chosen is not None:
         texter.language = chosen
+    elif detected.confident and detected.language in LANGUAGES:
+        texter.language = detected.language  # "hola", "tengo miedo": Spanish, no keyword needed
     conversation = Conversation(
         texter_id=texter.id,
         status=ConversationStatus.OPEN,
@@ -245,6 +254,8 @@ def _start_conversation(
         texter_id=texter.id,
         returning_texter=conversation.returning_texter,
     )
+    if chosen is None and _other_language(detected) is not None:
+        _tell_other_language(session, triage, texter, conversation, detected, now, outcome)
     triage.reassess(session, conversation, now, texts=[body])  # its only text so far
     first = triage.classify(body, conversation)
     if first.on is On.EMERGENCY:
@@ -256,6 +267,67 @@ def _start_conversation(
     )
     if first.on is On.SAFE_WORD:
         triage.advance(session, conversation, first, now, outcome, message=message, text=body)
+
+
+def _other_language(detected: Detected) -> str | None:
+    """A language we cannot text in, when we are sure enough of it to say so in it."""
+    if detected.language is None or detected.language in LANGUAGES or not detected.confident:
+        return None
+    return detected.language
+
+
+def _tell_other_language(
+    session: Session,
+    triage: Triage,
+    texter: Texter,
+    conversation: Conversation,
+    detected: Detected,
+    now: datetime,
+    outcome: Outcome,
+) -> None:
+    """Mark the conversation with the language the texter writes in, and tell them once, in it,
+    that we text in English and Spanish and where a person can answer in theirs."""
+    language = _other_language(detected)
+    if language is None or conversation.texter_language is not None:
+        return
+    conversation.texter_language = language
+    events.record(
+        session, "language_detected", now, conversation_id=conversation.id,
+        texter_id=texter.id, language=language,
+    )  # fmt: skip
+    line = other_language_line(language, triage.policy.hours.voice_number)
+    if line is not None:
+        reply = queue_text(session, triage.vault, texter.id, conversation, line, now)
+        outcome.to_send.append(reply.id)
+
+
+def _follow_language(
+    session: Session,
+    triage: Triage,
+    texter: Texter,
+    conversation: Conversation,
+    body: str,
+    now: datetime,
+    outcome: Outcome,
+) -> None:
+    """An answer written clearly in our other language switches the conversation to it (the
+    next question is in Spanish for a texter who answers in Spanish); one in a language we
+    cannot text in marks the conversation, and the texter is told once."""
+    if answers.language_choice(body) is not None:
+        return  # ESPAÑOL, ENGLISH: the machine's own LANGUAGE event
+    detected = detect(body)
+    if not detected.confident or detected.language is None:
+        return
+    if detected.language in LANGUAGES:
+        if detected.language != conversation.language:
+            conversation.language = detected.language
+            texter.language = detected.language
+            events.record(
+                session, "language_detected", now, conversation_id=conversation.id,
+                texter_id=texter.id, language=detected.language,
+            )  # fmt: skip
+        return
+    _tell_other_language(session, triage, texter, conversation, detected, now, outcome)
 
 
 def _alert_if_in_danger(

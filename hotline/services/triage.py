@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from hotline.catalogue import lexicon, render
+from hotline.catalogue import lexicons, render
 from hotline.db.models import (
     Conversation,
     ConversationStatus,
@@ -74,7 +74,7 @@ class TriagePolicy:
                 "survey": settings.survey_timeout_minutes,
             },
             quiet_limit_seconds=settings.check_in_after_minutes * 60,
-            lexicons=(lexicon("en", settings.lexicon_dir), lexicon("es", settings.lexicon_dir)),
+            lexicons=lexicons(settings.lexicon_dir),
             hours=HoursPolicy.from_settings(settings),
             guidance_every=timedelta(minutes=settings.emergency_guidance_minutes),
         )

@@ -477,6 +477,8 @@ def _lexicon(language: str, value: dict[str, Any] | None, default: Lexicon) -> L
         opt_out=default.opt_out,
         distress=default.distress,
         ignore=default.ignore,
+        now=default.now,
+        negation=default.negation,
     )
 
 
