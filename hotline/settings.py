@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from hotline.domain import hours, reach
+from hotline.domain.segments import count_segments
+
+MAX_ORG_NAME = 40  # GSM-7 septets: every text holding it fits in two segments
 
 
 class Mode(StrEnum):
@@ -63,8 +66,13 @@ class Settings:
     # Longer inbound texts are kept cut here, with a marker (hotline.domain.inbound.keep_body).
     max_body_chars: int = 10_000
     # Triage: what texters read, and the timers of the conversation.
-    org_name: str = "the Anti-Trafficking Hotline"
-    discreet_mode: bool = False  # never name the organisation or mention trafficking
+    # The program's name in each language's texts; the copy puts it first ("{org}: ..."), so a
+    # name reads right without an article. GSM-7 only ("Linea": an í would halve every text).
+    org_name: str = "Anti-Trafficking Hotline"
+    org_name_es: str = "Linea contra la Trata de Personas"
+    # Texts the hotline sends first never name the organisation or mention trafficking: the
+    # phone may be read by an abuser. Replies to HELP, STOP and START name it all the same.
+    discreet_mode: bool = True
     safe_word: str = "CLEAR"
     survey_enabled: bool = True
     triage_timeout_minutes: float = 15.0  # silence while answering questions: close
@@ -241,13 +249,24 @@ class Settings:
                 tuned[attribute] = raw.lower() in _TRUE
             else:
                 problems.append(f"{name} must be true or false")
-        org_name = get("HOTLINE_ORG_NAME")
-        if org_name is not None:
-            if len(org_name) > 40:
+        for name, attribute in (
+            ("HOTLINE_ORG_NAME", "org_name"),
+            ("HOTLINE_ORG_NAME_ES", "org_name_es"),
+        ):
+            org_name = get(name)
+            if org_name is None:
+                continue
+            count = count_segments(org_name)
+            if count.encoding != "GSM-7":
                 problems.append(
-                    "HOTLINE_ORG_NAME must be at most 40 characters (texts fit in 2 SMS)"
+                    f"{name} must be plain GSM-7 text (no á í ó ú, curly quotes or emoji: "
+                    "one would halve what fits in a text)"
                 )
-            tuned["org_name"] = org_name
+            elif count.units > MAX_ORG_NAME:
+                problems.append(
+                    f"{name} must be at most {MAX_ORG_NAME} characters (texts fit in 2 SMS)"
+                )
+            tuned[attribute] = org_name
         lexicon_dir = get("HOTLINE_LEXICON_DIR")
         if lexicon_dir is not None:
             for language in ("en", "es"):

@@ -13,6 +13,11 @@ DEFAULT_LANGUAGE = "en"
 # Languages triage reads for risk: the two we text in, and the most common others in the US
 # (hotline.domain.language detects them). Only English and Spanish are tuned from the console.
 RISK_LANGUAGES = ("en", "es", "zh", "vi", "tl", "ar", "fr", "ht", "pt", "ko", "ru")
+# Answers to the texter's own HELP, STOP or START. The short-code rules require them to name the
+# program, so they do even in discreet mode, and they have no ``_discreet`` variant.
+KEYWORD_REPLIES = frozenset({"help", "help_opted_out", "stop_confirmation", "start_confirmation"})
+# The languages ``other_languages.toml`` has a line for: we answer texts in English and Spanish.
+OTHER_LANGUAGES = ("zh", "vi", "tl", "ar", "fr", "ht", "pt", "ko", "ru")
 
 
 @cache
@@ -26,13 +31,14 @@ def catalogue(language: str) -> dict[str, str]:
 def text(key: str, language: str = DEFAULT_LANGUAGE, *, discreet: bool = False) -> str:
     """The catalogue text ``key`` in ``language`` (English when the language is unknown).
 
-    In discreet mode a ``<key>_discreet`` entry, where there is one, takes the key's place.
+    In discreet mode a ``<key>_discreet`` entry, where there is one, takes the key's place
+    (never for :data:`KEYWORD_REPLIES`).
     Placeholders (``{org}``...) are left for :func:`render` to fill.
     """
     if language not in LANGUAGES:
         language = DEFAULT_LANGUAGE
     entries = catalogue(language)
-    if discreet and f"{key}_discreet" in entries:
+    if discreet and key not in KEYWORD_REPLIES and f"{key}_discreet" in entries:
         return entries[f"{key}_discreet"]
     return entries[key]
 
@@ -45,6 +51,27 @@ def render(key: str, language: str, *, discreet: bool, **values: object) -> str:
 def lexicons(directory: str | None = None) -> tuple[Lexicon, ...]:
     """Every language's risk lexicon, English and Spanish first."""
     return tuple(lexicon(language, directory) for language in RISK_LANGUAGES)
+
+
+@cache
+def other_languages() -> dict[str, str]:
+    """The lines of ``other_languages.toml``: ``zh``, ``zh_no_voice``, ``vi``..."""
+    with Path(__file__).with_name("other_languages.toml").open("rb") as handle:
+        entries = tomllib.load(handle)
+    return {key: str(value).strip() for key, value in entries.items()}
+
+
+def other_language_line(language: str, voice: str) -> str | None:
+    """One line in ``language`` saying we answer texts in English and Spanish, with the voice
+    number ``voice`` to call for an interpreter (the line without it when ``voice`` is empty).
+
+    None for English, Spanish and any language without a line.
+    """
+    if language not in OTHER_LANGUAGES:
+        return None
+    if not voice:
+        return other_languages()[f"{language}_no_voice"]
+    return other_languages()[language].format_map({"voice": voice})
 
 
 @cache

@@ -248,7 +248,7 @@ def when(at_utc: datetime, now_utc: datetime, tz: ZoneInfo, language: str) -> st
     if local.date() == today:
         return f"{'hoy' if language == 'es' else 'today'} {at}"
     if local.date() == today + timedelta(days=1):
-        return f"{'manana' if language == 'es' else 'tomorrow'} {at}"
+        return f"{'mañana' if language == 'es' else 'tomorrow'} {at}"
     return f"{DAY_NAMES.get(language, DAY_NAMES['en'])[local.weekday()]} {at}"
 
 

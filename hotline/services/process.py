@@ -146,8 +146,8 @@ def _handle(
             texter.opted_out_at = None
             events.record(session, "opt_in", now, texter_id=texter.id, message_id=message.id)
             _compliance(session, triage, texter, None, "start_confirmation", now, outcome)
-        elif keyword is Keyword.HELP:
-            _compliance(session, triage, texter, None, "help", now, outcome)
+        elif keyword is Keyword.HELP:  # not "Reply STOP": they have; how to come back instead
+            _compliance(session, triage, texter, None, "help_opted_out", now, outcome)
         else:
             # They asked us to stop: the text is kept for staff, and nothing is said back.
             events.record(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, literal, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from hotline.catalogue import lexicons, render
+from hotline.catalogue import KEYWORD_REPLIES, lexicons, render
 from hotline.db.models import (
     Conversation,
     ConversationStatus,
@@ -51,6 +51,7 @@ class TriagePolicy:
     """What the machine needs from settings: texts, safe word, timers, lexicons."""
 
     org_name: str
+    org_name_es: str
     discreet: bool
     safe_word: str
     survey: bool
@@ -64,6 +65,7 @@ class TriagePolicy:
     def from_settings(cls, settings: Settings) -> TriagePolicy:
         return cls(
             org_name=settings.org_name,
+            org_name_es=settings.org_name_es,
             discreet=settings.discreet_mode,
             safe_word=settings.safe_word,
             survey=settings.survey_enabled,
@@ -282,11 +284,18 @@ class Triage:
         return self.render_plain(key, conversation.language, **values)
 
     def render_plain(self, key: str, language: str, **values: object) -> str:
+        """The text ``key`` in ``language``, with the program's name in that language.
+
+        A reply to HELP, STOP or START (:data:`KEYWORD_REPLIES`) names the program and how else
+        to reach it, even in discreet mode: the texter asked, and the short-code rules say so.
+        """
+        if key in KEYWORD_REPLIES:
+            values.setdefault("reach", waiting.reach(self.policy.hours, language, discreet=False))
         return render(
             key,
             language,
             discreet=self.policy.discreet,
-            org=self.policy.org_name,
+            org=self.policy.org_name_es if language == "es" else self.policy.org_name,
             safe_word=self.policy.safe_word,
             **values,
         )
