@@ -50,7 +50,12 @@ def render(key: str, language: str, *, discreet: bool, **values: object) -> str:
 
 def lexicons(directory: str | None = None) -> tuple[Lexicon, ...]:
     """Every language's risk lexicon, English and Spanish first."""
-    return tuple(lexicon(language, directory) for language in RISK_LANGUAGES)
+    shipped = Path(__file__).parent
+    return tuple(
+        lexicon(language, directory)
+        for language in RISK_LANGUAGES
+        if language in LANGUAGES or (shipped / f"lexicon_{language}.toml").is_file()
+    )
 
 
 @cache

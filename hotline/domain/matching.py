@@ -89,26 +89,32 @@ class Word:
     plain: str
     stem: str
     sentence: int
+    position: int  # which word of the text as written: the same in every language's reading
 
 
 # Letters, digits or one symbol (an emoji) at a time; "16yo" is "16" and "yo".
 _TOKEN = re.compile(r"[^\W\d_]+|\d+|[^\w\s]")
-_SENTENCES = re.compile(r"[.!?;\n]+")
+# Sentences, and clauses: a phrase never reaches across a comma ("ayuda, ya" is no "ayuda ya").
+_SENTENCES = re.compile(r"[.!?;,\n]+")
 
 
 def words(text: str, language: str) -> list[Word]:
     """``text`` as the words a phrase is compared with, in ``language``'s spelling rules."""
     shorthand = _SHORTHAND.get(language, {})
     found: list[Word] = []
+    position = 0
     for sentence, part in enumerate(_SENTENCES.split(text)):
         for token in _TOKEN.findall(plain(part).replace("'", "")):
             if not token.isalnum() and unicodedata.category(token) != "So":
                 continue  # punctuation; an emoji is a word
             if _BY_CHARACTER.search(token):
-                found.extend(Word(c, c, c, sentence) for c in token)
+                for character in token:
+                    found.append(Word(character, character, character, sentence, position))
+                    position += 1
                 continue
             for word in shorthand.get(token, token).split():
-                found.append(Word(token, word, _stem(language, word), sentence))
+                found.append(Word(token, word, _stem(language, word), sentence, position))
+            position += 1
     return found
 
 
@@ -179,8 +185,9 @@ class Found:
 
     phrase: str
     words: str  # the text's words that matched, as written
-    start: int  # where, in the text's words: [start, end)
+    start: int  # where, in this reading's words: [start, end)
     end: int
+    at: range  # which words of the text as written: to compare readings in two languages
 
 
 @dataclass(frozen=True)
@@ -224,7 +231,8 @@ class PhraseSet:
                 end = _match(phrase.items, tokens, start)
                 if end is not None:
                     written = " ".join(_written(tokens[start:end]))
-                    found.append(Found(phrase.text, written, start, end))
+                    at = range(tokens[start].position, tokens[end - 1].position + 1)
+                    found.append(Found(phrase.text, written, start, end, at))
         return found
 
     def _candidates(self, word: Word) -> Iterator[Phrase]:

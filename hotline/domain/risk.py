@@ -165,25 +165,23 @@ def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
     minor = False
     someone_young = False
     for text in texts:
+        candidates: list[tuple[Found, int]] = []
         for lexicon in lexicons:
             if not lexicon.may_find(text):
                 continue
             tokens = lexicon.words(text)
             for found in lexicon.emergency_found(tokens):
                 emergencies.setdefault(found.phrase, Reason(found.phrase, None, found.words))
-            serious = []
-            for found in _heaviest(lexicon.weighted_found(tokens), lexicon.weights):
-                weight = lexicon.weights[found.phrase]
-                weighted.setdefault(
-                    normalise(found.phrase), Reason(found.phrase, weight, found.words)
-                )
-                if weight >= lexicon.urgent_at:
-                    serious.append(found)
+            weighted_here = [(f, lexicon.weights[f.phrase]) for f in lexicon.weighted_found(tokens)]
+            candidates += weighted_here
+            serious = [found for found, weight in weighted_here if weight >= lexicon.urgent_at]
             for now in lexicon.now_found(tokens) if serious else ():
-                act = serious[0]
-                phrase = f"{act.phrase} + {now.phrase}"
-                emergencies.setdefault(phrase, Reason(phrase, None, f"{act.words} {now.words}"))
+                phrase = f"{serious[0].phrase} + {now.phrase}"
+                words = f"{serious[0].words} {now.words}"
+                emergencies.setdefault(phrase, Reason(phrase, None, words))
             minor = minor or lexicon.minor_in(tokens)
+        for found, weight in _heaviest(candidates):
+            weighted.setdefault(normalise(found.phrase), Reason(found.phrase, weight, found.words))
         minor = minor or says_own_young_age(text)
         someone_young = someone_young or says_young_age(text)
     score = sum(reason.weight or 0 for reason in weighted.values())
@@ -211,16 +209,16 @@ def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
     )
 
 
-def _heaviest(found: list[Found], weights: Mapping[str, int]) -> list[Found]:
-    """Of phrases that share words of the text, the heaviest: each word earns points once
-    ("do things for money" counts, and "for money" inside it does not)."""
-    taken: list[Found] = []
+def _heaviest(found: list[tuple[Found, int]]) -> list[tuple[Found, int]]:
+    """Of phrases that share words of the text, the heaviest, whichever language's reading
+    found them: each word earns points once ("do things for money" counts, and "for money"
+    inside it does not; "pasaportes" is a passport once, not in English and in Spanish)."""
+    taken: list[tuple[Found, int]] = []
     used: set[int] = set()
-    for candidate in sorted(found, key=lambda f: (-weights[f.phrase], -(f.end - f.start), f.start)):
-        span = range(candidate.start, candidate.end)
-        if not used.intersection(span):
-            taken.append(candidate)
-            used.update(span)
+    for found, weight in sorted(found, key=lambda fw: (-fw[1], -len(fw[0].at), fw[0].at.start)):
+        if not used.intersection(found.at):
+            taken.append((found, weight))
+            used.update(found.at)
     return taken
 
 

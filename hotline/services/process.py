@@ -229,8 +229,10 @@ def _start_conversation(
     detected = detect(body)
     if chosen is not None:
         texter.language = chosen
-    elif detected.confident and detected.language in LANGUAGES:
-        texter.language = detected.language  # "hola", "tengo miedo": Spanish, no keyword needed
+    elif detected.language in LANGUAGES:
+        # "hola", "tengo miedo": Spanish, no keyword needed. A guess will do here: the welcome
+        # in either language offers the other.
+        texter.language = detected.language
     conversation = Conversation(
         texter_id=texter.id,
         status=ConversationStatus.OPEN,
