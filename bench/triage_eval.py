@@ -49,7 +49,7 @@ from hotline.taskqueue import InProcessQueue
 HERE = Path(__file__).parent / "triage_eval"
 SETS = {"texts": HERE / "texts.csv", "holdout": HERE / "holdout.csv"}
 PRIORITIES = ("urgent", "high", "normal")
-AUTH_TOKEN = "eval-auth-token"  # noqa: S105 - the scratch app's, signs nothing real
+AUTH_TOKEN = "eval-auth-token"  # the scratch app's: signs nothing real
 PUBLIC_URL = "http://hotline.eval"
 
 
@@ -204,9 +204,7 @@ def evaluate(rows: list[Row], outcomes: list[Outcome]) -> Figures:
     languages = [o.language for o in outcomes]
     return Figures(
         count=len(rows),
-        emergency=figure(
-            "emergency", [r.emergency for r in rows], [o.emergency for o in outcomes]
-        ),
+        emergency=figure("emergency", [r.emergency for r in rows], [o.emergency for o in outcomes]),
         urgent=figure(
             "urgent or emergency",
             [r.priority == "urgent" or r.emergency for r in rows],
@@ -219,7 +217,9 @@ def evaluate(rows: list[Row], outcomes: list[Outcome]) -> Figures:
             )
             for level in PRIORITIES
         },
-        priority_matrix=Counter((r.priority, o.priority) for r, o in zip(rows, outcomes, strict=True)),
+        priority_matrix=Counter(
+            (r.priority, o.priority) for r, o in zip(rows, outcomes, strict=True)
+        ),
         language_accuracy=(
             sum(1 for r, got in zip(rows, languages, strict=True) if r.language == got) / len(rows)
             if rows
@@ -252,7 +252,8 @@ def report(figures: Figures) -> str:
     found = sorted({got for _, got in figures.language_matrix})
     lines.append(" " * 6 + "".join(f"{g:>5}" for g in found))
     for want in labelled:
-        lines.append(f"{want:<6}" + "".join(f"{figures.language_matrix[(want, g)]:5d}" for g in found))
+        counts = "".join(f"{figures.language_matrix[(want, g)]:5d}" for g in found)
+        lines.append(f"{want:<6}{counts}")
     return "\n".join(lines)
 
 

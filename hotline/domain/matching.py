@@ -36,7 +36,9 @@ _STEMMERS = {
 }  # fmt: skip
 # Chinese and Korean are compared a character at a time: Chinese has no spaces, and a Korean
 # word carries its particles ("칼을", "칼로" hold "칼").
-_BY_CHARACTER = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_BY_CHARACTER = re.compile(
+    r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+)
 # A lexicon in a language of its own script has nothing to find in a text without it.
 SCRIPTS = {
     "zh": re.compile(r"[\u3400-\u9fff\uf900-\ufaff]"),

@@ -209,13 +209,14 @@ def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
     )
 
 
-def _heaviest(found: list[tuple[Found, int]]) -> list[tuple[Found, int]]:
+def _heaviest(candidates: list[tuple[Found, int]]) -> list[tuple[Found, int]]:
     """Of phrases that share words of the text, the heaviest, whichever language's reading
     found them: each word earns points once ("do things for money" counts, and "for money"
     inside it does not; "pasaportes" is a passport once, not in English and in Spanish)."""
     taken: list[tuple[Found, int]] = []
     used: set[int] = set()
-    for found, weight in sorted(found, key=lambda fw: (-fw[1], -len(fw[0].at), fw[0].at.start)):
+    ordered = sorted(candidates, key=lambda fw: (-fw[1], -len(fw[0].at), fw[0].at.start))
+    for found, weight in ordered:
         if not used.intersection(found.at):
             taken.append((found, weight))
             used.update(found.at)

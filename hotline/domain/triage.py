@@ -256,9 +256,7 @@ def _rows() -> tuple[Transition, ...]:
         # A call for help is never "we didn't get that": to danger it is a yes; to the other
         # questions it moves them on, to a person rather than to more questions.
         Transition(State.AWAIT_DANGER, On.DISTRESS, State.QUEUED, danger_yes),
-        Transition(
-            State.AWAIT_SAFETY, On.DISTRESS, State.QUEUED, (Action(Op.RECORD, "safety"),)
-        ),
+        Transition(State.AWAIT_SAFETY, On.DISTRESS, State.QUEUED, (Action(Op.RECORD, "safety"),)),
         Transition(
             State.AWAIT_NEEDS, On.DISTRESS, State.AWAIT_LOCATION, (Action(Op.RECORD, "needs"),)
         ),
@@ -370,10 +368,9 @@ def _rows() -> tuple[Transition, ...]:
         # Danger, or a new request: a new conversation, not a survey answer.
         *(
             Transition(State.SURVEY, on, State.ENDED, (Action(Op.RESTART),))
-            for on in (
-                On.FREE_TEXT, On.DISTRESS, On.LOCATION, On.SKIP, On.EMERGENCY, On.LANGUAGE
-            )  # fmt: skip
+            for on in (On.FREE_TEXT, On.DISTRESS, On.LOCATION, On.SKIP, On.EMERGENCY)
         ),
+        Transition(State.SURVEY, On.LANGUAGE, State.ENDED, (Action(Op.RESTART),)),
         Transition(State.SURVEY, On.BLANK, State.ENDED, ()),
         Transition(State.SURVEY, On.INACTIVE, State.ENDED, ()),
     ]

@@ -23,12 +23,11 @@ from hotline.domain import answers
 from hotline.domain.delivery import Direction
 from hotline.domain.keywords import Keyword, fold, parse_keyword
 from hotline.domain.language import Detected, detect
-from hotline.domain.triage import Event as TriageEvent
 from hotline.domain.triage import QUESTIONS, On, State
+from hotline.domain.triage import Event as TriageEvent
 from hotline.services import events, waiting
 from hotline.services.privacy import erase_texter
 from hotline.services.triage import Outcome, Triage, queue_text
-
 
 # States whose question a HELP answers (as a call for help).
 ASKING = (*QUESTIONS, State.QUEUE_CHECK_IN)
