@@ -29,8 +29,8 @@ from hotline.services import events, waiting
 from hotline.services.privacy import erase_texter
 from hotline.services.triage import Outcome, Triage, queue_text
 
-# States whose question a HELP answers (as a call for help).
-ASKING = (*QUESTIONS, State.QUEUE_CHECK_IN)
+# HELP keywords that, in answer to a question, are also a call for help (INFO asks about us).
+CRIES_FOR_HELP = frozenset({"HELP", "AYUDA"})
 # States where the bot still speaks and follows the language the texter answers in.
 FOLLOWS_LANGUAGE = (*QUESTIONS, State.QUEUED, State.QUEUE_CHECK_IN)
 
@@ -162,9 +162,11 @@ def _handle(
             if fold(body) == "AYUDA":
                 conversation.language = "es"
             _compliance(session, triage, texter, conversation, "help", now, outcome)
-            if conversation.state in ASKING:
-                # HELP in answer to a question is a call for help too (a yes to danger, or on to
-                # a person), and to "still there?" a reply all the same: they keep their place.
+            if conversation.state is State.QUEUE_CHECK_IN or (
+                conversation.state in QUESTIONS and fold(body) in CRIES_FOR_HELP
+            ):
+                # HELP (not INFO) in answer to a question is a call for help too: a yes to
+                # danger, or on to a person. To "still there?" any reply keeps their place.
                 triage.advance(
                     session,
                     conversation,

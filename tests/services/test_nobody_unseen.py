@@ -26,13 +26,8 @@ from tests.fakes import FakeClock
 from tests.helpers import events_of, texter_of
 from tests.texting import advocate, claim, close, conversation, said, sent_to, text_in, tick
 
-EMERGENCY_PHRASES = [
-    "they are here now",
-    "he has a knife",
-    "he is here",
-    "esta aqui, tengo miedo",
-    "me va a matar",
-]
+SPANISH_PHRASES = ["esta aqui, tengo miedo", "me va a matar"]
+EMERGENCY_PHRASES = ["they are here now", "he has a knife", "he is here", *SPANISH_PHRASES]
 NO_ADVOCATE = [
     State.NEW,
     State.AWAIT_DANGER,
@@ -120,11 +115,16 @@ def test_emergency_words_without_an_advocate_get_guidance_and_the_head_of_the_qu
     text_in(app, phone, phrase)
 
     replies = sent_to(app, phone)[before:]
-    assert replies[0] == said(app, "emergency"), "the guidance comes first"
+    now = conversation(app, phone)
+    # In the language they wrote in: a Spanish emergency is answered in Spanish.
+    assert now.language == ("es" if phrase in SPANISH_PHRASES else "en")
+    assert replies[0] == said(app, "emergency", now.language), "the guidance comes first"
     if state in (State.NEW, State.SURVEY, State.ENDED):
         # A new conversation: the guidance alone, then their place; no question first.
-        assert replies == [said(app, "emergency"), said(app, "queued_emergency")]
-    now = conversation(app, phone)
+        assert replies == [
+            said(app, "emergency", now.language),
+            said(app, "queued_emergency", now.language),
+        ]
     assert now.state is State.QUEUED and now.status is ConversationStatus.OPEN
     assert now.priority is Priority.URGENT
     assert now.emergency_at is not None and now.guidance_at is not None
@@ -195,7 +195,7 @@ def test_an_urgent_disclosure_then_silence_is_queued_not_closed(
     app: Flask, clock: FakeClock
 ) -> None:
     phone = new_phone()
-    text_in(app, phone, "I am locked in a room and can't leave, they took my passport")
+    text_in(app, phone, "I can't leave, they took my passport and say I owe them")
     assert sent_to(app, phone) == [said(app, "welcome")]
 
     tick(app, clock, runtime_of(app).settings.triage_timeout_minutes + 1)
@@ -289,7 +289,7 @@ def test_a_spanish_request_not_to_be_texted_is_an_opt_out(app: Flask, request_: 
     text_in(app, phone, request_)
     texter = texter_of(app, phone)
     assert texter is not None and texter.opted_out_at is not None
-    assert sent_to(app, phone)[-1] == said(app, "stop_confirmation")
+    assert sent_to(app, phone)[-1] == said(app, "stop_confirmation", "es")
 
 
 @pytest.mark.parametrize("body", ["stop it, he hears", "don't stop"])
@@ -367,7 +367,7 @@ def test_a_new_request_after_the_survey_opens_a_new_conversation(
     advocate_id = on_shift(app)
     phone = new_phone()
     bring_to(app, clock, phone, State.SURVEY, advocate_id)
-    text_in(app, phone, "I need help again, he found me")
+    text_in(app, phone, "I need help again with my papers")
     assert len(_conversations(app, phone)) == 2
     assert sent_to(app, phone)[-1] == said(app, "welcome")
 

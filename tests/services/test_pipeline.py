@@ -114,8 +114,8 @@ def test_whole_triage_in_english_to_the_queue(app: Flask) -> None:
         "My boss took my passport and I owe him money"
     )
     assert vault.decrypt(queued.location_ciphertext or b"") == "TX"
-    assert queued.priority is Priority.HIGH  # passport (+25) and owe (+15): 40
-    assert queued.risk_reasons == ["passport (+25)", "owe (+15)"]
+    assert queued.priority is Priority.HIGH  # took ... passport (+40) and owe (+15): 55
+    assert queued.risk_reasons == ["took ... passport (+40)", "owe (+15)"]
     assert queued.timer == "wait_update"
 
 
@@ -280,6 +280,20 @@ def test_help_mid_triage_answers_and_continues(app: Flask) -> None:
         said(app, "help"),
         said(app, "safety_question"),
     ]
+
+
+@pytest.mark.parametrize("cry", ["help", "HELP!", "ayuda"])
+def test_help_in_answer_to_the_danger_question_is_also_a_yes(app: Flask, cry: str) -> None:
+    phone = new_phone()
+    text_in(app, phone, "hi")
+    text_in(app, phone, cry)
+    replies = sent_to(app, phone)
+    language = conversation(app, phone).language
+    assert replies[1] == said(app, "help", language), "the carriers' HELP answer first"
+    assert replies[2] == said(app, "emergency", language)
+    held = conversation(app, phone)
+    assert held.state is State.QUEUED and held.in_danger is True
+    assert held.emergency_at is not None
 
 
 def test_triage_silence_closes_after_the_timeout(app: Flask, clock: FakeClock) -> None:

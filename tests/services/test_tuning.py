@@ -260,19 +260,19 @@ def test_a_timer_change_sets_the_next_timer(app: Flask, clock: FakeClock) -> Non
 
 def test_a_lexicon_weight_change_raises_the_next_texters_priority(app: Flask) -> None:
     supervisor = staff(app, "supervisor")
-    calm = queued_texter(app, "hi", "no", "yes", "they kept my passport", "TX")
-    assert conversations_of(app, calm)[0].priority is Priority.NORMAL  # passport weighs 25
+    calm = queued_texter(app, "hi", "no", "yes", "I owe them", "TX")
+    assert conversations_of(app, calm)[0].priority is Priority.NORMAL  # owe weighs 15
 
-    weights = {**english_lexicon()["weights"], "passport": 70}
+    weights = {**english_lexicon()["weights"], "owe": 70}
     change(app, supervisor, "lexicon_en", english_lexicon(weights=weights))
-    urgent = queued_texter(app, "hi", "no", "yes", "they kept my passport", "TX")
+    urgent = queued_texter(app, "hi", "no", "yes", "I owe them", "TX")
     conversation = conversations_of(app, urgent)[0]
     assert conversation.priority is Priority.URGENT
-    assert conversation.risk_reasons == ["passport (+70)"]
+    assert conversation.risk_reasons == ["owe (+70)"]
 
     [event] = events(app, "setting_changed")
     assert event.detail == {"key": "lexicon_en", "was_default": True,
-                            "weights_changed": {"passport": [25, 70]}}  # fmt: skip
+                            "weights_changed": {"owe": [15, 70]}}  # fmt: skip
 
 
 def test_capacity_is_the_consoles_for_the_next_request(app: Flask) -> None:
