@@ -151,25 +151,23 @@ def _as_typed(original: str, part: str) -> str:
 
 
 def _place_at(words: list[str], i: int) -> tuple[_Found | None, int]:
-    """The longest place that starts at ``words[i]``, and how many words it takes; a
-    misspelt state name only when no place is spelt right there."""
-    widths = range(min(_LONGEST_NAME, len(words) - i), 0, -1)
-    for width in widths:
-        name = " ".join(words[i : i + width])
+    """The longest place that starts at ``words[i]``, and how many words it takes. A misspelt
+    state name beats a shorter place spelt right ("Carolina del Nrote" is no city Carolina)."""
+    for width in range(min(_LONGEST_NAME, len(words) - i), 0, -1):
+        phrase = words[i : i + width]
+        name = " ".join(phrase)
         if name in STATE_BY_NAME:
             return _Found((STATE_BY_NAME[name],), is_city=False), width
         city = cities.look_up(name)
         if city is not None:
             return _Found(city.states, is_city=True, alone=city.alone), width
-    if words[i].isdigit():
-        state = state_of_zip(words[i])
-        return (_Found((state,), is_city=False), 1) if state else (None, 1)
-    for width in widths:
-        phrase = words[i : i + width]
         if phrase[0] not in _AROUND and phrase[-1] not in _AROUND:
             state = _misspelt_state("".join(phrase))
             if state is not None:
                 return _Found((state,), is_city=False), width
+    if words[i].isdigit():
+        state = state_of_zip(words[i])
+        return (_Found((state,), is_city=False), 1) if state else (None, 1)
     return None, 1
 
 
@@ -184,12 +182,14 @@ def _misspelt_state(joined: str) -> str | None:
     "Texsas" is too short). None when no name, or more than one state's, is that close."""
     if len(joined) < 6 or joined in _LONG_NAMES:
         return None
-    if joined[:-1] in _LONG_NAMES:
-        return None  # "Indians", "Georgian": a word made from the name, not a misspelling
     close = {
         code
         for name, code in _LONG_NAMES.items()
-        if abs(len(name) - len(joined)) <= 1 and _one_edit(name, joined)
+        if abs(len(name) - len(joined)) <= 1
+        and _one_edit(name, joined)
+        # "Indians", "Georgian": a word made from the name, not a misspelling of it
+        and name[:-1] != joined[:-1]
+        and name != joined[:-1]
     }
     return close.pop() if len(close) == 1 else None
 
