@@ -120,19 +120,21 @@ def state_of(text: str) -> str | None:
             return None
         i += 1
 
-    named = {p.states[0] for p in found if not p.is_city} | set(codes_after_city)
-    if not found and not codes_after_city:
+    if not found:
         # A capital "IN" or "PA" that is the whole answer, or with only "i'm in" around it.
         # "OK, I'm in..." counts only alone: its capitals say less than "PA"'s.
         if len(set(weak_codes)) == 1 and (len(words) == 1 or weak_codes[0] not in _WORDS):
             return weak_codes[0]
         return None
+    if any(c in _WORDS and c.lower() not in _AROUND for c in weak_codes):
+        return None  # "ID Texas": Idaho, or a word? "I'M IN TEXAS" is fine.
+    named = {p.states[0] for p in found if not p.is_city} | set(codes_after_city)
     named |= {c for c in weak_codes if c not in _WORDS}
     if len(named) > 1:
         return None
     if named:
         return named.pop()
-    # Only cities: the most populous that every city named shares ("Columbus Ohio" aside).
+    # Only cities ("Springfield"): the most populous state that has a city of every name given.
     shared = [s for s in found[0].states if all(s in p.states for p in found[1:])]
     if not shared or not all(p.alone for p in found):
         return None

@@ -294,7 +294,9 @@ def test_a_zip_that_agrees_with_the_rest(text: str, code: str) -> None:
     assert state_of(text) == code
 
 
-@pytest.mark.parametrize("text", ["Texas 10001", "10001 77063", "Chicago, IL 77063", "NY TX"])
+@pytest.mark.parametrize(
+    "text", ["Texas 10001", "10001 77063", "Chicago, IL 77063", "NY TX", "ID Texas", "PA Texas"]
+)
 def test_two_states_are_none(text: str) -> None:
     assert state_of(text) is None
 
