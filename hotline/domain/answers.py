@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from hotline.domain.keywords import fold
+from hotline.domain.places import state_of
 from hotline.domain.risk import Lexicon, normalise
 from hotline.domain.triage import Event, On, State
 
@@ -17,48 +18,6 @@ LANGUAGE_WORDS = {
     "ENGLISH": "en",
     "INGLES": "en",
 }
-US_STATES = {
-    "AL": "ALABAMA", "AK": "ALASKA", "AZ": "ARIZONA", "AR": "ARKANSAS", "CA": "CALIFORNIA",
-    "CO": "COLORADO", "CT": "CONNECTICUT", "DE": "DELAWARE", "DC": "DISTRICTOFCOLUMBIA",
-    "FL": "FLORIDA", "GA": "GEORGIA", "HI": "HAWAII", "ID": "IDAHO", "IL": "ILLINOIS",
-    "IN": "INDIANA", "IA": "IOWA", "KS": "KANSAS", "KY": "KENTUCKY", "LA": "LOUISIANA",
-    "ME": "MAINE", "MD": "MARYLAND", "MA": "MASSACHUSETTS", "MI": "MICHIGAN", "MN": "MINNESOTA",
-    "MS": "MISSISSIPPI", "MO": "MISSOURI", "MT": "MONTANA", "NE": "NEBRASKA", "NV": "NEVADA",
-    "NH": "NEWHAMPSHIRE", "NJ": "NEWJERSEY", "NM": "NEWMEXICO", "NY": "NEWYORK",
-    "NC": "NORTHCAROLINA", "ND": "NORTHDAKOTA", "OH": "OHIO", "OK": "OKLAHOMA", "OR": "OREGON",
-    "PA": "PENNSYLVANIA", "PR": "PUERTORICO", "RI": "RHODEISLAND", "SC": "SOUTHCAROLINA",
-    "SD": "SOUTHDAKOTA", "TN": "TENNESSEE", "TX": "TEXAS", "UT": "UTAH", "VT": "VERMONT",
-    "VA": "VIRGINIA", "WA": "WASHINGTON", "WV": "WESTVIRGINIA", "WI": "WISCONSIN",
-    "WY": "WYOMING",
-}  # fmt: skip
-_STATE_BY_NAME = {name: code for code, name in US_STATES.items()}
-# Two-letter codes that are also everyday words ("ok", "hi", "me"...): a state only when typed
-# in capitals, as a texter naming a state would.
-_AMBIGUOUS_CODES = frozenset(
-    {
-        "OK",
-        "IN",
-        "ME",
-        "HI",
-        "OR",
-        "LA",
-        "DE",
-        "PA",
-        "AL",
-        "ID",
-        "MA",
-        "OH",
-        "MO",
-        "NE",
-        "CO",
-        "GA",
-        "SC",
-        "WA",
-        "MD",
-        "MS",
-    }
-)
-_ZIP = re.compile(r"\s*(\d{5})(?:-\d{4})?\s*")
 # A survey score is the first number in the reply, standing on its own ("5", "5 thank you",
 # "it was a 4!", "4/5"), when it is 1 to 5. "10/10" or a ZIP code is no score.
 _NUMBER = re.compile(r"(?<![\d.,:/-])(\d+)(?!\d)(?![.,:]\d)(?!\s*/\s*(?:[0-46-9]|5\d))")
@@ -84,16 +43,9 @@ def language_choice(text: str) -> str | None:
 
 
 def location(text: str) -> str | None:
-    """A US state as its two-letter code, or a 5-digit ZIP; None when it is neither."""
-    match = _ZIP.fullmatch(text)
-    if match:
-        return match.group(1)
-    folded = fold(text)
-    if folded in US_STATES and len(text.strip()) <= 4:
-        if folded in _AMBIGUOUS_CODES and text.strip().strip(".") != folded:
-            return None
-        return folded
-    return _STATE_BY_NAME.get(folded)
+    """The two-letter code of the US state (or DC, PR) a reply names: by code, English or
+    Spanish name, ZIP code or city (``places.state_of``); None when it names none."""
+    return state_of(text)
 
 
 def classify(text: str, state: State, lexicons: list[Lexicon], safe_word: str) -> Event:

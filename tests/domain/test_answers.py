@@ -201,13 +201,19 @@ def test_any_non_blank_text_answers_the_needs_question(text: str) -> None:
         ("New York", "NY"),
         ("new york", "NY"),
         ("District of Columbia", "DC"),
-        ("10001", "10001"),
-        (" 10001 ", "10001"),
-        ("10001-1234", "10001"),
+        ("10001", "NY"),  # a ZIP is kept as its state, not as the ZIP
+        (" 10001 ", "NY"),
+        ("10001-1234", "NY"),
         ("Puerto Rico", "PR"),
+        ("Chicago", "IL"),
+        ("houston tx 77063", "TX"),
+        ("estoy en Nueva York", "NY"),
+        ("Pensylvania", "PA"),
+        ("Portland, Maine", "ME"),
+        ("IN", "IN"),
     ],
 )
-def test_a_state_or_zip_is_a_location(text: str, place: str) -> None:
+def test_a_state_zip_or_city_is_a_location_kept_as_a_state(text: str, place: str) -> None:
     assert location(text) == place
     assert kind(text, State.AWAIT_LOCATION) is On.LOCATION
 
@@ -218,8 +224,12 @@ def test_skip_in_both_languages(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["xyz", "123", "1234", "123456", "10001-12", "Ontario", "near the bus station"]
-)
+    "text",
+    [
+        "xyz", "123", "1234", "123456", "10001-12", "00000", "Ontario", "near the bus station",
+        "I'm in danger", "in", "me", "hi", "ok", "la", "Springfield, Ontario", "Texas 10001",
+    ],
+)  # fmt: skip
 def test_anything_else_does_not_answer_the_location_question(text: str) -> None:
     assert location(text) is None
     assert kind(text, State.AWAIT_LOCATION) is On.FREE_TEXT
