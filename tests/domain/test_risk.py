@@ -214,14 +214,10 @@ def test_mixed_languages_are_scored_with_every_lexicon() -> None:
         "I'm 16",
         "im only 15",
         "Im sixteen and scared",
-        "my daughter is 14",
-        "she is 15",
-        "a 15 year old girl",
-        "he's 13 yrs old",
-        "15yo",
         "tengo 16 años",
-        "una niña de 15 años",
         "tengo quince",
+        "tngo 15",
+        "15 f, a man keeps messaging me",
         "my pimp forced me, I'm under 18",
         "soy menor",
         "soy menor de edad",
@@ -231,10 +227,41 @@ def test_mixed_languages_are_scored_with_every_lexicon() -> None:
         "i live in a group home",
     ],
 )
-def test_minors_are_recognised(text: str) -> None:
+def test_a_texter_who_says_they_are_a_minor(text: str) -> None:
     assert mentions_minor(text, LEXICONS)
     assert score(text).minor
     assert score(text).priority is Priority.URGENT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my daughter is 14 and a grown man keeps messaging her",
+        "she is 15 and her boyfriend sells her",
+        "a 15 year old girl is locked in the house next door",
+        "he's 13 yrs old and they make him work for no pay",
+        "15yo, older guy gives her money for pics",
+        "una niña de 15 años y el patron no la deja salir",
+        "mi hija de 13 tiene miedo de un hombre",
+        "my son (15) is selling himself for those men",
+    ],
+)
+def test_a_child_written_about_with_risk_is_a_minor(text: str) -> None:
+    assert score(text).minor, score(text).reasons
+    assert score(text).priority is Priority.URGENT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my kid is 15 and needs a summer job, any programs?",
+        "my 12 year old asked what trafficking is",
+        "mi hijo tiene 15 años y busca trabajo de verano",
+    ],
+)
+def test_a_child_written_about_without_risk_is_not_flagged(text: str) -> None:
+    assert says_young_age(text)
+    assert not score(text).minor
 
 
 @pytest.mark.parametrize(
