@@ -314,6 +314,7 @@ def test_every_text_is_classified_as_a_text_event(text: str, state: State) -> No
         On.LOCATION,
         On.SCORE,
         On.FREE_TEXT,
+        On.DISTRESS,
         On.BLANK,
     }
     assert (event.language is not None) == (event.on is On.LANGUAGE)
