@@ -1,12 +1,15 @@
 """The triage machine drawn from its own table, so the picture cannot drift from the code.
 
-``python -m hotline.domain.diagram > docs/triage.md`` writes the document; a test checks that
-the committed one is what this prints.
+``python -m hotline.domain.diagram --write`` writes it into ``docs/triage.md``, below the
+hand-written account of how risk, minors and language are decided; a test checks that the
+committed part is what this prints.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
+from pathlib import Path
 
 from hotline.domain.triage import ON_ENTER, TRANSITIONS, State
 
@@ -48,11 +51,17 @@ def on_enter() -> str:
     return "\n".join(lines)
 
 
+# docs/triage.md: how triage decides (written by hand), then the machine (generated below this).
+MARKER = (
+    "<!-- generated from hotline/domain/triage.py: python -m hotline.domain.diagram --write -->"
+)
+
+
 def document() -> str:
     return f"""# The triage conversation
 
-Generated from `hotline/domain/triage.py` by `python -m hotline.domain.diagram > docs/triage.md`;
-a test fails when this file and the table disagree. `send(key)` names a text in
+Generated from `hotline/domain/triage.py` by `python -m hotline.domain.diagram --write`;
+a test fails when this part and the table disagree. `send(key)` names a text in
 `hotline/catalogue/<language>.toml`. A state with no row for an event ignores it: the text is
 stored and shown to staff, and no reply goes out. STOP, START and HELP are handled before the
 machine (STOP also ends the conversation through it). After `ended` nothing is ever sent.
@@ -79,5 +88,14 @@ The first row whose state, event and guard match is taken.
 """
 
 
+def write(path: Path) -> None:
+    """Replace the generated part of ``path`` (everything after :data:`MARKER`)."""
+    kept = path.read_text().split(MARKER)[0] if path.exists() else ""
+    path.write_text(f"{kept}{MARKER}\n\n{document()}")
+
+
 if __name__ == "__main__":
-    print(document(), end="")
+    if sys.argv[1:] == ["--write"]:
+        write(Path(__file__).resolve().parents[2] / "docs" / "triage.md")
+    else:
+        print(document(), end="")

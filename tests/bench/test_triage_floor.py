@@ -73,8 +73,12 @@ def test_a_first_text_is_answered_in_its_language(measured: tuple[object, str]) 
 
 def test_the_figures_count_what_they_say(bench: ModuleType) -> None:
     """The arithmetic of the report, on rows whose answers are known."""
-    row = bench.Row("x", "t", emergency=True, priority="urgent", minor=False, language="es", kind="")
-    calm = bench.Row("y", "t", emergency=False, priority="normal", minor=True, language="en", kind="")
+    row = bench.Row(
+        "x", "t", emergency=True, priority="urgent", minor=False, language="es", kind=""
+    )
+    calm = bench.Row(
+        "y", "t", emergency=False, priority="normal", minor=True, language="en", kind=""
+    )
     found = [
         bench.Outcome(emergency=False, priority="urgent", minor=False, language="es"),
         bench.Outcome(emergency=True, priority="high", minor=True, language="es"),
