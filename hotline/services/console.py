@@ -117,6 +117,8 @@ class Console:
             "priority": conversation.priority.value,
             "reasons": conversation.risk_reasons or [],
             "language": conversation.language,
+            # A language we cannot text in (hotline.domain.language): an interpreter is needed.
+            "writes_in": conversation.texter_language,
             "waiting_seconds": max(0, int((now - waited_since).total_seconds())),
             "returning": conversation.returning_texter,
             "in_danger": conversation.in_danger,

@@ -232,6 +232,7 @@ def _row_json(row: Any) -> dict[str, Any]:
         "disposition": conversation.disposition,
         "priority": conversation.priority.value,
         "language": conversation.language,
+        "writes_in": conversation.texter_language,
         "erased": bool(row.erased),
         "reviewed": review.reviewed_at is not None,
         "reviewer": row.reviewer,

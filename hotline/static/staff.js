@@ -128,8 +128,22 @@
     };
   }
 
+  /** Languages by their code: the two we text in, and those triage recognises besides. */
+  const LANGUAGES = Object.freeze({
+    en: "English", es: "Spanish", zh: "Chinese", vi: "Vietnamese", tl: "Tagalog", ar: "Arabic",
+    fr: "French", ht: "Haitian Creole", pt: "Portuguese", ko: "Korean", ru: "Russian",
+  });
+  const languageName = (code) => (Object.hasOwn(LANGUAGES, code) ? LANGUAGES[code] : String(code || "?").toUpperCase());
+
+  /** A chip for a texter who writes a language we do not text in: an interpreter is needed. */
+  const writesInChip = (item) =>
+    item.writes_in ? el("span", "chip flag flag-language", `Writes ${languageName(item.writes_in)}: interpreter`) : null;
+
   window.Staff = Object.freeze({
     ApiError,
+    LANGUAGES,
+    languageName,
+    writesInChip,
     SIGNED_OUT,
     api,
     attempter,

@@ -159,8 +159,7 @@
     return el("span", `badge priority-${known}`, PRIORITIES[known]);
   }
 
-  const LANGUAGES = { en: "English", es: "Spanish" };
-  const languageName = (code) => LANGUAGES[code] || String(code || "?").toUpperCase();
+  const languageName = Staff.languageName;
   const yesNo = (value) => (value === true ? "yes" : value === false ? "no" : "not answered");
   const STATES = {
     new: "new",
@@ -540,6 +539,7 @@
       item.emergency_at ? el("span", "chip flag flag-emergency", "Emergency") : null,
       item.minor ? el("span", "chip flag flag-minor", "Minor") : null,
       item.do_not_text_first ? el("span", "chip flag flag-wait", "Do not text first") : null,
+      Staff.writesInChip(item),
     ].filter(Boolean);
   }
 

@@ -185,6 +185,7 @@ def test_the_console_shows_the_emergency_banner_and_flags(
         row = session.get_one(Conversation, conversation_id)
         row.minor = True
         row.safe_to_text = False
+        row.texter_language = "vi"  # as the worker marks a texter writing Vietnamese
     runtime.live.bump(["queue"])
 
     console = open_console()
@@ -194,6 +195,7 @@ def test_the_console_shows_the_emergency_banner_and_flags(
     row = page.locator(f'#queue-list > li[data-id="{conversation_id}"]')
     expect(row.locator(".flag-minor")).to_have_text("Minor")
     expect(row.locator(".flag-wait")).to_have_text("Do not text first")
+    expect(row.locator(".flag-language")).to_have_text("Writes Vietnamese: interpreter")
     expect(row.locator(".flag-emergency")).to_have_count(0)
     row.get_by_role("button", name=re.compile("^Claim")).click()
     expect(page.locator("#timeline")).to_contain_text("I am 15")
@@ -201,6 +203,7 @@ def test_the_console_shows_the_emergency_banner_and_flags(
     expect(banner).to_be_hidden()
     expect(page.locator("#conv-flags")).to_contain_text("Minor")
     expect(page.locator("#conv-flags")).to_contain_text("Do not text first")
+    expect(page.locator("#conv-flags")).to_contain_text("Writes Vietnamese")
     expect(page.locator("#conv-wait-first")).to_be_visible()
 
     # Emergency words come while the advocate holds the conversation: the banner shows at once.
