@@ -482,6 +482,12 @@ def _lexicon(language: str, value: dict[str, Any] | None, default: Lexicon) -> L
     )
 
 
+def draft_lexicon(in_force: Lexicon, value: dict[str, Any]) -> Lexicon:
+    """``value``, as :func:`check_lexicon` returns it, as the lexicon of ``in_force``'s language:
+    what saving it would put in force (the minor and opt-out phrases are kept)."""
+    return _lexicon(in_force.language, value, in_force)
+
+
 class Tuner:
     """One process's view of the settings in force.
 

@@ -1,5 +1,5 @@
 /* The settings page: timers, discreet mode, capacity, opening hours and what waiting texters
- * are told, dispositions, tags, risk lexicons.
+ * are told, dispositions, tags, risk lexicons (and trying a text against one before saving).
  * Plain JavaScript, no framework, no build step.
  *
  * The server checks every value and says what is wrong; this page only shapes what was typed
@@ -243,6 +243,30 @@
     return field;
   }
 
+  const PRIORITY_WORDS = { urgent: "Urgent", high: "High", normal: "Normal" };
+
+  /** The answer of /supervisor/api/settings/lexicon/try as nodes. The reasons and emergency
+   * phrases echo the text tried (a texter's words, maybe): text nodes only. */
+  function trialResult(answer) {
+    const priority = PRIORITY_WORDS[answer.priority] ? answer.priority : "normal";
+    const nodes = [
+      el("p", "try-summary",
+        "Would be ", el("span", `badge priority-${priority}`, PRIORITY_WORDS[priority]),
+        ` with a score of ${Number(answer.score) || 0}.`),
+    ];
+    if (answer.minor) nodes.push(el("p", "try-minor", el("span", "chip gone", "May be a minor"), " (never below high)"));
+    const emergency = answer.emergency || [];
+    if (emergency.length) nodes.push(el("p", "try-emergency", `Emergency words: ${emergency.join(", ")}`));
+    // LANGUAGE: when the answer gains the language the text is read as, show it here.
+    const reasons = answer.reasons || [];
+    if (reasons.length) {
+      nodes.push(el("p", "try-heading", "Reasons:"), el("ul", "try-reasons", ...reasons.map((reason) => el("li", "", reason))));
+    } else {
+      nodes.push(el("p", "muted", "No phrase matched."));
+    }
+    return nodes;
+  }
+
   function lexiconForm(item) {
     const language = item.key.replace(/^lexicon_/, "");
     const name = LANGUAGES[language] || language;
@@ -277,6 +301,57 @@
       }),
     );
     reset.disabled = !item.overridden;
+    const asNumber = (field) => (field.value.trim() === "" ? null : Number(field.value));
+    /** The lexicon as typed, unsaved; throws the weights box's parse error as saving does. */
+    const draft = () => ({
+      urgent_at: asNumber(urgentAt),
+      high_at: asNumber(highAt),
+      emergency: emergency.value.split("\n").map((line) => line.trim()).filter(Boolean),
+      weights: parseWeights(weights.value),
+    });
+
+    // Try a text: scored with the form as it stands, saved or not. Nothing is stored.
+    const trialText = el("textarea");
+    trialText.id = `${id}-try`;
+    trialText.rows = 3;
+    trialText.maxLength = 1000;
+    trialText.spellcheck = false;
+    trialText.setAttribute("aria-label", `Try a text, ${name}`);
+    trialText.setAttribute("aria-describedby", `${id}-try-help`);
+    trialText.addEventListener("input", () => trialText.removeAttribute("aria-invalid"));
+    const trialHelp = el("p", "muted small", "See the score and reasons a texter's first text would get with the phrases and thresholds above, before you save. Nothing is saved and the text is not kept.");
+    trialHelp.id = `${id}-try-help`;
+    const trialOutput = el("div", "try-result");
+    trialOutput.id = `${id}-try-result`;
+    trialOutput.setAttribute("aria-live", "polite");
+    trialOutput.setAttribute("aria-label", `Result of the try, ${name}`);
+    trialOutput.setAttribute("role", "region");
+    const tryButton = button("Try", "secondary", () => {
+      let value;
+      try {
+        value = draft();
+      } catch (problem) {
+        clearError(form);
+        showError(form, problem.message, weights);
+        return;
+      }
+      submit(form, null, async () => {
+        let answer;
+        try {
+          answer = await api("POST", "/supervisor/api/settings/lexicon/try", { text: trialText.value, language, draft: value });
+        } catch (error) {
+          if (error instanceof ApiError && /^text\b/.test(error.message)) {
+            trialText.setAttribute("aria-invalid", "true");
+            trialText.focus();
+          }
+          throw error;
+        }
+        trialOutput.replaceChildren(...trialResult(answer));
+        say.clear(); // the result region says it; an earlier error no longer holds
+      });
+    });
+    tryButton.setAttribute("aria-describedby", `${id}-try-help`);
+
     form.append(
       el("h3", "", item.label),
       el("div", "thresholds", labelled("Urgent at score", urgentAt), labelled("High at score", highAt)),
@@ -286,27 +361,24 @@
       el("div", "actions", button("Save lexicon", "", null, "submit"), reset),
       meta(item),
       error,
+      el("div", "try-text",
+        el("label", "", "Try a text", trialText),
+        trialHelp,
+        el("div", "actions", tryButton),
+        trialOutput),
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      let parsed;
+      let value;
       try {
-        parsed = parseWeights(weights.value);
+        value = draft();
       } catch (problem) {
         clearError(form);
         showError(form, problem.message, weights);
         return;
       }
-      const asNumber = (field) => (field.value.trim() === "" ? null : Number(field.value));
       submit(form, null, async () => {
-        const answer = await api("PUT", `/supervisor/api/settings/${encodeURIComponent(item.key)}`, {
-          value: {
-            urgent_at: asNumber(urgentAt),
-            high_at: asNumber(highAt),
-            emergency: emergency.value.split("\n").map((line) => line.trim()).filter(Boolean),
-            weights: parsed,
-          },
-        });
+        const answer = await api("PUT", `/supervisor/api/settings/${encodeURIComponent(item.key)}`, { value });
         applySettings(answer, item.key);
         say(`Saved: ${item.label}.`);
       });
@@ -364,7 +436,7 @@
         await loadHistory();
       });
     const save = button("Save label", "secondary", () => change({ label: label.value }, `Relabelled ${item.code}.`));
-    save.setAttribute("aria-label", `Save the label of ${item.code}`);
+    save.setAttribute("aria-label", `Save label of ${item.code}`);
     const toggle = item.active
       ? button("Retire", "secondary", () => change({ active: false }, `Retired ${item.code}: advocates no longer see it.`))
       : button("Restore", "secondary", () => change({ active: true }, `Restored ${item.code}.`));

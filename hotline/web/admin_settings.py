@@ -1,6 +1,8 @@
 """The settings page: what supervisors change without a restart, and its JSON API.
 
 Supervisors and admins only (advocates get 403), CSRF on every change, every change audited.
+Trying a text against a lexicon (:mod:`hotline.services.lexicon_trial`) changes nothing; that a
+supervisor tried one is audited, never the text.
 Timers, discreet mode, capacity and the risk lexicons live in :mod:`hotline.services.tuning`;
 dispositions and tags in :mod:`hotline.services.vocabulary`.
 """
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template
 
-from hotline.services import tuning, vocabulary
+from hotline.services import lexicon_trial, tuning, vocabulary
 from hotline.services.console import InvalidInput
 from hotline.web import runtime
 from hotline.web.console import body
@@ -73,6 +75,29 @@ def reset_setting(key: str) -> Response:
     tuning.do_reset(staff.db, staff.user, key, staff.now, runtime().settings)
     staff.db.flush()
     return _settings_answer()
+
+
+@bp.post("/api/settings/lexicon/try")
+@staff_view(SUPERVISORS)
+def try_lexicon() -> Response:
+    """``{"text": ..., "language": "en", "draft": {lexicon}}`` (language and draft optional):
+    the score, priority, reasons, emergency phrases and minor flag triage would give the text as
+    a first text, with the draft in place of that language's lexicon. Nothing is saved."""
+    staff = current()
+    payload = body()
+    if not set(payload) <= {"text", "language", "draft"}:
+        raise InvalidInput('send {"text": ...}, and optionally "language" and "draft"')
+    answer = lexicon_trial.try_text(
+        staff.db,
+        staff.user,
+        runtime().tuned(staff.db).triage.policy.lexicons,
+        payload.get("text"),
+        staff.now,
+        language=payload.get("language"),
+        draft=payload.get("draft"),
+    )
+    staff.db.flush()
+    return jsonify(answer)
 
 
 @bp.get("/api/dispositions")

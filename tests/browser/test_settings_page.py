@@ -14,6 +14,7 @@ from sqlalchemy import select
 from hotline import runtime_of
 from hotline.db.models import Event
 from hotline.services.tuning import HISTORY_KINDS, read_overrides
+from tests.browser.axe import violations
 from tests.browser.conftest import PASSWORD, Account, Console, Hotline
 from tests.browser.test_console import screenshot
 
@@ -245,3 +246,70 @@ def test_a_supervisor_sets_opening_hours_and_the_voice_line(
     expect(page.get_by_label(label)).to_have_value("")
     assert kinds(hotline) == ["setting_changed", "setting_changed", "setting_reset"]
     boss.assert_clean()
+
+
+def test_a_supervisor_tries_a_text_before_saving_a_lexicon(
+    hotline: Hotline, open_console: Callable[[], Console]
+) -> None:
+    supervisor = hotline.staff("sam", role="supervisor")
+    boss = open_console()
+    page = open_settings(boss, supervisor)
+    form = page.locator('form[data-key="lexicon_en"]')
+    trial = page.get_by_label("Try a text, English")
+    result = form.locator(".try-result")
+    expect(result).to_have_attribute("aria-live", "polite")
+
+    # Nothing typed: the server's reason beside the form, the box marked.
+    form.get_by_role("button", name="Try", exact=True).click()
+    expect(form.locator(".form-error")).to_have_text("text is empty: type a text to try")
+    expect(trial).to_have_attribute("aria-invalid", "true")
+
+    # Texter-written words are shown as text, never as markup.
+    trial.fill("<b>they</b> took my passport, I'm 16")
+    form.get_by_role("button", name="Try", exact=True).press("Enter")  # the keyboard works
+    expect(result).to_contain_text("Would be High with a score of 25.")
+    expect(result.get_by_role("listitem")).to_have_text(["passport (+25)"])
+    expect(result).to_contain_text("May be a minor")
+    expect(form.locator(".form-error")).to_be_hidden()
+    assert result.locator("b").count() == 0
+
+    # An unsaved weight counts at once; a line the page cannot read says what saving says.
+    weights = page.get_by_label("Weighted phrases, English, one per line: phrase = weight")
+    weights.fill(weights.input_value().replace("passport = 25", "passport = 70"))
+    trial.fill("they took my passport")
+    form.get_by_role("button", name="Try", exact=True).click()
+    expect(result).to_contain_text("Would be Urgent with a score of 70.")
+    expect(result.get_by_role("listitem")).to_have_text(["passport (+70)"])
+    page.get_by_label("Emergency phrases, English, one per line").fill("gun\nhe is here")
+    trial.fill("He is here")
+    form.get_by_role("button", name="Try", exact=True).click()
+    expect(result).to_contain_text("Emergency words: he is here")
+    expect(result.get_by_role("listitem")).to_have_text(["emergency: he is here"])
+    assert_accessible(page)
+    form.scroll_into_view_if_needed()
+    screenshot(page, "settings-try-a-text.png")
+
+    weights.fill("passport = 70\nthey watch me")
+    form.get_by_role("button", name="Try", exact=True).click()
+    expect(form.locator(".form-error")).to_have_text(
+        "Weighted phrases, line 2: write the phrase, then = and its weight (e.g. locked in = 40)."
+    )
+    weights.fill("passport = 500")
+    form.get_by_role("button", name="Try", exact=True).click()
+    expect(form.locator(".form-error")).to_have_text(
+        "lexicon_en weights: \u201cpassport\u201d must weigh a whole number from 1 to 100"
+    )
+
+    # Nothing was saved; each try is in the audit trail, without the text.
+    assert overrides(hotline) == {}
+    assert kinds(hotline) == []
+    with runtime_of(hotline.app).sessions() as session:
+        tries = list(session.scalars(select(Event).where(Event.kind == "lexicon_tried")))
+    assert [event.detail["priority"] for event in tries] == ["high", "urgent", "urgent"]
+    assert "passport" not in str([event.detail for event in tries])
+    boss.assert_clean()
+
+
+def assert_accessible(page: Page) -> None:
+    found = violations(page)
+    assert found == [], found

@@ -1,0 +1,117 @@
+"""Trying a text against the risk lexicons: what triage would make of it, before saving.
+
+A supervisor editing a lexicon types a text and sees the score, priority and reasons it would
+get as a texter's first text, scored exactly as the worker scores it (:func:`assess` with every
+lexicon in force, :func:`mentions_minor`, and a minor never below high, as in
+:meth:`hotline.services.triage.Triage.reassess`). The lexicon being edited may be replaced by the
+form's unsaved draft, checked as a save would check it.
+
+Nothing is stored but one audit event saying that a supervisor tried a text: never the text nor
+any of its words (the texts tried may be real texters' words), so neither is the answer's
+``reasons`` or ``emergency``, which echo them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hotline.db.models import StaffUser
+from hotline.domain.risk import Assessment, Lexicon, Priority, assess, higher, mentions_minor
+from hotline.services import events, tuning
+from hotline.services.tuning import TuningError
+
+MAX_TRIAL_CHARS = 1000
+
+
+def check_trial_text(text: Any) -> str:
+    """``text`` stripped, or :class:`TuningError` (answered 400) when it is not 1 to
+    :data:`MAX_TRIAL_CHARS` characters of text. The message never quotes the text."""
+    if text is None:
+        raise TuningError("text is required: type a text to try")
+    if not isinstance(text, str):
+        raise TuningError("text must be text")
+    stripped = text.strip()
+    if not stripped:
+        raise TuningError("text is empty: type a text to try")
+    if len(stripped) > MAX_TRIAL_CHARS:
+        raise TuningError(f"text is over {MAX_TRIAL_CHARS} characters")
+    return stripped
+
+
+def with_draft(
+    lexicons: Sequence[Lexicon], language: Any = None, draft: Any = None
+) -> tuple[Lexicon, ...]:
+    """``lexicons`` (those in force) with ``draft``, checked as saving ``lexicon_<language>``
+    would check it, in place of that language's. Without a draft they are returned as they are.
+
+    Raises :class:`TuningError` naming the field at fault (``language``, or the draft's field as
+    the save names it, e.g. ``lexicon_en weights: ...``).
+    """
+    known = [found.language for found in lexicons]
+    if language is not None and language not in known:
+        raise TuningError(f"language must be one of {', '.join(known)}")
+    if draft is None:
+        return tuple(lexicons)
+    if language is None:
+        raise TuningError("language is required with a draft: the lexicon being edited")
+    checked = tuning.check_lexicon(draft, f"lexicon_{language}")
+    return tuple(
+        tuning.draft_lexicon(found, checked) if found.language == language else found
+        for found in lexicons
+    )
+
+
+def trial_answer(
+    assessment: Assessment, priority: Priority, emergency: list[str], minor: bool
+) -> dict[str, Any]:
+    """The API's account of a trial. The one place an :class:`Assessment` becomes JSON: when it
+    gains fields (e.g. the words that matched), add them here."""
+    return {
+        "score": assessment.score,
+        "priority": priority.value,
+        "reasons": list(assessment.reasons),
+        "emergency": emergency,
+        "minor": minor,
+        # LANGUAGE: once ``hotline.domain.language`` exists, add the language the text is read
+        # as here, e.g. "language": language.detect(text, lexicons); settings.js shows it.
+    }
+
+
+def trial(text: str, lexicons: Sequence[Lexicon]) -> dict[str, Any]:
+    """What triage would make of ``text`` as a conversation's first text. Pure."""
+    assessment = assess([text], lexicons)
+    emergency = sorted({phrase for found in lexicons for phrase in found.emergency_in(text)})
+    minor = mentions_minor(text, lexicons)
+    # As Triage.reassess: a new conversation starts normal, and a minor is never below high.
+    priority = higher(Priority.NORMAL, assessment.priority)
+    if minor:
+        priority = higher(priority, Priority.HIGH)
+    return trial_answer(assessment, priority, emergency, minor)
+
+
+def try_text(
+    session: Session,
+    user: StaffUser,
+    lexicons: Sequence[Lexicon],
+    text: Any,
+    now: datetime,
+    *,
+    language: Any = None,
+    draft: Any = None,
+) -> dict[str, Any]:
+    """Check ``text`` and the draft, score the text, and audit that ``user`` tried a text.
+
+    Raises :class:`TuningError` before anything is recorded. Changes no setting.
+    """
+    checked_text = check_trial_text(text)
+    tried_with = with_draft(lexicons, language, draft)
+    answer = trial(checked_text, tried_with)
+    events.record(
+        session, "lexicon_tried", now, actor_id=user.id, language=language,
+        draft=draft is not None, priority=answer["priority"], score=answer["score"],
+    )  # fmt: skip
+    return answer
