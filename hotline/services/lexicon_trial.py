@@ -2,9 +2,9 @@
 
 A supervisor editing a lexicon types a text and sees the score, priority and reasons it would
 get as a texter's first text, scored exactly as the worker scores it (:func:`assess` with every
-lexicon in force, :func:`mentions_minor`, and a minor never below high, as in
-:meth:`hotline.services.triage.Triage.reassess`). The lexicon being edited may be replaced by the
-form's unsaved draft, checked as a save would check it.
+lexicon in force, as :meth:`hotline.services.triage.Triage.reassess` does), the words that earned
+each reason, and the language it would be answered in. The lexicon being edited may be replaced
+by the form's unsaved draft, checked as a save would check it.
 
 Nothing is stored but one audit event saying that a supervisor tried a text: never the text nor
 any of its words (the texts tried may be real texters' words), so neither is the answer's
@@ -19,8 +19,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from hotline.catalogue import LANGUAGES
 from hotline.db.models import StaffUser
-from hotline.domain.risk import Assessment, Lexicon, Priority, assess, higher, mentions_minor
+from hotline.domain.language import Detected, detect
+from hotline.domain.risk import Assessment, Lexicon, assess
 from hotline.services import events, tuning
 from hotline.services.tuning import TuningError
 
@@ -51,7 +53,7 @@ def with_draft(
     Raises :class:`TuningError` naming the field at fault (``language``, or the draft's field as
     the save names it, e.g. ``lexicon_en weights: ...``).
     """
-    known = [found.language for found in lexicons]
+    known = [found.language for found in lexicons if found.language in LANGUAGES]  # tunable
     if language is not None and language not in known:
         raise TuningError(f"language must be one of {', '.join(known)}")
     if draft is None:
@@ -65,32 +67,29 @@ def with_draft(
     )
 
 
-def trial_answer(
-    assessment: Assessment, priority: Priority, emergency: list[str], minor: bool
-) -> dict[str, Any]:
-    """The API's account of a trial. The one place an :class:`Assessment` becomes JSON: when it
-    gains fields (e.g. the words that matched), add them here."""
+def trial_answer(assessment: Assessment, detected: Detected) -> dict[str, Any]:
+    """The API's account of a trial. The one place an :class:`Assessment` becomes JSON."""
     return {
         "score": assessment.score,
-        "priority": priority.value,
+        "priority": assessment.priority.value,
         "reasons": list(assessment.reasons),
-        "emergency": emergency,
-        "minor": minor,
-        # LANGUAGE: once ``hotline.domain.language`` exists, add the language the text is read
-        # as here, e.g. "language": language.detect(text, lexicons); settings.js shows it.
+        # Each reason with the words of the text that earned it: the texter's words, shown to
+        # the supervisor who typed them and never stored.
+        "found": [
+            {"phrase": reason.phrase, "weight": reason.weight, "words": reason.words}
+            for reason in assessment.found
+        ],
+        "emergency": [reason.phrase for reason in assessment.found if reason.weight is None],
+        "minor": assessment.minor,
+        "language": {"code": detected.language, "confident": detected.confident},
     }
 
 
 def trial(text: str, lexicons: Sequence[Lexicon]) -> dict[str, Any]:
-    """What triage would make of ``text`` as a conversation's first text. Pure."""
-    assessment = assess([text], lexicons)
-    emergency = sorted({phrase for found in lexicons for phrase in found.emergency_in(text)})
-    minor = mentions_minor(text, lexicons)
-    # As Triage.reassess: a new conversation starts normal, and a minor is never below high.
-    priority = higher(Priority.NORMAL, assessment.priority)
-    if minor:
-        priority = higher(priority, Priority.HIGH)
-    return trial_answer(assessment, priority, emergency, minor)
+    """What triage would make of ``text`` as a conversation's first text. Pure: the same
+    :func:`hotline.domain.risk.assess` the worker runs (a minor is urgent; a new conversation
+    starts normal, so its priority is the assessment's)."""
+    return trial_answer(assess([text], lexicons), detect(text))
 
 
 def try_text(

@@ -254,13 +254,20 @@
         "Would be ", el("span", `badge priority-${priority}`, PRIORITY_WORDS[priority]),
         ` with a score of ${Number(answer.score) || 0}.`),
     ];
-    if (answer.minor) nodes.push(el("p", "try-minor", el("span", "chip gone", "May be a minor"), " (never below high)"));
+    if (answer.minor) nodes.push(el("p", "try-minor", el("span", "chip gone", "May be a minor"), " (always urgent)"));
     const emergency = answer.emergency || [];
     if (emergency.length) nodes.push(el("p", "try-emergency", `Emergency words: ${emergency.join(", ")}`));
-    // LANGUAGE: when the answer gains the language the text is read as, show it here.
-    const reasons = answer.reasons || [];
-    if (reasons.length) {
-      nodes.push(el("p", "try-heading", "Reasons:"), el("ul", "try-reasons", ...reasons.map((reason) => el("li", "", reason))));
+    const language = answer.language || {};
+    nodes.push(el("p", "try-language", language.code
+      ? `Read as ${Staff.languageName(language.code)}${language.confident ? "" : " (a guess)"}.`
+      : "Language: can't tell (the welcome offers English and Spanish)."));
+    const found = answer.found || [];
+    if (found.length) {
+      // Each reason with the words of the text that earned it (shown here, never stored).
+      const line = (item) => el("li", "",
+        item.weight === null ? `emergency: ${item.phrase}` : `${item.phrase} (+${item.weight})`,
+        el("span", "muted", ` \u2190 \u201c${item.words}\u201d`));
+      nodes.push(el("p", "try-heading", "Reasons:"), el("ul", "try-reasons", ...found.map(line)));
     } else {
       nodes.push(el("p", "muted", "No phrase matched."));
     }

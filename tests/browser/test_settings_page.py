@@ -144,7 +144,7 @@ def test_a_supervisor_edits_a_risk_lexicon(
     page = open_settings(boss, supervisor)
     form = page.locator('form[data-key="lexicon_en"]')
     weights = page.get_by_label("Weighted phrases, English, one per line: phrase = weight")
-    expect(weights).to_have_value(re.compile(r"(^|\n)passport = 25(\n|$)"))
+    expect(weights).to_have_value(re.compile(r"(^|\n)passport = 30(\n|$)"))
 
     # A line the page cannot read: said before anything is sent.
     weights.fill("locked in = 40\nthey watch me")
@@ -265,26 +265,34 @@ def test_a_supervisor_tries_a_text_before_saving_a_lexicon(
     expect(trial).to_have_attribute("aria-invalid", "true")
 
     # Texter-written words are shown as text, never as markup.
-    trial.fill("<b>they</b> took my passport, I'm 16")
+    trial.fill("<b>they</b> lost my pasport, I'm 16")
     form.get_by_role("button", name="Try", exact=True).press("Enter")  # the keyboard works
-    expect(result).to_contain_text("Would be High with a score of 25.")
-    expect(result.get_by_role("listitem")).to_have_text(["passport (+25)"])
+    expect(result).to_contain_text("Would be Urgent with a score of 30.")
+    # Each reason with the texter's words that earned it: here a misspelling.
+    expect(result.get_by_role("listitem")).to_have_text(
+        ["passport (+30) \u2190 \u201cpasport\u201d"]
+    )
     expect(result).to_contain_text("May be a minor")
+    expect(result).to_contain_text("Read as English.")
     expect(form.locator(".form-error")).to_be_hidden()
     assert result.locator("b").count() == 0
 
     # An unsaved weight counts at once; a line the page cannot read says what saving says.
     weights = page.get_by_label("Weighted phrases, English, one per line: phrase = weight")
-    weights.fill(weights.input_value().replace("passport = 25", "passport = 70"))
-    trial.fill("they took my passport")
+    weights.fill(weights.input_value().replace("passport = 30", "passport = 70"))
+    trial.fill("they lost my passport")
     form.get_by_role("button", name="Try", exact=True).click()
     expect(result).to_contain_text("Would be Urgent with a score of 70.")
-    expect(result.get_by_role("listitem")).to_have_text(["passport (+70)"])
+    expect(result.get_by_role("listitem")).to_have_text(
+        ["passport (+70) \u2190 \u201cpassport\u201d"]
+    )
     page.get_by_label("Emergency phrases, English, one per line").fill("gun\nhe is here")
-    trial.fill("He is here")
+    trial.fill("He's here")
     form.get_by_role("button", name="Try", exact=True).click()
     expect(result).to_contain_text("Emergency words: he is here")
-    expect(result.get_by_role("listitem")).to_have_text(["emergency: he is here"])
+    expect(result.get_by_role("listitem")).to_have_text(
+        ["emergency: he is here \u2190 \u201ches here\u201d"]
+    )
     assert_accessible(page)
     form.scroll_into_view_if_needed()
     screenshot(page, "settings-try-a-text.png")
@@ -305,7 +313,7 @@ def test_a_supervisor_tries_a_text_before_saving_a_lexicon(
     assert kinds(hotline) == []
     with runtime_of(hotline.app).sessions() as session:
         tries = list(session.scalars(select(Event).where(Event.kind == "lexicon_tried")))
-    assert [event.detail["priority"] for event in tries] == ["high", "urgent", "urgent"]
+    assert [event.detail["priority"] for event in tries] == ["urgent", "urgent", "urgent"]
     assert "passport" not in str([event.detail for event in tries])
     boss.assert_clean()
 

@@ -35,12 +35,14 @@ def app(clocked_app: Flask) -> Flask:
 
 
 def test_a_weighted_phrase_gives_its_reason_and_score() -> None:
-    assert trial("They took my passport", SHIPPED) == {
-        "score": 25,
-        "priority": "normal",
-        "reasons": ["passport (+25)"],
+    assert trial("They lost my pasport", SHIPPED) == {
+        "score": 30,
+        "priority": "high",
+        "reasons": ["passport (+30)"],
+        "found": [{"phrase": "passport", "weight": 30, "words": "pasport"}],
         "emergency": [],
         "minor": False,
+        "language": {"code": "en", "confident": True},
     }
 
 
@@ -49,22 +51,29 @@ def test_an_emergency_phrase_is_urgent_whatever_the_score() -> None:
     assert answer["priority"] == "urgent"
     assert answer["emergency"] == ["gun"]
     assert answer["reasons"] == ["emergency: gun"]
+    assert answer["found"] == [{"phrase": "gun", "weight": None, "words": "gun"}]
     assert answer["score"] == 0
 
 
 def test_both_languages_score_a_mixed_text() -> None:
     answer = trial("I am locked in, no puedo salir", SHIPPED)
-    assert answer["score"] == 80
+    assert answer["score"] == 115
     assert answer["priority"] == "urgent"
-    assert sorted(answer["reasons"]) == ["locked in (+40)", "no puedo salir (+40)"]
+    assert sorted(answer["reasons"]) == ["locked in (+60)", "no puedo salir (+55)"]
 
 
-def test_a_minor_is_never_below_high() -> None:
-    answer = trial("I'm 16 and they took my passport", SHIPPED)
-    assert (answer["minor"], answer["priority"], answer["score"]) == (True, "high", 25)
+def test_a_minor_is_urgent() -> None:
+    answer = trial("I'm 16 and I lost my passport", SHIPPED)
+    assert (answer["minor"], answer["priority"], answer["score"]) == (True, "urgent", 30)
     assert trial("hello", SHIPPED) == {
-        "score": 0, "priority": "normal", "reasons": [], "emergency": [], "minor": False,
+        "score": 0, "priority": "normal", "reasons": [], "found": [], "emergency": [],
+        "minor": False, "language": {"code": "en", "confident": True},
     }  # fmt: skip
+
+
+def test_the_language_it_would_be_answered_in() -> None:
+    assert trial("hola, necesito ayuda", SHIPPED)["language"] == {"code": "es", "confident": True}
+    assert trial("911", SHIPPED)["language"] == {"code": None, "confident": False}
 
 
 @pytest.mark.parametrize(
@@ -171,7 +180,7 @@ def test_a_trial_says_what_the_worker_does_with_a_first_text(app: Flask, text: s
 
 def test_a_draft_tried_is_what_the_worker_does_once_it_is_saved(app: Flask) -> None:
     draft = english_lexicon(weights={"kept my phone": 35, "passport": 10}, high_at=30)
-    text = "they kept my phone and my passport"
+    text = "they kept my phone. and my passport"
     tried = trial(text, with_draft(SHIPPED, "en", draft))
     assert tried["reasons"] == ["kept my phone (+35)", "passport (+10)"]
 
@@ -190,7 +199,7 @@ def in_force(app: Flask) -> tuple[Lexicon, ...]:
 def test_trying_a_text_records_who_tried_and_never_the_text(app: Flask) -> None:
     supervisor = staff(app, "supervisor")
     runtime = runtime_of(app)
-    text = "Maria says they took my passport"
+    text = "Maria says they lost my passport"
     draft = english_lexicon(weights={"maria": 9, "passport": 30})
     with runtime.sessions.begin() as session:
         answer = try_text(

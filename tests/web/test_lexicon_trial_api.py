@@ -89,14 +89,16 @@ def test_bad_input_is_refused_with_a_message_and_nothing_changes(
 
 def test_a_text_gets_its_reasons_and_score(app: Flask) -> None:
     client, csrf = supervisor_client(app)
-    response = call(client, "post", TRY, {"text": "They took my PASSPORT, I'm 16"}, csrf=csrf)
+    response = call(client, "post", TRY, {"text": "They lost my PASSPORT, I'm 16"}, csrf=csrf)
     assert response.status_code == 200
     assert response.get_json() == {
-        "score": 25,
-        "priority": "high",
-        "reasons": ["passport (+25)"],
+        "score": 30,
+        "priority": "urgent",
+        "reasons": ["passport (+30)"],
+        "found": [{"phrase": "passport", "weight": 30, "words": "passport"}],
         "emergency": [],
         "minor": True,
+        "language": {"code": "en", "confident": True},
     }
     answer = call(client, "post", TRY, {"text": "he has a gun", "language": "en"}, csrf=csrf)
     assert answer.get_json()["emergency"] == ["gun"]
@@ -109,10 +111,10 @@ def test_an_unsaved_draft_changes_the_answer_and_nothing_else(
     client, csrf = supervisor_client(app)
     before = snapshot(app)
     in_force = setting(client, "lexicon_en")["value"]
-    text = "Rosa said they kept my phone"
+    text = "Rosa said they moved my car"
     assert call(client, "post", TRY, {"text": text}, csrf=csrf).get_json()["score"] == 0
 
-    draft = english_lexicon(weights={**in_force["weights"], "kept my phone": 45})
+    draft = english_lexicon(weights={**in_force["weights"], "moved my car": 45})
     with caplog.at_level(logging.DEBUG):
         response = call(client, "post", TRY, {"text": text, "language": "en", "draft": draft},
                         csrf=csrf)  # fmt: skip
@@ -120,9 +122,11 @@ def test_an_unsaved_draft_changes_the_answer_and_nothing_else(
     assert response.get_json() == {
         "score": 45,
         "priority": "high",
-        "reasons": ["kept my phone (+45)"],
+        "reasons": ["moved my car (+45)"],
+        "found": [{"phrase": "moved my car", "weight": 45, "words": "moved my car"}],
         "emergency": [],
         "minor": False,
+        "language": {"code": "en", "confident": True},
     }
     # The lexicon in force is the same, and the worker still scores the text 0.
     assert setting(client, "lexicon_en")["value"] == in_force
@@ -136,6 +140,6 @@ def test_an_unsaved_draft_changes_the_answer_and_nothing_else(
     assert events[1].detail == {"language": "en", "draft": True, "priority": "high", "score": 45}
     assert {e.actor_id for e in events} != {None}
     recorded = json.dumps([e.detail for e in events]).casefold()
-    for word in ("rosa", "said", "kept", "phone"):
+    for word in ("rosa", "said", "moved", "car"):
         assert word not in recorded
         assert word not in caplog.text.casefold()
