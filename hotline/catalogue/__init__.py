@@ -95,6 +95,7 @@ def lexicon(language: str, directory: str | None = None) -> Lexicon:
         urgent_at=int(entries.get("urgent_at", 60)),
         high_at=int(entries.get("high_at", 30)),
         minor=tuple(entries.get("minor", ())),
+        young=tuple(entries.get("young", ())),
         opt_out=tuple(entries.get("opt_out", ())),
         distress=tuple(entries.get("distress", ())),
         ignore=tuple(entries.get("ignore", ())),

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Iterable
 from enum import StrEnum
 
-from hotline.domain.risk import normalise
+from hotline.domain.matching import plain as normalise
 
 
 class Keyword(StrEnum):

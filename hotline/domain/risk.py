@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from hotline.domain.language import detect
 from hotline.domain.matching import SCRIPTS, Found, PhraseSet, Word, plain, words
 
 
@@ -42,6 +43,9 @@ class Lexicon:
     high_at: int = 30
     # Phrases that say the person at risk is under 18 (ages are read by :func:`mentions_minor`).
     minor: tuple[str, ...] = ()
+    # Phrases of a child's life (school grades, foster care) that anyone may write about: a
+    # minor when something of risk is said too, as for a child written about.
+    young: tuple[str, ...] = ()
     # Requests not to be texted ("stop texting me"): opt-outs like STOP (see
     # :func:`hotline.domain.keywords.asks_not_to_be_texted`).
     opt_out: tuple[str, ...] = ()
@@ -58,6 +62,7 @@ class Lexicon:
     _emergency: PhraseSet = field(init=False, repr=False, compare=False)
     _weighted: PhraseSet = field(init=False, repr=False, compare=False)
     _minor: PhraseSet = field(init=False, repr=False, compare=False)
+    _young: PhraseSet = field(init=False, repr=False, compare=False)
     _distress: PhraseSet = field(init=False, repr=False, compare=False)
     _ignore: PhraseSet = field(init=False, repr=False, compare=False)
     _now: PhraseSet = field(init=False, repr=False, compare=False)
@@ -66,6 +71,7 @@ class Lexicon:
         for name, phrases in (
             ("_weighted", self.weights),
             ("_minor", self.minor),
+            ("_young", self.young),
             ("_distress", self.distress),
             ("_ignore", self.ignore),
             ("_now", self.now),
@@ -78,10 +84,17 @@ class Lexicon:
     def words(self, text: str) -> list[Word]:
         return words(text, self.language)
 
-    def may_find(self, text: str) -> bool:
-        """False when ``text`` lacks the lexicon's script (no Chinese phrase in a Latin text)."""
+    def may_find(self, text: str, language: str | None) -> bool:
+        """Whether to read ``text`` (detected as ``language``) with this lexicon: English and
+        Spanish always (texters mix them); one in its own script when the text holds it (no
+        Chinese phrase in a Latin text); another in Latin script only when the text is detected
+        as its language, or a French stem would find words in Spanish ("las" is "l'ase")."""
+        if self.language in ("en", "es"):
+            return True
         script = SCRIPTS.get(self.language)
-        return script is None or script.search(text) is not None
+        if script is not None:
+            return script.search(text) is not None
+        return language == self.language
 
     def _find(self, phrases: PhraseSet, text: str | list[Word]) -> list[Found]:
         """``phrases`` found in ``text``, but not in words a figure of speech covers."""
@@ -113,6 +126,9 @@ class Lexicon:
 
     def minor_in(self, text: str | list[Word]) -> bool:
         return bool(self._find(self._minor, text))
+
+    def young_in(self, text: str | list[Word]) -> bool:
+        return bool(self._find(self._young, text))
 
     def now_found(self, text: str | list[Word]) -> list[Found]:
         return self._find(self._now, text)
@@ -166,8 +182,9 @@ def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
     someone_young = False
     for text in texts:
         candidates: list[tuple[Found, int]] = []
+        language = detect(text).language
         for lexicon in lexicons:
-            if not lexicon.may_find(text):
+            if not lexicon.may_find(text, language):
                 continue
             tokens = lexicon.words(text)
             for found in lexicon.emergency_found(tokens):
@@ -180,6 +197,7 @@ def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
                 words = f"{serious[0].words} {now.words}"
                 emergencies.setdefault(phrase, Reason(phrase, None, words))
             minor = minor or lexicon.minor_in(tokens)
+            someone_young = someone_young or lexicon.young_in(tokens)
         for found, weight in _heaviest(candidates):
             weighted.setdefault(normalise(found.phrase), Reason(found.phrase, weight, found.words))
         minor = minor or says_own_young_age(text)
@@ -242,8 +260,9 @@ _YOUNG = r"(?:1[0-7])"
 _CHILD = r"(?:[5-9]|1[0-7])"
 _PERSON = (
     r"(?:he|she|they|daughter|son|sister|brother|niece|nephew|kid|child|girl|boy|friend|"
-    r"cousin|mija|mijo|hija|hijo|sobrina|sobrino|hermana|hermanita|hermano|hermanito|nina|"
-    r"nino|amiga|amigo|prima|primo|ella|el)"
+    r"cousin|granddaughter|grandson|stepdaughter|stepson|mija|mijo|hija|hijo|sobrina|sobrino|"
+    r"hermana|hermanita|hermano|hermanito|nina|nino|amiga|amigo|prima|primo|nieta|nieto|"
+    r"hijastra|hijastro|ella|el)"
 )
 _UNITS = (
     r"(?:min|mins|minutes?|hours?|hrs?|h|days?|weeks?|wks?|months?|miles?|mi|blocks?|am|pm|"
@@ -259,13 +278,14 @@ _SELF_AGE = re.compile(
     rf"(?:only |just |solo |apenas |like |about |como |a )?{_YOUNG}{_NOT_AFTER}"
     rf"|(?:im|i am) an? {_CHILD}{_YEARS_OLD}"
     rf"|^\s*{_YOUNG}\s*(?:/\s*)?[fm](?!\w)"
+    rf"|^\s*{_YOUNG}\s*(?:,|&|and\b|y\b)"
     r")"
 )
 # Said of someone else: "my daughter is 14", "a 15 year old", "mi hija de 13", "my son (15)".
 _OTHER_AGE = re.compile(
     r"(?<![\w$#])(?:"
     rf"{_PERSON}\s+(?:is|was|es|tiene|turned|de)\s+(?:only |just |solo |apenas )?"
-    rf"{_YOUNG}{_NOT_AFTER}"
+    rf"{_CHILD}{_NOT_AFTER}"
     rf"|{_PERSON}\s*\(\s*{_YOUNG}\s*\)"
     rf"|{_CHILD}{_YEARS_OLD}"
     rf"|{_CHILD} anos de edad"
@@ -292,4 +312,6 @@ def says_own_young_age(text: str) -> bool:
 def mentions_minor(text: str, lexicons: Iterable[Lexicon]) -> bool:
     """Whether ``text`` says the texter (or the person they text about) is under 18, whether
     or not it says more (see :func:`assess` for when it makes a conversation a minor's)."""
-    return says_young_age(text) or any(lex.minor_in(text) for lex in lexicons)
+    return says_young_age(text) or any(
+        lex.minor_in(text) or lex.young_in(text) for lex in lexicons
+    )

@@ -474,6 +474,7 @@ def _lexicon(language: str, value: dict[str, Any] | None, default: Lexicon) -> L
         high_at=value["high_at"],
         # Not edited at run time: the shipped lists stay in force.
         minor=default.minor,
+        young=default.young,
         opt_out=default.opt_out,
         distress=default.distress,
         ignore=default.ignore,
