@@ -103,7 +103,7 @@ _WORDS: Mapping[str, Mapping[float, str]] = {
               hermano amiga amigo vivo vive siento llamen llamar llama escribo escribir viene
               llego borrar contestan conmigo contigo usted ustedes nosotros ellos ella tengan
               trabajar trabajando dinero papeles pasaporte policia casa anoche hoy ayer
-              siempre nunca todavia oiga mande""",
+              siempre nunca todavia oiga oigan mande porfis plis ocupo urge mejor nel""",
         2: """si mi mis tu tus q del los las una uno por sin este esta estas ese esa hija hijo
               solo sola mal dia noche anos seguro paga pega pego patron trabajo
               personas dolares campo moretones permiso acosa cartel internet ps bn ya""",
@@ -118,7 +118,7 @@ _WORDS: Mapping[str, Mapping[float, str]] = {
               not get going want know think feel safe scared afraid hurt hits boss job work
               money pay paid home house police call text talk someone anybody there
               here now today tonight good yeah yep yea nope sure sorry thx ty idk rn
-              omg bf gf asap wyd ttyl brb lol hey hii heyy hotline kids mom friend friends
+              omg bf gf asap wyd ttyl brb hey hii heyy hotline kids mom friend friends
               sister brother daughter son husband wife boyfriend girlfriend passport papers
               number phone delete kill gun report deported understand mean back coming leave
               let keep took take gave saw said says say being been be am just only very
@@ -128,7 +128,9 @@ _WORDS: Mapping[str, Mapping[float, str]] = {
               of it to for at on in do does did all too much over night owe
               adding farm ids brought real morning minor found check checks answer tell
               told these those which whats hes shes theyre ill ive weve its""",
-        2: """so u i he an ex men van car ads post sex free talking""",
+        2: """so u i he an ex men van car ads post sex free talking thnx thnks tnx hiya howdy
+              nvm nevermind bye goodbye tbh kinda gonna wanna gotta hbu wbu ikr smh ngl ppl""",
+        0.5: """lol""",
         1: """favor""",
     },
     "fr": {
@@ -209,8 +211,10 @@ _SPELLING = tuple(
     (re.compile(pattern), language, weight)
     for pattern, language, weight in (
         (r"ñ", "es", 1.0),
-        (r"(cion|ando|iendo|mente)$", "es", 0.5),
-        (r"(ing|ght)$|^th|^wh", "en", 0.5),
+        # Spanish verb and noun endings that English and Portuguese do not have.
+        (r"(aron|ieron|amos|emos|imos|iendo|cion|ciones|enos|enme|anme|arse|erse|irse)$", "es", 1),
+        (r"(ando|mente|ado|ada|ados|adas|ido|ida|idos|idas|ito|ita)$", "es", 0.5),
+        (r"(ing|ght|tion|ness|ful|less|ly)$|^th|^wh", "en", 0.5),
         (r"ç|ã|õ|(cao|coes|oes)$|lh|nh[aeo]", "pt", 0.5),
         (r"[èàùâîûœ]|eau|(eux|aux|ez)$", "fr", 0.5),
         (r"^(nag|mag|pag|naka|pinag)", "tl", 0.5),
@@ -331,7 +335,7 @@ def _latin_scores(words: Iterable[str]) -> dict[str, float]:
             add("es", sounds * _SOUNDS_LIKE_WEIGHT)
             continue
         for pattern, language, weight in _SPELLING:
-            if pattern.search(word):
+            if pattern.search(word) or pattern.search(plain):
                 add(language, weight)
     return scores
 
