@@ -1,6 +1,7 @@
 """How well triage recognises who is at risk: the evaluation set through the real worker path.
 
-Every row of ``bench/triage_eval/texts.csv`` (or ``--set holdout``, or ``--file PATH``) is sent
+Every row of ``bench/triage_eval/texts.csv`` (or ``--set holdout``, ``--set blind``, or ``--file
+PATH``) is sent
 as a first text from a new number: signed into ``POST /twilio/sms`` of an app on a scratch
 SQLite database, and handled by the in-process queue, which runs ``process_pending``, the code
 the worker runs. What the hotline then made of it is read back from the database and the outbox:
@@ -17,7 +18,7 @@ Prints recall and precision per label, the priority and language confusion matri
 texts each figure missed (with ``--misses``). The floor test (``tests/bench/test_triage_floor.py``)
 holds the same figures to their floors.
 
-    python bench/triage_eval.py [--set texts|holdout] [--file PATH] [--misses]
+    python bench/triage_eval.py [--set texts|holdout|blind] [--file PATH] [--misses]
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ from hotline.sms.signature import sign
 from hotline.taskqueue import InProcessQueue
 
 HERE = Path(__file__).parent / "triage_eval"
-SETS = {"texts": HERE / "texts.csv", "holdout": HERE / "holdout.csv"}
+SETS = {
+    "texts": HERE / "texts.csv",
+    "holdout": HERE / "holdout.csv",
+    "blind": HERE / "blind.csv",
+}
 PRIORITIES = ("urgent", "high", "normal")
 AUTH_TOKEN = "eval-auth-token"  # the scratch app's: signs nothing real
 PUBLIC_URL = "http://hotline.eval"
@@ -141,7 +146,10 @@ def triage(app: Flask, rows: Iterable[Row]) -> list[Outcome]:
             ).one()
             conversation = session.scalars(
                 select(Conversation).where(Conversation.texter_id == texter.id)
-            ).one()
+            ).first()
+            if conversation is None:  # STOP or DELETE as a first text: no conversation at all
+                outcomes.append(Outcome(False, Priority.NORMAL.value, False, texter.language))
+                continue
             outcomes.append(
                 Outcome(
                     emergency=conversation.emergency_at is not None,
