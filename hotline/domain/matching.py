@@ -61,7 +61,7 @@ _SHORTHAND: dict[str, dict[str, str]] = {
         "cuz": "because", "b4": "before", "ppl": "people",
         "yrs": "years", "yr": "year", "hr": "hour", "hrs": "hours", "msg": "message",
         "thx": "thanks", "ty": "thank you", "n": "and", "w": "with", "wit": "with", "da": "the",
-        "tho": "though", "bout": "about", "nd": "and",
+        "tho": "though", "bout": "about", "nd": "and", "thru": "through", "w/": "with",
     },
     "es": {
         "q": "que", "k": "que", "ke": "que", "xq": "porque", "pq": "porque", "porq": "porque",

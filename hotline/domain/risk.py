@@ -287,6 +287,7 @@ _OTHER_AGE = re.compile(
     rf"{_PERSON}\s+(?:is|was|es|tiene|turned|de)\s+(?:only |just |solo |apenas )?"
     rf"{_CHILD}{_NOT_AFTER}"
     rf"|{_PERSON}\s*\(\s*{_YOUNG}\s*\)"
+    rf"|(?:shes|hes|theyre) (?:only |just )?{_CHILD}{_NOT_AFTER}"
     rf"|{_CHILD}{_YEARS_OLD}"
     rf"|{_CHILD} anos de edad"
     r")"
