@@ -6,7 +6,7 @@ import re
 
 from hotline.domain.keywords import fold
 from hotline.domain.places import state_of
-from hotline.domain.risk import Lexicon, normalise
+from hotline.domain.risk import Lexicon, dangers, distressed, normalise
 from hotline.domain.triage import Event, On, State
 
 YES = frozenset({"YES", "Y", "YEAH", "YEP", "YA", "SI", "S", "CLARO", "OK", "OKAY"})
@@ -57,10 +57,10 @@ def classify(text: str, state: State, lexicons: list[Lexicon], safe_word: str) -
     folded = fold(text)
     if folded and folded == fold(safe_word):
         return Event(On.SAFE_WORD)
-    if any(lexicon.emergency_in(text) for lexicon in lexicons):
+    if dangers(text, lexicons):
         return Event(On.EMERGENCY)
     if not folded:  # nothing but spaces, symbols or a picture; a crying face is a call for help
-        distress = any(lexicon.distress_in(text) for lexicon in lexicons)
+        distress = distressed(text, lexicons)
         return Event(On.DISTRESS if distress else On.BLANK)
     choice = language_choice(text)
     if choice is not None:
@@ -72,7 +72,7 @@ def classify(text: str, state: State, lexicons: list[Lexicon], safe_word: str) -
             return Event(On.SKIP)
         if location(text) is not None:
             return Event(On.LOCATION)
-        if any(lexicon.distress_in(text) for lexicon in lexicons):
+        if distressed(text, lexicons):
             return Event(On.DISTRESS)
         return Event(On.FREE_TEXT)
     if state is State.SURVEY:
@@ -83,7 +83,7 @@ def classify(text: str, state: State, lexicons: list[Lexicon], safe_word: str) -
     answer = yes_or_no(text)
     if answer is not None:
         return Event(answer)
-    if any(lexicon.distress_in(text) for lexicon in lexicons):
+    if distressed(text, lexicons):
         return Event(On.DISTRESS)
     return Event(On.FREE_TEXT)
 

@@ -169,6 +169,53 @@ class Assessment:
 MINOR_AT_RISK = 20
 
 
+@dataclass
+class _Reading:
+    """One text read with every lexicon that may find something in it."""
+
+    emergencies: dict[str, Reason] = field(default_factory=dict)
+    weighted: list[tuple[Found, int]] = field(default_factory=list)
+    minor: bool = False  # said of the texter
+    someone_young: bool = False  # a child written about, or a child's life
+
+
+def _read(text: str, lexicons: list[Lexicon]) -> _Reading:
+    reading = _Reading()
+    language = detect(text).language
+    for lexicon in lexicons:
+        if not lexicon.may_find(text, language):
+            continue
+        tokens = lexicon.words(text)
+        for found in lexicon.emergency_found(tokens):
+            reading.emergencies.setdefault(found.phrase, Reason(found.phrase, None, found.words))
+        weighted = [(f, lexicon.weights[f.phrase]) for f in lexicon.weighted_found(tokens)]
+        reading.weighted += weighted
+        serious = [found for found, weight in weighted if weight >= lexicon.urgent_at]
+        for now in lexicon.now_found(tokens) if serious else ():
+            phrase = f"{serious[0].phrase} + {now.phrase}"
+            words = f"{serious[0].words} {now.words}"
+            reading.emergencies.setdefault(phrase, Reason(phrase, None, words))
+        reading.minor = reading.minor or lexicon.minor_in(tokens)
+        reading.someone_young = reading.someone_young or lexicon.young_in(tokens)
+    reading.minor = reading.minor or says_own_young_age(text)
+    reading.someone_young = reading.someone_young or says_young_age(text)
+    return reading
+
+
+def dangers(text: str, lexicons: Iterable[Lexicon]) -> list[Reason]:
+    """The emergencies in ``text``: emergency phrases, and serious acts said to happen now.
+    What the triage machine treats as an emergency (the 911 guidance) is exactly this."""
+    return list(_read(text, list(lexicons)).emergencies.values())
+
+
+def distressed(text: str, lexicons: Iterable[Lexicon]) -> bool:
+    """A call for help ("help me", "please", "tengo miedo"), in any language it may be in."""
+    language = detect(text).language
+    return any(
+        lexicon.may_find(text, language) and lexicon.distress_in(text) for lexicon in lexicons
+    )
+
+
 def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
     """Score everything a texter wrote with every lexicon (texters mix languages).
 
@@ -181,27 +228,13 @@ def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
     minor = False
     someone_young = False
     for text in texts:
-        candidates: list[tuple[Found, int]] = []
-        language = detect(text).language
-        for lexicon in lexicons:
-            if not lexicon.may_find(text, language):
-                continue
-            tokens = lexicon.words(text)
-            for found in lexicon.emergency_found(tokens):
-                emergencies.setdefault(found.phrase, Reason(found.phrase, None, found.words))
-            weighted_here = [(f, lexicon.weights[f.phrase]) for f in lexicon.weighted_found(tokens)]
-            candidates += weighted_here
-            serious = [found for found, weight in weighted_here if weight >= lexicon.urgent_at]
-            for now in lexicon.now_found(tokens) if serious else ():
-                phrase = f"{serious[0].phrase} + {now.phrase}"
-                words = f"{serious[0].words} {now.words}"
-                emergencies.setdefault(phrase, Reason(phrase, None, words))
-            minor = minor or lexicon.minor_in(tokens)
-            someone_young = someone_young or lexicon.young_in(tokens)
-        for found, weight in _heaviest(candidates):
+        reading = _read(text, lexicons)
+        for phrase, reason in reading.emergencies.items():
+            emergencies.setdefault(phrase, reason)
+        for found, weight in _heaviest(reading.weighted):
             weighted.setdefault(normalise(found.phrase), Reason(found.phrase, weight, found.words))
-        minor = minor or says_own_young_age(text)
-        someone_young = someone_young or says_young_age(text)
+        minor = minor or reading.minor
+        someone_young = someone_young or reading.someone_young
     score = sum(reason.weight or 0 for reason in weighted.values())
     # A child the texter writes about is a minor at risk when something else is said of risk:
     # "my daughter is 15 and a grown man messages her", not "my kid is 15, any summer jobs?".
@@ -313,6 +346,4 @@ def says_own_young_age(text: str) -> bool:
 def mentions_minor(text: str, lexicons: Iterable[Lexicon]) -> bool:
     """Whether ``text`` says the texter (or the person they text about) is under 18, whether
     or not it says more (see :func:`assess` for when it makes a conversation a minor's)."""
-    return says_young_age(text) or any(
-        lex.minor_in(text) or lex.young_in(text) for lex in lexicons
-    )
+    return says_young_age(text) or any(lex.minor_in(text) or lex.young_in(text) for lex in lexicons)

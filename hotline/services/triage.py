@@ -29,7 +29,7 @@ from hotline.domain import answers
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.keywords import asks_not_to_be_texted
 from hotline.domain.queue import Tier, sort_key
-from hotline.domain.risk import Lexicon, Priority, assess, higher
+from hotline.domain.risk import Lexicon, Priority, assess, dangers, higher
 from hotline.domain.triage import Action, On, Op, Snapshot, State, step
 from hotline.domain.triage import Event as TriageEvent
 from hotline.services import events, waiting
@@ -350,7 +350,7 @@ class Triage:
 
     def in_danger(self, text: str) -> bool:
         """Emergency words in ``text``, in any language we read."""
-        return any(lexicon.emergency_in(text) for lexicon in self.policy.lexicons)
+        return bool(dangers(text, self.policy.lexicons))
 
     def asks_not_to_be_texted(self, text: str) -> bool:
         phrases = [p for lexicon in self.policy.lexicons for p in lexicon.opt_out]
