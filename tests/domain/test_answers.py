@@ -147,8 +147,10 @@ def test_a_call_for_help_is_never_not_understood(text: str, state: State) -> Non
 
 
 @pytest.mark.parametrize("text", ["socorro", "auxilio", "🆘", "SOS"])
-def test_a_cry_for_help_is_an_emergency(text: str) -> None:
-    assert kind(text, State.AWAIT_SAFETY) is On.EMERGENCY
+def test_a_bare_cry_for_help_moves_them_on_without_the_911_text(text: str) -> None:
+    # Alone, it says they want help, not what is happening: a person asks (priority high).
+    assert kind(text, State.AWAIT_SAFETY) is On.DISTRESS
+    assert kind(f"{text} he is here", State.AWAIT_SAFETY) is On.EMERGENCY
 
 
 # --- language -------------------------------------------------------------------------------

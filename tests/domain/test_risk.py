@@ -159,7 +159,7 @@ def test_control_and_calls_for_help_are_at_least_high(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "🆘",
+        "🆘 hes here",
         "hes outside my door",
         "he has a knife 🔪",
         "tengo miedo, el esta afuera",
@@ -221,10 +221,10 @@ def test_mixed_languages_are_scored_with_every_lexicon() -> None:
         "my pimp forced me, I'm under 18",
         "soy menor",
         "soy menor de edad",
-        "I'm in 10th grade",
-        "estoy en la secundaria",
-        "I'm in high school",
-        "i live in a group home",
+        "I'm in 10th grade and he keeps asking for pics",
+        "estoy en la secundaria y un señor me pide fotos",
+        "I'm in high school and my bf sells me",
+        "i live in a group home and a man pays me for sex",
     ],
 )
 def test_a_texter_who_says_they_are_a_minor(text: str) -> None:
@@ -257,10 +257,12 @@ def test_a_child_written_about_with_risk_is_a_minor(text: str) -> None:
         "my kid is 15 and needs a summer job, any programs?",
         "my 12 year old asked what trafficking is",
         "mi hijo tiene 15 años y busca trabajo de verano",
+        "I'm in 10th grade, do you have pamphlets for my health class?",
     ],
 )
 def test_a_child_written_about_without_risk_is_not_flagged(text: str) -> None:
-    assert says_young_age(text)
+    # School words too: "I'm in 10th grade, do you have pamphlets?" is no child at risk.
+    assert mentions_minor(text, LEXICONS)
     assert not score(text).minor
 
 
