@@ -461,6 +461,15 @@ def test_keyword_answers_name_the_program_in_the_texters_language_even_when_disc
     assert "Puede llamarnos al 1-888-373-7888. Web: example.org/help" in ayuda
     assert baja.startswith("Red Libertad: se ha dado de baja. No le enviaremos otros mensajes.")
 
+    english_then_ayuda = new_phone()
+    for body in ("hi", "STOP", "AYUDA"):
+        text_in(app, english_then_ayuda, body)
+    assert sent_to(app, english_then_ayuda)[-1] == (
+        "Red Libertad: puede escribirnos y le va a responder una persona de apoyo. Puede llamarnos "
+        "al 1-888-373-7888. Web: example.org/help En una emergencia llame al 911. Se ha dado de "
+        "baja. Responda START para volver a escribirnos."
+    )
+
 
 def test_texts_are_processed_in_order_whichever_task_runs_first(app: Flask) -> None:
     phone = new_phone()
