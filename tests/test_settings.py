@@ -329,6 +329,10 @@ def test_lexicon_dir_must_hold_both_lexicons(tmp_path: Path) -> None:
         ("HOTLINE_SAFE_WORD", "two words", "HOTLINE_SAFE_WORD must be one word"),
         ("HOTLINE_DISCREET_MODE", "maybe", "HOTLINE_DISCREET_MODE must be true or false"),
         ("HOTLINE_ORG_NAME", "x" * 41, "HOTLINE_ORG_NAME must be at most 40 characters"),
+        ("HOTLINE_ORG_NAME_ES", "x" * 41, "HOTLINE_ORG_NAME_ES must be at most 40 characters"),
+        # One letter GSM-7 lacks would put every text naming it in UCS-2, at half the length.
+        ("HOTLINE_ORG_NAME_ES", "Línea de Ayuda", "HOTLINE_ORG_NAME_ES must be plain GSM-7"),
+        ("HOTLINE_ORG_NAME", "Freedom \u201cNetwork\u201d", "HOTLINE_ORG_NAME must be plain GSM-7"),
         ("HOTLINE_TRIAGE_TIMEOUT_MINUTES", "-5", "must be greater than zero"),
     ],
 )
@@ -343,6 +347,7 @@ def test_triage_settings_are_read(tmp_path: Path) -> None:
             "HOTLINE_SAFE_WORD": "apple",
             "HOTLINE_DISCREET_MODE": "yes",
             "HOTLINE_ORG_NAME": "Freedom Network",
+            "HOTLINE_ORG_NAME_ES": "Red Libertad",
             "HOTLINE_SURVEY": "off",
             "HOTLINE_WAIT_UPDATE_MINUTES": "5",
         },
@@ -351,6 +356,7 @@ def test_triage_settings_are_read(tmp_path: Path) -> None:
     )
     assert settings.safe_word == "APPLE" and settings.discreet_mode
     assert settings.org_name == "Freedom Network" and not settings.survey_enabled
+    assert settings.org_name_es == "Red Libertad"
     assert settings.wait_update_minutes == 5.0
 
 

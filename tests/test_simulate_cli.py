@@ -41,7 +41,7 @@ def test_simulate_prints_the_welcome_and_stores_a_signed_text(demo: Served) -> N
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "> hi"
-    assert lines[1].startswith("< You've reached")
+    assert lines[1].startswith("< Hi, thanks for texting.")
     inbound = [m for m in messages_of(demo.app, phone) if m.direction is Direction.INBOUND]
     assert bodies(demo.app, inbound) == ["hi"]
 

@@ -140,6 +140,8 @@ def _handle(
         outcome.queue_changed = outcome.queue_changed or erased.queue_changed
         _compliance(session, triage, texter, None, "deleted", now, outcome)
         return
+    if keyword is Keyword.HELP and fold(body) == "AYUDA":
+        texter.language = "es"  # before the opted-out answer too: AYUDA is answered in Spanish
     if texter.opted_out_at is not None:
         if keyword is Keyword.START:
             texter.opted_out_at = None
@@ -154,8 +156,6 @@ def _handle(
             )
             _alert_if_in_danger(session, triage, texter, message, body, now, outcome)
         return
-    if keyword is Keyword.HELP and fold(body) == "AYUDA":
-        texter.language = "es"
     if conversation is not None and conversation.state is not State.SURVEY:
         conversation.last_texter_at = now
         if keyword is Keyword.HELP:

@@ -111,7 +111,8 @@ KNOBS: dict[str, Knob] = {
         Knob(
             "discreet_mode",
             "Discreet mode",
-            "Automatic texts never name the organisation or mention trafficking.",
+            "Texts the hotline sends first never name the organisation or mention trafficking "
+            "(on by default). Answers to the texter's HELP, STOP and START still name it.",
             Kind.FLAG,
         ),
         Knob(
@@ -175,7 +176,7 @@ KNOBS: dict[str, Knob] = {
         Knob(
             "voice_number",
             "Voice line shown to texters (empty: none)",
-            "Told to texters who wait while nobody can answer.",
+            "Told to texters who wait while nobody can answer, and in the answer to HELP.",
             Kind.TEXT,
             parse=reach.check_voice_number,
             example="1-888-373-7888",
@@ -183,7 +184,8 @@ KNOBS: dict[str, Knob] = {
         Knob(
             "web_address",
             "Web address shown to texters (empty: none)",
-            "Told to texters who wait while nobody can answer; never in discreet mode.",
+            "Told to texters who wait while nobody can answer (not in discreet mode), and in "
+            "the answer to HELP.",
             Kind.TEXT,
             parse=reach.check_web_address,
             example="example.org/help",

@@ -132,7 +132,7 @@ def test_a_texter_reaches_an_advocate_and_reads_the_reply(demo: Demo, chromium: 
         expect(phone.locator(".phone-number")).to_have_text(re.compile(r"\+1 555 01\d \d{4}"))
 
         text_and_wait(phone, "hi", 1, expect)
-        expect(phone.locator(".bubble.from-hotline").last).to_contain_text("immediate danger")
+        expect(phone.locator(".bubble.from-hotline").last).to_contain_text("in danger right now")
         expect(phone.locator(".bubble.from-hotline").last).to_contain_text("Delivered")
         phone.locator(".replay").click()  # the same MessageSid again: taken, not answered twice
         expect(phone.locator(".bubble.from-texter").last).to_contain_text("delivered 2×")

@@ -71,7 +71,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 FAST = 3.0  # seconds: see the module's docstring
 QUEUE = "hotline"  # task_default_queue: the Redis list the tasks wait in
 
-REACHED = "You've reached "  # the answer to a first text
+REACHED = "Hi, thanks for texting."  # the answer to a first text (discreet by default)
 SAFE = "Is it safe for you to text right now?"  # ... to "no", not in immediate danger
 IN_A_FEW_WORDS = "Thank you. In a few words"  # ... to "yes", safe to text
 

@@ -687,7 +687,7 @@ def test_stop_inside_a_sentence_is_not_an_opt_out(app: Flask, body: str) -> None
     stop = runtime_of(app).triage.render_plain("stop_confirmation", "en")
     replies = sent_to(app, phone)
     assert stop not in replies
-    assert replies and replies[0].startswith("You've reached ")
+    assert replies and replies[0].startswith("Hi, thanks for texting.")
     assert "opt_out" not in [e.kind for e in events_of(app, phone)]
 
 

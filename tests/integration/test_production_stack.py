@@ -219,7 +219,7 @@ def test_text_is_answered_through_twilio_and_delivery_is_recorded(stack: Stack) 
     [reply] = stack.wait_for_replies(phone, 1)
     elapsed = time.monotonic() - started
     print(f"webhook to fake Twilio API: {elapsed * 1000:.0f} ms")
-    assert "Are you in immediate danger? Reply YES or NO." in reply
+    assert "Are you in danger right now? Reply YES or NO." in reply
     [message] = [m for m in stack.fake.messages if m.to == phone]
     assert message.from_ == SHORT_CODE
     assert message.status_callback is not None and "/twilio/status" in message.status_callback
@@ -267,7 +267,7 @@ def test_texts_from_one_texter_are_processed_in_order(stack: Stack) -> None:
     for turn in turns:
         assert stack.text(phone, turn).status_code == 200
     replies = stack.wait_for_replies(phone, 5)
-    assert replies[0].startswith("You've reached ")
+    assert replies[0].startswith("Hi, thanks for texting.")
     assert replies[1].startswith("Is it safe for you to text right now?")
     assert replies[2].startswith("Thank you. In a few words")
     assert replies[3].startswith("What state or ZIP code")
@@ -338,7 +338,7 @@ def converse(stack: Stack, phone: str, turns: list[str]) -> list[str]:
 def test_whole_conversation_in_english_through_the_worker(stack: Stack) -> None:
     phone = new_phone()
     replies = converse(stack, phone, ["HELP", "no", "yes", "they took my passport", "TX"])
-    assert replies[0].startswith("You've reached ")
+    assert replies[0].startswith("Hi, thanks for texting.")
     assert replies[1].startswith("Is it safe for you to text right now?")
     assert replies[2].startswith("Thank you. In a few words")
     assert replies[3].startswith("What state or ZIP code")
@@ -348,11 +348,11 @@ def test_whole_conversation_in_english_through_the_worker(stack: Stack) -> None:
 def test_whole_conversation_in_spanish_with_an_emergency_mid_triage(stack: Stack) -> None:
     phone = new_phone()
     replies = converse(stack, phone, ["AYUDA", "no"])
-    assert replies[0].startswith("Se ha comunicado con ")
+    assert replies[0].startswith("Hola, gracias por escribir.")
     assert replies[1].startswith("¿Es seguro para usted escribir ahora?")
     assert stack.text(phone, "tiene una pistola y esta aqui").status_code == 200
     replies = stack.wait_for_replies(phone, 4)
-    assert replies[2].startswith("Si esta en peligro ahora, llame al 911")
+    assert replies[2].startswith("Si corre peligro ahora, llame al 911")
     assert replies[3].startswith("Gracias. Ahora no hay nadie de apoyo libre")
 
 
@@ -360,19 +360,21 @@ def test_stop_while_queued_silences_everything_until_start(stack: Stack) -> None
     phone = new_phone()
     converse(stack, phone, ["hi", "yes"])  # in danger: queued at once
     replies = converse(stack, phone, ["STOP"])
-    assert replies[-1].startswith("You have been unsubscribed")
+    assert replies[-1].startswith("Anti-Trafficking Hotline: you are unsubscribed")
     assert stack.text(phone, "hello?").status_code == 200
     time.sleep(2)
     assert len(stack.replies_to(phone)) == len(replies)
     replies = converse(stack, phone, ["START"])
-    assert replies[-1].startswith("You are subscribed again.")
+    assert replies[-1].startswith("Anti-Trafficking Hotline: you are subscribed again.")
 
 
 def test_safe_word_through_the_worker_wipes_the_conversation(stack: Stack) -> None:
     phone = new_phone()
     converse(stack, phone, ["hi", "no", "yes", "my husband reads my phone"])
     replies = converse(stack, phone, ["Clear"])
-    assert replies[-1] == "Done. Text us any time."
+    assert replies[-1] == (
+        "Done. Text us any time. You can also delete this thread from your phone."
+    )
     kept = [m for m in stack.messages_of(phone) if m.body_ciphertext is not None]
     assert [stack.vault.decrypt(m.body_ciphertext or b"") for m in kept] == [replies[-1]]
 
@@ -481,7 +483,7 @@ def test_an_urgent_disclosure_then_silence_is_queued_on_a_real_timer(stack: Stac
     replies = converse(
         stack, phone, ["I am locked in a room and can't leave, they took my passport"]
     )
-    assert replies[0].startswith("You've reached ")
+    assert replies[0].startswith("Hi, thanks for texting.")
 
     def held() -> bool:
         return conversation_of(stack, phone).state.value == "queued"

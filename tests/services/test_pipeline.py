@@ -410,7 +410,7 @@ def test_close_needs_the_holder_and_a_disposition(app: Flask) -> None:
     assert conversation(app, phone).state is State.WITH_ADVOCATE
 
 
-def test_discreet_mode_never_names_the_organisation(
+def test_discreet_mode_names_the_organisation_only_when_asked(
     make_app: Callable[..., Flask], database_url: str, clock: FakeClock
 ) -> None:
     app = make_app(
@@ -424,9 +424,65 @@ def test_discreet_mode_never_names_the_organisation(
         text_in(app, phone, body)
     replies = sent_to(app, phone)
     assert len(replies) == 6
+    # Only the answer to the texter's own HELP ("info") names the program: the rules require it.
+    assert [reply for reply in replies if "Freedom Network" in reply] == [replies[1]]
+    assert replies[1].startswith("Freedom Network: ")
     for reply in replies:
-        assert "Freedom Network" not in reply
         assert "traffick" not in reply.lower()
+
+
+def test_keyword_answers_name_the_program_in_the_texters_language_even_when_discreet(
+    make_app: Callable[..., Flask], database_url: str, clock: FakeClock
+) -> None:
+    app = make_app(
+        database_url,
+        clock=clock,
+        sender=LocalSender(clock.now),
+        settings_overrides={
+            "org_name": "Freedom Network",
+            "org_name_es": "Red Libertad",
+            "voice_number": "1-888-373-7888",
+            "web_address": "example.org/help",
+        },
+    )
+    assert runtime_of(app).triage.policy.discreet  # the default
+    phone = new_phone()
+    for body in ("hi", "HELP", "STOP", "HELP"):
+        text_in(app, phone, body)
+    welcome, help_reply, stopped, help_after_stop = sent_to(app, phone)
+    assert "Freedom Network" not in welcome and "example.org" not in welcome
+    assert help_reply == (
+        "Freedom Network: text us here and a trained advocate will answer. You can also call "
+        "1-888-373-7888. Web: example.org/help In an emergency call 911. Msg & data rates may "
+        "apply. Reply STOP to opt out."
+    )
+    assert stopped == (
+        "Freedom Network: you are unsubscribed and will get no more texts from us. Reply START "
+        "to text with us again."
+    )
+    assert help_after_stop == (
+        "Freedom Network: text us here and a trained advocate will answer. You can also call "
+        "1-888-373-7888. Web: example.org/help In an emergency call 911. You are unsubscribed. "
+        "Reply START to text with us again."
+    )
+
+    spanish = new_phone()
+    for body in ("AYUDA", "AYUDA", "PARAR"):
+        text_in(app, spanish, body)
+    bienvenida, ayuda, baja = sent_to(app, spanish)
+    assert bienvenida.startswith("Hola, gracias por escribir.")
+    assert ayuda.startswith("Red Libertad: puede escribirnos y le va a responder una persona")
+    assert "Puede llamarnos al 1-888-373-7888. Web: example.org/help" in ayuda
+    assert baja.startswith("Red Libertad: se ha dado de baja. No le enviaremos otros mensajes.")
+
+    english_then_ayuda = new_phone()
+    for body in ("hi", "STOP", "AYUDA"):
+        text_in(app, english_then_ayuda, body)
+    assert sent_to(app, english_then_ayuda)[-1] == (
+        "Red Libertad: puede escribirnos y le va a responder una persona de apoyo. Puede llamarnos "
+        "al 1-888-373-7888. Web: example.org/help En una emergencia llame al 911. Se ha dado de "
+        "baja. Responda START para volver a escribirnos."
+    )
 
 
 def test_texts_are_processed_in_order_whichever_task_runs_first(app: Flask) -> None:

@@ -29,8 +29,8 @@ from tests.fakes import FakeClock
 from tests.helpers import bodies, conversations_of, messages_of
 from tests.web.test_console_api import queued_texter, staff
 
-DEFAULT_WELCOME = "You've reached the Anti-Trafficking Hotline."
-DISCREET_WELCOME = "Hi, thanks for your message."
+DEFAULT_WELCOME = "Hi, thanks for texting."  # discreet mode is the default
+NAMED_WELCOME = "Anti-Trafficking Hotline: hi, thanks for texting."
 
 
 @pytest.fixture
@@ -228,9 +228,9 @@ def test_discreet_mode_counts_from_the_next_text_and_reset_brings_the_default_ba
     supervisor = staff(app, "supervisor")
     assert first_reply(app).startswith(DEFAULT_WELCOME)
 
-    assert change(app, supervisor, "discreet_mode", True) is True
-    assert first_reply(app).startswith(DISCREET_WELCOME)
-    assert change(app, supervisor, "discreet_mode", True) is False  # already so: no event
+    assert change(app, supervisor, "discreet_mode", False) is True
+    assert first_reply(app).startswith(NAMED_WELCOME)
+    assert change(app, supervisor, "discreet_mode", False) is False  # already so: no event
 
     assert reset(app, supervisor, "discreet_mode") is True
     assert first_reply(app).startswith(DEFAULT_WELCOME)
@@ -241,10 +241,10 @@ def test_discreet_mode_counts_from_the_next_text_and_reset_brings_the_default_ba
 
     changed, was_reset = events(app, "setting_changed", "setting_reset")
     assert (changed.kind, changed.actor_id) == ("setting_changed", supervisor.id)
-    assert changed.detail == {"key": "discreet_mode", "old": False, "new": True,
+    assert changed.detail == {"key": "discreet_mode", "old": True, "new": False,
                               "was_default": True}  # fmt: skip
     assert (was_reset.kind, was_reset.actor_id) == ("setting_reset", supervisor.id)
-    assert was_reset.detail == {"key": "discreet_mode", "old": True, "new": False}
+    assert was_reset.detail == {"key": "discreet_mode", "old": False, "new": True}
     # Settings are nobody's conversation: no texter is named in their events.
     assert changed.texter_id is None and changed.conversation_id is None
 

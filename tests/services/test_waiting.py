@@ -108,6 +108,7 @@ def test_outside_hours_the_texter_is_told_when_we_open_and_keeps_their_place(
         operating_hours="mon-fri 09:00-17:00; sat 10:00-14:00",
         voice_number="1-888-373-7888",
         web_address="example.org/help",
+        discreet_mode=False,  # the web address is only in waiting texts when not discreet
     )
     on_shift(app)  # an advocate marked available does not open the hotline early
     phone = queue(app)
@@ -136,9 +137,9 @@ def test_outside_hours_in_spanish_and_discreet_mode(
     for body in ("AYUDA", "no", "si", "no me pagan", "saltar"):
         text_in(app, phone, body)
     assert sent_to(app, phone)[-1] == (
-        "Estamos cerrados. Atendemos lun-vie 9:00-17:00 EST; abrimos hoy 9:00. Conserva su lugar "
-        "(numero 1). Si esta en peligro, llame al 911. Tambien puede llamar al 1-888-373-7888. "
-        "Responda PARAR para no recibir mas."
+        "Estamos cerrados. Atendemos lun-vie 9:00-17:00 EST; abrimos hoy 9:00. Conserva el lugar "
+        "1 en la fila. Si corre peligro, llame al 911. Puede llamarnos al 1-888-373-7888. "
+        "Responda PARAR para darse de baja."
     )  # the web address could name the organisation: not in discreet mode
 
 
@@ -165,10 +166,10 @@ def test_the_estimate_comes_from_recent_handle_times(
     claim(app, on_shift_phone, advocate_id)  # at capacity: nobody is free
     first, second = queue(app), queue(app)
     assert sent_to(app, first)[-1] == (
-        "Thank you. An advocate will be with you soon. You are number 1 in line; we estimate "
-        "the wait at about 30 min. Reply STOP to opt out."
+        "Thank you. You are number 1 in line. We think the wait is about 30 min. "
+        "Reply STOP to opt out."
     )
-    assert "number 2 in line; we estimate the wait at about 60 min." in sent_to(app, second)[-1]
+    assert "number 2 in line. We think the wait is about 60 min." in sent_to(app, second)[-1]
 
 
 def test_without_handle_times_the_estimate_says_it_cannot_be_given(

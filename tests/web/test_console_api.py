@@ -292,10 +292,9 @@ def test_take_next_reply_note_tag_transfer_and_close(app: Flask) -> None:
     messages = [i["body"] for i in view["timeline"] if i["type"] == "message"]
     assert messages[:2] == [
         "hi",
-        "You've reached the Anti-Trafficking Hotline. This chat is "
-        "confidential. Msg & data rates may apply. Reply STOP to opt out, HELP "
-        "for help. Para español, responda ESPAÑOL. Are you in immediate danger? "
-        "Reply YES or NO.",
+        "Hi, thanks for texting. Trained staff read this chat. Msg & data rates may "
+        "apply. Reply STOP to opt out, HELP for help. Para español, responda "
+        "ESPAÑOL. Are you in danger right now? Reply YES or NO.",
     ]
 
     reply = post(

@@ -26,8 +26,8 @@ from tests.fakes import FakeClock
 from tests.helpers import bodies, conversations_of, messages_of, post_signed, sms_form, texter_of
 from tests.web.test_console_api import available, post, queued_texter, sign_in, staff
 
-DEFAULT_WELCOME = "You've reached the Anti-Trafficking Hotline."
-DISCREET_WELCOME = "Hi, thanks for your message."
+DEFAULT_WELCOME = "Hi, thanks for texting."  # discreet mode is the default
+NAMED_WELCOME = "Anti-Trafficking Hotline: hi, thanks for texting."
 EVERY_FIELD = {"value": 1, "code": "x1", "label": "x", "name": "x", "active": False}
 ENDPOINTS = [
     ("get", "/supervisor/settings"),
@@ -227,7 +227,7 @@ def test_the_settings_answer_lists_every_knob_with_its_default(app: Flask) -> No
         "operating_hours", "timezone", "voice_number", "web_address", "unprompted_per_hour",
         "ack_minutes", "keep_place_minutes", "lexicon_en", "lexicon_es",
     }  # fmt: skip
-    assert items["discreet_mode"]["value"] is False
+    assert items["discreet_mode"]["value"] is True
     assert items["triage_timeout_minutes"]["default"] == 15.0
     assert items["lexicon_en"]["value"] == lexicon_value(lexicon("en"))
     assert items["lexicon_en"]["value"]["weights"]["locked in"] == 40
@@ -387,12 +387,12 @@ def test_discreet_mode_set_in_the_web_app_reaches_a_running_worker(
     assert bodies(app, messages_of(app, before))[1].startswith(DEFAULT_WELCOME)
 
     client, csrf = supervisor_client(app)
-    put = call(client, "put", "/supervisor/api/settings/discreet_mode", {"value": True}, csrf=csrf)
+    put = call(client, "put", "/supervisor/api/settings/discreet_mode", {"value": False}, csrf=csrf)
     assert put.status_code == 200
 
     after = new_phone()
     text_through_worker(app, worker, after, "hi")
-    assert bodies(app, messages_of(app, after))[1].startswith(DISCREET_WELCOME)
+    assert bodies(app, messages_of(app, after))[1].startswith(NAMED_WELCOME)
 
     call(client, "delete", "/supervisor/api/settings/discreet_mode", csrf=csrf)
     again = new_phone()
@@ -446,11 +446,12 @@ def test_opening_hours_are_set_at_run_time_told_to_the_next_texter_and_audited(
     assert items["timezone"]["value"] == "America/Chicago"
 
     phone = queued_texter(app, "hi", "no", "yes", "I need a lawyer", "skip")
-    # Monday 23 November, 6am in Chicago: closed until 9.
+    # Monday 23 November, 6am in Chicago: closed until 9. Discreet mode (the default) leaves
+    # the web address out of waiting texts: it would usually name the organisation.
     assert bodies(app, messages_of(app, phone))[-1] == (
         "We are closed. Advocates answer Mon-Fri 9am-5pm, Sat 10am-2pm CST; we open today 9am. "
         "You keep your place in line (number 1). If you are in danger, call 911. You can also "
-        "call 1-888-373-7888. Web: example.org/help Reply STOP to opt out."
+        "call 1-888-373-7888. Reply STOP to opt out."
     )
     with runtime_of(app).sessions() as session:
         changed = session.scalars(

@@ -33,7 +33,7 @@ from hotline.testing.stack import free_port, wait_until
 from tests.conftest import TEST_AUTH_TOKEN, TEST_DATA_KEY, TEST_HASH_KEY, new_phone
 from tests.helpers import bodies, messages_of
 
-WELCOME_START = "You've reached"
+WELCOME_START = "Hi, thanks for texting."
 
 
 @dataclass
@@ -210,7 +210,7 @@ def test_stop_gets_the_stop_confirmation(demo: Served, api: SimulatorApi) -> Non
 
     [reply] = api.wait_for_reply(phone["id"])
 
-    assert reply == render("stop_confirmation", "en", discreet=False)
+    assert reply == render("stop_confirmation", "en", discreet=True, org=Settings.org_name)
 
 
 def test_two_phones_are_two_texters_with_their_own_threads(demo: Served, api: SimulatorApi) -> None:
