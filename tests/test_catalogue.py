@@ -15,6 +15,7 @@ from hotline.catalogue import (
     OTHER_LANGUAGES,
     catalogue,
     listing,
+    other_language_emergency,
     other_language_line,
     other_languages,
     text,
@@ -283,12 +284,16 @@ def test_the_listing_holds_every_text_within_two_segments() -> None:
 
 
 def test_every_other_language_has_a_line_with_and_without_a_voice_number() -> None:
-    expected = {f"{language}{end}" for language in OTHER_LANGUAGES for end in ("", "_no_voice")}
+    ends = ("", "_no_voice", "_emergency")
+    expected = {f"{language}{end}" for language in OTHER_LANGUAGES for end in ends}
     assert set(other_languages()) == expected
     assert set(OTHER_LANGUAGES) == {"zh", "vi", "tl", "ar", "fr", "ht", "pt", "ko", "ru"}
     for language in OTHER_LANGUAGES:
         assert "{voice}" in other_languages()[language], language
         assert "{" not in other_languages()[f"{language}_no_voice"], language
+        emergency = other_language_emergency(language)
+        assert emergency is not None and "911" in emergency and "{" not in emergency
+        assert count_segments(emergency).segments <= 2, language
 
 
 @pytest.mark.parametrize("language", OTHER_LANGUAGES)

@@ -66,6 +66,11 @@ def other_languages() -> dict[str, str]:
     return {key: str(value).strip() for key, value in entries.items()}
 
 
+def other_language_emergency(language: str) -> str | None:
+    """The 911 guidance in ``language``, one of :data:`OTHER_LANGUAGES` (else None)."""
+    return other_languages()[f"{language}_emergency"] if language in OTHER_LANGUAGES else None
+
+
 def other_language_line(language: str, voice: str) -> str | None:
     """One line in ``language`` saying we answer texts in English and Spanish, with the voice
     number ``voice`` to call for an interpreter (the line without it when ``voice`` is empty).

@@ -59,7 +59,7 @@ def rows() -> list[Row]:
     ]
     lines = other_languages()
     for language in OTHER_LANGUAGES:
-        for key in (language, f"{language}_no_voice"):
+        for key in (language, f"{language}_no_voice", f"{language}_emergency"):
             body = lines[key].format_map({"voice": LONGEST["voice"]})
             found.append(Row(key, language, lines[key], count_segments(body)))
     return found

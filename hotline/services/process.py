@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, case, select
 from sqlalchemy.orm import Session
 
-from hotline.catalogue import LANGUAGES, other_language_line
+from hotline.catalogue import LANGUAGES, other_language_emergency, other_language_line
 from hotline.db.models import Conversation, ConversationStatus, Message, Texter
 from hotline.db.session import lock_texter_of
 from hotline.domain import answers
@@ -258,7 +258,10 @@ def _start_conversation(
         returning_texter=conversation.returning_texter,
     )
     if chosen is None and _other_language(detected) is not None:
-        _tell_other_language(session, triage, texter, conversation, detected, now, outcome)
+        _tell_other_language(
+            session, triage, texter, conversation, detected, now, outcome,
+            in_danger=triage.in_danger(body),
+        )  # fmt: skip
     triage.reassess(session, conversation, now, texts=[body])  # its only text so far
     first = triage.classify(body, conversation)
     if first.on is On.EMERGENCY:
@@ -287,9 +290,12 @@ def _tell_other_language(
     detected: Detected,
     now: datetime,
     outcome: Outcome,
+    *,
+    in_danger: bool,
 ) -> None:
     """Mark the conversation with the language the texter writes in, and tell them once, in it,
-    that we text in English and Spanish and where a person can answer in theirs."""
+    that we text in English and Spanish and where a person can answer in theirs; first, if
+    they wrote of danger, to call 911."""
     language = _other_language(detected)
     if language is None or conversation.texter_language is not None:
         return
@@ -298,10 +304,14 @@ def _tell_other_language(
         session, "language_detected", now, conversation_id=conversation.id,
         texter_id=texter.id, language=language,
     )  # fmt: skip
-    line = other_language_line(language, triage.policy.hours.voice_number)
-    if line is not None:
-        reply = queue_text(session, triage.vault, texter.id, conversation, line, now)
-        outcome.to_send.append(reply.id)
+    lines = [
+        other_language_emergency(language) if in_danger else None,
+        other_language_line(language, triage.policy.hours.voice_number),
+    ]
+    for line in lines:
+        if line is not None:
+            reply = queue_text(session, triage.vault, texter.id, conversation, line, now)
+            outcome.to_send.append(reply.id)
 
 
 def _follow_language(
@@ -330,7 +340,10 @@ def _follow_language(
                 texter_id=texter.id, language=detected.language,
             )  # fmt: skip
         return
-    _tell_other_language(session, triage, texter, conversation, detected, now, outcome)
+    _tell_other_language(
+        session, triage, texter, conversation, detected, now, outcome,
+        in_danger=triage.in_danger(body),
+    )  # fmt: skip
 
 
 def _alert_if_in_danger(

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 
 from hotline import runtime_of
-from hotline.catalogue import other_language_line
+from hotline.catalogue import other_language_emergency, other_language_line
 from hotline.domain.risk import Priority
 from hotline.domain.triage import State
 from tests.conftest import new_phone
@@ -138,6 +138,16 @@ def test_a_language_we_cannot_text_in_is_told_once_in_it(
     now = conversation(app, phone)
     assert now.texter_language == language
     assert now.language in ("en", "es")  # the texts that follow are in a language we write
+
+
+def test_danger_in_a_language_we_cannot_text_in_gets_911_in_it_first(app: Flask) -> None:
+    phone = new_phone()
+    text_in(app, phone, "Он сейчас здесь с ножом")  # "he is here now with a knife"
+    sent = sent_to(app, phone)
+    assert sent[0] == other_language_emergency("ru")
+    assert sent[1] == other_language_line("ru", "")
+    assert sent[2] == said(app, "emergency", conversation(app, phone).language)
+    assert conversation(app, phone).emergency_at is not None
 
 
 # --- minors -----------------------------------------------------------------------------------
