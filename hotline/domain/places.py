@@ -1,4 +1,4 @@
-"""Where a texter is: the US state a reply to "What state or ZIP code are you in?" names.
+"""Where a texter is: the US state a reply to "What city, state or ZIP code are you in?" names.
 
 A reply names a state by its two-letter code, its English or Spanish name (misspelt by a
 letter, for names of seven letters or more), a ZIP code or a US city, with words around it

@@ -270,7 +270,7 @@ def test_texts_from_one_texter_are_processed_in_order(stack: Stack) -> None:
     assert replies[0].startswith("Hi, thanks for texting.")
     assert replies[1].startswith("Is it safe for you to text right now?")
     assert replies[2].startswith("Thank you. In a few words")
-    assert replies[3].startswith("What state or ZIP code")
+    assert replies[3].startswith("What city, state or ZIP code")
     assert replies[4].startswith(UNSTAFFED)
     inbound = [m for m in stack.messages_of(phone) if m.direction is Direction.INBOUND]
     assert len({m.conversation_id for m in inbound}) == 1
@@ -341,7 +341,7 @@ def test_whole_conversation_in_english_through_the_worker(stack: Stack) -> None:
     assert replies[0].startswith("Hi, thanks for texting.")
     assert replies[1].startswith("Is it safe for you to text right now?")
     assert replies[2].startswith("Thank you. In a few words")
-    assert replies[3].startswith("What state or ZIP code")
+    assert replies[3].startswith("What city, state or ZIP code")
     assert replies[4].startswith(UNSTAFFED)
 
 
