@@ -333,15 +333,19 @@
     trialOutput.setAttribute("aria-live", "polite");
     trialOutput.setAttribute("aria-label", `Result of the try, ${name}`);
     trialOutput.setAttribute("role", "region");
-    const tryButton = button("Try", "secondary", () => {
-      let value;
+    /** The form's lexicon as typed, or null after showing why it cannot be read. */
+    const readDraft = () => {
       try {
-        value = draft();
+        return draft();
       } catch (problem) {
         clearError(form);
         showError(form, problem.message, weights);
-        return;
+        return null;
       }
+    };
+    const tryButton = button("Try", "secondary", () => {
+      const value = readDraft();
+      if (value === null) return;
       submit(form, null, async () => {
         let answer;
         try {
@@ -365,6 +369,11 @@
       el("div", "phrases",
         labelled("Emergency phrases (one per line)", emergency),
         labelled("Weighted phrases (one per line: phrase = weight, 1 to 100)", weights)),
+      el("p", "muted phrase-help",
+        "A phrase matches whole words by their stem (\u201chit me\u201d also finds \u201chits me\u201d), "
+        + "with shorthand spelled out and one-letter misspellings; \u201c...\u201d stands for up to four "
+        + "words (\u201ctook ... papers\u201d), \u201cword*\u201d for any ending (\u201camenaz*\u201d). "
+        + "Emergency phrases match the words as written: \u201cis hitting me\u201d, not \u201chit me\u201d."),
       el("div", "actions", button("Save lexicon", "", null, "submit"), reset),
       meta(item),
       error,
@@ -376,14 +385,8 @@
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      let value;
-      try {
-        value = draft();
-      } catch (problem) {
-        clearError(form);
-        showError(form, problem.message, weights);
-        return;
-      }
+      const value = readDraft();
+      if (value === null) return;
       submit(form, null, async () => {
         const answer = await api("PUT", `/supervisor/api/settings/${encodeURIComponent(item.key)}`, { value });
         applySettings(answer, item.key);
