@@ -40,6 +40,16 @@ def measured(bench: ModuleType) -> tuple[object, str]:
     return figures, bench.misses(rows, outcomes)
 
 
+def test_the_misses_the_issue_reported_stay_fixed(
+    bench: ModuleType, measured: tuple[object, str]
+) -> None:
+    rows = [row for row in bench.read(bench.SETS["texts"]) if row.id.startswith("issue-")]
+    assert len(rows) == 8
+    _, misses = measured
+    wrong = [line for line in misses.splitlines() if line.startswith("issue-")]
+    assert wrong == []
+
+
 def test_the_set_is_what_the_issue_asks_for(bench: ModuleType) -> None:
     rows = bench.read(bench.SETS["texts"])
     assert len(rows) >= 300
