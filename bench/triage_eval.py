@@ -1,6 +1,6 @@
 """How well triage recognises who is at risk: the evaluation set through the real worker path.
 
-Every row of ``bench/triage_eval/texts.csv`` (or ``--set holdout``, ``--set blind``, or ``--file
+Every row of ``bench/triage_eval/texts.csv`` (or ``--set holdout``, ``--set blind``, ``--set fresh``, or ``--file
 PATH``) is sent
 as a first text from a new number: signed into ``POST /twilio/sms`` of an app on a scratch
 SQLite database, and handled by the in-process queue, which runs ``process_pending``, the code
@@ -18,7 +18,7 @@ Prints recall and precision per label, the priority and language confusion matri
 texts each figure missed (with ``--misses``). The floor test (``tests/bench/test_triage_floor.py``)
 holds the same figures to their floors.
 
-    python bench/triage_eval.py [--set texts|holdout|blind] [--file PATH] [--misses]
+    python bench/triage_eval.py [--set texts|holdout|blind|fresh] [--file PATH] [--misses]
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ SETS = {
     "texts": HERE / "texts.csv",
     "holdout": HERE / "holdout.csv",
     "blind": HERE / "blind.csv",
+    "fresh": HERE / "fresh.csv",
 }
 PRIORITIES = ("urgent", "high", "normal")
 AUTH_TOKEN = "eval-auth-token"  # the scratch app's: signs nothing real

@@ -106,4 +106,5 @@ def lexicon(language: str, directory: str | None = None) -> Lexicon:
         ignore=tuple(entries.get("ignore", ())),
         now=tuple(entries.get("now", ())),
         negation=tuple(entries.get("negation", ())),
+        held=tuple(entries.get("held", ())),
     )

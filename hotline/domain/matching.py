@@ -30,6 +30,7 @@ import snowballstemmer
 
 GAP = 4  # words a "..." may stand for
 _MIN_FUZZY = 5  # a phrase word shorter than this matches only exactly: short words collide
+_MIN_FUZZY_EXACT = 7  # the same for a word matched as written (emergency phrases)
 _STEMMERS = {
     "en": "english", "es": "spanish", "fr": "french", "pt": "portuguese", "ru": "russian",
     "ar": "arabic",
@@ -294,7 +295,12 @@ def _same_word(item: _Item, word: Word) -> bool:
         return True
     if len(item.stem) < _MIN_FUZZY or not word.plain.isalpha() or word.plain[0] != item.plain[0]:
         return False
-    if not (_one_edit(item.stem, word.stem) or _one_edit(item.plain, word.plain)):
+    if item.exact:
+        # A word as written (emergencies): a misspelling of that very form, on longer words
+        # only ("pisto", slang for money, is no "pistol"; "llegaste" is no "llego").
+        if len(item.plain) < _MIN_FUZZY_EXACT or not _one_edit(item.plain, word.plain):
+            return False
+    elif not (_one_edit(item.stem, word.stem) or _one_edit(item.plain, word.plain)):
         return False
     return not is_known_word(word.plain)
 

@@ -59,6 +59,9 @@ class Lexicon:
     now: tuple[str, ...] = ()
     # Words that, just before a phrase, say it is not so: "never hit me", "not scared".
     negation: tuple[str, ...] = ()
+    # Being held ("locked in", "nos tienen encerrados"): with another serious act or threat in
+    # the same text ("...and says he'll kill anyone who talks"), an emergency.
+    held: tuple[str, ...] = ()
     _emergency: PhraseSet = field(init=False, repr=False, compare=False)
     _weighted: PhraseSet = field(init=False, repr=False, compare=False)
     _minor: PhraseSet = field(init=False, repr=False, compare=False)
@@ -66,6 +69,7 @@ class Lexicon:
     _distress: PhraseSet = field(init=False, repr=False, compare=False)
     _ignore: PhraseSet = field(init=False, repr=False, compare=False)
     _now: PhraseSet = field(init=False, repr=False, compare=False)
+    _held: PhraseSet = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name, phrases in (
@@ -75,6 +79,7 @@ class Lexicon:
             ("_distress", self.distress),
             ("_ignore", self.ignore),
             ("_now", self.now),
+            ("_held", self.held),
         ):
             object.__setattr__(self, name, PhraseSet.of(phrases, self.language))
         # Danger now is in the tense: "he is hitting me", not "he hit me" (a reason, not 911).
@@ -133,6 +138,15 @@ class Lexicon:
     def now_found(self, text: str | list[Word]) -> list[Found]:
         return self._find(self._now, text)
 
+    def held_found(self, text: str | list[Word]) -> list[Found]:
+        return self._find(self._held, text)
+
+    def only_distress(self, text: str | list[Word]) -> bool:
+        """Whether every word of ``text`` is a call for help ("help", "ayuda x favor", "🆘")."""
+        tokens = self.words(text) if isinstance(text, str) else text
+        covered = {i for f in self._find(self._distress, tokens) for i in f.at}
+        return bool(tokens) and all(word.position in covered for word in tokens)
+
     def distress_in(self, text: str) -> bool:
         return bool(self._find(self._distress, text))
 
@@ -165,6 +179,8 @@ class Assessment:
         return any(reason.weight is None for reason in self.found)
 
 
+# The reason a text that is only a call for help earns (see _read).
+CALL_FOR_HELP = "only a call for help"
 # How much risk makes a child written about (not the texter) a minor at risk.
 MINOR_AT_RISK = 20
 
@@ -195,6 +211,27 @@ def _read(text: str, lexicons: list[Lexicon]) -> _Reading:
             phrase = f"{serious[0].phrase} + {now.phrase}"
             words = f"{serious[0].words} {now.words}"
             reading.emergencies.setdefault(phrase, Reason(phrase, None, words))
+        for held in lexicon.held_found(tokens) if serious else ():
+            others = [f for f in serious if not set(f.at) & set(held.at)]
+            if others:
+                phrase = f"{held.phrase} + {others[0].phrase}"
+                words = f"{held.words} {others[0].words}"
+                reading.emergencies.setdefault(phrase, Reason(phrase, None, words))
+        if lexicon.only_distress(tokens):
+            # A bare call for help ("help", "ayuda", "🆘"): nothing said of what is happening,
+            # so not the 911 text, but a person should ask soon.
+            reading.weighted.append(
+                (
+                    Found(
+                        CALL_FOR_HELP,
+                        " ".join(dict.fromkeys(w.written for w in tokens)),
+                        0,
+                        len(tokens),
+                        range(0),
+                    ),
+                    30,
+                )  # fmt: skip
+            )
         reading.minor = reading.minor or lexicon.minor_in(tokens)
         reading.someone_young = reading.someone_young or lexicon.young_in(tokens)
     reading.minor = reading.minor or says_own_young_age(text)
@@ -293,7 +330,8 @@ _YOUNG = r"(?:1[0-7])"
 _CHILD = r"(?:[5-9]|1[0-7])"
 _PERSON = (
     r"(?:he|she|they|daughter|son|sister|brother|niece|nephew|kid|child|girl|boy|friend|"
-    r"cousin|granddaughter|grandson|stepdaughter|stepson|mija|mijo|hija|hijo|sobrina|sobrino|"
+    r"cousin|granddaughter|grandson|stepdaughter|stepson|bestie|bff|best friend|mija|mijo|hija|"
+    r"hijo|sobrina|sobrino|"
     r"hermana|hermanita|hermano|hermanito|nina|nino|amiga|amigo|prima|primo|nieta|nieto|"
     r"hijastra|hijastro|ella|el)"
 )
@@ -317,7 +355,7 @@ _SELF_AGE = re.compile(
 # Said of someone else: "my daughter is 14", "a 15 year old", "mi hija de 13", "my son (15)".
 _OTHER_AGE = re.compile(
     r"(?<![\w$#])(?:"
-    rf"{_PERSON}\s+(?:is|was|es|tiene|turned|de)\s+(?:only |just |solo |apenas )?"
+    rf"{_PERSON}\s+(?:is|was|es|tiene|turned|de|d)\s+(?:only |just |solo |apenas )?"
     rf"{_CHILD}{_NOT_AFTER}"
     rf"|{_PERSON}\s*\(\s*{_YOUNG}\s*\)"
     rf"|(?:shes|hes|theyre) (?:only |just )?{_CHILD}{_NOT_AFTER}"

@@ -482,6 +482,7 @@ def _lexicon(language: str, value: dict[str, Any] | None, default: Lexicon) -> L
         ignore=default.ignore,
         now=default.now,
         negation=default.negation,
+        held=default.held,
     )
 
 
