@@ -1,8 +1,7 @@
 """How well triage recognises who is at risk: the evaluation set through the real worker path.
 
-Every row of ``bench/triage_eval/texts.csv`` (or ``--set holdout``, ``--set blind``, ``--set fresh``, or ``--file
-PATH``) is sent
-as a first text from a new number: signed into ``POST /twilio/sms`` of an app on a scratch
+Every row of ``bench/triage_eval/texts.csv`` (or ``--set holdout|blind|fresh``, or ``--file PATH``)
+is sent as a first text from a new number: signed into ``POST /twilio/sms`` of an app on a scratch
 SQLite database, and handled by the in-process queue, which runs ``process_pending``, the code
 the worker runs. What the hotline then made of it is read back from the database and the outbox:
 

@@ -220,18 +220,8 @@ def _read(text: str, lexicons: list[Lexicon]) -> _Reading:
         if lexicon.only_distress(tokens):
             # A bare call for help ("help", "ayuda", "🆘"): nothing said of what is happening,
             # so not the 911 text, but a person should ask soon.
-            reading.weighted.append(
-                (
-                    Found(
-                        CALL_FOR_HELP,
-                        " ".join(dict.fromkeys(w.written for w in tokens)),
-                        0,
-                        len(tokens),
-                        range(0),
-                    ),
-                    30,
-                )  # fmt: skip
-            )
+            said = " ".join(dict.fromkeys(word.written for word in tokens))
+            reading.weighted.append((Found(CALL_FOR_HELP, said, 0, len(tokens), range(0)), 30))
         reading.minor = reading.minor or lexicon.minor_in(tokens)
         reading.someone_young = reading.someone_young or lexicon.young_in(tokens)
     reading.minor = reading.minor or says_own_young_age(text)
