@@ -480,9 +480,7 @@ def test_emergency_words_while_queued_get_the_guidance_and_an_alert(stack: Stack
 def test_an_urgent_disclosure_then_silence_is_queued_on_a_real_timer(stack: Stack) -> None:
     """The defect: closed by the triage timer ("we haven't heard back") and never queued."""
     phone = new_phone()
-    replies = converse(
-        stack, phone, ["I am locked in a room and can't leave, they took my passport"]
-    )
+    replies = converse(stack, phone, ["I can't leave, they took my passport and say I owe them"])
     assert replies[0].startswith("Hi, thanks for texting.")
 
     def held() -> bool:

@@ -447,7 +447,8 @@ def test_keyword_answers_name_the_program_in_the_texters_language_even_when_disc
     )
     assert runtime_of(app).triage.policy.discreet  # the default
     phone = new_phone()
-    for body in ("hi", "HELP", "STOP", "HELP"):
+    # INFO: a HELP in answer to the danger question is also a call for help (it moves them on).
+    for body in ("hi", "INFO", "STOP", "HELP"):
         text_in(app, phone, body)
     welcome, help_reply, stopped, help_after_stop = sent_to(app, phone)
     assert "Freedom Network" not in welcome and "example.org" not in welcome
@@ -467,7 +468,7 @@ def test_keyword_answers_name_the_program_in_the_texters_language_even_when_disc
     )
 
     spanish = new_phone()
-    for body in ("AYUDA", "AYUDA", "PARAR"):
+    for body in ("hola", "INFO", "PARAR"):  # AYUDA to a question is also a call for help
         text_in(app, spanish, body)
     bienvenida, ayuda, baja = sent_to(app, spanish)
     assert bienvenida.startswith("Hola, gracias por escribir.")

@@ -183,13 +183,13 @@ def test_unknown_keys_are_refused() -> None:
             "lexicon_en: \u201clocked in\u201d is listed twice",
         ),
         (
-            {"urgent_at": 60, "high_at": 30, "emergency": ["a"] * 201, "weights": {}},
-            "lexicon_en: at most 200 emergency phrases",
+            {"urgent_at": 60, "high_at": 30, "emergency": ["a"] * 501, "weights": {}},
+            "lexicon_en: at most 500 emergency phrases",
         ),
         (
             {"urgent_at": 60, "high_at": 30, "emergency": [],
-             "weights": {f"p{i}": 1 for i in range(501)}},
-            "lexicon_en: at most 500 weighted phrases",
+             "weights": {f"p{i}": 1 for i in range(1501)}},
+            "lexicon_en: at most 1500 weighted phrases",
         ),
     ],
 )  # fmt: skip

@@ -230,7 +230,7 @@ def test_the_settings_answer_lists_every_knob_with_its_default(app: Flask) -> No
     assert items["discreet_mode"]["value"] is True
     assert items["triage_timeout_minutes"]["default"] == 15.0
     assert items["lexicon_en"]["value"] == lexicon_value(lexicon("en"))
-    assert items["lexicon_en"]["value"]["weights"]["locked in"] == 40
+    assert items["lexicon_en"]["value"]["weights"]["locked in"] == 60
 
 
 # -- dispositions and tags ------------------------------------------------------------------------
@@ -403,7 +403,7 @@ def test_discreet_mode_set_in_the_web_app_reaches_a_running_worker(
 def test_a_lexicon_weight_set_in_the_web_app_reaches_a_running_worker(
     app: Flask, worker: Runtime
 ) -> None:
-    turns = ("hi", "no", "yes", "they took my passport", "TX")
+    turns = ("hi", "no", "yes", "I owe them", "TX")
     before = new_phone()
     for body in turns:
         text_through_worker(app, worker, before, body)
@@ -411,17 +411,17 @@ def test_a_lexicon_weight_set_in_the_web_app_reaches_a_running_worker(
 
     client, csrf = supervisor_client(app)
     value = lexicon_value(lexicon("en"))
-    value["weights"]["passport"] = 70
+    value["weights"]["owe"] = 70
     put = call(client, "put", "/supervisor/api/settings/lexicon_en", {"value": value}, csrf=csrf)
     assert put.status_code == 200
-    assert put.get_json()["history"][0]["detail"]["weights_changed"] == {"passport": [25, 70]}
+    assert put.get_json()["history"][0]["detail"]["weights_changed"] == {"owe": [15, 70]}
 
     after = new_phone()
     for body in turns:
         text_through_worker(app, worker, after, body)
     conversation = conversations_of(app, after)[0]
     assert conversation.priority is Priority.URGENT
-    assert conversation.risk_reasons == ["passport (+70)"]
+    assert conversation.risk_reasons == ["owe (+70)"]
 
 
 def test_opening_hours_are_set_at_run_time_told_to_the_next_texter_and_audited(
