@@ -211,13 +211,19 @@ def _read(text: str, lexicons: list[Lexicon]) -> _Reading:
             phrase = f"{serious[0].phrase} + {now.phrase}"
             words = f"{serious[0].words} {now.words}"
             reading.emergencies.setdefault(phrase, Reason(phrase, None, words))
+        held_phrases = {normalise(phrase) for phrase in lexicon.held}
         for held in lexicon.held_found(tokens) if serious else ():
-            others = [f for f in serious if not set(f.at) & set(held.at)]
+            # Another act or threat, not one more way of saying they are held.
+            others = [
+                f
+                for f in serious
+                if not set(f.at) & set(held.at) and normalise(f.phrase) not in held_phrases
+            ]
             if others:
                 phrase = f"{held.phrase} + {others[0].phrase}"
                 words = f"{held.words} {others[0].words}"
                 reading.emergencies.setdefault(phrase, Reason(phrase, None, words))
-        if lexicon.only_distress(tokens):
+        if not weighted and lexicon.only_distress(tokens):
             # A bare call for help ("help", "ayuda", "🆘"): nothing said of what is happening,
             # so not the 911 text, but a person should ask soon.
             said = " ".join(dict.fromkeys(word.written for word in tokens))
@@ -262,6 +268,10 @@ def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
             weighted.setdefault(normalise(found.phrase), Reason(found.phrase, weight, found.words))
         minor = minor or reading.minor
         someone_young = someone_young or reading.someone_young
+    if len(weighted) > 1:
+        # A call for help is weighed only when it is all that was said: with anything said of
+        # what is happening ("HELP" then "my boss took my passport"), that is what counts.
+        weighted.pop(normalise(CALL_FOR_HELP), None)
     score = sum(reason.weight or 0 for reason in weighted.values())
     # A child the texter writes about is a minor at risk when something else is said of risk:
     # "my daughter is 15 and a grown man messages her", not "my kid is 15, any summer jobs?".
