@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     Enum,
@@ -239,6 +240,17 @@ class StaffUser(Base):
     # TOTP two-factor: the shared secret, encrypted like every secret at rest.
     totp_secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A new secret being set up: it replaces the enabled one only once a code from it is
+    # confirmed, so opening the setup page never weakens the account.
+    totp_pending_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The last time step whose code was accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Set when an account is created or its password reset by someone else: the temporary
+    # password is known to them, so the first sign-in must replace it.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class StaffSession(Base):
@@ -255,6 +267,18 @@ class StaffSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Signed in with the password, but the second factor is still owed.
     awaiting_totp: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RecoveryCode(Base):
+    """A one-time two-factor recovery code: shown once, stored only as a hash, used at most once."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SignInAttempt(Base):
