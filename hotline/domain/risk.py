@@ -205,6 +205,11 @@ def _read(text: str, lexicons: list[Lexicon]) -> _Reading:
         for found in lexicon.emergency_found(tokens):
             reading.emergencies.setdefault(found.phrase, Reason(found.phrase, None, found.words))
         weighted = [(f, lexicon.weights[f.phrase]) for f in lexicon.weighted_found(tokens)]
+        if lexicon.only_distress(tokens) and all(w < lexicon.high_at for _, w in weighted):
+            # A bare call for help ("help", "ayuda", "🆘"): nothing said of what is happening,
+            # so not the 911 text, but a person should ask soon.
+            said = " ".join(dict.fromkeys(word.written for word in tokens))
+            weighted = [(Found(CALL_FOR_HELP, said, 0, len(tokens), range(0)), lexicon.high_at)]
         reading.weighted += weighted
         serious = [found for found, weight in weighted if weight >= lexicon.urgent_at]
         for now in lexicon.now_found(tokens) if serious else ():
@@ -223,11 +228,6 @@ def _read(text: str, lexicons: list[Lexicon]) -> _Reading:
                 phrase = f"{held.phrase} + {others[0].phrase}"
                 words = f"{held.words} {others[0].words}"
                 reading.emergencies.setdefault(phrase, Reason(phrase, None, words))
-        if not weighted and lexicon.only_distress(tokens):
-            # A bare call for help ("help", "ayuda", "🆘"): nothing said of what is happening,
-            # so not the 911 text, but a person should ask soon.
-            said = " ".join(dict.fromkeys(word.written for word in tokens))
-            reading.weighted.append((Found(CALL_FOR_HELP, said, 0, len(tokens), range(0)), 30))
         reading.minor = reading.minor or lexicon.minor_in(tokens)
         reading.someone_young = reading.someone_young or lexicon.young_in(tokens)
     reading.minor = reading.minor or says_own_young_age(text)

@@ -157,6 +157,49 @@ def test_control_and_calls_for_help_are_at_least_high(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("help", "only a call for help (+30)"),
+        ("HELP!!", "only a call for help (+30)"),
+        ("ayuda", "only a call for help (+30)"),  # "ayuda" alone weighs 10: the call counts
+        ("🆘", "🆘 (+30)"),
+    ],
+)
+def test_a_bare_call_for_help_is_high_not_an_emergency(text: str, reason: str) -> None:
+    assessment = score(text)
+    assert assessment.priority is Priority.HIGH and not assessment.emergency
+    assert assessment.reasons == (reason,)
+
+
+def test_a_call_for_help_adds_nothing_once_something_is_said() -> None:
+    """The keyword HELP, then what is happening: the score is what was said (55, high), not
+    30 more for the keyword, which would make every texter who starts with HELP urgent."""
+    assessment = score("HELP", "My boss took my passport and I owe him money")
+    assert assessment.priority is Priority.HIGH
+    assert assessment.reasons == ("took ... passport (+40)", "owe (+15)")
+
+
+def test_asking_for_help_with_something_is_ordinary() -> None:
+    assert score("I need help").priority is Priority.NORMAL
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I am locked in and can't leave, they took my passport",
+        "I am locked in, no puedo salir",
+    ],
+)
+def test_held_without_a_threat_is_urgent_not_an_emergency(text: str) -> None:
+    assessment = score(text)
+    assert assessment.priority is Priority.URGENT and not assessment.emergency, assessment.reasons
+
+
+def test_held_with_a_threat_is_an_emergency() -> None:
+    assert score("im locked in the back room, they said if i yell they will hurt me").emergency
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "🆘 hes here",
