@@ -1,4 +1,9 @@
-"""Engines and sessions, tuned per backend."""
+"""Engines and sessions, tuned per backend.
+
+Every engine is made here, and none lets a failing statement carry its values into a log line
+or an exception's text: a sign-in email, a reason, a ciphertext stays out of the error log
+(see :func:`make_engine`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, create_engine, event, exc, make_url, select, update
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.db.models import Message, Texter
@@ -21,6 +27,11 @@ def make_engine(url: str, **overrides: Any) -> Engine:
     :func:`_check_on_checkout`), so service resumes by itself when the database returns.
     SQLite gets WAL, foreign keys and ``BEGIN IMMEDIATE`` so that two writers queue up instead
     of failing halfway through a transaction.
+
+    On every backend a failing statement's error shows its SQL but never its parameters
+    (``hide_parameters``), and on PostgreSQL the server's ``DETAIL`` line, which repeats the
+    offending value ("Key (email)=(...) already exists"), is cut from the error's text (see
+    :func:`_keep_values_out_of_errors`). ``overrides`` cannot turn either off.
     """
     parsed = make_url(url)
     options: dict[str, Any] = {"future": True}
@@ -36,12 +47,38 @@ def make_engine(url: str, **overrides: Any) -> Engine:
         options["pool_timeout"] = 5
         options["connect_args"] = {"connect_timeout": 3}
     options.update(overrides)
+    options["hide_parameters"] = True
     engine = create_engine(parsed, **options)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
     elif engine.dialect.name == "postgresql":
         _check_on_checkout(engine)
+        _keep_values_out_of_errors(engine)
     return engine
+
+
+def _keep_values_out_of_errors(engine: Engine) -> None:
+    """Cut a PostgreSQL error's text down to its primary message.
+
+    libpq writes the server's ``DETAIL`` (and ``CONTEXT``) into the message psycopg raises, and
+    for a unique or check violation the detail quotes the value itself: "Key (email)=(...)
+    already exists". ``hide_parameters`` does not reach it. The full diagnostics stay on the
+    driver's exception (``orig.diag``) for code that needs a constraint's name; only the text
+    that tracebacks and log lines print is shortened.
+    """
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        original = context.original_exception
+        primary = getattr(getattr(original, "diag", None), "message_primary", None)
+        if not primary or not original.args or original.args[0] == primary:
+            return
+        full = str(original.args[0])
+        original.args = (primary,)
+        wrapped = context.sqlalchemy_exception
+        if wrapped is not None and len(wrapped.args) == 1:
+            # SQLAlchemy wrote the driver's text into its own message already.
+            wrapped.args = (str(wrapped.args[0]).replace(full, primary),)
 
 
 # A pooled connection idle for longer than this is pinged before use: a connection a network

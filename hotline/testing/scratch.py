@@ -21,7 +21,7 @@ ADMIN_URL = os.environ.get(
 def scratch_database(admin_url: str = ADMIN_URL) -> Iterator[str]:
     """Yield the URL of a new, migrated database; drop it on the way out, whatever happened."""
     name = f"hotline_bench_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", hide_parameters=True)
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
