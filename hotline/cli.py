@@ -35,12 +35,30 @@ def db() -> None:
 @db.command("upgrade")
 @with_appcontext
 def db_upgrade() -> None:
-    """Apply every migration not yet applied (safe to run on every release)."""
+    """Apply every migration not yet applied (safe to run on every release).
+
+    With HOTLINE_MIGRATE_DATABASE_URL the migrations run as that URL's role, the owner of the
+    tables, and the app's role (HOTLINE_DATABASE_APP_ROLE, or HOTLINE_DATABASE_URL's user) is
+    granted what the app needs and no more: on the event log, only reading and adding.
+    """
+    from hotline.db.grants import AppRoleError
     from hotline.db.migrate import upgrade
+    from hotline.db.session import make_engine
 
     runtime = current_app.extensions["hotline"]
-    upgrade(runtime.engine)
-    click.echo(f"database is at the newest schema ({runtime.engine.dialect.name})")
+    settings = runtime.settings
+    owner_url = settings.migrate_database_url
+    engine = make_engine(owner_url) if owner_url else runtime.engine
+    try:
+        upgrade(engine, app_role=settings.database_app_role)
+    except AppRoleError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if owner_url:
+            engine.dispose()
+    click.echo(f"database is at the newest schema ({engine.dialect.name})")
+    if settings.database_app_role:
+        click.echo("the app's database role holds what it needs; it owns nothing")
 
 
 @cli.group()

@@ -114,6 +114,10 @@ class Settings:
     # each advocate's at least (the minimum wins when it takes the sample past its size).
     review_sample_size: int = 10
     review_per_advocate: int = 1
+    # PostgreSQL with two roles: `hotline db upgrade` connects with this URL (the owner of the
+    # tables) instead of `database_url`, and grants `database_app_role` what the app needs.
+    migrate_database_url: str | None = field(default=None, repr=False)
+    database_app_role: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -280,6 +284,7 @@ class Settings:
             tuned["safe_word"] = safe_word.upper()
 
         _read_hours(get, tuned, problems)
+        _read_database_roles(get, database_url, tuned, problems)
 
         if problems:
             raise SettingsError(
@@ -371,6 +376,64 @@ def _read_hours(
             tuned[attribute] = check(raw)
         except ValueError as problem:
             problems.append(f"{name} {problem}")
+
+
+def _read_database_roles(
+    get: Callable[[str], str | None],
+    database_url: str,
+    tuned: dict[str, Any],
+    problems: list[str],
+) -> None:
+    """The owner's URL for migrations and the app's role to grant; problems name the variable,
+    never its value (a URL may hold a password)."""
+    from sqlalchemy.engine import make_url  # parsing only: no driver, no connection
+
+    def parse(name: str, url: str) -> Any:
+        try:
+            return make_url(url)
+        except Exception:
+            problems.append(f"{name} is not a database URL")
+            return None
+
+    migrate_url = get("HOTLINE_MIGRATE_DATABASE_URL")
+    app_role = get("HOTLINE_DATABASE_APP_ROLE")
+    if migrate_url is None and app_role is None:
+        return
+    app = parse("HOTLINE_DATABASE_URL", database_url)
+    if app is None:
+        return
+    if app.get_backend_name() != "postgresql":
+        variable = "HOTLINE_MIGRATE_DATABASE_URL" if migrate_url else "HOTLINE_DATABASE_APP_ROLE"
+        problems.append(f"{variable} needs HOTLINE_DATABASE_URL on PostgreSQL (no roles in SQLite)")
+        return
+    if migrate_url is not None:
+        owner = parse("HOTLINE_MIGRATE_DATABASE_URL", migrate_url)
+        if owner is None:
+            return
+        if owner.get_backend_name() != "postgresql" or (
+            owner.host,
+            owner.port,
+            owner.database,
+        ) != (app.host, app.port, app.database):
+            problems.append(
+                "HOTLINE_MIGRATE_DATABASE_URL and HOTLINE_DATABASE_URL must name the same "
+                "PostgreSQL database (host, port and name)"
+            )
+            return
+        tuned["migrate_database_url"] = migrate_url
+        if app_role is None:
+            app_role = app.username
+            if not app_role:
+                problems.append(
+                    "HOTLINE_DATABASE_URL must name its user when HOTLINE_MIGRATE_DATABASE_URL "
+                    "is set (or set HOTLINE_DATABASE_APP_ROLE)"
+                )
+                return
+    assert app_role is not None
+    if not (app_role.isprintable() and len(app_role.encode()) <= 63):
+        problems.append("HOTLINE_DATABASE_APP_ROLE must be a role name of at most 63 bytes")
+        return
+    tuned["database_app_role"] = app_role
 
 
 def _is_fernet_key(key: str) -> bool:

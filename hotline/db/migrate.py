@@ -1,4 +1,8 @@
-"""Applying the Alembic migrations in ``migrations/`` (``hotline db upgrade``)."""
+"""Applying the Alembic migrations in ``migrations/`` (``hotline db upgrade``).
+
+With an app role, the engine is the owner's and the app's role is given its privileges after
+the migrations, on every upgrade (see :mod:`hotline.db.grants`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
+
+from hotline.db.grants import check_app_role, grant_app_role
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -18,5 +24,16 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", *, app_role: str | None = None) -> None:
+    """Migrate to ``revision`` as ``engine``'s role, then grant ``app_role`` what the app needs.
+
+    Raises :class:`hotline.db.grants.AppRoleError` before migrating when ``app_role`` could act
+    as the owner (or does not exist), and after migrating when it owns a table.
+    """
+    if app_role is not None:
+        with engine.connect() as connection:
+            check_app_role(connection, app_role)
     command.upgrade(alembic_config(engine), revision)
+    if app_role is not None:
+        with engine.begin() as connection:
+            grant_app_role(connection, app_role)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from hotline.db.models import Conversation, Event, Message, StaffUser, Texter
@@ -32,6 +32,9 @@ MAX_SHOWN = 100
 # Acknowledgements are found from a little before the oldest alert shown: a web and a worker
 # clock a few seconds apart must not make an acknowledged alert look open again.
 CLOCK_MARGIN = timedelta(hours=1)
+
+# pg_advisory_xact_lock key space of acknowledgements ("ALRT"), one lock per alert.
+_LOCK_NAMESPACE = 0x414C5254
 
 # Older rows say "urgent" for what is now "emergency": one kind to staff.
 SAME_AS = {"urgent": "emergency"}
@@ -200,14 +203,30 @@ class Alerts:
             )
 
 
+def _lock_alert(session: Session, alert_id: int) -> None:
+    """Serialise acknowledgements of one alert across processes, until this transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock, not a row lock: ``SELECT ... FOR UPDATE``
+    needs the UPDATE privilege, which the app's database role does not hold on the append-only
+    ``events`` (see ``hotline.db.grants``). SQLite: every write transaction began with
+    ``BEGIN IMMEDIATE`` and so already holds the database's one write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = (_LOCK_NAMESPACE << 32) | alert_id
+        session.execute(text("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"), {"key": key})
+
+
 def do_acknowledge(session: Session, user: StaffUser, alert_id: int, now: datetime) -> Outcome:
     """Record that ``user`` has seen alert ``alert_id`` and dealt with it.
 
     Raises :class:`NotFound` when there is no such event or it is not an alert, and
     :class:`ConsoleError` when it was acknowledged already; nothing is recorded then. The
-    alert's row is locked (on PostgreSQL) so two supervisors cannot both acknowledge it.
+    alert is locked (see :func:`_lock_alert`) so two supervisors cannot both acknowledge it.
     """
-    alert = session.scalars(select(Event).where(Event.id == alert_id).with_for_update()).first()
+    if not 0 < alert_id < 2**31:  # an id no row can have, nor the lock's key hold
+        raise NotFound(alert_id, "alert")
+    _lock_alert(session, alert_id)
+    alert = session.get(Event, alert_id)
     if alert is None or alert.kind != "alert":
         raise NotFound(alert_id, "alert")
     before = session.execute(
