@@ -40,6 +40,10 @@ CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get(
     "HOTLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+# Every PostgreSQL test connects as a role that owns nothing, holding the grants production's
+# app role holds (hotline.db.grants), to show they are enough. Tests that administer the
+# database itself (migrations down and up, killing connections) need the owner and fail so.
+AS_APP_ROLE = os.environ.get("HOTLINE_TEST_AS_APP_ROLE", "").lower() == "true"
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 TEST_ACCOUNT_SID = "AC" + "0" * 31 + "1"
@@ -69,8 +73,17 @@ def new_sid(prefix: str = "SM") -> str:
 class PostgresServer:
     admin_url: str
     template: str  # a migrated database to copy per test
+    app_role: str | None = None  # HOTLINE_TEST_AS_APP_ROLE: tests connect as this role
 
     def url(self, name: str) -> str:
+        """The URL tests use: the app's role when there is one, else the admin's."""
+        base = self.owner_url(name)
+        if self.app_role is None:
+            return base
+        scheme, rest = base.split("://", 1)
+        return f"{scheme}://{self.app_role}@{rest.split('@', 1)[1]}"
+
+    def owner_url(self, name: str) -> str:
         return self.admin_url.rsplit("/", 1)[0] + f"/{name}"
 
     def execute(self, statement: str) -> None:
@@ -92,11 +105,16 @@ def postgres() -> Iterator[PostgresServer]:
         server.execute(f'CREATE DATABASE "{server.template}"')
     except Exception as exc:  # any failure here means "no PostgreSQL"
         unavailable(f"PostgreSQL at {POSTGRES_ADMIN_URL} ({type(exc).__name__})")
-    engine = make_engine(server.url(server.template))
-    upgrade(engine)
+    if AS_APP_ROLE:
+        server.app_role = f"hotline_test_app_{os.getpid()}_{secrets.token_hex(3)}"
+        server.execute(f'CREATE ROLE "{server.app_role}" LOGIN')
+    engine = make_engine(server.owner_url(server.template))
+    upgrade(engine, app_role=server.app_role)
     engine.dispose()
     yield server
     server.execute(f'DROP DATABASE IF EXISTS "{server.template}" WITH (FORCE)')
+    if server.app_role is not None:
+        server.execute(f'DROP ROLE IF EXISTS "{server.app_role}"')
 
 
 @pytest.fixture(scope="session")
