@@ -42,7 +42,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 # Every PostgreSQL test connects as a role that owns nothing, holding the grants production's
 # app role holds (hotline.db.grants), to show they are enough. Tests that administer the
-# database itself (migrations down and up, killing connections) need the owner and fail so.
+# database itself (tests/db/test_migrations.py: migrations down and up) need the owner and fail
+# so; `HOTLINE_TEST_AS_APP_ROLE=true pytest -k postgresql tests/web tests/services` passes.
 AS_APP_ROLE = os.environ.get("HOTLINE_TEST_AS_APP_ROLE", "").lower() == "true"
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

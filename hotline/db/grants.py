@@ -10,7 +10,7 @@ every ``hotline db upgrade``, exactly:
 - ``events``: SELECT and INSERT only (no UPDATE, DELETE or TRUNCATE: refused before the
   trigger is even reached);
 - USAGE and SELECT on the schema's sequences (``nextval`` for new ids);
-- nothing on ``alembic_version`` (the schema's version is the owner's to say).
+- SELECT only on ``alembic_version`` (the schema's version is the owner's to say).
 
 Everything it held before is revoked first, so a grant made by hand does not linger. The
 grants are made again on every upgrade rather than through ``ALTER DEFAULT PRIVILEGES``: a
@@ -27,6 +27,7 @@ from hotline.db.models import Base
 APPEND_ONLY = frozenset({"events"})
 WRITABLE = "SELECT, INSERT, UPDATE, DELETE"
 APPEND = "SELECT, INSERT"
+VERSION_TABLE = "alembic_version"
 
 
 class AppRoleError(RuntimeError):
@@ -96,15 +97,16 @@ def grant_app_role(connection: Connection, role: str) -> list[str]:
     connection.execute(text(f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {grantee}"))
     connection.execute(text(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {grantee}"))
     connection.execute(text(f"GRANT USAGE ON SCHEMA {schema} TO {grantee}"))
+    privileges = {
+        t.name: APPEND if t.name in APPEND_ONLY else WRITABLE for t in Base.metadata.sorted_tables
+    }
+    privileges[VERSION_TABLE] = "SELECT"
     granted = []
-    for table in Base.metadata.sorted_tables:
-        if table.name not in existing:
+    for table, allowed in privileges.items():
+        if table not in existing:
             continue  # not made yet at this revision
-        privileges = APPEND if table.name in APPEND_ONLY else WRITABLE
-        connection.execute(
-            text(f"GRANT {privileges} ON TABLE {schema}.{quote(table.name)} TO {grantee}")
-        )
-        granted.append(table.name)
+        connection.execute(text(f"GRANT {allowed} ON TABLE {schema}.{quote(table)} TO {grantee}"))
+        granted.append(table)
     connection.execute(
         text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {grantee}")
     )

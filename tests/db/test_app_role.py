@@ -76,6 +76,9 @@ def cli_env(tmp_path: Path, **variables: str) -> dict[str, str]:
         "HOTLINE_HASH_KEY": Fernet.generate_key().decode(),
         "HOTLINE_MIGRATE_DATABASE_URL": "",
         "HOTLINE_DATABASE_APP_ROLE": "",
+        # The command's in-process ticker must not wake before this test's roles are dropped.
+        "HOTLINE_SWEEP_INTERVAL_SECONDS": "86400",
+        "HOTLINE_TIMER_TICK_SECONDS": "86400",
         **variables,
     }
 
