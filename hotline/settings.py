@@ -21,6 +21,7 @@ from hotline.domain import hours, reach
 from hotline.domain.segments import count_segments
 
 MAX_ORG_NAME = 40  # GSM-7 septets: every text holding it fits in two segments
+MAX_TRUSTED_PROXIES = 5  # more hops than this in front of one app is a misconfiguration
 
 
 class Mode(StrEnum):
@@ -105,7 +106,12 @@ class Settings:
     session_max_hours: float = 12.0
     sign_in_max_failures: int = 5  # within the lockout window, before sign-in is refused
     sign_in_lockout_minutes: float = 15.0
+    # Per client address, shared by the password and the code form (hotline.web.throttle).
+    sign_in_per_client_per_minute: int = 20
     require_2fa_for_supervisors: bool = False
+    # How many proxies in front of the web app append to X-Forwarded-For. 0: the connection's
+    # own address is the client's, and X-Forwarded-For is ignored (anyone can write it).
+    trusted_proxies: int = 0
     # Privacy: texts, notes and numbers of conversations closed this long ago are erased.
     retention_days: float = 90.0
     # A folder with lexicon_en.toml / lexicon_es.toml replacing the shipped risk lexicons.
@@ -245,6 +251,14 @@ class Settings:
                 tuned["review_per_advocate"] = int(per_advocate)
             else:
                 problems.append("HOTLINE_REVIEW_PER_ADVOCATE must be a whole number from 0 to 100")
+        proxies = get("HOTLINE_TRUSTED_PROXIES")
+        if proxies is not None:
+            # Zero is allowed (and the default): trust no proxy's word about the client.
+            if proxies.isascii() and proxies.isdigit() and int(proxies) <= MAX_TRUSTED_PROXIES:
+                tuned["trusted_proxies"] = int(proxies)
+            else:
+                most = MAX_TRUSTED_PROXIES
+                problems.append(f"HOTLINE_TRUSTED_PROXIES must be a whole number from 0 to {most}")
         for name, attribute in _FLAG_SETTINGS.items():
             raw = get(name)
             if raw is None:
@@ -333,6 +347,7 @@ _NUMBER_SETTINGS = {
 _COUNT_SETTINGS = {
     "HOTLINE_CAPACITY": "capacity",
     "HOTLINE_SIGN_IN_MAX_FAILURES": "sign_in_max_failures",
+    "HOTLINE_SIGN_IN_PER_CLIENT_PER_MINUTE": "sign_in_per_client_per_minute",
     "HOTLINE_REVIEW_SAMPLE_SIZE": "review_sample_size",
     "HOTLINE_UNPROMPTED_PER_HOUR": "unprompted_per_hour",
 }

@@ -401,3 +401,28 @@ def test_bad_hours_or_contacts_are_named_never_quoted(
     message = refusal({**PRODUCTION, name: value}, tmp_path)
     assert problem in message
     assert "secretish" not in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HOTLINE_TRUSTED_PROXIES", "-1"),
+        ("HOTLINE_TRUSTED_PROXIES", "6"),
+        ("HOTLINE_TRUSTED_PROXIES", "one"),
+        ("HOTLINE_SIGN_IN_PER_CLIENT_PER_MINUTE", "0"),
+        ("HOTLINE_SIGN_IN_PER_CLIENT_PER_MINUTE", "lots"),
+    ],
+)
+def test_sign_in_limits_are_checked(tmp_path: Path, name: str, value: str) -> None:
+    message = refusal(production_without(**{name: value}), tmp_path)
+    assert name in message and f"={value}" not in message
+
+
+def test_sign_in_limits_are_read_and_trust_no_proxy_by_default(tmp_path: Path) -> None:
+    defaults = Settings.from_env(PRODUCTION, instance_path=tmp_path)
+    assert (defaults.trusted_proxies, defaults.sign_in_per_client_per_minute) == (0, 20)
+    settings = Settings.from_env(
+        production_without(HOTLINE_TRUSTED_PROXIES="2", HOTLINE_SIGN_IN_PER_CLIENT_PER_MINUTE="40"),
+        instance_path=tmp_path,
+    )
+    assert (settings.trusted_proxies, settings.sign_in_per_client_per_minute) == (2, 40)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from hotline.db.models import SignInAttempt, StaffRole, StaffSession, StaffUser
@@ -24,6 +25,7 @@ from hotline.settings import Settings
 from hotline.vault import Vault
 
 GENERIC_REFUSAL = "wrong email or password"
+TOO_MANY_FAILURES = "too many failed sign-ins: wait a few minutes, then try again"
 
 
 class AuthError(ValueError):
@@ -85,12 +87,69 @@ def do_sign_in(
 ) -> SignedIn | Refused:
     """Check a password and open a session, or say why not.
 
-    Every attempt is recorded (commit the transaction whatever the result). After
-    ``max_failures`` failures within the lockout window the account's email is refused, right
-    password or not, until the window has passed. A user with two-factor on gets a session that
-    can do nothing until :func:`do_verify_totp`.
+    Every attempt is recorded (commit the transaction whatever the result), and recorded before
+    the password is checked, under a lock per email (:func:`_begin_attempt`): however many
+    guesses arrive at once, at most ``max_failures`` passwords are checked within the lockout
+    window. After that the email is refused, right password or not, until the window has
+    passed, except that a user with two-factor on who gives the right password still gets to
+    the code (so nobody can shut out a person who has a second factor by failing on purpose).
+    A user with two-factor on gets a session that can do nothing until :func:`do_verify_totp`.
+
+    A missing or inactive account costs the same Argon2 verification as a wrong password (see
+    :func:`verify_password`). An email or password holding a control character gets the
+    generic refusal and nothing is recorded: no form field can hold one.
     """
+    if _has_control_character(email) or _has_control_character(password):
+        return Refused(GENERIC_REFUSAL)
     email_hash = _email_hash(email)
+    attempt, earlier_failures = _begin_attempt(session, policy, email_hash, now)
+    user = session.scalars(
+        select(StaffUser).where(func.lower(StaffUser.email) == email.strip().lower())
+    ).first()
+    account = user if user is not None and user.active else None
+    locked = earlier_failures >= policy.max_failures
+    if locked and not (account is not None and account.totp_enabled):
+        verify_password(None, password)  # as long as any other refusal
+        _audit_attempt(session, user, now, succeeded=False, reason="throttled")
+        return Refused(TOO_MANY_FAILURES)
+    if not verify_password(account, password):
+        _audit_attempt(
+            session, user, now, succeeded=False, reason="throttled" if locked else "password"
+        )
+        if locked:
+            return Refused(TOO_MANY_FAILURES)
+        _audit_lockout(session, policy, user, earlier_failures, now, step="password")
+        return Refused(GENERIC_REFUSAL)
+    assert account is not None
+    attempt.succeeded = True
+    _audit_attempt(session, account, now, succeeded=True, reason="password")
+    return _open_session(session, account, now, awaiting_totp=account.totp_enabled)
+
+
+# pg_advisory_xact_lock(int, int) key space of sign-in attempts ("SIGN"), one lock per email
+# hash. (Two-int keys never collide with the one-bigint keys used elsewhere.)
+_LOCK_NAMESPACE = 0x5349474E
+
+
+def _has_control_character(value: str) -> bool:
+    return any(unicodedata.category(character) == "Cc" for character in value)
+
+
+def _begin_attempt(
+    session: Session, policy: AuthPolicy, email_hash: str, now: datetime
+) -> tuple[SignInAttempt, int]:
+    """Record a failed attempt for ``email_hash`` (the caller marks it succeeded when it is),
+    and count the failures before it within the lockout window.
+
+    Attempts on one email are serialised until this transaction ends, so no two count the same
+    failures: on PostgreSQL by a transaction-scoped advisory lock on the email's hash; on
+    SQLite every write transaction began with ``BEGIN IMMEDIATE`` and holds the database's one
+    write lock, taken before the count is read.
+    """
+    _lock_attempts(session, email_hash)
+    attempt = SignInAttempt(email_hash=email_hash, at=now, succeeded=False)
+    session.add(attempt)
+    session.flush()
     failures = session.scalar(
         select(func.count())
         .select_from(SignInAttempt)
@@ -98,19 +157,56 @@ def do_sign_in(
             SignInAttempt.email_hash == email_hash,
             SignInAttempt.succeeded.is_(False),
             SignInAttempt.at > now - policy.lockout,
+            SignInAttempt.id != attempt.id,
         )
     )
-    user = session.scalars(
-        select(StaffUser).where(func.lower(StaffUser.email) == email.strip().lower())
-    ).first()
-    if int(failures or 0) >= policy.max_failures:
-        _attempt(session, email_hash, user, now, succeeded=False, reason="throttled")
-        return Refused("too many failed sign-ins: wait a few minutes, then try again")
-    if user is None or not user.active or not verify_password(user, password):
-        _attempt(session, email_hash, user, now, succeeded=False, reason="password")
-        return Refused(GENERIC_REFUSAL)
-    _attempt(session, email_hash, user, now, succeeded=True, reason="password")
-    return _open_session(session, user, now, awaiting_totp=user.totp_enabled)
+    return attempt, int(failures or 0)
+
+
+def _lock_attempts(session: Session, email_hash: str) -> None:
+    """Hold the lock on sign-in attempts for ``email_hash`` until this transaction ends (see
+    :func:`_begin_attempt`; taking it again in the same transaction is harmless)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int(email_hash[:8], 16) - (1 << 31)  # the hash's first 32 bits, as a signed int
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:key AS integer))"),
+            {"space": _LOCK_NAMESPACE, "key": key},
+        )
+
+
+def _audit_attempt(
+    session: Session, user: StaffUser | None, now: datetime, *, succeeded: bool, reason: str
+) -> None:
+    events.record(
+        session,
+        "sign_in" if succeeded else "sign_in_failed",
+        now,
+        actor_id=user.id if user else None,
+        step=reason,
+    )
+
+
+def _audit_lockout(
+    session: Session,
+    policy: AuthPolicy,
+    user: StaffUser | None,
+    earlier_failures: int,
+    now: datetime,
+    *,
+    step: str,
+) -> None:
+    """A ``sign_in_locked`` event when this failure is the one that locks the email. The event
+    names the account when there is one, never the email (nor its hash: a guess would find it)."""
+    if earlier_failures + 1 == policy.max_failures:
+        events.record(
+            session,
+            "sign_in_locked",
+            now,
+            actor_id=user.id if user else None,
+            step=step,
+            failures=policy.max_failures,
+            minutes=round(policy.lockout.total_seconds() / 60, 2),
+        )
 
 
 def _attempt(
@@ -123,13 +219,7 @@ def _attempt(
     reason: str,
 ) -> None:
     session.add(SignInAttempt(email_hash=email_hash, at=now, succeeded=succeeded))
-    events.record(
-        session,
-        "sign_in" if succeeded else "sign_in_failed",
-        now,
-        actor_id=user.id if user else None,
-        step=reason,
-    )
+    _audit_attempt(session, user, now, succeeded=succeeded, reason=reason)
 
 
 def _open_session(
@@ -160,22 +250,22 @@ def do_verify_totp(
     user = session.get(StaffUser, current.user_id)
     assert user is not None and user.totp_secret_ciphertext is not None
     email_hash = _email_hash(user.email)
+    # Codes are counted like passwords, before they are checked, one at a time per email; a
+    # code sent alongside may have ended this session while this one waited for the lock.
+    _lock_attempts(session, email_hash)
+    session.refresh(current, ["ended_at"])
+    if current.ended_at is not None:
+        return Refused("sign in again")
+    attempt, earlier_failures = _begin_attempt(session, policy, email_hash, now)
     if not totp.verify(vault.decrypt(user.totp_secret_ciphertext), code, now.timestamp()):
-        _attempt(session, email_hash, user, now, succeeded=False, reason="totp")
-        failures = session.scalar(
-            select(func.count())
-            .select_from(SignInAttempt)
-            .where(
-                SignInAttempt.email_hash == email_hash,
-                SignInAttempt.succeeded.is_(False),
-                SignInAttempt.at > now - policy.lockout,
-            )
-        )
-        if int(failures or 0) >= policy.max_failures:
+        _audit_attempt(session, user, now, succeeded=False, reason="totp")
+        _audit_lockout(session, policy, user, earlier_failures, now, step="totp")
+        if earlier_failures + 1 >= policy.max_failures:
             current.ended_at = now
             return Refused("too many wrong codes: sign in again in a few minutes")
         return Refused("that code is not right")
-    _attempt(session, email_hash, user, now, succeeded=True, reason="totp")
+    attempt.succeeded = True
+    _audit_attempt(session, user, now, succeeded=True, reason="totp")
     current.ended_at = now
     return _open_session(session, user, now, awaiting_totp=False)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -84,10 +86,24 @@ def do_create_staff(
     return user
 
 
-def verify_password(user: StaffUser, password: str) -> bool:
+def verify_password(user: StaffUser | None, password: str) -> bool:
+    """True when ``password`` is ``user``'s.
+
+    With no user (the caller passes None for a missing or inactive account) the same Argon2
+    verification runs against :func:`_nobodys_hash` and fails, so a refusal takes as long
+    whether or not the email belongs to a staff account.
+    """
     from argon2.exceptions import InvalidHashError, VerificationError
 
+    stored = user.password_hash if user is not None else _nobodys_hash()
     try:
-        return bool(_hasher.verify(user.password_hash, password))
+        return bool(_hasher.verify(stored, password)) and user is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _nobodys_hash() -> str:
+    """A hash of a random password nobody knows, made once per process with the hasher's own
+    parameters (so verifying against it costs what verifying a real account's hash costs)."""
+    return _hasher.hash(secrets.token_urlsafe(32))

@@ -43,6 +43,9 @@ def init_app(app: Flask) -> None:
 
         app.register_blueprint(simulator.bp)
     security.init_app(app)
+    from hotline.web import throttle
+
+    throttle.init_app(app, runtime_of_app(app).settings)
 
     @app.get("/")
     def _home() -> Response:
