@@ -17,8 +17,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from hotline.db.models import SignInAttempt, StaffRole, StaffSession, StaffUser
-from hotline.domain import totp
 from hotline.services import events
+from hotline.services.second_factor import accept_sign_in_code
 from hotline.services.staff import verify_password
 from hotline.settings import Settings
 from hotline.vault import Vault
@@ -160,7 +160,9 @@ def do_verify_totp(
     user = session.get(StaffUser, current.user_id)
     assert user is not None and user.totp_secret_ciphertext is not None
     email_hash = _email_hash(user.email)
-    if not totp.verify(vault.decrypt(user.totp_secret_ciphertext), code, now.timestamp()):
+    # A TOTP code never accepted before, or an unused recovery code (spent here).
+    second_factor = accept_sign_in_code(session, vault, user, code, now)
+    if second_factor is None:
         _attempt(session, email_hash, user, now, succeeded=False, reason="totp")
         failures = session.scalar(
             select(func.count())
@@ -175,7 +177,7 @@ def do_verify_totp(
             current.ended_at = now
             return Refused("too many wrong codes: sign in again in a few minutes")
         return Refused("that code is not right")
-    _attempt(session, email_hash, user, now, succeeded=True, reason="totp")
+    _attempt(session, email_hash, user, now, succeeded=True, reason=second_factor)
     current.ended_at = now
     return _open_session(session, user, now, awaiting_totp=False)
 
@@ -221,13 +223,17 @@ def do_sign_out(session: Session, token: str, now: datetime, **detail: Any) -> N
         events.record(session, "sign_out", now, actor_id=record.user_id, **detail)
 
 
-def end_all_sessions(session: Session, user_id: int, now: datetime) -> int:
-    """End every session of a user (deactivation, password reset). Returns how many."""
-    ended: int = session.execute(  # type: ignore[attr-defined]
-        update(StaffSession)
-        .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
-        .values(ended_at=now)
-    ).rowcount
+def end_all_sessions(
+    session: Session, user_id: int, now: datetime, *, keep: str | None = None
+) -> int:
+    """End every session of a user (deactivation, password reset) but ``keep`` (the id of the
+    session asking, when a person changes their own sign-in). Returns how many ended."""
+    query = update(StaffSession).where(
+        StaffSession.user_id == user_id, StaffSession.ended_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(StaffSession.id != keep)
+    ended: int = session.execute(query.values(ended_at=now)).rowcount  # type: ignore[attr-defined]
     return ended
 
 
@@ -240,24 +246,3 @@ def do_deactivate(session: Session, user_id: int, actor_id: int | None, now: dat
     events.record(
         session, "staff_deactivated", now, actor_id=actor_id, staff_id=user_id, sessions_ended=ended
     )
-
-
-def do_start_totp(session: Session, vault: Vault, user: StaffUser, now: datetime) -> str:
-    """Give the user a new TOTP secret (not yet switched on). Returns the secret."""
-    secret = totp.new_secret()
-    user.totp_secret_ciphertext = vault.encrypt(secret)
-    user.totp_enabled = False
-    events.record(session, "totp_setup_started", now, actor_id=user.id)
-    return secret
-
-
-def do_confirm_totp(
-    session: Session, vault: Vault, user: StaffUser, code: str, now: datetime
-) -> None:
-    """Switch two-factor on once the user proves their app has the secret."""
-    if user.totp_secret_ciphertext is None:
-        raise AuthError("start two-factor setup first")
-    if not totp.verify(vault.decrypt(user.totp_secret_ciphertext), code, now.timestamp()):
-        raise AuthError("that code is not right")
-    user.totp_enabled = True
-    events.record(session, "totp_enabled", now, actor_id=user.id)
