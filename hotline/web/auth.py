@@ -155,7 +155,7 @@ def _two_factor_page(error: str | None = None, status: int = 200) -> Response:
 def _qr_data_uri(uri: str) -> str:
     """The otpauth URI as a QR code, an SVG ``data:`` URI for an ``<img>``: rendered here, so
     the page needs no script and the CSP (``img-src 'self' data:``) holds."""
-    return str(segno.make(uri, error="m").svg_data_uri(scale=4, border=4))
+    return str(segno.make(uri, error="m").svg_data_uri(scale=4, border=4, omitsize=True))
 
 
 def _recovery_codes_page(codes: list[str], replaced: bool | None) -> Response:
