@@ -33,6 +33,7 @@ from hotline.domain.triage import State
 from hotline.services import events
 from hotline.services.auth import end_all_sessions
 from hotline.services.claims import ClaimError, do_return_to_queue
+from hotline.services.second_factor import clear_two_factor
 from hotline.services.staff import StaffError, check_password, do_create_staff, hash_password
 from hotline.services.triage import Outcome, Triage
 
@@ -313,11 +314,15 @@ def do_reset_two_factor(session: Session, actor: StaffUser, account_id: int, now
     account, _ = _lock(session, actor, account_id)
     if account.id == actor.id:
         raise Conflict("you cannot reset your own two-factor here: ask another administrator")
-    if not account.totp_enabled and account.totp_secret_ciphertext is None:
+    if (
+        not account.totp_enabled
+        and account.totp_secret_ciphertext is None
+        and account.totp_pending_ciphertext is None
+    ):
         raise Conflict("that account has no two-factor sign-in to reset")
     was_enabled = account.totp_enabled
-    account.totp_enabled = False
-    account.totp_secret_ciphertext = None
+    # The enabled and pending secrets, the last accepted step and every recovery code.
+    clear_two_factor(session, account)
     ended = end_all_sessions(session, account.id, now)
     events.record(
         session,

@@ -18,8 +18,8 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from hotline.db.models import SignInAttempt, StaffRole, StaffSession, StaffUser
-from hotline.domain import totp
 from hotline.services import events
+from hotline.services.second_factor import accept_sign_in_code
 from hotline.services.staff import verify_password
 from hotline.settings import Settings
 from hotline.vault import Vault
@@ -256,8 +256,12 @@ def do_verify_totp(
     session.refresh(current, ["ended_at"])
     if current.ended_at is not None:
         return Refused("sign in again")
+    # Another request may have spent a code or a recovery code while this one waited.
+    session.refresh(user, ["totp_last_step"])
     attempt, earlier_failures = _begin_attempt(session, policy, email_hash, now)
-    if not totp.verify(vault.decrypt(user.totp_secret_ciphertext), code, now.timestamp()):
+    # A TOTP code never accepted before, or an unused recovery code (spent here).
+    second_factor = accept_sign_in_code(session, vault, user, code, now)
+    if second_factor is None:
         _audit_attempt(session, user, now, succeeded=False, reason="totp")
         _audit_lockout(session, policy, user, earlier_failures, now, step="totp")
         if earlier_failures + 1 >= policy.max_failures:
@@ -265,7 +269,7 @@ def do_verify_totp(
             return Refused("too many wrong codes: sign in again in a few minutes")
         return Refused("that code is not right")
     attempt.succeeded = True
-    _audit_attempt(session, user, now, succeeded=True, reason="totp")
+    _audit_attempt(session, user, now, succeeded=True, reason=second_factor)
     current.ended_at = now
     return _open_session(session, user, now, awaiting_totp=False)
 
@@ -311,13 +315,17 @@ def do_sign_out(session: Session, token: str, now: datetime, **detail: Any) -> N
         events.record(session, "sign_out", now, actor_id=record.user_id, **detail)
 
 
-def end_all_sessions(session: Session, user_id: int, now: datetime) -> int:
-    """End every session of a user (deactivation, password reset). Returns how many."""
-    ended: int = session.execute(  # type: ignore[attr-defined]
-        update(StaffSession)
-        .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
-        .values(ended_at=now)
-    ).rowcount
+def end_all_sessions(
+    session: Session, user_id: int, now: datetime, *, keep: str | None = None
+) -> int:
+    """End every session of a user (deactivation, password reset) but ``keep`` (the id of the
+    session asking, when a person changes their own sign-in). Returns how many ended."""
+    query = update(StaffSession).where(
+        StaffSession.user_id == user_id, StaffSession.ended_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(StaffSession.id != keep)
+    ended: int = session.execute(query.values(ended_at=now)).rowcount  # type: ignore[attr-defined]
     return ended
 
 
@@ -330,24 +338,3 @@ def do_deactivate(session: Session, user_id: int, actor_id: int | None, now: dat
     events.record(
         session, "staff_deactivated", now, actor_id=actor_id, staff_id=user_id, sessions_ended=ended
     )
-
-
-def do_start_totp(session: Session, vault: Vault, user: StaffUser, now: datetime) -> str:
-    """Give the user a new TOTP secret (not yet switched on). Returns the secret."""
-    secret = totp.new_secret()
-    user.totp_secret_ciphertext = vault.encrypt(secret)
-    user.totp_enabled = False
-    events.record(session, "totp_setup_started", now, actor_id=user.id)
-    return secret
-
-
-def do_confirm_totp(
-    session: Session, vault: Vault, user: StaffUser, code: str, now: datetime
-) -> None:
-    """Switch two-factor on once the user proves their app has the secret."""
-    if user.totp_secret_ciphertext is None:
-        raise AuthError("start two-factor setup first")
-    if not totp.verify(vault.decrypt(user.totp_secret_ciphertext), code, now.timestamp()):
-        raise AuthError("that code is not right")
-    user.totp_enabled = True
-    events.record(session, "totp_enabled", now, actor_id=user.id)

@@ -40,6 +40,7 @@ ENCRYPTED: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]], 
     (Note.id, Note.body_ciphertext),
     (QualityReview.id, QualityReview.feedback_ciphertext),
     (StaffUser.id, StaffUser.totp_secret_ciphertext),
+    (StaffUser.id, StaffUser.totp_pending_ciphertext),
 )
 
 

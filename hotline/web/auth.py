@@ -6,20 +6,21 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
+import segno
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from hotline.domain import totp
-from hotline.services.auth import (
-    AuthError,
-    Refused,
-    do_confirm_totp,
-    do_sign_in,
-    do_start_totp,
-    do_verify_totp,
-)
+from hotline.services.auth import Refused, do_sign_in, do_verify_totp
 from hotline.services.console import InvalidInput
 from hotline.services.leave import do_leave
+from hotline.services.second_factor import recovery_codes_left
+from hotline.services.two_factor import (
+    do_confirm_totp,
+    do_new_recovery_codes,
+    do_start_totp,
+    pending_secret,
+)
 from hotline.web import runtime
 from hotline.web.console import console
 from hotline.web.security import served_over_https
@@ -27,6 +28,7 @@ from hotline.web.staff import COOKIE, clear_session_cookie, current, set_session
 
 bp = Blueprint("auth", __name__)
 LOGIN_CSRF_COOKIE = "hotline_login_csrf"
+ISSUER = "Hotline"  # the name authenticator apps show next to the code
 
 
 def _safe_next(target: str | None) -> str:
@@ -103,7 +105,7 @@ def code_submit() -> BaseResponse:
     with rt.sessions.begin() as db:
         signed_in = do_verify_totp(
             db, rt.auth, rt.vault, request.cookies.get(COOKIE, ""),
-            request.form.get("code", "")[:12], rt.clock.now(),
+            request.form.get("code", "")[:32], rt.clock.now(),
         )  # fmt: skip
     if isinstance(signed_in, Refused):
         return _login_form(signed_in.message, 401, "code.html")
@@ -132,31 +134,74 @@ def sign_out() -> BaseResponse:
     return response
 
 
+# -- two-factor setup (hotline.services.two_factor): GET only shows; every change is a POST --------
+
+
+def _two_factor_page(error: str | None = None, status: int = 200) -> Response:
+    """The setup page: the pending key with its QR code when setup is under way, else where the
+    account stands and the buttons to start (or replace) and to renew recovery codes."""
+    staff = current()
+    rt = runtime()
+    secret = pending_secret(rt.vault, staff.user)
+    uri = totp.provisioning_uri(secret, staff.user.email, ISSUER) if secret else None
+    return Response(render_template(
+        "two_factor.html", error=error, csrf_token=staff.staff_session.csrf_token,
+        enabled=staff.user.totp_enabled, secret=totp.grouped(secret) if secret else None,
+        uri=uri, qr=_qr_data_uri(uri) if uri else None,
+        recovery_codes_left=recovery_codes_left(staff.db, staff.user),
+    ), status=status)  # fmt: skip
+
+
+def _qr_data_uri(uri: str) -> str:
+    """The otpauth URI as a QR code, an SVG ``data:`` URI for an ``<img>``: rendered here, so
+    the page needs no script and the CSP (``img-src 'self' data:``) holds."""
+    return str(segno.make(uri, error="m").svg_data_uri(scale=4, border=4, omitsize=True))
+
+
+def _recovery_codes_page(codes: list[str], replaced: bool | None) -> Response:
+    return Response(render_template(
+        "recovery_codes.html", codes=codes, replaced=replaced,
+        csrf_token=current().staff_session.csrf_token,
+    ))  # fmt: skip
+
+
 @bp.get("/account/two-factor")
 @staff_view(page=True)
 def two_factor_setup() -> Response:
+    return _two_factor_page()
+
+
+@bp.post("/account/two-factor/start")
+@staff_view(page=True)
+def two_factor_start() -> BaseResponse:
     staff = current()
-    rt = runtime()
-    secret = do_start_totp(staff.db, rt.vault, staff.user, staff.now)
-    uri = totp.provisioning_uri(secret, staff.user.email, "Hotline")
-    return Response(render_template(
-        "two_factor.html", secret=secret, uri=uri, error=None,
-        csrf_token=staff.staff_session.csrf_token,
-    ))  # fmt: skip
+    do_start_totp(staff.db, runtime().vault, staff.user, staff.now)
+    return redirect(url_for("auth.two_factor_setup"), 303)
 
 
 @bp.post("/account/two-factor")
 @staff_view(page=True)
-def two_factor_confirm() -> BaseResponse:
+def two_factor_confirm() -> Response:
     staff = current()
     rt = runtime()
-    try:
-        do_confirm_totp(
-            staff.db, rt.vault, staff.user, request.form.get("code", "")[:12], staff.now
-        )
-    except AuthError as error:
-        return Response(render_template(
-            "two_factor.html", secret=None, uri=None, error=str(error),
-            csrf_token=staff.staff_session.csrf_token,
-        ), status=400)  # fmt: skip
-    return redirect(url_for("console.page"))
+    enabled = do_confirm_totp(
+        staff.db, rt.auth, rt.vault, staff.user, request.form.get("code", "")[:12], staff.now,
+        current=request.form.get("current", "")[:1024],
+        keep_session_id=staff.staff_session.id,
+    )  # fmt: skip
+    if isinstance(enabled, Refused):
+        return _two_factor_page(enabled.message, 400)
+    return _recovery_codes_page(enabled.recovery_codes, enabled.replaced)
+
+
+@bp.post("/account/two-factor/recovery-codes")
+@staff_view(page=True)
+def two_factor_recovery_codes() -> Response:
+    staff = current()
+    rt = runtime()
+    codes = do_new_recovery_codes(
+        staff.db, rt.auth, rt.vault, staff.user, request.form.get("current", "")[:1024], staff.now
+    )
+    if isinstance(codes, Refused):
+        return _two_factor_page(codes.message, 400)
+    return _recovery_codes_page(codes, None)

@@ -90,6 +90,9 @@ def staff_view(
                             )
                         if rt.auth.needs_2fa_setup(user) and request.endpoint not in (
                             "auth.two_factor_setup",
+                            # issue 15: the POSTs the enrolment itself needs
+                            "auth.two_factor_start",
+                            "auth.two_factor_confirm",
                             "auth.sign_out",
                         ):
                             if page:
