@@ -245,3 +245,24 @@ def test_an_advocate_is_refused_the_administration_page(
     assert console.fetch_status("/supervisor/api/staff-accounts") == 403
     assert console.fetch_status("/supervisor/api/staff-accounts", "POST", {
         "email": "x@example.org", "role": "admin"}) == 403  # fmt: skip
+
+
+def test_a_supervisor_sees_no_reset_for_another_supervisor(
+    hotline: Hotline, open_console: Callable[[], Console]
+) -> None:
+    lead, other, advocate = (
+        hotline.staff("lee", role="supervisor"),
+        hotline.staff("sam", role="supervisor"),
+        hotline.staff("ann"),
+    )
+    console = open_console()
+    page = open_admin(console, lead)
+    rows = page.locator("#account-rows")
+    theirs = rows.locator("tr[data-id]", has_text=other.email)
+    expect(theirs.get_by_label(f"Role of {other.email}")).to_be_disabled()
+    expect(theirs.get_by_role("button", name=f"Reset password of {other.email}")).to_have_count(0)
+    expect(theirs.get_by_role("button", name=f"Deactivate {other.email}")).to_be_enabled()
+    mine = rows.locator("tr[data-id]", has_text=advocate.email)
+    expect(mine.get_by_role("button", name=f"Reset password of {advocate.email}")).to_be_enabled()
+    expect(mine.get_by_label(f"Role of {advocate.email}")).to_be_enabled()
+    console.assert_clean()
