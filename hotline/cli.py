@@ -76,7 +76,8 @@ def users() -> None:
 )
 @with_appcontext
 def users_create(email: str, role: str) -> None:
-    """Create a staff account. The password is read from a prompt, or from stdin when piped."""
+    """Create a staff account. The password is read from a prompt, or from stdin when piped; its
+    owner chooses their own at their first sign-in."""
     from hotline.services.staff import StaffError, do_create_staff
 
     if sys.stdin.isatty():
@@ -86,7 +87,9 @@ def users_create(email: str, role: str) -> None:
     runtime = current_app.extensions["hotline"]
     try:
         with runtime.sessions.begin() as session:
-            user = do_create_staff(session, email, password, role, runtime.clock.now())
+            user = do_create_staff(
+                session, email, password, role, runtime.clock.now(), must_change_password=True
+            )
     except StaffError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {role} account {user.id}")

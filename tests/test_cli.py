@@ -54,8 +54,11 @@ def test_db_upgrade_then_users_create_reads_the_password_from_stdin(env: dict[st
     assert "a long enough password" not in output
     engine = make_engine(env["HOTLINE_DATABASE_URL"])
     with engine.connect() as connection:
-        row = connection.execute(select(StaffUser.email, StaffUser.password_hash)).one()
+        row = connection.execute(
+            select(StaffUser.email, StaffUser.password_hash, StaffUser.must_change_password)
+        ).one()
     engine.dispose()
+    assert row.must_change_password  # its owner chooses their own password at first sign-in
     assert row.email == "lead@example.org" and row.password_hash.startswith("$argon2")
 
 
@@ -64,6 +67,7 @@ def test_db_upgrade_then_users_create_reads_the_password_from_stdin(env: dict[st
     [
         (["not-an-email", "--role", "advocate"], "a long enough password\n", "not an email"),
         (["a@example.org", "--role", "advocate"], "short\n", "at least 12 characters"),
+        (["a@example.org", "--role", "advocate"], "qwerty123456\n", "most common ones"),
         (
             ["a@example.org", "--role", "boss"],
             "a long enough password\n",

@@ -5,9 +5,17 @@ Who may do what:
 
 - supervisors and admins administer accounts; advocates never do;
 - only an admin creates an admin, promotes anyone to admin, or changes an admin's account;
+- only an admin resets a supervisor's (or an admin's) password or two-factor, or changes a
+  supervisor's role: a supervisor resets advocates only, so no supervisor can take over
+  another's account, not even by demoting it first, resetting it, and promoting it back;
 - nobody deactivates or demotes themselves, or resets their own password or two-factor here (a
-  hijacked session must not be able to lock the owner out);
+  hijacked session must not be able to lock the owner out; people change their own password at
+  ``/account/password``);
 - the last active admin is never deactivated or demoted.
+
+A password chosen here (at creation or reset) meets :func:`hotline.services.staff.check_password`.
+An account created here, or whose password is reset here, must change its password at its next
+sign-in (``must_change_password``): whoever set it knows it.
 
 Every ``do_*`` first locks the rows it decides on (the actor, the account, every active admin)
 and re-reads them, so two admins deactivating each other at the same moment cannot leave the
@@ -38,6 +46,8 @@ from hotline.services.staff import StaffError, check_password, do_create_staff, 
 from hotline.services.triage import Outcome, Triage
 
 ADMINISTRATORS = (StaffRole.SUPERVISOR, StaffRole.ADMIN)
+# Accounts whose password, two-factor and role only an admin resets or changes.
+ADMIN_GUARDED = (StaffRole.SUPERVISOR, StaffRole.ADMIN)
 # No 0/O, 1/l/I: a generated password is read off a screen and typed in by someone else.
 _GENERATED_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 _GENERATED_GROUPS = 4
@@ -89,6 +99,7 @@ def accounts(session: Session) -> list[dict[str, Any]]:
             "role": user.role.value,
             "active": user.active,
             "two_factor": user.totp_enabled,
+            "must_change_password": user.must_change_password,
             "availability": user.availability.value,
             "created_at": user.created_at.isoformat(),
             "last_sign_in_at": at.isoformat() if at is not None else None,
@@ -106,12 +117,12 @@ def _role(value: Any) -> StaffRole:
         raise AccountError("role must be advocate, supervisor or admin") from None
 
 
-def _new_password(password: str | None) -> tuple[str, bool]:
+def _new_password(password: str | None, email: str) -> tuple[str, bool]:
     """The password to set and whether it was generated; :class:`AccountError` if too weak."""
     if password is None or password == "":
         return generate_password(), True
     try:
-        check_password(password)
+        check_password(password, email)
     except StaffError as exc:
         raise AccountError(str(exc)) from None
     return password, False
@@ -152,6 +163,11 @@ def _lock(session: Session, actor: StaffUser, account_id: int) -> tuple[StaffUse
     return account, admins
 
 
+def _only_an_admin_resets(actor: StaffUser, account: StaffUser, what: str) -> None:
+    if account.role in ADMIN_GUARDED and actor.role is not StaffRole.ADMIN:
+        raise NotAllowed(f"only an admin may reset a supervisor's {what}")
+
+
 def _not_the_last_admin(account: StaffUser, admins: list[int], what: str) -> None:
     if account.role is StaffRole.ADMIN and account.active and admins == [account.id]:
         raise Conflict(f"the last active admin cannot be {what}: make another admin first")
@@ -176,7 +192,7 @@ def do_create_account(
     staff_role = _role(role)
     if staff_role is StaffRole.ADMIN and actor.role is not StaffRole.ADMIN:
         raise NotAllowed("only an admin may create an admin")
-    chosen, generated = _new_password(password)
+    chosen, generated = _new_password(password, email)
     try:
         user = do_create_staff(
             session,
@@ -186,6 +202,7 @@ def do_create_account(
             now,
             actor.id,
             audit={"email": email.strip().lower(), "password": "generated" if generated else "set"},
+            must_change_password=True,
         )
     except StaffError as exc:
         error = Conflict if "exists already" in str(exc) else AccountError
@@ -257,15 +274,18 @@ def do_reactivate_account(
 def do_reset_password(
     session: Session, actor: StaffUser, account_id: int, password: Any, now: datetime
 ) -> str | None:
-    """Give an account a new password and end its sessions. Returns the password when it was
-    generated (to be shown once), None when the actor chose it."""
+    """Give an account a new password and end its sessions; its owner must change it at their
+    next sign-in. Returns the password when it was generated (to be shown once), None when the
+    actor chose it. Only an admin resets a supervisor's or an admin's password."""
     if password is not None and not isinstance(password, str):
         raise AccountError("password must be text")
     account, _ = _lock(session, actor, account_id)
     if account.id == actor.id:
         raise Conflict("you cannot reset your own password here: ask another administrator")
-    chosen, generated = _new_password(password)
+    _only_an_admin_resets(actor, account, "password")
+    chosen, generated = _new_password(password, account.email)
     account.password_hash = hash_password(chosen)
+    account.must_change_password = True
     ended = end_all_sessions(session, account.id, now)
     events.record(
         session,
@@ -294,6 +314,8 @@ def do_change_role(
         _not_the_last_admin(account, admins, "demoted")
     if account.id == actor.id:
         raise Conflict("you cannot change your own role")
+    if account.role in ADMIN_GUARDED and actor.role is not StaffRole.ADMIN:
+        raise NotAllowed("only an admin may change a supervisor's role")
     before = account.role
     account.role = new_role
     events.record(
@@ -310,10 +332,12 @@ def do_change_role(
 
 def do_reset_two_factor(session: Session, actor: StaffUser, account_id: int, now: datetime) -> None:
     """Switch an account's two-factor off (a lost phone) and end its sessions; it sets two-factor
-    up again at its next sign-in when the hotline requires it."""
+    up again at its next sign-in when the hotline requires it. Only an admin resets a
+    supervisor's or an admin's two-factor."""
     account, _ = _lock(session, actor, account_id)
     if account.id == actor.id:
         raise Conflict("you cannot reset your own two-factor here: ask another administrator")
+    _only_an_admin_resets(actor, account, "two-factor")
     if (
         not account.totp_enabled
         and account.totp_secret_ciphertext is None

@@ -1,11 +1,15 @@
-"""Staff accounts: advocates, supervisors and admins."""
+"""Staff accounts: advocates, supervisors and admins, and the password policy every chosen
+password meets (:func:`check_password`)."""
 
 from __future__ import annotations
 
 import functools
 import re
 import secrets
+import string
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -18,6 +22,12 @@ from hotline.services import events
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # the sign-in form reads no more than this
 MAX_EMAIL_LENGTH = 254
+# A shorter local part ("al@...") is in too many good passwords to refuse them all for it.
+MIN_LOCAL_PART_CHECKED = 3
+_COMMON_PASSWORDS = Path(__file__).parent.parent / "catalogue" / "common_passwords.txt"
+# Stripped from both ends before the common-password check, so "password1234" or "!!dragon!!"
+# counts as the common password it is built on.
+_DECORATION = string.digits + string.punctuation + string.whitespace
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,63}")
 _hasher = PasswordHasher()
 
@@ -26,12 +36,34 @@ class StaffError(ValueError):
     """A staff account request that cannot be carried out; the message says why."""
 
 
-def check_password(password: str) -> None:
-    """The password policy: :class:`StaffError` says what is wrong."""
+@cache
+def common_passwords() -> frozenset[str]:
+    """The 10,000 most common passwords, lowercase (``hotline/catalogue/common_passwords.txt``
+    says where the list comes from)."""
+    with _COMMON_PASSWORDS.open(encoding="utf-8") as handle:
+        return frozenset(
+            line.strip() for line in handle if line.strip() and not line.startswith("#")
+        )
+
+
+def check_password(password: str, email: str | None = None) -> None:
+    """The password policy: :class:`StaffError` says what is wrong.
+
+    At least :data:`MIN_PASSWORD_LENGTH` characters; not one of the most common passwords, even
+    with digits or symbols around it; and, when ``email`` is given, not containing its local
+    part (the part before the @), whatever the case.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise StaffError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise StaffError(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
+    folded = password.casefold()
+    common = common_passwords()
+    if folded in common or folded.strip(_DECORATION) in common:
+        raise StaffError("that password is one of the most common ones: choose another")
+    local_part = (email or "").strip().casefold().partition("@")[0]
+    if len(local_part) >= MIN_LOCAL_PART_CHECKED and local_part in folded:
+        raise StaffError("password must not contain the part of the email before the @")
 
 
 def hash_password(password: str) -> str:
@@ -45,7 +77,7 @@ def check_new_staff(session: Session, email: str, password: str, role: str) -> S
         staff_role = StaffRole(role)
     except ValueError:
         raise StaffError("role must be advocate, supervisor or admin") from None
-    check_password(password)
+    check_password(password, email)
     taken = session.scalar(select(StaffUser.id).where(func.lower(StaffUser.email) == email.lower()))
     if taken is not None:
         raise StaffError("an account with that email exists already")
@@ -60,10 +92,14 @@ def do_create_staff(
     now: datetime,
     actor_id: int | None = None,
     audit: dict[str, Any] | None = None,
+    *,
+    must_change_password: bool = False,
 ) -> StaffUser:
     """Create an account; raises :class:`StaffError` (and changes nothing) on bad input.
 
-    ``audit`` adds detail to the ``staff_created`` event (never a password)."""
+    ``audit`` adds detail to the ``staff_created`` event (never a password). An account made by
+    someone else for its owner (the admin page, the command line) passes
+    ``must_change_password``: its owner chooses their own password at their first sign-in."""
     staff_role = check_new_staff(session, email, password, role)
     user = StaffUser(
         email=email.lower(),
@@ -71,6 +107,7 @@ def do_create_staff(
         role=staff_role,
         active=True,
         created_at=now,
+        must_change_password=must_change_password,
     )
     session.add(user)
     session.flush()

@@ -169,6 +169,12 @@
     return null;
   }
 
+  /** Only an admin resets a supervisor's password or two-factor or changes their role (the
+   * server refuses it anyway): for a supervisor those controls are not shown at all. */
+  function adminOnly(account) {
+    return account.role !== "advocate" && myRole !== "admin";
+  }
+
   function renderAccounts() {
     const rows = [];
     for (const account of state.accounts) {
@@ -195,8 +201,9 @@
       role.append(option);
     }
     role.value = account.role;
-    role.disabled = Boolean(locked) || state.signedOut;
+    role.disabled = Boolean(locked) || adminOnly(account) || state.signedOut;
     if (locked) role.title = locked;
+    else if (adminOnly(account)) role.title = "Only an admin may change a supervisor's role.";
     role.addEventListener("change", () => {
       if (role.value === account.role) return;
       state.pending = { id: account.id, action: "role", role: role.value };
@@ -214,8 +221,8 @@
       focusConfirm();
     };
     const name = account.email;
-    actions.append(button("Reset password…", "secondary", open("reset-password"), `Reset password of ${name}`));
-    if (account.two_factor) actions.append(button("Reset two-factor…", "secondary", open("reset-two-factor"), `Reset two-factor of ${name}`));
+    if (!adminOnly(account)) actions.append(button("Reset password…", "secondary", open("reset-password"), `Reset password of ${name}`));
+    if (account.two_factor && !adminOnly(account)) actions.append(button("Reset two-factor…", "secondary", open("reset-two-factor"), `Reset two-factor of ${name}`));
     if (account.active) actions.append(button("Deactivate…", "danger", open("deactivate"), `Deactivate ${name}`));
     else actions.append(button("Reactivate", "secondary", (control) => reactivate(account, control), `Reactivate ${name}`));
     for (const control of actions.querySelectorAll("button")) {
@@ -226,7 +233,7 @@
     row.append(
       email,
       el("td", "", role),
-      el("td", "", status),
+      el("td", "", status, account.must_change_password && " ", account.must_change_password && el("span", "chip", "New password due")),
       el("td", "", twoFactor),
       el("td", "", when(account.last_sign_in_at)),
       el("td", "", actions),

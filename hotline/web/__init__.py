@@ -37,6 +37,9 @@ def init_app(app: Flask) -> None:
     from hotline.web import admin_staff
 
     app.register_blueprint(admin_staff.bp)
+    from hotline.web import password
+
+    app.register_blueprint(password.bp)
     if runtime_of_app(app).settings.mode in (Mode.DEMO, Mode.DEVELOPMENT):
         # The texting simulator exists only where no real texter can be: elsewhere, 404.
         from hotline.web import simulator

@@ -2,8 +2,10 @@
 
 :func:`staff_view` wraps a view in one transaction with the signed-in user loaded. A request
 without a live session gets 401 (API) or a redirect to sign-in (pages); a user without the role
-gets 403; a state-changing request without the session's CSRF token gets 400. Work a view hands
-over (replies to send, live updates) runs only after the transaction commits.
+gets 403; a state-changing request without the session's CSRF token gets 400. A user whose
+password was set by someone else is sent to ``/account/password`` (pages) or answered 403
+"change your password first" (API) until they change it. Work a view hands over (replies to
+send, live updates) runs only after the transaction commits.
 """
 
 from __future__ import annotations
@@ -98,6 +100,12 @@ def staff_view(
                             if page:
                                 return redirect(url_for("auth.two_factor_setup"))
                             return api_error("set up two-factor sign-in first", 403)
+                        # -- forced password change (issue 15, item 8) --------------------------
+                        if user.must_change_password and not _reachable_before_password_change():
+                            if page:
+                                return redirect(url_for("password.page"))
+                            return api_error("change your password first", 403)
+                        # -- end of forced password change --------------------------------------
                         g.staff = Staff(user, staff_session, db, now)
                         result = view(*args, **kwargs)
             except NotFound as error:
@@ -119,6 +127,12 @@ def staff_view(
         return wrapper
 
     return decorate
+
+
+def _reachable_before_password_change() -> bool:
+    """While a password set by someone else awaits its change, only the change page and the
+    sign-in blueprint's own pages (sign-out, two-factor setup) answer."""
+    return request.blueprint in ("password", "auth")
 
 
 def _refuse(message: str, status: int, page: bool) -> Response:

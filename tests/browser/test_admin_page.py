@@ -1,6 +1,7 @@
 """The administration page in Chromium: an admin creates an advocate, resets their password and
 deactivates them (each ending the advocate's live session at once), then adds and edits a quick
-reply and a referral. Errors show in the page, and nothing is sent or stored on a refusal.
+reply and a referral. Errors show in the page, and nothing is sent or stored on a refusal. The
+advocate chooses their own password at the change page after the creation and after the reset.
 """
 
 from __future__ import annotations
@@ -47,6 +48,31 @@ def shown_once(page: Page, screenshot_name: str | None = None) -> str:
     return password
 
 
+def choose_own_password(browser: Console, account: Account, new_password: str) -> None:
+    """Sign in with a password someone else set: every page and API waits for the change."""
+    page = browser.page
+    browser.sign_in(account, password=account.password)
+    page.wait_for_url("**/account/password")
+    expect(page.locator("#password-required")).to_contain_text("set by someone else")
+    assert browser.fetch_status("/console/api/me") == 403
+    page.goto("/console")
+    page.wait_for_url("**/account/password")
+    page.get_by_label("Current password").fill(account.password)
+    page.get_by_label("New password (").fill(new_password)
+    page.get_by_label("New password again").fill(new_password + " typo")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator("#password-error")).to_have_text("the two new passwords are not the same")
+    screenshot(page, "password-change.png")
+    page.get_by_label("Current password").fill(account.password)
+    page.get_by_label("New password (").fill(new_password)
+    page.get_by_label("New password again").fill(new_password)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator("#password-changed")).to_be_visible()
+    page.get_by_role("link", name="Go to the console").click()
+    page.wait_for_url("**/console")
+    page.wait_for_selector("#availability:not([disabled])")
+
+
 def kinds(hotline: Hotline) -> list[str]:
     with runtime_of(hotline.app).sessions() as session:
         return list(session.scalars(select(Event.kind).order_by(Event.id)))
@@ -89,9 +115,11 @@ def test_an_admin_manages_an_advocate_a_quick_reply_and_a_referral(
     expect(rows.locator("tr[data-id]", has_text=NEW_EMAIL)).to_have_count(1)
     page.get_by_label("Email").fill("")
 
-    # The advocate signs in with the generated password, in a browser of their own.
+    # The advocate signs in with the generated password, in a browser of their own, and must
+    # choose their own password before anything else.
     theirs = open_console()
-    theirs.sign_in(advocate)
+    own_password = "my very own passphrase"
+    choose_own_password(theirs, advocate, own_password)
     assert theirs.fetch_status("/console/api/me") == 200
 
     # -- reset their password: their session ends at once, only the new password works ---------
@@ -105,9 +133,9 @@ def test_an_admin_manages_an_advocate_a_quick_reply_and_a_referral(
     expect(confirm).to_have_count(0)
     assert theirs.fetch_status("/console/api/me") == 401
     theirs.page.goto("/login")
-    theirs.sign_in(advocate, password=first_password)
+    theirs.sign_in(advocate, password=own_password)
     expect(theirs.page.get_by_text("wrong email or password")).to_be_visible()
-    theirs.sign_in(Account(advocate.id, NEW_EMAIL, second_password))
+    choose_own_password(theirs, Account(advocate.id, NEW_EMAIL, second_password), own_password * 2)
     assert theirs.fetch_status("/console/api/me") == 200
 
     # -- deactivate them: after a confirmation in the page; their session ends at once ---------
@@ -200,6 +228,7 @@ def test_an_admin_manages_an_advocate_a_quick_reply_and_a_referral(
     logged = kinds(hotline)
     assert logged.count("staff_created") == 2  # the admin (seeded) and the advocate
     assert {"staff_password_reset", "staff_deactivated"} <= set(logged)
+    assert logged.count("password_changed") == 2  # after the creation, after the reset
     assert logged.count("quick_reply_saved") == 3 and logged.count("referral_saved") == 2
     console.assert_clean()
     theirs.assert_clean()
@@ -216,3 +245,24 @@ def test_an_advocate_is_refused_the_administration_page(
     assert console.fetch_status("/supervisor/api/staff-accounts") == 403
     assert console.fetch_status("/supervisor/api/staff-accounts", "POST", {
         "email": "x@example.org", "role": "admin"}) == 403  # fmt: skip
+
+
+def test_a_supervisor_sees_no_reset_for_another_supervisor(
+    hotline: Hotline, open_console: Callable[[], Console]
+) -> None:
+    lead, other, advocate = (
+        hotline.staff("lee", role="supervisor"),
+        hotline.staff("sam", role="supervisor"),
+        hotline.staff("ann"),
+    )
+    console = open_console()
+    page = open_admin(console, lead)
+    rows = page.locator("#account-rows")
+    theirs = rows.locator("tr[data-id]", has_text=other.email)
+    expect(theirs.get_by_label(f"Role of {other.email}")).to_be_disabled()
+    expect(theirs.get_by_role("button", name=f"Reset password of {other.email}")).to_have_count(0)
+    expect(theirs.get_by_role("button", name=f"Deactivate {other.email}")).to_be_enabled()
+    mine = rows.locator("tr[data-id]", has_text=advocate.email)
+    expect(mine.get_by_role("button", name=f"Reset password of {advocate.email}")).to_be_enabled()
+    expect(mine.get_by_label(f"Role of {advocate.email}")).to_be_enabled()
+    console.assert_clean()

@@ -438,3 +438,66 @@ def test_generated_passwords_meet_the_policy_and_differ() -> None:
     for password in made:
         check_password(password)
         assert not set(password) & set("0O1lI")
+
+
+# -- resets of supervisors are the admins'; a reset or a creation forces a change ------------------
+
+
+def test_a_supervisor_resets_advocates_only_and_an_admin_anyone(app: Flask) -> None:
+    supervisor, other, admin = (
+        person(app, "supervisor"),
+        person(app, "supervisor"),
+        person(app, "admin"),
+    )
+    runtime = runtime_of(app)
+    with runtime.sessions.begin() as session:
+        lead = session.get(StaffUser, other)
+        assert lead is not None
+        lead.totp_secret_ciphertext = runtime.vault.encrypt("JBSWY3DPEHPK3PXP")
+        lead.totp_enabled = True
+    refused(app, NotAllowed, "only an admin may reset a supervisor's password",
+            lambda: act(app, supervisor, accounts.do_reset_password, other, None))  # fmt: skip
+    reset = accounts.do_reset_password
+    refused(app, NotAllowed, "only an admin may reset a supervisor's password",
+            lambda: act(app, supervisor, reset, other, "a chosen password"))  # fmt: skip
+    refused(app, NotAllowed, "only an admin may reset a supervisor's two-factor",
+            lambda: act(app, supervisor, accounts.do_reset_two_factor, other))  # fmt: skip
+    # Not by the back door either: demote, reset, promote back.
+    refused(app, NotAllowed, "only an admin may change a supervisor's role",
+            lambda: act(app, supervisor, accounts.do_change_role, other, "advocate"))  # fmt: skip
+    assert not user(app, other).must_change_password and user(app, other).totp_enabled
+
+    assert isinstance(act(app, admin, accounts.do_reset_password, other, None), str)
+    act(app, admin, accounts.do_reset_two_factor, other)
+    assert user(app, other).must_change_password and not user(app, other).totp_enabled
+    assert [e.actor_id for e in audit(app, "staff_password_reset")] == [admin]
+    assert [e.actor_id for e in audit(app, "staff_two_factor_reset")] == [admin]
+
+
+def test_accounts_created_or_reset_by_someone_else_must_change_their_password(app: Flask) -> None:
+    supervisor, advocate = person(app, "supervisor"), person(app)
+    assert not user(app, advocate).must_change_password  # made by its owner, as the tests do
+    created, _ = act(app, supervisor, accounts.do_create_account, "made@example.org", "advocate",
+                     "a temporary password")  # fmt: skip
+    assert user(app, created.id).must_change_password
+    act(app, supervisor, accounts.do_reset_password, advocate, None)
+    assert user(app, advocate).must_change_password
+
+
+@pytest.mark.parametrize(
+    ("password", "error"),
+    [
+        ("qwerty123456", "that password is one of the most common ones: choose another"),
+        ("Dragon!!2024!", "that password is one of the most common ones: choose another"),
+        ("I am Made.Here today", "password must not contain the part of the email before the @"),
+    ],
+)
+def test_a_chosen_password_meets_the_whole_policy(app: Flask, password: str, error: str) -> None:
+    supervisor, advocate = person(app, "supervisor"), person(app)
+    refused(app, AccountError, error,
+            lambda: act(app, supervisor, accounts.do_create_account, "made.here@example.org",
+                        "advocate", password))  # fmt: skip
+    if "email" not in error:
+        reset = accounts.do_reset_password
+        refused(app, AccountError, error,
+                lambda: act(app, supervisor, reset, advocate, password))  # fmt: skip
