@@ -6,6 +6,7 @@ The clock is the test's own: the default idle limit is 30 minutes, the prompt 2 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -30,7 +31,7 @@ def app(clocked_app: Flask) -> Flask:
     return clocked_app
 
 
-def poll(client: FlaskClient, ids: str = "", **headers: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+def poll(client: FlaskClient, ids: str = "", **headers: str) -> tuple[int, dict[str, Any]]:
     response = client.get(f"/console/api/poll?conversations={ids}", headers=headers)
     return response.status_code, response.get_json()
 
