@@ -102,7 +102,8 @@ class Settings:
     presence_grace_minutes: float = 2.0
     # Staff console.
     capacity: int = 3  # active conversations one advocate may hold
-    session_idle_minutes: float = 30.0
+    session_idle_minutes: float = 30.0  # without a person's action (background polls do not count)
+    session_idle_warning_minutes: float = 2.0  # the "still there?" prompt shows this long before
     session_max_hours: float = 12.0
     sign_in_max_failures: int = 5  # within the lockout window, before sign-in is refused
     sign_in_lockout_minutes: float = 15.0
@@ -339,6 +340,7 @@ _NUMBER_SETTINGS = {
     "HOTLINE_KEEP_PLACE_MINUTES": "keep_place_minutes",
     "HOTLINE_PRESENCE_GRACE_MINUTES": "presence_grace_minutes",
     "HOTLINE_SESSION_IDLE_MINUTES": "session_idle_minutes",
+    "HOTLINE_SESSION_IDLE_WARNING_MINUTES": "session_idle_warning_minutes",
     "HOTLINE_SESSION_MAX_HOURS": "session_max_hours",
     "HOTLINE_SIGN_IN_LOCKOUT_MINUTES": "sign_in_lockout_minutes",
     "HOTLINE_RETENTION_DAYS": "retention_days",

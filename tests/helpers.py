@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask
@@ -10,9 +11,10 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from hotline import runtime_of
-from hotline.db.models import Conversation, Event, Message, Texter
+from hotline.db.models import Conversation, Event, Message, StaffUser, Texter
+from hotline.services.staff import do_create_staff
 from hotline.sms.signature import sign
-from tests.conftest import TEST_ACCOUNT_SID, new_sid
+from tests.conftest import TEST_ACCOUNT_SID, new_phone, new_sid
 
 
 def sms_form(phone: str, body: str, sid: str | None = None, **extra: str) -> dict[str, str]:
@@ -87,3 +89,35 @@ def events_of(app: Flask, phone: str) -> list[Event]:
         return list(
             session.scalars(select(Event).where(Event.texter_id == texter.id).order_by(Event.id))
         )
+
+
+# -- staff: accounts and signed-in clients (for tests in any module) ------------------------------
+
+STAFF_PASSWORD = "correct horse battery"
+
+
+def create_staff(app: Flask, role: str = "advocate") -> StaffUser:
+    """A new staff account with ``STAFF_PASSWORD``."""
+    runtime = runtime_of(app)
+    with runtime.sessions.begin() as session:
+        return do_create_staff(
+            session, f"{role}-{new_phone()[2:]}@example.org", STAFF_PASSWORD, role,
+            runtime.clock.now(),
+        )  # fmt: skip
+
+
+def sign_in_client(app: Flask, user: StaffUser) -> tuple[FlaskClient, str]:
+    """A client signed in as ``user`` (with ``STAFF_PASSWORD``), and its CSRF token."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found
+    response = client.post(
+        "/login",
+        data={"email": user.email, "password": STAFF_PASSWORD, "csrf_token": found.group(1)},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    page = client.get("/console").get_data(as_text=True)
+    found = re.search(r'<meta name="csrf-token" content="([^"]+)">', page)
+    assert found
+    return client, found.group(1)

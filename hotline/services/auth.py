@@ -3,6 +3,10 @@
 A session is a row in ``staff_sessions``; the browser holds a random token whose SHA-256 is the
 row's id. Signing out, an idle or too-old session, and deactivating the account all end it for
 good: the server forgets it, whatever the browser still holds.
+
+Idle means no action by a person: ``last_seen_at`` moves only for a request that is an activity
+(see :func:`load_session`), never for a page's background poll, so an unattended console does
+not keep its session alive.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class AuthPolicy:
     max_failures: int
     lockout: timedelta
     require_2fa_for_supervisors: bool
+    idle_warning: timedelta = timedelta(minutes=2)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AuthPolicy:
@@ -56,7 +61,17 @@ class AuthPolicy:
             max_failures=settings.sign_in_max_failures,
             lockout=timedelta(minutes=settings.sign_in_lockout_minutes),
             require_2fa_for_supervisors=settings.require_2fa_for_supervisors,
+            idle_warning=timedelta(minutes=settings.session_idle_warning_minutes),
         )
+
+    def idle_left(self, record: StaffSession, now: datetime) -> timedelta:
+        """How long ``record`` has before it ends for idleness, unless its person acts."""
+        return max(self.idle - (now - record.last_seen_at), timedelta(0))
+
+    def warn_before(self) -> timedelta:
+        """When the pages ask "still there?": ``idle_warning`` before the end, at most half
+        the idle time (a prompt that shows at once would be no warning)."""
+        return min(self.idle_warning, self.idle / 2)
 
     def needs_2fa_setup(self, user: StaffUser) -> bool:
         """A supervisor or admin who must have two-factor on and has not set it up yet."""
@@ -281,11 +296,13 @@ def load_session(
     now: datetime,
     *,
     allow_awaiting_totp: bool = False,
+    activity: bool = True,
 ) -> StaffSession | None:
-    """The live session for ``token``, its last-seen time refreshed; None when there is none.
+    """The live session for ``token``; None when there is none.
 
     A session ends when idle longer than the policy allows, when older than the maximum, or
-    when its user is deactivated.
+    when its user is deactivated. Its last-seen time (the idle clock) is refreshed only when
+    the request is ``activity``, a person's action; a background poll passes False.
     """
     if not token:
         return None
@@ -303,7 +320,8 @@ def load_session(
         return None
     if record.awaiting_totp and not allow_awaiting_totp:
         return None
-    record.last_seen_at = now
+    if activity:
+        record.last_seen_at = now
     return record
 
 

@@ -155,6 +155,19 @@ class Console:
             return conversation
         raise NotFound(conversation_id)
 
+    def visible_ids(self, session: Session, user: StaffUser, ids: list[int]) -> list[int]:
+        """Those of ``ids`` that ``user`` may see (the rule of :meth:`visible`), in order; the
+        others are left out, as if they did not exist."""
+        if not ids:
+            return []
+        query = select(Conversation.id).where(Conversation.id.in_(ids))
+        if user.role not in (StaffRole.SUPERVISOR, StaffRole.ADMIN):
+            query = query.where(
+                Conversation.advocate_id == user.id, Conversation.state == State.WITH_ADVOCATE
+            )
+        found = set(session.scalars(query))
+        return [i for i in ids if i in found]
+
     def conversation(
         self, session: Session, user: StaffUser, conversation_id: int, now: datetime
     ) -> dict[str, Any]:
@@ -673,6 +686,10 @@ def _minutes(span: timedelta) -> str:
     return f"{span.total_seconds():g} seconds"
 
 
+REASON_MIN_CHARS = 10
+REASON_MAX_CHARS = 500
+
+
 def _supervisor_with_reason(
     session: Session,
     console: Console,
@@ -684,10 +701,18 @@ def _supervisor_with_reason(
     """The conversation, for a supervisor who stated a reason; advocates see nothing."""
     if user.role not in (StaffRole.SUPERVISOR, StaffRole.ADMIN):
         raise NotFound(conversation_id)
+    reason = stated_reason(reason, why)
+    return console.visible(session, user, conversation_id), reason
+
+
+def stated_reason(reason: str, why: str, refusal: type[ConsoleError] = ConsoleError) -> str:
+    """A supervisor's reason for an exceptional read (a full number, exported message text):
+    trimmed, at most ``REASON_MAX_CHARS`` kept. Raises ``refusal`` when it is shorter than
+    ``REASON_MIN_CHARS``, with a message that says ``why`` a reason is asked for."""
     reason = reason.strip()
-    if len(reason) < 10:
-        raise ConsoleError(f"state why {why} (at least 10 characters)")
-    return console.visible(session, user, conversation_id), reason[:500]
+    if len(reason) < REASON_MIN_CHARS:
+        raise refusal(f"state why {why} (at least {REASON_MIN_CHARS} characters)")
+    return reason[:REASON_MAX_CHARS]
 
 
 def do_reveal_number(

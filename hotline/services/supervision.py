@@ -33,7 +33,13 @@ from hotline.domain.delivery import Direction
 from hotline.domain.risk import Priority
 from hotline.domain.triage import State
 from hotline.services import events, presence
-from hotline.services.console import Console, ConsoleError, NotFound
+from hotline.services.console import (
+    Console,
+    ConsoleError,
+    InvalidInput,
+    NotFound,
+    stated_reason,
+)
 from hotline.services.triage import Outcome
 
 PAGE_SIZE = 50
@@ -319,11 +325,17 @@ class Supervision:
         fmt: str,
         include_text: bool,
         now: datetime,
+        reason: str = "",
     ) -> str:
         """The filtered conversations as CSV or JSON; never a phone number, message text only
-        when asked for. Audited, with the filter and whether text was included."""
+        when asked for, and then only with a stated ``reason`` (as for revealing a number:
+        :class:`InvalidInput` without one). Audited, with the filter, whether text was
+        included, and the reason, recorded as the reveal records its own."""
         if fmt not in ("csv", "json"):
             raise ConsoleError("format must be csv or json")
+        audit: dict[str, Any] = {}
+        if include_text:
+            audit["reason"] = stated_reason(reason, "message text is exported", InvalidInput)
         rows: list[dict[str, Any]] = []
         before: int | None = None
         while len(rows) < MAX_EXPORT:
@@ -356,6 +368,7 @@ class Supervision:
             include_text=include_text,
             rows=len(rows),
             filters=filters.describe(),
+            **audit,
         )
         if fmt == "json":
             return json.dumps(rows, ensure_ascii=False, indent=1)

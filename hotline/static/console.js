@@ -7,7 +7,8 @@
  *
  * Live updates: about once a second the page asks /console/api/poll for version counters and
  * refetches only what changed (the queue, the open conversation). Nothing keeps a connection
- * open between polls.
+ * open between polls. Polls are background requests: only a person's input, which staff.js
+ * reports with them, keeps the session from going idle.
  */
 (() => {
   "use strict";
@@ -1305,7 +1306,14 @@
       const versions = answer.conversations || {};
       for (const id of ids) {
         const version = versions[String(id)];
-        if (version === undefined) continue;
+        if (version === undefined) {
+          // Left out: no longer one this person may see (moved, closed). Look once, to say so.
+          if (id === state.openId && state.openVersion !== null) {
+            state.openVersion = null;
+            work.push(loadConversation(false));
+          }
+          continue;
+        }
         if (id === state.openId) {
           if (state.openVersion !== null && version !== state.openVersion) work.push(loadConversation(false));
           state.mineVersions.set(id, version);

@@ -61,6 +61,8 @@
     exportCsv: $("export-csv"),
     exportJson: $("export-json"),
     includeText: $("include-text"),
+    exportReasonField: $("export-reason-field"),
+    exportReason: $("export-reason"),
     exportWarning: $("export-warning"),
     // metrics
     metricRange: $("metric-range"),
@@ -1113,13 +1115,15 @@
 
   function renderExportWarning() {
     const withText = ui.includeText.checked;
+    ui.exportReasonField.hidden = !withText;
     ui.exportWarning.textContent = withText
-      ? "Message text will be in the file: texters' own words. Keep it only where it is safe. The export, with “message text included”, is recorded in the audit trail under your name."
+      ? "Message text will be in the file: texters' own words. Keep it only where it is safe. State why it is needed: the export, with “message text included” and your reason, is recorded in the audit trail under your name."
       : "Every export is recorded in the audit trail, with your name, the filter, and whether message text was included. Phone numbers are never exported.";
     ui.exportWarning.classList.toggle("loud", withText);
   }
 
   ui.includeText.addEventListener("change", renderExportWarning);
+  ui.exportReason.addEventListener("input", () => ui.exportReason.removeAttribute("aria-invalid"));
 
   async function exportAs(format, control) {
     await act(control, async () => {
@@ -1132,9 +1136,23 @@
       }
       const query = new URLSearchParams(params);
       query.set("format", format);
-      if (ui.includeText.checked) query.set("include_text", "1");
-      const response = await request("GET", `/supervisor/api/export?${query.toString()}`);
-      if (!response.ok) throw await failure(response);
+      const withText = ui.includeText.checked;
+      let response;
+      if (withText) {
+        // The texters' words: only with a reason, sent in the body (never in the URL).
+        query.set("include_text", "1");
+        response = await request("POST", `/supervisor/api/export?${query.toString()}`, { reason: ui.exportReason.value });
+      } else {
+        response = await request("GET", `/supervisor/api/export?${query.toString()}`);
+      }
+      if (!response.ok) {
+        const error = await failure(response);
+        if (withText && response.status === 400) {
+          ui.exportReason.setAttribute("aria-invalid", "true");
+          ui.exportReason.focus();
+        }
+        throw error;
+      }
       const blob = await response.blob();
       const disposition = response.headers.get("Content-Disposition") || "";
       const match = /filename="([\w.-]+)"/.exec(disposition);
@@ -1147,7 +1165,7 @@
       link.click();
       link.remove();
       setTimeout(() => URL.revokeObjectURL(url), 30000);
-      say(`Exported ${name}${ui.includeText.checked ? " with message text" : ""}. The export is recorded in the audit trail.`);
+      say(`Exported ${name}${withText ? " with message text" : ""}. The export is recorded in the audit trail.`);
     });
   }
 

@@ -262,24 +262,57 @@ def advocates() -> Response:
     return jsonify(items=console().advocates(staff.db, staff.user.id, staff.now))
 
 
+def idle_answer() -> dict[str, int]:
+    """How long this session has before it ends for idleness, and when the pages should ask
+    "still there?" (whole seconds)."""
+    staff = current()
+    policy = runtime().auth
+    return {
+        "idle_seconds_left": int(policy.idle_left(staff.staff_session, staff.now).total_seconds()),
+        "idle_warning_seconds": int(policy.warn_before().total_seconds()),
+    }
+
+
 @bp.get("/api/poll")
-@staff_view()
+@staff_view(background=True)
 def poll() -> Response:
     """The live counters: the page refetches whatever changed since it last looked.
 
-    Each poll is also how the hotline knows the advocate is still there (see presence); the
-    answer says whether they are available, since the hotline sets away someone it lost.
+    Each poll is also how the hotline knows the console is still open (see presence), and the
+    answer says whether they are available, since the hotline sets away someone it lost. A poll
+    is not a person's action: it moves the idle clock only when the page says it saw input
+    (``X-Hotline-Input: 1``); the answer says how long the session has left.
+
+    Counters come only for conversations the caller may see (:meth:`Console.visible_ids`);
+    other ids are left out, as if they did not exist.
     """
     staff = current()
     seen()
-    ids = [int(i) for i in request.args.get("conversations", "").split(",") if i.isdigit()][:20]
+    asked = [int(i) for i in request.args.get("conversations", "").split(",") if i.isdigit()]
+    ids = console().visible_ids(staff.db, staff.user, list(dict.fromkeys(asked))[:20])
     topics = [QUEUE, *(conversation_topic(i) for i in ids)]
     versions = runtime().live.versions(topics)
     return jsonify(
         queue=versions[QUEUE],
         conversations={str(i): versions[conversation_topic(i)] for i in ids},
         availability=staff.user.availability.value,
+        **idle_answer(),
     )
+
+
+@bp.get("/api/idle")
+@staff_view(background=True)
+def idle() -> Response:
+    """How long the session has left, for pages that do not poll; a background request, so
+    asking does not count as activity (input reported with it does)."""
+    return jsonify(idle_answer())
+
+
+@bp.post("/api/still-here")
+@staff_view()
+def still_here() -> Response:
+    """The "still there?" prompt's answer: a person's action, so the idle clock starts again."""
+    return jsonify(idle_answer())
 
 
 @bp.post("/api/sign-out")

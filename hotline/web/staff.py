@@ -6,6 +6,10 @@ gets 403; a state-changing request without the session's CSRF token gets 400. A 
 password was set by someone else is sent to ``/account/password`` (pages) or answered 403
 "change your password first" (API) until they change it. Work a view hands over (replies to
 send, live updates) runs only after the transaction commits.
+
+Only a person's actions keep a session from going idle (:func:`person_acted`): the pages mark
+what they fetch on their own with ``X-Hotline-Background: 1``, and add ``X-Hotline-Input: 1``
+when someone typed, clicked or scrolled since their last such request.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from hotline.web.security import served_over_https
 
 COOKIE = "hotline_session"
 CSRF_HEADER = "X-CSRF-Token"
+BACKGROUND_HEADER = "X-Hotline-Background"
+INPUT_HEADER = "X-Hotline-Input"
 ALL_STAFF = (StaffRole.ADVOCATE, StaffRole.SUPERVISOR, StaffRole.ADMIN)
 SUPERVISORS = (StaffRole.SUPERVISOR, StaffRole.ADMIN)
 
@@ -65,8 +71,17 @@ def _csrf_ok(expected: str) -> bool:
     return bool(given) and hmac.compare_digest(given, expected)
 
 
+def person_acted(background: bool) -> bool:
+    """Whether this request is a person's action, which moves the idle clock: anything but a
+    background request (a ``background`` view such as the poll, or one the page marked so),
+    unless the page says it saw input since its last one."""
+    if request.headers.get(INPUT_HEADER) == "1":
+        return True
+    return not background and request.headers.get(BACKGROUND_HEADER) != "1"
+
+
 def staff_view(
-    roles: tuple[StaffRole, ...] = ALL_STAFF, *, page: bool = False
+    roles: tuple[StaffRole, ...] = ALL_STAFF, *, page: bool = False, background: bool = False
 ) -> Callable[[Callable[P, Any]], Callable[P, Any]]:
     def decorate(view: Callable[P, Any]) -> Callable[P, Any]:
         @wraps(view)
@@ -76,7 +91,9 @@ def staff_view(
             token = request.cookies.get(COOKIE, "")
             try:
                 with rt.sessions.begin() as db:
-                    staff_session = load_session(db, rt.auth, token, now)
+                    staff_session = load_session(
+                        db, rt.auth, token, now, activity=person_acted(background)
+                    )
                     if staff_session is None:
                         result: Any = None
                     else:

@@ -118,15 +118,20 @@ def logs() -> Response:
     return jsonify(supervision().logs(staff.db, filters(), before_id=_int("before_id")))
 
 
-@bp.get("/api/export")
+@bp.route("/api/export", methods=["GET", "POST"])
 @staff_view(SUPERVISORS)
 def export() -> Response:
+    """The filtered conversations as a file. With ``include_text=1`` the texters' words are in
+    it, so a reason is required, sent as ``{"reason": ...}`` in a POST (never in the URL); a
+    GET, or a POST without one, is refused with 400 and exports nothing."""
     staff = current()
     fmt = _choice("format", ("csv", "json")) or "csv"
     include_text = request.args.get("include_text", "") in ("1", "yes", "true")
+    reason = text_field(body(), "reason", required=False) if request.method == "POST" else ""
     content = supervision().export(
-        staff.db, staff.user, filters(), fmt=fmt, include_text=include_text, now=staff.now
-    )
+        staff.db, staff.user, filters(), fmt=fmt, include_text=include_text, now=staff.now,
+        reason=reason,
+    )  # fmt: skip
     stamp = staff.now.strftime("%Y%m%d-%H%M")
     return Response(
         content,

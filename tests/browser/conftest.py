@@ -167,7 +167,15 @@ def chromium() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def hotline(tmp_path: Path, sqlite_template: Path) -> Iterator[Hotline]:
+def hotline_settings() -> dict[str, Any]:
+    """Settings a test module wants changed (override this fixture), e.g. a short idle time."""
+    return {}
+
+
+@pytest.fixture
+def hotline(
+    tmp_path: Path, sqlite_template: Path, hotline_settings: dict[str, Any]
+) -> Iterator[Hotline]:
     """A hotline of this test's own: its own database, task thread, fake Twilio and port."""
     database = tmp_path / "browser.sqlite3"
     shutil.copyfile(sqlite_template, database)
@@ -185,7 +193,7 @@ def hotline(tmp_path: Path, sqlite_template: Path) -> Iterator[Hotline]:
         twilio_from=SHORTCODE,
         twilio_api_base=fake.base_url,
         twilio_timeout_seconds=3,
-    )
+    ).with_overrides(**hotline_settings)
     queue = InProcessQueue(start=True)
     app = create_app({"settings": settings, "tasks": queue})
     upgrade(runtime_of(app).engine)  # already current: the template is migrated

@@ -404,6 +404,17 @@ def test_logs_export_metrics_and_the_audit_trail(
     page.get_by_label("Include message text").check()
     expect(page.locator("#export-warning")).to_have_class(re.compile(r"\bloud\b"))
     expect(page.locator("#export-warning")).to_contain_text("recorded in the audit trail")
+    # Message text needs a stated reason: refused without one, and the field says so.
+    reason = page.get_by_label("Reason to export message text")
+    with page.expect_response(lambda r: "/supervisor/api/export" in r.url) as refused:
+        page.get_by_role("button", name="Export CSV").click()
+    assert refused.value.status == 400
+    expect(page.locator("#status")).to_have_text(
+        "state why message text is exported (at least 10 characters)"
+    )
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    reason.fill("Court order 2026-114 for these conversations")
+    expect(reason).not_to_have_attribute("aria-invalid", "true")
     with page.expect_download() as download:
         page.get_by_role("button", name="Export CSV").click()
     full = Path(download.value.path()).read_text(encoding="utf-8")
@@ -424,6 +435,11 @@ def test_logs_export_metrics_and_the_audit_trail(
         ("json", True),
     ]
     assert all(e.actor_id == supervisor.id for e in export_events(hotline))
+    assert [e.detail.get("reason") for e in export_events(hotline)] == [
+        None,
+        "Court order 2026-114 for these conversations",
+        "Court order 2026-114 for these conversations",
+    ]
 
     # -- metrics: charts drawn, numbers that add up ---------------------------------------------
     bob = hotline.staff("bob")
@@ -487,7 +503,9 @@ def test_logs_export_metrics_and_the_audit_trail(
     found = page.locator("#audit-rows > tr")
     expect(found).to_have_count(3)
     expect(found.first).to_contain_text("format: json")
-    expect(found.first.locator(".flag")).to_have_text("include_text: true")
+    expect(found.first.locator(".flag")).to_have_text(
+        ["include_text: true", re.compile(r"^reason: Court order 2026-114")]
+    )
     expect(found.nth(2)).to_contain_text("include_text: false")
     expect(found.first).to_contain_text(supervisor.email)
     audit.get_by_label("Kind").fill("")

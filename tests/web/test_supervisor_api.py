@@ -101,7 +101,7 @@ def test_export_never_holds_a_number_and_text_only_when_asked(app: Flask, clock:
         app, clock, "hi", "no", "yes", '=HYPERLINK("http://evil")', "skip"
     )
     supervisor = staff(app, "supervisor")
-    client, _ = sign_in(app, supervisor)
+    client, csrf = sign_in(app, supervisor)
     plain = client.get("/supervisor/api/export?format=csv")
     assert plain.status_code == 200 and "attachment" in plain.headers["Content-Disposition"]
     text = plain.get_data(as_text=True)
@@ -109,7 +109,10 @@ def test_export_never_holds_a_number_and_text_only_when_asked(app: Flask, clock:
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [int(r["id"]) for r in rows] == [conversation_id]
 
-    full = client.get("/supervisor/api/export?format=csv&include_text=1").get_data(as_text=True)
+    full = post(
+        client, csrf, "/supervisor/api/export?format=csv&include_text=1",
+        {"reason": "Court order 2026-114 for this conversation"},
+    ).get_data(as_text=True)  # fmt: skip
     transcript = next(csv.DictReader(io.StringIO(full)))["transcript"]
     assert 'texter: =HYPERLINK("http://evil")' in transcript
     assert phone not in full
