@@ -86,7 +86,7 @@ def token_id(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _email_hash(email: str) -> str:
+def hash_email(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
 
 
@@ -116,7 +116,7 @@ def do_sign_in(
     """
     if _has_control_character(email) or _has_control_character(password):
         return Refused(GENERIC_REFUSAL)
-    email_hash = _email_hash(email)
+    email_hash = hash_email(email)
     attempt, earlier_failures = _begin_attempt(session, policy, email_hash, now)
     user = session.scalars(
         select(StaffUser).where(func.lower(StaffUser.email) == email.strip().lower())
@@ -224,19 +224,6 @@ def _audit_lockout(
         )
 
 
-def _attempt(
-    session: Session,
-    email_hash: str,
-    user: StaffUser | None,
-    now: datetime,
-    *,
-    succeeded: bool,
-    reason: str,
-) -> None:
-    session.add(SignInAttempt(email_hash=email_hash, at=now, succeeded=succeeded))
-    _audit_attempt(session, user, now, succeeded=succeeded, reason=reason)
-
-
 def _open_session(
     session: Session, user: StaffUser, now: datetime, *, awaiting_totp: bool
 ) -> SignedIn:
@@ -264,7 +251,7 @@ def do_verify_totp(
         return Refused("sign in again")
     user = session.get(StaffUser, current.user_id)
     assert user is not None and user.totp_secret_ciphertext is not None
-    email_hash = _email_hash(user.email)
+    email_hash = hash_email(user.email)
     # Codes are counted like passwords, before they are checked, one at a time per email; a
     # code sent alongside may have ended this session while this one waited for the lock.
     _lock_attempts(session, email_hash)

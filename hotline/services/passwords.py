@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hotline.db.models import SignInAttempt, StaffSession, StaffUser
+from hotline.db.models import SignInAttempt, StaffUser
 from hotline.services import events
-from hotline.services.auth import AuthPolicy, Refused, _email_hash
+from hotline.services.auth import AuthPolicy, Refused, end_all_sessions, hash_email
 from hotline.services.staff import (
     MAX_PASSWORD_LENGTH,
     StaffError,
@@ -49,7 +49,7 @@ def do_change_password(
         return Refused(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
     if new != repeated:
         return Refused("the two new passwords are not the same")
-    email_hash = _email_hash(user.email)
+    email_hash = hash_email(user.email)
     if _recent_failures(session, policy, email_hash, now) >= policy.max_failures:
         return Refused(THROTTLED)
     if not verify_password(user, current):
@@ -68,7 +68,7 @@ def do_change_password(
     user.password_hash = hash_password(new)
     user.must_change_password = False
     user.password_changed_at = now
-    ended = _end_other_sessions(session, user.id, current_session_id, now)
+    ended = end_all_sessions(session, user.id, now, keep=current_session_id)
     events.record(
         session,
         "password_changed",
@@ -92,16 +92,3 @@ def _recent_failures(session: Session, policy: AuthPolicy, email_hash: str, now:
         )
     )
     return int(failures or 0)
-
-
-def _end_other_sessions(session: Session, user_id: int, keep_id: str, now: datetime) -> int:
-    ended: int = session.execute(  # type: ignore[attr-defined]
-        update(StaffSession)
-        .where(
-            StaffSession.user_id == user_id,
-            StaffSession.ended_at.is_(None),
-            StaffSession.id != keep_id,
-        )
-        .values(ended_at=now)
-    ).rowcount
-    return ended

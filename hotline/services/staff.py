@@ -7,6 +7,7 @@ import functools
 import re
 import secrets
 import string
+import unicodedata
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -57,6 +58,9 @@ def check_password(password: str, email: str | None = None) -> None:
         raise StaffError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise StaffError(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
+    if any(unicodedata.category(character) == "Cc" for character in password):
+        # Sign-in refuses them (hotline.services.auth): such a password could never be used.
+        raise StaffError("password must not contain control characters (tab, newline and such)")
     folded = password.casefold()
     common = common_passwords()
     if folded in common or folded.strip(_DECORATION) in common:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from hotline.db.models import SignInAttempt, StaffUser
 from hotline.domain import totp
 from hotline.services import events
-from hotline.services.auth import AuthPolicy, Refused, _email_hash, end_all_sessions
+from hotline.services.auth import AuthPolicy, Refused, end_all_sessions, hash_email
 from hotline.services.second_factor import new_recovery_codes
 from hotline.services.staff import MAX_PASSWORD_LENGTH, verify_password
 from hotline.vault import Vault
@@ -143,7 +143,7 @@ def _reauthenticate(
     is the password (at least 12 characters, so never six digits). A failure counts as a failed
     sign-in of the account.
     """
-    email_hash = _email_hash(user.email)
+    email_hash = hash_email(user.email)
     failures = session.scalar(
         select(func.count())
         .select_from(SignInAttempt)

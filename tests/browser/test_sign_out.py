@@ -46,7 +46,7 @@ def test_signing_out_asks_who_answers_the_texters_first(
     alice, bob = hotline.staff("alice"), hotline.staff("bob")
     first, second = hotline.texter(), hotline.texter()
     first.triage(needs="I need a safe place")
-    second.triage(needs="they kept my passport")
+    second.triage(needs="I need a place to stay")  # both normal: in line by time
 
     bob_console = open_console()
     bob_console.sign_in(bob)

@@ -207,7 +207,7 @@ def test_the_live_board_watch_note_reassign_and_take_over(
     expect(alice_card).to_contain_text("Available")
     expect(alice_card).to_contain_text("1 active")
     row = alice_card.locator(f'.active-row[data-id="{held_id}"]')
-    expect(row).to_contain_text("Normal")
+    expect(row).to_contain_text("High")  # took ... passport (+40)
     expect(row.locator(".tick.since")).to_contain_text("for ")
     expect(row.locator(".tick.quiet")).to_contain_text("quiet ")
     expect(page.locator("#advocate-list > li").filter(has_text=bob.email)).to_contain_text("Away")

@@ -34,6 +34,7 @@ from tests.conftest import PostgresServer, new_phone
 from tests.helpers import post_signed, sms_form
 
 PASSWORD = "correct horse battery"
+NEW_PASSWORD = "a longer phrase nobody guesses"
 
 
 @dataclass
@@ -192,6 +193,18 @@ def sign_in(app: Flask, email: str) -> tuple[FlaskClient, str]:
     form = {"email": email, "password": PASSWORD, "csrf_token": login_csrf(client)}
     response = client.post("/login", data=form)
     assert response.status_code == 302, response.get_data(as_text=True)
+    if client.get("/console").headers.get("Location", "").endswith("/account/password"):
+        # Made with `hotline users create`: the first sign-in changes the password (also a
+        # write the app's role must be allowed).
+        page = client.get("/account/password").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token
+        changed = client.post(
+            "/account/password",
+            data={"csrf_token": token.group(1), "current_password": PASSWORD,
+                  "new_password": NEW_PASSWORD, "repeat_password": NEW_PASSWORD},
+        )  # fmt: skip
+        assert changed.status_code == 302, changed.get_data(as_text=True)
     page = client.get("/console").get_data(as_text=True)
     match = re.search(r'<meta name="csrf-token" content="([^"]+)">', page)
     assert match

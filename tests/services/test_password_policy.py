@@ -49,3 +49,10 @@ def test_refused(password: str, email: str | None, error: str) -> None:
 )
 def test_accepted(password: str, email: str | None) -> None:
     check_password(password, email)
+
+
+@pytest.mark.parametrize("password", ["correct horse\x00battery", "tab\tseparated-words-9"])
+def test_a_password_with_a_control_character_is_refused(password: str) -> None:
+    """Sign-in refuses control characters, so such a password could never be used."""
+    with pytest.raises(StaffError, match="control characters"):
+        check_password(password)
