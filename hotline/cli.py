@@ -50,7 +50,7 @@ def db_upgrade() -> None:
     owner_url = settings.migrate_database_url
     engine = make_engine(owner_url) if owner_url else runtime.engine
     try:
-        upgrade(engine, app_role=settings.database_app_role)
+        upgrade(engine, app_role=settings.database_app_role, vault=runtime.vault)
     except AppRoleError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
@@ -97,14 +97,13 @@ def users_create(email: str, role: str) -> None:
 
 @cli.command()
 def purge() -> None:
-    """Erase texts, notes and numbers past the retention period (HOTLINE_RETENTION_DAYS)."""
+    """Erase what is past the retention period (HOTLINE_RETENTION_DAYS) and staff records
+    past HOTLINE_STAFF_RECORD_DAYS, and print what was removed."""
     from hotline import jobs
 
     report = jobs.purge(current_app.extensions["hotline"])
-    click.echo(
-        f"erased {report.texts} texts, {report.notes} notes, {report.answers} triage answers "
-        f"and {report.numbers} phone numbers"
-    )
+    for line in report.lines():
+        click.echo(line)
 
 
 @cli.group()

@@ -31,7 +31,7 @@ def run_demo(*, host: str, port: int, reset: bool, instance: Path | None = None)
     # Signatures and the simulator's delivery reports use this address.
     app = create_app({"settings": settings.with_overrides(public_url=base)})
     runtime = runtime_of(app)
-    upgrade(runtime.engine)
+    upgrade(runtime.engine, vault=runtime.vault)
     passwords = _seed_staff(runtime, instance)
     _seed_directory(runtime)
     click.echo(f"hotline demo running on {base}  (Ctrl-C to stop)")

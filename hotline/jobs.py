@@ -79,17 +79,15 @@ def release_absent(runtime: Runtime) -> list[int]:
 
 
 def purge(runtime: Runtime) -> PurgeReport:
-    """Erase what is past the retention period (see :func:`purge_expired`)."""
+    """Erase what is past the retention period, and old staff records (see
+    :func:`purge_expired`)."""
+    settings = runtime.settings
     with runtime.sessions.begin() as session:
-        report = purge_expired(session, runtime.clock.now(), runtime.settings.retention_days)
-    if report.total:
-        log.info(
-            "purge erased %d texts, %d notes, %d answers, %d numbers",
-            report.texts,
-            report.notes,
-            report.answers,
-            report.numbers,
+        report = purge_expired(
+            session, runtime.clock.now(), settings.retention_days, settings.staff_record_days
         )
+    if report.total:
+        log.info("purge: %s", "; ".join(report.lines()))  # counts only
     return report
 
 

@@ -115,6 +115,9 @@ class Settings:
     trusted_proxies: int = 0
     # Privacy: texts, notes and numbers of conversations closed this long ago are erased.
     retention_days: float = 90.0
+    # Staff records that only ever grow: sign-in attempts and ended sessions are deleted after
+    # this many days (the lockout looks back minutes, the audit trail keeps each sign-in).
+    staff_record_days: float = 30.0
     # A folder with lexicon_en.toml / lexicon_es.toml replacing the shipped risk lexicons.
     lexicon_dir: str | None = None
     # Weekly quality review: conversations drawn from last week's closed ones, and how many of
@@ -344,6 +347,7 @@ _NUMBER_SETTINGS = {
     "HOTLINE_SESSION_MAX_HOURS": "session_max_hours",
     "HOTLINE_SIGN_IN_LOCKOUT_MINUTES": "sign_in_lockout_minutes",
     "HOTLINE_RETENTION_DAYS": "retention_days",
+    "HOTLINE_STAFF_RECORD_DAYS": "staff_record_days",
 }
 # Whole numbers an operator may set; each must be at least 1.
 _COUNT_SETTINGS = {

@@ -197,7 +197,7 @@ def test_the_start_confirmation_says_what_it_costs(language: str) -> None:
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("key", ["safe_word_done", "deleted"])
+@pytest.mark.parametrize("key", ["safe_word_done", "deleted", "deleted_opted_out"])
 def test_after_erasing_the_texter_hears_they_can_delete_the_thread(language: str, key: str) -> None:
     assert filled(key, language).endswith(DELETE_TIP[language])
 

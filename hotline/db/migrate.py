@@ -13,18 +13,28 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 from hotline.db.grants import check_app_role, grant_app_role
+from hotline.vault import Vault
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, vault: Vault | None = None) -> Config:
+    """Alembic's configuration for ``engine``. A migration that must encrypt what it moves
+    (0013: staff members' stated reasons) finds ``vault`` in ``config.attributes``."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
+    config.attributes["vault"] = vault
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head", *, app_role: str | None = None) -> None:
+def upgrade(
+    engine: Engine,
+    revision: str = "head",
+    *,
+    app_role: str | None = None,
+    vault: Vault | None = None,
+) -> None:
     """Migrate to ``revision`` as ``engine``'s role, then grant ``app_role`` what the app needs.
 
     Raises :class:`hotline.db.grants.AppRoleError` before migrating when ``app_role`` could act
@@ -33,7 +43,7 @@ def upgrade(engine: Engine, revision: str = "head", *, app_role: str | None = No
     if app_role is not None:
         with engine.connect() as connection:
             check_app_role(connection, app_role)
-    command.upgrade(alembic_config(engine), revision)
+    command.upgrade(alembic_config(engine, vault), revision)
     if app_role is not None:
         with engine.begin() as connection:
             grant_app_role(connection, app_role)

@@ -24,8 +24,10 @@ from sqlalchemy import (
     String,
     text,
 )
+from sqlalchemy.event import listens_for
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from hotline.db.content import Holds, holds
 from hotline.db.types import UTCDateTime
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.risk import Priority
@@ -70,10 +72,14 @@ class Texter(Base):
     __tablename__ = "texters"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    phone_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # None once erased: the texter can no longer be texted, only recognised.
-    phone_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
-    language: Mapped[str] = mapped_column(String(8), default="en")
+    # Replaced by a random value when the texter is erased, or away past the retention period:
+    # the same number texting again is then a new texter (hotline.services.erasure).
+    phone_hash: Mapped[str] = mapped_column(String(64), unique=True, info=holds(Holds.TEXTER_LINK))
+    # None once erased or purged: the texter can no longer be texted.
+    phone_ciphertext: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=holds(Holds.TEXTER_NUMBER)
+    )
+    language: Mapped[str] = mapped_column(String(8), default="en", info=holds(Holds.CODE))
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -121,29 +127,41 @@ class Conversation(Base):
     )
     # The triage machine (hotline.domain.triage): its state, language and re-ask count.
     state: Mapped[State] = mapped_column(_enum(State, 40), default=State.NEW)
-    language: Mapped[str] = mapped_column(String(8), default="en")
+    language: Mapped[str] = mapped_column(String(8), default="en", info=holds(Holds.CODE))
     # What the texter writes in when the hotline cannot text in it ("vi", "zh"...: ISO 639-1,
     # hotline.domain.language): ``language`` stays the one we write to them in.
-    texter_language: Mapped[str | None] = mapped_column(String(8))
+    texter_language: Mapped[str | None] = mapped_column(String(8), info=holds(Holds.CODE))
     reasks: Mapped[int] = mapped_column(Integer, default=0)
-    priority: Mapped[Priority] = mapped_column(_enum(Priority, 16), default=Priority.NORMAL)
+    priority: Mapped[Priority] = mapped_column(
+        _enum(Priority, 16),
+        default=Priority.NORMAL,
+        info=holds(Holds.TEXTER_FIGURE, Priority.NORMAL),
+    )
     # The one running timer, and when it fires (hotline.services.triage.fire_timer).
-    timer: Mapped[str | None] = mapped_column(String(24))
+    timer: Mapped[str | None] = mapped_column(String(24), info=holds(Holds.CODE))
     timer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     advocate_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
-    returning_texter: Mapped[bool] = mapped_column(Boolean, default=False)
+    returning_texter: Mapped[bool] = mapped_column(
+        Boolean, default=False, info=holds(Holds.TEXTER_FACT, False)
+    )
     # Triage answers. Free text is encrypted like every text.
-    in_danger: Mapped[bool | None] = mapped_column(Boolean)
-    safe_to_text: Mapped[bool | None] = mapped_column(Boolean)
-    needs_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
-    location_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
-    risk_score: Mapped[int] = mapped_column(Integer, default=0)
+    in_danger: Mapped[bool | None] = mapped_column(Boolean, info=holds(Holds.TEXTER_FACT))
+    safe_to_text: Mapped[bool | None] = mapped_column(Boolean, info=holds(Holds.TEXTER_FACT))
+    needs_ciphertext: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=holds(Holds.TEXTER_WORDS)
+    )
+    location_ciphertext: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=holds(Holds.TEXTER_WORDS)
+    )
+    risk_score: Mapped[int] = mapped_column(Integer, default=0, info=holds(Holds.TEXTER_FIGURE, 0))
     # Lexicon phrases that matched, e.g. "locked in (+40)": why the priority is what it is.
-    risk_reasons: Mapped[list[str] | None] = mapped_column(JSON)
-    survey_score: Mapped[int | None] = mapped_column(Integer)
-    close_reason: Mapped[str | None] = mapped_column(String(24))
-    disposition: Mapped[str | None] = mapped_column(String(48))
-    summary_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    risk_reasons: Mapped[list[str] | None] = mapped_column(JSON, info=holds(Holds.TEXTER_FACT))
+    survey_score: Mapped[int | None] = mapped_column(Integer, info=holds(Holds.TEXTER_FIGURE))
+    close_reason: Mapped[str | None] = mapped_column(String(24), info=holds(Holds.CODE))
+    disposition: Mapped[str | None] = mapped_column(String(48), info=holds(Holds.TEXTER_FIGURE))
+    summary_ciphertext: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=holds(Holds.TEXTER_WORDS)
+    )
     # Indexed: metrics and logs over a date range (migration 0008).
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -156,10 +174,19 @@ class Conversation(Base):
     # Emergency words: when first and last reported in this conversation (the first puts it at
     # the head of the queue), and when the texter was last sent the emergency guidance (it is
     # sent again only after a few minutes, however many emergency texts come).
-    emergency_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    guidance_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    emergency_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), info=holds(Holds.TEXTER_FACT)
+    )
+    guidance_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), info=holds(Holds.TEXTER_FACT)
+    )
     # The texter says or shows they are under 18: a person decides, never a timer.
-    minor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    minor: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=text("false"),
+        info=holds(Holds.TEXTER_FACT, False),
+    )
     # While queued: the last "we got your message", the last place in line the texter was told,
     # and the unprompted texts sent in the hour that began at ``unprompted_since``.
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -198,12 +225,16 @@ class Message(Base):
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), index=True)
     direction: Mapped[Direction] = mapped_column(_enum(Direction, 8))
     # None once erased or purged.
-    body_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
-    twilio_sid: Mapped[str | None] = mapped_column(String(34), unique=True)
+    body_ciphertext: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=holds(Holds.TEXTER_WORDS)
+    )
+    twilio_sid: Mapped[str | None] = mapped_column(
+        String(34), unique=True, info=holds(Holds.TEXTER_LINK)
+    )
     status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, 16))
     error_code: Mapped[int | None] = mapped_column(Integer)
-    num_media: Mapped[int] = mapped_column(Integer, default=0)
-    media_types: Mapped[list[str] | None] = mapped_column(JSON)
+    num_media: Mapped[int] = mapped_column(Integer, default=0, info=holds(Holds.TEXTER_FACT, 0))
+    media_types: Mapped[list[str] | None] = mapped_column(JSON, info=holds(Holds.TEXTER_FACT))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     # A STOP/START/HELP confirmation: the one kind of text that goes out to an opted-out number.
     compliance_notice: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -226,8 +257,8 @@ class StaffUser(Base):
     __tablename__ = "staff_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str] = mapped_column(String(254), unique=True, info=holds(Holds.STAFF_RECORD))
+    password_hash: Mapped[str] = mapped_column(String(255), info=holds(Holds.CREDENTIAL))
     role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, 16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -238,11 +269,15 @@ class StaffUser(Base):
     # seconds: whether they are really there, whatever ``availability`` says.
     console_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # TOTP two-factor: the shared secret, encrypted like every secret at rest.
-    totp_secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_secret_ciphertext: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=holds(Holds.STAFF_SECRET)
+    )
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # A new secret being set up: it replaces the enabled one only once a code from it is
     # confirmed, so opening the setup page never weakens the account.
-    totp_pending_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_pending_ciphertext: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=holds(Holds.STAFF_SECRET)
+    )
     # The last time step whose code was accepted: a code is never accepted twice.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     # Set when an account is created or its password reset by someone else: the temporary
@@ -259,9 +294,10 @@ class StaffSession(Base):
 
     __tablename__ = "staff_sessions"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token, hex
+    # sha256 of the token, hex
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, info=holds(Holds.CREDENTIAL))
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
-    csrf_token: Mapped[str] = mapped_column(String(64))
+    csrf_token: Mapped[str] = mapped_column(String(64), info=holds(Holds.CREDENTIAL))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -276,7 +312,7 @@ class RecoveryCode(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
-    code_hash: Mapped[str] = mapped_column(String(255))
+    code_hash: Mapped[str] = mapped_column(String(255), info=holds(Holds.CREDENTIAL))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -288,7 +324,7 @@ class SignInAttempt(Base):
     __table_args__ = (Index("ix_sign_in_attempts_email_hash_at", "email_hash", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email_hash: Mapped[str] = mapped_column(String(64))
+    email_hash: Mapped[str] = mapped_column(String(64), info=holds(Holds.CREDENTIAL))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     succeeded: Mapped[bool] = mapped_column(Boolean)
 
@@ -301,15 +337,20 @@ class Note(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
-    body_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    body_ciphertext: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=holds(Holds.TEXTER_WORDS)
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ConversationTag(Base):
+    """A tag on a conversation. The row as a whole describes the conversation: erased with it."""
+
     __tablename__ = "conversation_tags"
+    __table_args__ = ({"info": holds(Holds.TEXTER_FIGURE)},)
 
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
-    tag: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(40), primary_key=True, info=holds(Holds.STAFF_RECORD))
     author_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -318,10 +359,13 @@ class QuickReply(Base):
     __tablename__ = "quick_replies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    language: Mapped[str] = mapped_column(String(8), index=True)
-    title: Mapped[str] = mapped_column(String(80))
-    body: Mapped[str] = mapped_column(String(640))
+    language: Mapped[str] = mapped_column(String(8), index=True, info=holds(Holds.CODE))
+    title: Mapped[str] = mapped_column(String(80), info=holds(Holds.STAFF_RECORD))
+    body: Mapped[str] = mapped_column(String(640), info=holds(Holds.STAFF_RECORD))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+_DIRECTORY = holds(Holds.STAFF_RECORD)
 
 
 class Referral(Base):
@@ -330,12 +374,12 @@ class Referral(Base):
     __tablename__ = "referrals"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120))
-    services: Mapped[str] = mapped_column(String(400))
-    area: Mapped[str] = mapped_column(String(120))
-    phone: Mapped[str] = mapped_column(String(40))
-    hours: Mapped[str] = mapped_column(String(120))
-    language: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(120), info=_DIRECTORY)
+    services: Mapped[str] = mapped_column(String(400), info=_DIRECTORY)
+    area: Mapped[str] = mapped_column(String(120), info=_DIRECTORY)
+    phone: Mapped[str] = mapped_column(String(40), info=_DIRECTORY)
+    hours: Mapped[str] = mapped_column(String(120), info=_DIRECTORY)
+    language: Mapped[str] = mapped_column(String(40), info=_DIRECTORY)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -344,8 +388,8 @@ class Disposition(Base):
 
     __tablename__ = "dispositions"
 
-    code: Mapped[str] = mapped_column(String(48), primary_key=True)
-    label: Mapped[str] = mapped_column(String(120))
+    code: Mapped[str] = mapped_column(String(48), primary_key=True, info=_DIRECTORY)
+    label: Mapped[str] = mapped_column(String(120), info=_DIRECTORY)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -354,7 +398,7 @@ class Tag(Base):
 
     __tablename__ = "tags"
 
-    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), primary_key=True, info=_DIRECTORY)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -368,8 +412,8 @@ class SettingOverride(Base):
 
     __tablename__ = "setting_overrides"
 
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[Any] = mapped_column(JSON)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True, info=holds(Holds.CODE))
+    value: Mapped[Any] = mapped_column(JSON, info=_DIRECTORY)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
@@ -390,24 +434,86 @@ class QualityReview(Base):
     sampled_at: Mapped[datetime] = mapped_column(UTCDateTime())
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    scores: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    feedback_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The advocate's scores: figures about staff work, not the texter's.
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSON, info=holds(Holds.STAFF_RECORD))
+    feedback_ciphertext: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=holds(Holds.TEXTER_WORDS)
+    )
     seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the advocate read it
 
 
 class Event(Base):
     """One line of the append-only event log: the database refuses updates and deletes.
 
-    ``detail`` holds ids, names and figures, never a phone number or a text.
+    A line says only what happened, when, who did it and to which conversation. Its values
+    (answers, alert kinds, counts) are in :class:`EventDetail`, and a staff member's stated
+    reason is encrypted there: both can be erased with the texter or at the end of retention,
+    which this table, by design, never can.
     """
 
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(48), index=True)
+    kind: Mapped[str] = mapped_column(String(48), index=True, info=holds(Holds.CODE))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), index=True)
     texter_id: Mapped[int | None] = mapped_column(ForeignKey("texters.id"), index=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    erasable: Mapped[EventDetail | None] = relationship(
+        back_populates="event", lazy="joined", uselist=False
+    )
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        """The event's values; empty once erased or purged (or when it never had any)."""
+        if self.erasable is None or self.erasable.detail is None:
+            return {}
+        return self.erasable.detail
+
+    @detail.setter
+    def detail(self, value: dict[str, Any]) -> None:
+        if self.erasable is None:
+            self.erasable = EventDetail()
+        self.erasable.detail = value
+
+
+class EventDetail(Base):
+    """The erasable part of an event: its values, and a staff member's stated reason.
+
+    ``conversation_id`` and ``texter_id`` repeat the event's, so erasure and the purge find a
+    texter's rows here as they find them in every other table.
+    """
+
+    __tablename__ = "event_details"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), index=True)
+    texter_id: Mapped[int | None] = mapped_column(ForeignKey("texters.id"), index=True)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, info=holds(Holds.TEXTER_FACT))
+    # Free text a staff member had to give (why a number was revealed, a texter erased, message
+    # text exported): it can retell what a texter said.
+    reason_ciphertext: Mapped[bytes | None] = mapped_column(
+        LargeBinary, info=holds(Holds.TEXTER_WORDS)
+    )
+
+    event: Mapped[Event] = relationship(back_populates="erasable")
+
+
+@listens_for(EventDetail, "before_insert")
+def _same_texter_as_its_event(_mapper: Any, _connection: Any, detail: EventDetail) -> None:
+    detail.conversation_id = detail.event.conversation_id
+    detail.texter_id = detail.event.texter_id
+
+
+class OptedOutNumber(Base):
+    """The keyed hash of a number that texted STOP and was then erased or forgotten.
+
+    All that remains of such a texter, so that their STOP still holds: no time, no link to any
+    row. A new texter with this hash starts opted out (hotline.services.receive).
+    """
+
+    __tablename__ = "opted_out_numbers"
+
+    phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True, info=holds(Holds.OPT_OUT))

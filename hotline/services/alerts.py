@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from hotline.db.models import Conversation, Event, Message, StaffUser, Texter
+from hotline.db.models import Conversation, Event, EventDetail, Message, StaffUser, Texter
 from hotline.domain.phone import mask
 from hotline.services import events
 from hotline.services.console import VIEW_AUDIT_EVERY, ConsoleError, NotFound
@@ -71,18 +71,24 @@ class Alerts:
         text, as conversation views are).
         """
         since = now - ALERT_WINDOW
-        alerts = session.scalars(
-            select(Event)
-            .where(Event.kind == "alert", Event.created_at >= since)
-            .order_by(Event.id.desc())
-        ).all()
+        alerts = [
+            alert
+            for alert in session.scalars(
+                select(Event)
+                .where(Event.kind == "alert", Event.created_at >= since)
+                .order_by(Event.id.desc())
+            ).unique()
+            if kind_of(alert)  # an erased texter's alerts say nothing more: nothing to act on
+        ]
         if not alerts:
             return {"items": [], "count": 0}
         oldest = min(alert.created_at for alert in alerts)
         acknowledged = {
             (detail or {}).get("alert_id")
             for detail in session.scalars(
-                select(Event.detail).where(
+                select(EventDetail.detail)
+                .join(Event, Event.id == EventDetail.event_id)
+                .where(
                     Event.kind == "alert_acknowledged",
                     Event.created_at >= oldest - CLOCK_MARGIN,
                 )
@@ -227,10 +233,11 @@ def do_acknowledge(session: Session, user: StaffUser, alert_id: int, now: dateti
         raise NotFound(alert_id, "alert")
     _lock_alert(session, alert_id)
     alert = session.get(Event, alert_id)
-    if alert is None or alert.kind != "alert":
+    if alert is None or alert.kind != "alert" or not kind_of(alert):
         raise NotFound(alert_id, "alert")
     before = session.execute(
-        select(Event.detail, Event.created_at, StaffUser.email)
+        select(EventDetail.detail, Event.created_at, StaffUser.email)
+        .join(EventDetail, EventDetail.event_id == Event.id)
         .outerjoin(StaffUser, StaffUser.id == Event.actor_id)
         .where(
             Event.kind == "alert_acknowledged",

@@ -738,7 +738,7 @@ def do_reveal_number(
         conversation_id=conversation.id,
         texter_id=texter.id,
         actor_id=user.id,
-        reason=reason,
+        sealed_reason=console.vault.encrypt(reason),
     )
     return str(console.vault.decrypt(texter.phone_ciphertext))
 
@@ -758,5 +758,11 @@ def do_erase_texter(
         session, console, user, conversation_id, reason, "this texter is erased"
     )
     return erase_texter(
-        session, console.triage, conversation.texter_id, now, actor_id=user.id, reason=reason
+        session,
+        console.triage,
+        conversation.texter_id,
+        now,
+        actor_id=user.id,
+        by="supervisor",
+        sealed_reason=console.vault.encrypt(reason),
     )

@@ -6,20 +6,24 @@ at once: each change is a conditional UPDATE that only touches what still needs 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import Column, ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
+from hotline.db.content import columns
 from hotline.db.models import (
+    Base,
     Conversation,
     ConversationStatus,
+    Event,
+    EventDetail,
     Message,
-    Note,
-    QualityReview,
-    StaffUser,
+    RecoveryCode,
+    SignInAttempt,
+    StaffSession,
     Texter,
 )
 from hotline.db.session import lock_texter
@@ -27,21 +31,19 @@ from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.triage import Event as TriageEvent
 from hotline.domain.triage import On, State
 from hotline.services import events
-from hotline.services.triage import Outcome, Triage, erase_texter_content
+from hotline.services.erasure import PURGED, empty_content, erase_texter_content, forget_texter
+from hotline.services.triage import Outcome, Triage
 from hotline.vault import Vault
 
-# Every column that holds ciphertext, with its table's primary key.
-ENCRYPTED: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]], ...] = (
-    (Texter.id, Texter.phone_ciphertext),
-    (Message.id, Message.body_ciphertext),
-    (Conversation.id, Conversation.needs_ciphertext),
-    (Conversation.id, Conversation.location_ciphertext),
-    (Conversation.id, Conversation.summary_ciphertext),
-    (Note.id, Note.body_ciphertext),
-    (QualityReview.id, QualityReview.feedback_ciphertext),
-    (StaffUser.id, StaffUser.totp_secret_ciphertext),
-    (StaffUser.id, StaffUser.totp_pending_ciphertext),
-)
+
+def encrypted_columns() -> list[tuple[Column[Any], Column[Any]]]:
+    """Every column that holds ciphertext, with its table's primary key: derived from what the
+    columns declare (:mod:`hotline.db.content`), so a new one is rotated without a change here."""
+    found = []
+    for table, column, _ in columns(Base.metadata, where="encrypted"):
+        [key] = table.primary_key.columns
+        found.append((key, column))
+    return found
 
 
 @dataclass
@@ -66,7 +68,7 @@ def rotate_keys(
     stops early (for tests and for spreading the work out).
     """
     report = RotationReport()
-    for key_column, value_column in ENCRYPTED:
+    for key_column, value_column in encrypted_columns():
         after: Any = None
         while True:
             if max_batches is not None and report.batches >= max_batches:
@@ -83,10 +85,9 @@ def rotate_keys(
                         report.already_current += 1
                         continue
                     session.execute(
-                        update(key_column.class_)
+                        update(value_column.table)
                         .where(key_column == key, value_column == value)
-                        .values({value_column.key: vault.rotate(value)})
-                        .execution_options(synchronize_session=False)
+                        .values({value_column.name: vault.rotate(value)})
                     )
                     report.rotated += 1
                 after = rows[-1][0]
@@ -101,30 +102,73 @@ class PurgeReport:
     notes: int = 0
     answers: int = 0
     numbers: int = 0
+    details: int = 0
+    reasons: int = 0
+    sign_in_attempts: int = 0
+    staff_sessions: int = 0
+    recovery_codes: int = 0
 
     @property
     def total(self) -> int:
-        return self.texts + self.notes + self.answers + self.numbers
+        return sum(asdict(self).values())
+
+    def lines(self) -> list[str]:
+        """What was removed, for ``hotline purge`` and the log: one phrase per kind."""
+        return [
+            f"{self.texts} texts emptied",
+            f"{self.notes} notes and review feedback emptied",
+            f"{self.answers} conversations' answers, flags and risk reasons emptied",
+            f"{self.details} event details emptied",
+            f"{self.reasons} stated reasons erased",
+            f"{self.numbers} texters' numbers forgotten (number dropped, hash replaced)",
+            f"{self.sign_in_attempts} sign-in attempts deleted",
+            f"{self.staff_sessions} ended staff sessions deleted",
+            f"{self.recovery_codes} used recovery codes deleted",
+        ]
 
 
 def _erase(session: Session, column: InstrumentedAttribute[Any], *where: Any) -> int:
-    table = column.class_
-    count: int = session.execute(  # type: ignore[attr-defined]
-        update(table)
+    result = session.execute(
+        update(column.class_)
         .where(column.is_not(None), *where)
         .values({column.key: None})
         .execution_options(synchronize_session=False)
-    ).rowcount
-    return count
+    )
+    return cast(int, result.rowcount)  # type: ignore[attr-defined]
 
 
-def purge_expired(session: Session, now: datetime, retention_days: float) -> PurgeReport:
-    """Erase the content of conversations closed more than ``retention_days`` ago.
+def _no_pending_work() -> list[ColumnElement[bool]]:
+    """The texter has nothing left to send or to answer: forgetting their number now would
+    lose a text."""
+    unsent = exists().where(
+        Message.texter_id == Texter.id,
+        Message.direction == Direction.OUTBOUND,
+        Message.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SUBMITTING)),
+    )
+    unanswered = exists().where(
+        Message.texter_id == Texter.id,
+        Message.direction == Direction.INBOUND,
+        Message.processed_at.is_(None),
+    )
+    return [~unsent, ~unanswered]
 
-    What stays is anonymous: when, how long, which priority and disposition, survey scores. A
-    texter's number goes once none of their conversations is open or recent; their keyed hash
-    stays, so an opt-out is still honoured. Running it twice, or two at once, changes nothing
-    more than running it once.
+
+def purge_expired(
+    session: Session,
+    now: datetime,
+    retention_days: float,
+    staff_record_days: float | None = None,
+) -> PurgeReport:
+    """Erase the content of conversations closed more than ``retention_days`` ago, and forget
+    texters away that long; delete staff records older than ``staff_record_days``.
+
+    What is emptied is what the columns declare ``purged`` (:mod:`hotline.db.content`): texts,
+    notes, free-text and yes/no answers, flags, risk reasons, Twilio's message ids and the
+    events' values; staff members' stated reasons go when as old. What stays is anonymous
+    figures: when, how long, priority, disposition, tags, survey scores. A texter with no open
+    or recent conversation and nothing left to send is forgotten: their number goes and its
+    keyed hash is replaced (an opt-out stays as a bare hash: :func:`forget_texter`). Running it
+    twice, or two at once, changes nothing more than running it once.
     """
     cutoff = now - timedelta(days=retention_days)
     expired = select(Conversation.id).where(
@@ -133,52 +177,54 @@ def purge_expired(session: Session, now: datetime, retention_days: float) -> Pur
         Conversation.state.in_((State.ENDED, State.SURVEY)),
     )
     report = PurgeReport()
-    report.texts = _erase(session, Message.body_ciphertext, Message.conversation_id.in_(expired))
-    report.notes = _erase(session, Note.body_ciphertext, Note.conversation_id.in_(expired))
-    report.notes += _erase(
-        session, QualityReview.feedback_ciphertext, QualityReview.conversation_id.in_(expired)
-    )  # a reviewer's feedback may retell the conversation: it is a note about it
-    for column in (
-        Conversation.needs_ciphertext,
-        Conversation.location_ciphertext,
-        Conversation.summary_ciphertext,
-    ):
-        report.answers += _erase(session, column, Conversation.id.in_(expired))
-    # The lexicon phrases that matched echo the texter's words: they go too (not counted).
-    session.execute(
-        update(Conversation)
-        .where(Conversation.id.in_(expired))
-        .values(risk_reasons=None)
-        .execution_options(synchronize_session=False)
+    emptied = empty_content(session, PURGED, expired)
+    report.texts = emptied.get("messages", 0)
+    report.notes = emptied.get("notes", 0) + emptied.get("quality_reviews", 0)
+    report.answers = emptied.get("conversations", 0)
+    report.details = emptied.get("event_details", 0)
+    report.reasons = _erase(
+        session,
+        EventDetail.reason_ciphertext,
+        EventDetail.event_id.in_(select(Event.id).where(Event.created_at < cutoff)),
     )
     recent_or_open = exists().where(
         Conversation.texter_id == Texter.id,
         (Conversation.status == ConversationStatus.OPEN) | (Conversation.closed_at >= cutoff),
     )
-    unsent = exists().where(
-        Message.texter_id == Texter.id,
-        Message.direction == Direction.OUTBOUND,
-        Message.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SUBMITTING)),
-    )
-    report.numbers = _erase(
-        session,
-        Texter.phone_ciphertext,
-        Texter.last_seen_at < cutoff,
-        ~recent_or_open,
-        ~unsent,
-    )
-    if report.total:
-        events.record(
-            session,
-            "purged",
-            now,
-            texts=report.texts,
-            notes=report.notes,
-            answers=report.answers,
-            numbers=report.numbers,
-            retention_days=retention_days,
+    away = session.scalars(
+        select(Texter)
+        .where(
+            Texter.phone_ciphertext.is_not(None),
+            Texter.last_seen_at < cutoff,
+            ~recent_or_open,
+            *_no_pending_work(),
         )
+        .with_for_update(skip_locked=True)
+    ).all()
+    for texter in away:
+        forget_texter(session, texter)
+    report.numbers = len(away)
+    if staff_record_days is not None:
+        _purge_staff_records(session, now - timedelta(days=staff_record_days), report)
+    if report.total:
+        events.record(session, "purged", now, retention_days=retention_days, **asdict(report))
     return report
+
+
+def _purge_staff_records(session: Session, cutoff: datetime, report: PurgeReport) -> None:
+    """Sign-in attempts, ended (or long dead) sessions and used recovery codes older than
+    ``cutoff``: the lockout looks back minutes, and the audit trail keeps each sign-in."""
+
+    def deleted(statement: Any) -> int:
+        return cast(int, session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+    report.sign_in_attempts = deleted(delete(SignInAttempt).where(SignInAttempt.at < cutoff))
+    report.staff_sessions = deleted(
+        delete(StaffSession).where(
+            func.coalesce(StaffSession.ended_at, StaffSession.last_seen_at) < cutoff
+        )
+    )
+    report.recovery_codes = deleted(delete(RecoveryCode).where(RecoveryCode.used_at < cutoff))
 
 
 def erase_texter(
@@ -188,11 +234,12 @@ def erase_texter(
     now: datetime,
     *,
     actor_id: int | None,
-    reason: str,
+    by: str,
+    sealed_reason: bytes | None = None,
     keep_number: bool = False,
 ) -> Outcome:
-    """Erase a texter everywhere: every text, note and answer, and their number; open
-    conversations end. A ``texter_erased`` event stays as the tombstone.
+    """Erase a texter everywhere (:func:`erase_texter_content`); open conversations end. A
+    ``texter_erased`` event stays as the tombstone.
 
     Holds the texter's lock, so a text being processed at the same moment is handled either
     before (and erased with the rest) or after (and finds its own text erased). With
@@ -208,24 +255,31 @@ def erase_texter(
     ).all():
         triage.close(session, conversation, "erased", now)  # then STOP ends it without a word
         triage.advance(session, conversation, TriageEvent(On.STOP), now, outcome)
-    erase_texter_content(session, texter_id, now, actor_id=actor_id, reason=reason)
-    if not keep_number:
-        texter = session.get(Texter, texter_id)
-        assert texter is not None
-        texter.phone_ciphertext = None
+    erase_texter_content(
+        session,
+        texter_id,
+        now,
+        actor_id=actor_id,
+        by=by,
+        sealed_reason=sealed_reason,
+        keep_number=keep_number,
+    )
     outcome.queue_changed = True
     return outcome
 
 
 def finish_erasures(session: Session) -> int:
-    """Drop the numbers of erased texters once nothing is left to send them."""
-    unsent = exists().where(
-        Message.texter_id == Texter.id,
-        Message.direction == Direction.OUTBOUND,
-        Message.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SUBMITTING)),
+    """Once nothing is left to send an erased texter: drop their number, and empty the last
+    texts (the confirmation) and Twilio's ids of them. How many texters were finished."""
+    erased_and_done = and_(Texter.erasure_requested_at.is_not(None), *_no_pending_work())
+    finished = select(Texter.id).where(erased_and_done)
+    session.execute(
+        update(Message)
+        .where(
+            Message.texter_id.in_(finished),
+            or_(Message.body_ciphertext.is_not(None), Message.twilio_sid.is_not(None)),
+        )
+        .values(body_ciphertext=None, twilio_sid=None)
+        .execution_options(synchronize_session=False)
     )
-    return _erase(
-        session,
-        Texter.phone_ciphertext,
-        and_(Texter.erasure_requested_at.is_not(None), ~unsent),
-    )
+    return _erase(session, Texter.phone_ciphertext, erased_and_done)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, select
+from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.orm import Session
 
 from hotline.catalogue import LANGUAGES, other_language_emergency, other_language_line
-from hotline.db.models import Conversation, ConversationStatus, Message, Texter
+from hotline.db.models import Conversation, ConversationStatus, Message, OptedOutNumber, Texter
 from hotline.db.session import lock_texter_of
 from hotline.domain import answers
 from hotline.domain.delivery import Direction
@@ -127,24 +127,31 @@ def _handle(
         _alert_if_in_danger(session, triage, texter, message, body, now, outcome)
         return
     if keyword is Keyword.DELETE:
+        # Said before the erasure forgets it: only an opted-out number's hash is kept.
+        confirmation = "deleted_opted_out" if texter.opted_out_at is not None else "deleted"
         erased = erase_texter(
             session,
             triage,
             texter.id,
             now,
             actor_id=None,
-            reason="texter_request",
+            by="texter_request",
             keep_number=True,
         )
         outcome.conversations |= erased.conversations
         outcome.queue_changed = outcome.queue_changed or erased.queue_changed
-        _compliance(session, triage, texter, None, "deleted", now, outcome)
+        _compliance(session, triage, texter, None, confirmation, now, outcome)
         return
     if keyword is Keyword.HELP and fold(body) == "AYUDA":
         texter.language = "es"  # before the opted-out answer too: AYUDA is answered in Spanish
     if texter.opted_out_at is not None:
         if keyword is Keyword.START:
             texter.opted_out_at = None
+            # A number that opted out before an erasure started this texter opted out: that
+            # record goes now, as the opt-out itself does.
+            session.execute(
+                delete(OptedOutNumber).where(OptedOutNumber.phone_hash == texter.phone_hash)
+            )
             events.record(session, "opt_in", now, texter_id=texter.id, message_id=message.id)
             _compliance(session, triage, texter, None, "start_confirmation", now, outcome)
         elif keyword is Keyword.HELP:  # not "Reply STOP": they have; how to come back instead

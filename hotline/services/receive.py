@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, case, exists, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from hotline.db.models import Message, Texter
+from hotline.db.models import Message, OptedOutNumber, Texter
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.inbound import InboundText
 from hotline.vault import Vault
@@ -31,8 +31,19 @@ def _statements(dialect: str) -> _Statements:
     if insert is None:
         raise RuntimeError(f"unsupported database: {dialect}")
     texters, messages = cast(Table, Texter.__table__), cast(Table, Message.__table__)
+    # A number whose texter was erased or forgotten after a STOP starts opted out (the only
+    # thing kept of them: hotline.services.erasure.forget_texter). The column names are taken
+    # by the row's own values, hence the other names.
+    hash_, at = bindparam("hash_"), bindparam("at_")
+    opted_out = select(OptedOutNumber.phone_hash).where(OptedOutNumber.phone_hash == hash_)
     return _Statements(
         add_texter=insert(texters)
+        .values(
+            phone_hash=hash_,
+            created_at=at,
+            last_seen_at=at,
+            opted_out_at=case((exists(opted_out), at), else_=null()),
+        )
         .on_conflict_do_nothing(index_elements=["phone_hash"])
         .returning(texters.c.id),
         add_message=insert(messages)
@@ -48,33 +59,37 @@ def find_or_add_texter(session: Session, vault: Vault, phone: str, now: datetime
 
 def _find_or_add_texter(connection: Connection, vault: Vault, phone: str, now: datetime) -> int:
     phone_hash = vault.phone_hash(phone)
-    texter_id = connection.execute(
-        _statements(connection.dialect.name).add_texter,
-        {
-            "phone_hash": phone_hash,
-            "phone_ciphertext": vault.encrypt(phone),
-            "language": "en",
-            "created_at": now,
-            "last_seen_at": now,
-        },
-    ).scalar_one_or_none()
-    if texter_id is not None:
+    statements = _statements(connection.dialect.name)
+    # Twice at most: an erasure or the purge can replace the hash between the two statements,
+    # and the number is then a new texter.
+    for _ in range(2):
+        texter_id = connection.execute(
+            statements.add_texter,
+            {
+                "hash_": phone_hash,
+                "phone_ciphertext": vault.encrypt(phone),
+                "language": "en",
+                "at_": now,
+            },
+        ).scalar_one_or_none()
+        if texter_id is not None:
+            return int(texter_id)
+        found = connection.execute(
+            select(Texter.id, Texter.phone_ciphertext.is_not(None)).where(
+                Texter.phone_hash == phone_hash
+            )
+        ).one_or_none()
+        if found is None:
+            continue
+        texter_id, has_phone = found
+        if not has_phone:  # the number was dropped a moment ago: we need it to answer them
+            connection.execute(
+                update(Texter)
+                .where(Texter.id == texter_id)
+                .values(phone_ciphertext=vault.encrypt(phone))
+            )
         return int(texter_id)
-    texter_id, has_phone, erased = connection.execute(
-        select(
-            Texter.id,
-            Texter.phone_ciphertext.is_not(None),
-            Texter.erasure_requested_at.is_not(None),
-        ).where(Texter.phone_hash == phone_hash)
-    ).one()
-    if not has_phone or erased:
-        # An erased texter texting again: a new start, and we need the number to answer them.
-        connection.execute(
-            update(Texter)
-            .where(Texter.id == texter_id)
-            .values(phone_ciphertext=vault.encrypt(phone), erasure_requested_at=None)
-        )
-    return int(texter_id)
+    raise RuntimeError("a texter's row kept changing while their text was stored")
 
 
 class _SidTaken(Exception):

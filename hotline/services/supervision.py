@@ -333,9 +333,10 @@ class Supervision:
         included, and the reason, recorded as the reveal records its own."""
         if fmt not in ("csv", "json"):
             raise ConsoleError("format must be csv or json")
-        audit: dict[str, Any] = {}
+        sealed: bytes | None = None
         if include_text:
-            audit["reason"] = stated_reason(reason, "message text is exported", InvalidInput)
+            why = stated_reason(reason, "message text is exported", InvalidInput)
+            sealed = self.console.vault.encrypt(why)
         rows: list[dict[str, Any]] = []
         before: int | None = None
         while len(rows) < MAX_EXPORT:
@@ -368,7 +369,7 @@ class Supervision:
             include_text=include_text,
             rows=len(rows),
             filters=filters.describe(),
-            **audit,
+            sealed_reason=sealed,
         )
         if fmt == "json":
             return json.dumps(rows, ensure_ascii=False, indent=1)
@@ -532,12 +533,18 @@ class Supervision:
                     "kind": e.kind,
                     "actor": email,
                     "conversation_id": e.conversation_id,
-                    "detail": e.detail,
+                    "detail": self._audit_detail(e),
                 }
                 for e, email in rows
             ],
             "next_before_id": rows[-1][0].id if more else None,
         }
+
+    def _audit_detail(self, event: Event) -> dict[str, Any]:
+        """The event's values, with the stated reason (kept encrypted, apart from the event)
+        while it is kept."""
+        reason = events.stated_reason(self.console.vault, event)
+        return event.detail if reason is None else {**event.detail, "reason": reason}
 
     # -- stepping in -------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, select, tuple_, update
+from sqlalchemy import ColumnElement, case, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from hotline.catalogue import KEYWORD_REPLIES, lexicons, render
@@ -20,8 +20,6 @@ from hotline.db.models import (
     Conversation,
     ConversationStatus,
     Message,
-    Note,
-    QualityReview,
     Texter,
 )
 from hotline.db.session import lock_texter
@@ -33,6 +31,7 @@ from hotline.domain.risk import Lexicon, Priority, assess, dangers, higher
 from hotline.domain.triage import Action, On, Op, Snapshot, State, step
 from hotline.domain.triage import Event as TriageEvent
 from hotline.services import events, waiting
+from hotline.services.erasure import erase_texter_content
 from hotline.services.staffing import HoursPolicy
 from hotline.settings import Settings
 from hotline.vault import Vault
@@ -211,7 +210,7 @@ class Triage:
             self.close(session, conversation, action.arg, now)
         elif op is Op.WIPE:
             erase_texter_content(
-                session, conversation.texter_id, now, actor_id=None, reason="safe_word"
+                session, conversation.texter_id, now, actor_id=None, by="safe_word"
             )
         elif op is Op.RESTART:
             outcome.restart = True
@@ -467,67 +466,6 @@ def recent_claims(session: Session, now: datetime, minutes: int = 60) -> list[da
         )
         if claimed is not None
     ]
-
-
-def erase_texter_content(
-    session: Session, texter_id: int, now: datetime, *, actor_id: int | None, reason: str
-) -> None:
-    """Erase everything a texter wrote or was written, in every conversation: texts (pending
-    replies included, so the send path cancels them), notes, triage answers, risk reasons.
-
-    The number stays for the one confirmation queued after this; the sweep drops it once
-    nothing is left to send (:func:`hotline.services.privacy.finish_erasures`). The caller
-    holds the texter's lock. An ``texter_erased`` event is the tombstone.
-    """
-    session.flush()
-    conversations = select(Conversation.id).where(Conversation.texter_id == texter_id)
-    erased_texts = session.execute(  # type: ignore[attr-defined]
-        update(Message)
-        .where(Message.texter_id == texter_id, Message.body_ciphertext.is_not(None))
-        .values(body_ciphertext=None)
-        .execution_options(synchronize_session="fetch")
-    ).rowcount
-    erased_notes = session.execute(  # type: ignore[attr-defined]
-        update(Note)
-        .where(Note.conversation_id.in_(conversations), Note.body_ciphertext.is_not(None))
-        .values(body_ciphertext=None)
-        .execution_options(synchronize_session="fetch")
-    ).rowcount
-    # A reviewer's feedback on the conversation may retell what the texter said: it goes too
-    # (the scores, figures only, stay).
-    session.execute(
-        update(QualityReview)
-        .where(
-            QualityReview.conversation_id.in_(conversations),
-            QualityReview.feedback_ciphertext.is_not(None),
-        )
-        .values(feedback_ciphertext=None)
-        .execution_options(synchronize_session="fetch")
-    )
-    session.execute(
-        update(Conversation)
-        .where(Conversation.texter_id == texter_id)
-        .values(
-            needs_ciphertext=None,
-            location_ciphertext=None,
-            summary_ciphertext=None,
-            risk_reasons=None,
-        )
-        .execution_options(synchronize_session="fetch")
-    )
-    texter = session.get(Texter, texter_id)
-    assert texter is not None
-    texter.erasure_requested_at = now
-    events.record(
-        session,
-        "texter_erased",
-        now,
-        texter_id=texter_id,
-        actor_id=actor_id,
-        reason=reason,
-        texts=erased_texts,
-        notes=erased_notes,
-    )
 
 
 def fire_timer(session: Session, triage: Triage, conversation_id: int, now: datetime) -> Outcome:

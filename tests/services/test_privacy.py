@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import inspect, select, text
 
 from hotline import jobs, runtime_of
-from hotline.db.models import Conversation, Event, Message, Note, Texter
+from hotline.db.models import Conversation, Event, Message, Note, OptedOutNumber, Texter
 from hotline.domain.delivery import DeliveryStatus
 from hotline.domain.triage import State
 from hotline.services.privacy import erase_texter, purge_expired, rotate_keys
@@ -134,7 +134,7 @@ def test_purge_erases_old_content_keeps_figures_and_is_idempotent(
     with runtime.sessions.begin() as session:
         second = purge_expired(session, clock.now(), 90)
 
-    assert first.texts > 0 and first.notes == 1 and first.answers >= 2 and first.numbers == 1
+    assert first.texts > 0 and first.notes == 1 and first.answers == 1 and first.numbers == 1
     assert second.total == 0
     with runtime.sessions() as session:
         old = session.get(Conversation, old_id)
@@ -150,12 +150,19 @@ def test_purge_erases_old_content_keeps_figures_and_is_idempotent(
             for m in session.scalars(select(Message).where(Message.conversation_id == recent_id))
         ]
         assert all(body is not None for body in recent_bodies)
-    old_texter = texter_of(app, old_phone)
-    assert old_texter is not None and old_texter.phone_ciphertext is None and old_texter.opted_out
-    # Their STOP still holds: a text from them gets no answer.
+    # Forgotten: nothing found by their number leads to the old row, but their STOP, kept as a
+    # bare hash, still holds: a text from them gets no answer.
+    assert texter_of(app, old_phone) is None
+    with runtime.sessions() as session:
+        old_texter = session.get(Texter, old.texter_id)
+        kept = session.scalars(select(OptedOutNumber.phone_hash)).all()
+    assert old_texter is not None and old_texter.phone_ciphertext is None
+    assert old_texter.opted_out_at is None
+    assert kept == [runtime.vault.phone_hash(old_phone)]
     before = len(sent_to(app, old_phone))
     text_in(app, old_phone, "hello")
     assert len(sent_to(app, old_phone)) == before
+    assert texter_of(app, old_phone).opted_out  # type: ignore[union-attr]
 
 
 def test_two_purges_at_once_act_once(
@@ -190,26 +197,30 @@ def test_two_purges_at_once_act_once(
 def test_delete_erases_the_texter_everywhere_after_confirming(app: Flask) -> None:
     phone = new_phone()
     full_conversation(app, phone, "persimmon")
+    texter = texter_of(app, phone)
+    assert texter is not None
     text_in(app, phone, "DELETE")
     assert sent_to(app, phone)[-1] == runtime_of(app).triage.render_plain("deleted", "en")
+    assert texter_of(app, phone) is None  # at once: the number no longer finds the row
     jobs.sweep(runtime_of(app))
-    texter = texter_of(app, phone)
-    assert texter is not None and texter.phone_ciphertext is None
     with runtime_of(app).sessions() as session:
-        kept = [
-            runtime_of(app).vault.decrypt(m.body_ciphertext)
-            for m in session.scalars(select(Message).where(Message.texter_id == texter.id))
-            if m.body_ciphertext is not None
-        ]
+        erased = session.get(Texter, texter.id)
+        kept = session.scalars(
+            select(Message.body_ciphertext).where(
+                Message.texter_id == texter.id, Message.body_ciphertext.is_not(None)
+            )
+        ).all()
         tombstones = session.scalars(
             select(Event).where(Event.kind == "texter_erased", Event.texter_id == texter.id)
         ).all()
-    assert kept == [runtime_of(app).triage.render_plain("deleted", "en")]
+    assert erased is not None and erased.phone_ciphertext is None
+    assert kept == []  # the confirmation too, once sent
     assert "persimmon" not in dump(app)
-    assert len(tombstones) == 1 and tombstones[0].detail["reason"] == "texter_request"
-    # They can come back: a new start.
+    assert [t.detail["by"] for t in tombstones] == ["texter_request"]
+    # They can come back: a new start, as a new texter.
     text_in(app, phone, "hi again")
     assert sent_to(app, phone)[-1] == runtime_of(app).triage.render_plain("welcome", "en")
+    assert conversation(app, phone).returning_texter is False
 
 
 def test_erasure_racing_a_running_task_ends_erased(
@@ -239,7 +250,7 @@ def test_erasure_racing_a_running_task_ends_erased(
         processing_started.wait(5)
         with runtime.sessions.begin() as session:
             erase_texter(
-                session, runtime.triage, texter.id, clock.now(), actor_id=None, reason="test"
+                session, runtime.triage, texter.id, clock.now(), actor_id=None, by="test"
             )
         erase_done.set()
 
@@ -262,8 +273,14 @@ def test_erasure_racing_a_running_task_ends_erased(
             )
         ).all()
     assert leftovers == [] and unsent == []
-    assert conversation(app, phone).state is State.ENDED
-    assert texter_of(app, phone).phone_ciphertext is None  # type: ignore[union-attr]
+    with runtime.sessions() as session:
+        ended = session.scalars(
+            select(Conversation.state).where(Conversation.texter_id == texter.id)
+        ).all()
+        erased = session.get(Texter, texter.id)
+    assert ended == [State.ENDED]
+    assert erased is not None and erased.phone_ciphertext is None
+    assert texter_of(app, phone) is None
 
 
 def test_a_text_erased_before_its_turn_is_never_answered(app: Flask) -> None:
@@ -274,7 +291,7 @@ def test_a_text_erased_before_its_turn_is_never_answered(app: Flask) -> None:
     assert texter is not None
     with runtime.sessions.begin() as session:
         erase_texter(
-            session, runtime.triage, texter.id, runtime.clock.now(), actor_id=None, reason="test"
+            session, runtime.triage, texter.id, runtime.clock.now(), actor_id=None, by="test"
         )
     run(app)
     assert sent_to(app, phone) == []

@@ -312,7 +312,7 @@ def test_erased_advocate_less_and_open_conversations_are_not_drawn(app: Flask) -
                 select(Texter.id).where(Texter.phone_hash == runtime.vault.phone_hash(phone))
             )
             assert texter_id is not None
-            erase_texter(session, runtime.triage, texter_id, in_week(6), actor_id=None, reason="t")
+            erase_texter(session, runtime.triage, texter_id, in_week(6), actor_id=None, by="t")
     # The returning texter's mark is cleared when they text again; their old conversation stays
     # erased, and the new one (opened after the erasure) is a candidate like any other.
     fresh = closed(app, advocate.id, in_week(30), phone=returned_phone)
@@ -597,7 +597,7 @@ def test_no_review_of_ones_own_an_erased_or_a_missing_conversation(app: Flask) -
         conversation = session.get(Conversation, review.conversation_id if review else 0)
         assert conversation is not None
         erase_texter(
-            session, runtime.triage, conversation.texter_id, NOW, actor_id=None, reason="t"
+            session, runtime.triage, conversation.texter_id, NOW, actor_id=None, by="t"
         )
     with pytest.raises(ConsoleError) as refused:
         submit(app, supervisor, erased, GOOD_SCORES, FEEDBACK)
@@ -650,7 +650,7 @@ def test_erasing_the_texter_erases_the_feedback_and_keeps_the_scores(app: Flask)
         conversation = session.get(Conversation, row.conversation_id)
         assert conversation is not None
         erase_texter(
-            session, runtime.triage, conversation.texter_id, NOW, actor_id=None, reason="texter"
+            session, runtime.triage, conversation.texter_id, NOW, actor_id=None, by="texter"
         )
 
     (row,) = reviews(app)
