@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import inspect, select, text
 from werkzeug.test import TestResponse
 
 from hotline import runtime_of
@@ -121,3 +121,18 @@ def sign_in_client(app: Flask, user: StaffUser) -> tuple[FlaskClient, str]:
     found = re.search(r'<meta name="csrf-token" content="([^"]+)">', page)
     assert found
     return client, found.group(1)
+
+
+def dump(app: Flask) -> str:
+    """Every row of every table as text, binary values decoded as Latin-1: what a database dump
+    would show."""
+    engine = runtime_of(app).engine
+    with engine.connect() as connection:
+        parts = []
+        for table in inspect(connection).get_table_names():
+            for row in connection.execute(text(f'SELECT * FROM "{table}"')):
+                parts.append(repr(tuple(row)))
+                for value in row:
+                    if isinstance(value, bytes | memoryview):
+                        parts.append(bytes(value).decode("latin-1"))
+    return "\n".join(parts)

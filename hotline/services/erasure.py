@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hotline.db.content import columns, tables
-from hotline.db.models import Base, Conversation, OptedOutNumber, Texter
+from hotline.db.models import Base, Conversation, EventDetail, OptedOutNumber, Texter
 from hotline.services import events
 
 ERASED = "erased"
@@ -87,6 +87,21 @@ def empty_content(
             )
             changed[table.name] = cast(int, result.rowcount)  # type: ignore[attr-defined]
     return changed
+
+
+def empty_event_details(session: Session, conversation_id: int) -> None:
+    """Empty the values of every event of an erased conversation, those recorded after its
+    erasure in the same step included (the texter's tombstone names no conversation)."""
+    session.flush()
+    session.execute(
+        update(EventDetail)
+        .where(
+            EventDetail.conversation_id == conversation_id,
+            or_(EventDetail.detail.is_not(None), EventDetail.reason_ciphertext.is_not(None)),
+        )
+        .values(detail=null(), reason_ciphertext=None)
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def _remember_opt_out(session: Session, phone_hash: str) -> None:

@@ -165,6 +165,8 @@ class Dispatcher:
             if reason is not None:
                 message.status = DeliveryStatus.CANCELED
                 message.status_updated_at = now
+                # An erased texter's cancelled replies say no more than that they were.
+                why = {} if texter.erasure_requested_at is not None else {"reason": reason}
                 events.record(
                     session,
                     "send_canceled",
@@ -172,7 +174,7 @@ class Dispatcher:
                     conversation_id=message.conversation_id,
                     texter_id=texter.id,
                     message_id=message.id,
-                    reason=reason,
+                    **why,
                 )
                 return SendOutcome(SendResult.CANCELED, conversation_id=message.conversation_id)
             attempts = message.send_attempts + 1

@@ -31,7 +31,7 @@ from hotline.domain.risk import Lexicon, Priority, assess, dangers, higher
 from hotline.domain.triage import Action, On, Op, Snapshot, State, step
 from hotline.domain.triage import Event as TriageEvent
 from hotline.services import events, waiting
-from hotline.services.erasure import erase_texter_content
+from hotline.services.erasure import empty_event_details, erase_texter_content
 from hotline.services.staffing import HoursPolicy
 from hotline.settings import Settings
 from hotline.vault import Vault
@@ -166,6 +166,9 @@ class Triage:
             to_state=after.state.value,
             actions=[str(a) for a in actions],
         )
+        if any(action.op is Op.WIPE for action in actions):
+            # What this step recorded after the wipe (the close, the step itself) goes too.
+            empty_event_details(session, conversation.id)
         return actions
 
     def _carry_out(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select
 
 from hotline import jobs, runtime_of
 from hotline.db.models import Conversation, Event, Message, Note, OptedOutNumber, Texter
@@ -20,7 +20,7 @@ from hotline.sms.sender import LocalSender
 from hotline.vault import Vault, VaultError
 from tests.conftest import TEST_DATA_KEY, new_phone
 from tests.fakes import FakeClock
-from tests.helpers import post_signed, sms_form, texter_of
+from tests.helpers import dump, post_signed, sms_form, texter_of
 from tests.texting import advocate, claim, conversation, run, sent_to, text_in
 
 
@@ -53,19 +53,6 @@ def full_conversation(app: Flask, phone: str, secret: str) -> int:
     jobs.hand_over(runtime, closed)
     run(app)
     return conversation_id
-
-
-def dump(app: Flask) -> str:
-    engine = runtime_of(app).engine
-    with engine.connect() as connection:
-        parts = []
-        for table in inspect(connection).get_table_names():
-            for row in connection.execute(text(f'SELECT * FROM "{table}"')):
-                parts.append(repr(tuple(row)))
-                for value in row:
-                    if isinstance(value, bytes | memoryview):
-                        parts.append(bytes(value).decode("latin-1"))
-    return "\n".join(parts)
 
 
 def test_a_database_dump_reveals_no_number_and_no_text(app: Flask) -> None:
@@ -249,9 +236,7 @@ def test_erasure_racing_a_running_task_ends_erased(
     def erase() -> None:
         processing_started.wait(5)
         with runtime.sessions.begin() as session:
-            erase_texter(
-                session, runtime.triage, texter.id, clock.now(), actor_id=None, by="test"
-            )
+            erase_texter(session, runtime.triage, texter.id, clock.now(), actor_id=None, by="test")
         erase_done.set()
 
     threads = [threading.Thread(target=process), threading.Thread(target=erase)]

@@ -596,9 +596,7 @@ def test_no_review_of_ones_own_an_erased_or_a_missing_conversation(app: Flask) -
         review = session.get(QualityReview, erased)
         conversation = session.get(Conversation, review.conversation_id if review else 0)
         assert conversation is not None
-        erase_texter(
-            session, runtime.triage, conversation.texter_id, NOW, actor_id=None, by="t"
-        )
+        erase_texter(session, runtime.triage, conversation.texter_id, NOW, actor_id=None, by="t")
     with pytest.raises(ConsoleError) as refused:
         submit(app, supervisor, erased, GOOD_SCORES, FEEDBACK)
     assert (

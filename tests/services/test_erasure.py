@@ -1,0 +1,389 @@
+"""Erased means erased (issue 16), through the real paths: a texter who answered every
+question, was tagged, revealed, reviewed and noted, then erased by the safe word, by ``DELETE``
+or by a supervisor, leaves nothing that links their number to what was said or to having
+texted before. Every column declared ``erased`` is filled first (by the conversation, or by
+hand where a conversation cannot reach it) and shown empty after, on SQLite and PostgreSQL;
+on PostgreSQL ``pg_dump`` holds none of the markers."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import Enum as SqlEnum
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from hotline import jobs, runtime_of
+from hotline.db.content import Held, columns
+from hotline.db.models import (
+    Base,
+    Conversation,
+    ConversationTag,
+    Event,
+    EventDetail,
+    OptedOutNumber,
+    QualityReview,
+    StaffUser,
+    Texter,
+)
+from hotline.services.console import Console, do_erase_texter, do_reveal_number
+from hotline.services.staff import do_create_staff
+from tests.conftest import new_phone
+from tests.helpers import dump, post_signed, sms_form, texter_of
+from tests.texting import advocate, claim, conversation, run, sent_to, text_in
+
+WORDS = "tamarind"  # in what the texter writes
+STAFF_WORDS = "quillwort"  # in what staff write about them
+REASON = "she said he waits at 14 Quillwort Lane"  # a supervisor's stated reason
+MARKERS = (WORDS, STAFF_WORDS, "Quillwort Lane")
+
+
+@pytest.fixture
+def app(clocked_app: Flask) -> Flask:
+    return clocked_app
+
+
+def staff(app: Flask, role: str) -> StaffUser:
+    runtime = runtime_of(app)
+    with runtime.sessions.begin() as session:
+        return do_create_staff(
+            session, f"{role}-{new_phone()[2:]}@example.org", "a long password!", role,
+            runtime.clock.now(),
+        )  # fmt: skip
+
+
+def as_user(session: Session, user: StaffUser) -> StaffUser:
+    found = session.get(StaffUser, user.id)
+    assert found is not None
+    return found
+
+
+def first_conversation(app: Flask, phone: str, supervisor: StaffUser) -> int:
+    """Answered every question, held by an advocate, replied to, noted, tagged, closed with a
+    summary and a disposition, surveyed, revealed with a reason and reviewed."""
+    runtime = runtime_of(app)
+    for body in ("hi", "no", "yes", f"my boss {WORDS} took my passport", "Houston TX"):
+        text_in(app, phone, body)
+    advocate_id = advocate(app)
+    claim(app, phone, advocate_id)
+    console = Console(runtime.triage, 3)
+    conversation_id = conversation(app, phone).id
+    with runtime.sessions.begin() as session:
+        user = session.get(StaffUser, advocate_id)
+        assert user is not None
+        now = runtime.clock.now()
+        console.add_note(session, user, conversation_id, f"note: {STAFF_WORDS}", now)
+        console.tag(session, user, conversation_id, console.tags(session)[0], now)
+        replied = console.reply(session, user, conversation_id, f"about {WORDS}", now)
+        closed = console.close(
+            session, user, conversation_id, "referred", f"summary: {STAFF_WORDS}", now
+        )
+        number = do_reveal_number(
+            session, console, as_user(session, supervisor), conversation_id, REASON, now
+        )
+        assert number == phone
+        session.add(
+            QualityReview(
+                conversation_id=conversation_id,
+                advocate_id=advocate_id,
+                week_start=date(2026, 11, 30),
+                sampled_at=now,
+                reviewer_id=supervisor.id,
+                reviewed_at=now,
+                scores={"warmth": 3},
+                feedback_ciphertext=runtime.vault.encrypt(f"feedback: {STAFF_WORDS}"),
+            )
+        )
+    jobs.hand_over(runtime, replied)
+    jobs.hand_over(runtime, closed)
+    run(app)
+    text_in(app, phone, "5")  # the survey
+    return conversation_id
+
+
+def second_conversation(app: Flask, phone: str) -> None:
+    """A returning texter: emergency words, under 18, a photo."""
+    form = sms_form(phone, "hi again", NumMedia="1", MediaContentType0="image/jpeg")
+    assert post_signed(app.test_client(), "/twilio/sms", form).status_code == 200
+    run(app)
+    text_in(app, phone, f"I am 16 and he has a gun, {WORDS}")
+    assert conversation(app, phone).returning_texter is True
+
+
+def empty(column: Any, kept: Held) -> Any:
+    return column.is_(None) if kept.empty is None else column == kept.empty
+
+
+def scope_of(table: Table, texter_id: int) -> Any:
+    conversations = select(Conversation.id).where(Conversation.texter_id == texter_id)
+    if table.name == "conversations":
+        return table.c.id.in_(conversations)
+    if "conversation_id" not in table.c:
+        return None
+    clauses = [table.c.conversation_id.in_(conversations)]
+    if "texter_id" in table.c:
+        clauses.append(table.c.texter_id == texter_id)
+    return or_(*clauses)
+
+
+def filler(column: Any, app: Flask) -> Any:
+    kind = column.type
+    if isinstance(kind, SqlEnum):
+        return "urgent"
+    if isinstance(kind, Boolean):
+        return True
+    if isinstance(kind, Integer):
+        return 4
+    if isinstance(kind, DateTime):
+        return datetime(2026, 12, 6, tzinfo=UTC)
+    if isinstance(kind, LargeBinary):
+        return runtime_of(app).vault.encrypt(f"filled: {WORDS}")
+    if isinstance(kind, JSON):
+        return [f"filled {WORDS}"]
+    assert isinstance(kind, String)
+    return f"SMfilled{WORDS}"[: kind.length]
+
+
+def declared_erased() -> list[tuple[Table, Any, Held]]:
+    return [(t, c, h) for t, c, h in columns(Base.metadata, where="erased") if t.name != "texters"]
+
+
+def fill_what_the_conversation_left_empty(app: Flask, texter_id: int) -> list[str]:
+    """Every declared column must hold something before the erasure: the conversation filled
+    most; one row of each column it could not reach is filled by hand. Their names."""
+    filled = []
+    with runtime_of(app).sessions.begin() as session:
+        for table, column, kept in declared_erased():
+            scope = scope_of(table, texter_id)
+            assert scope is not None, table.name
+            holding = select(func.count()).select_from(table).where(scope, ~empty(column, kept))
+            if session.scalar(holding):
+                continue
+            [key] = table.primary_key.columns
+            one = session.scalar(select(key).where(scope).order_by(key).limit(1))
+            assert one is not None, f"no {table.name} row of the texter to fill"
+            session.execute(
+                update(table).where(key == one).values({column.name: filler(column, app)})
+            )
+            filled.append(f"{table.name}.{column.name}")
+    return filled
+
+
+def left_behind(app: Flask, texter_id: int) -> list[str]:
+    """``table.column`` of every declared column still holding something for the texter, apart
+    from the tombstone of the erasure itself."""
+    tombstones = select(Event.id).where(Event.kind == "texter_erased")
+    found = []
+    with runtime_of(app).sessions() as session:
+        for table, column, kept in declared_erased():
+            scope = scope_of(table, texter_id)
+            where = [scope, ~empty(column, kept)]
+            if table.name == "event_details":
+                where.append(table.c.event_id.not_in(tombstones))
+            count = session.scalar(select(func.count()).select_from(table).where(*where))
+            if count:
+                found.append(f"{table.name}.{column.name}")
+        if session.scalar(
+            select(func.count())
+            .select_from(ConversationTag)
+            .join(Conversation, Conversation.id == ConversationTag.conversation_id)
+            .where(Conversation.texter_id == texter_id)
+        ):
+            found.append("conversation_tags")
+    return found
+
+
+def pg_dump(app: Flask) -> str:
+    url = make_url(runtime_of(app).engine.url).set(drivername="postgresql")
+    return subprocess.run(
+        ["pg_dump", "--data-only", url.render_as_string(hide_password=False)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+
+
+def erase(app: Flask, phone: str, path: str, supervisor: StaffUser) -> None:
+    runtime = runtime_of(app)
+    if path == "safe_word":
+        text_in(app, phone, runtime.settings.safe_word)
+    elif path == "delete":
+        text_in(app, phone, "DELETE")
+    else:
+        console = Console(runtime.triage, 3)
+        conversation_id = conversation(app, phone).id
+        with runtime.sessions.begin() as session:
+            outcome = do_erase_texter(
+                session,
+                console,
+                as_user(session, supervisor),
+                conversation_id,
+                REASON,
+                runtime.clock.now(),
+            )
+        jobs.hand_over(runtime, outcome)
+        run(app)
+    jobs.sweep(runtime)  # the confirmation is sent; then the number goes
+    run(app)
+
+
+@pytest.mark.parametrize("path", ["safe_word", "delete", "supervisor"])
+def test_an_erased_texter_leaves_nothing_that_links_or_describes(app: Flask, path: str) -> None:
+    runtime = runtime_of(app)
+    phone = new_phone()
+    supervisor = staff(app, "supervisor")
+    first_conversation(app, phone, supervisor)
+    second_conversation(app, phone)
+    texter = texter_of(app, phone)
+    assert texter is not None
+    fill_what_the_conversation_left_empty(app, texter.id)
+    assert "conversation_tags" in left_behind(app, texter.id)  # filled, so the test can fail
+
+    erase(app, phone, path, supervisor)
+
+    assert left_behind(app, texter.id) == []
+    phone_hash = runtime.vault.phone_hash(phone)
+    with runtime.sessions() as session:
+        row = session.get(Texter, texter.id)
+        assert row is not None
+        assert row.phone_ciphertext is None and row.phone_hash != phone_hash
+        assert row.opted_out_at is None and row.erasure_requested_at is not None
+        assert session.scalars(select(OptedOutNumber)).all() == []
+        assert session.scalar(select(Texter.id).where(Texter.phone_hash == phone_hash)) is None
+        [tombstone] = session.scalars(
+            select(Event).where(Event.kind == "texter_erased", Event.texter_id == texter.id)
+        ).all()
+        # The event log itself keeps only kinds, times, ids and actors: no value at all.
+        assert "detail" not in Event.__table__.c
+    assert tombstone.detail["by"] == {"delete": "texter_request"}.get(path, path)
+    if path == "supervisor":
+        assert tombstone.actor_id == supervisor.id
+    raw = dump(app)
+    for marker in (*MARKERS, phone, phone[2:], phone[-7:], phone_hash):
+        assert marker not in raw, marker
+    if runtime.engine.dialect.name == "postgresql":
+        dumped = pg_dump(app)
+        assert "COPY public.conversations" in dumped  # the dump really holds the data
+        for marker in (*MARKERS, phone, phone[2:], phone[-7:], phone_hash):
+            assert marker not in dumped, marker
+
+    # The same number texting again is a new texter, not a returning one, with nothing earlier.
+    text_in(app, phone, "hello")
+    assert sent_to(app, phone)[-1] == runtime.triage.render_plain("welcome", "en")
+    again = texter_of(app, phone)
+    assert again is not None and again.id != texter.id
+    assert conversation(app, phone).returning_texter is False
+    new_id = conversation(app, phone).id
+    with runtime.sessions.begin() as session:
+        view = Console(runtime.triage, 3).conversation(
+            session, as_user(session, supervisor), new_id, runtime.clock.now()
+        )
+    assert view["earlier"] == []
+
+
+def test_the_confirmation_says_what_was_deleted(app: Flask) -> None:
+    phone = new_phone()
+    text_in(app, phone, "hi")
+    text_in(app, phone, "DELETE")
+    said = sent_to(app, phone)[-1]
+    assert said == runtime_of(app).triage.render_plain("deleted", "en")
+    for deleted in ("messages", "answers", "number", "texted us before"):
+        assert deleted in said
+
+
+def test_after_stop_and_delete_only_the_opt_out_hash_remains_and_holds(app: Flask) -> None:
+    runtime = runtime_of(app)
+    phone = new_phone()
+    for body in ("hi", "yes", f"my boss {WORDS}", "STOP"):
+        text_in(app, phone, body)
+    texter = texter_of(app, phone)
+    assert texter is not None
+    text_in(app, phone, "DELETE")
+    assert sent_to(app, phone)[-1] == runtime.triage.render_plain("deleted_opted_out", "en")
+    jobs.sweep(runtime)
+    phone_hash = runtime.vault.phone_hash(phone)
+    with runtime.sessions() as session:
+        assert session.scalars(select(OptedOutNumber.phone_hash)).all() == [phone_hash]
+        row = session.get(Texter, texter.id)
+        assert row is not None and row.phone_hash != phone_hash and row.opted_out_at is None
+    assert left_behind(app, texter.id) == []
+    assert WORDS not in dump(app)
+
+    # Still opted out: a text gets no answer, and nothing about it links to the old row.
+    before = len(sent_to(app, phone))
+    text_in(app, phone, "are you there")
+    assert len(sent_to(app, phone)) == before
+    again = texter_of(app, phone)
+    assert again is not None and again.id != texter.id and again.opted_out
+    # START lifts it, and the record goes with it.
+    text_in(app, phone, "START")
+    assert sent_to(app, phone)[-1] == runtime.triage.render_plain("start_confirmation", "en")
+    with runtime.sessions() as session:
+        assert session.scalars(select(OptedOutNumber)).all() == []
+
+
+def test_the_safe_word_erases_in_every_state_of_a_conversation(app: Flask) -> None:
+    """The safe word at each step of triage, in the queue and with an advocate: each time the
+    conversation ends and nothing describing it is left."""
+    runtime = runtime_of(app)
+    steps = ["hi", "yes", "yes", f"my boss {WORDS}", "Houston TX"]
+    for taken in range(len(steps) + 1):
+        phone = new_phone()
+        for body in steps[:taken]:
+            text_in(app, phone, body)
+        if taken == len(steps):
+            claim(app, phone, advocate(app))
+        texter = texter_of(app, phone)
+        text_in(app, phone, runtime.settings.safe_word)
+        if texter is None:  # the safe word as the very first text: nothing to erase but it
+            continue
+        jobs.sweep(runtime)
+        assert left_behind(app, texter.id) == [], taken
+        with runtime.sessions() as session:
+            states = session.scalars(
+                select(Conversation.status).where(Conversation.texter_id == texter.id)
+            ).all()
+        assert [s.value for s in states] == ["closed"], taken
+    assert WORDS not in dump(app)
+
+
+def test_an_erased_texters_alerts_leave_the_board(app: Flask) -> None:
+    runtime = runtime_of(app)
+    phone = new_phone()
+    supervisor = staff(app, "supervisor")
+    text_in(app, phone, "he has a gun, help")
+    from hotline.services.alerts import Alerts
+
+    def board() -> list[Any]:
+        with runtime.sessions.begin() as session:
+            shown = Alerts(runtime.vault).open_alerts(
+                session, as_user(session, supervisor), runtime.clock.now()
+            )
+        return list(shown["items"])
+
+    assert [item["kind"] for item in board()] == ["emergency"]
+    text_in(app, phone, "DELETE")
+    assert board() == []
+    with runtime.sessions() as session:
+        details = session.scalars(
+            select(EventDetail).join(Event).where(Event.kind == "alert")
+        ).all()
+    assert [d.detail for d in details] == [None]
