@@ -12,30 +12,45 @@ import secrets
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, delete, null, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, delete, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hotline.db.content import columns, tables
-from hotline.db.models import Base, Conversation, EventDetail, OptedOutNumber, Texter
+from hotline.db.models import Base, Conversation, Event, EventDetail, OptedOutNumber, Texter
 from hotline.services import events
 
 ERASED = "erased"
 PURGED = "purged"
 
 
-def _scope(table: Table, conversations: Select[Any], texter_id: int | None) -> Any:
-    """The rows of ``table`` that belong to ``conversations`` (or to the texter), or None for a
-    table that links to neither (the texter's own row is :func:`forget_texter`'s)."""
+def _scope(
+    table: Table,
+    conversations: Select[Any],
+    texter_id: int | None,
+    loose_before: datetime | None,
+) -> Any:
+    """The rows of ``table`` that belong to ``conversations``, to the texter, or to no
+    conversation and are older than ``loose_before``; None for a table that links to none of
+    these (the texter's own row is :func:`forget_texter`'s)."""
     if table is Conversation.__table__:
         return table.c.id.in_(conversations)
     if "conversation_id" not in table.c:
         return None
-    scope: ColumnElement[bool] = table.c.conversation_id.in_(conversations)
+    scopes: list[ColumnElement[bool]] = [table.c.conversation_id.in_(conversations)]
     if texter_id is not None and "texter_id" in table.c:
         # An inbound text not yet processed belongs to no conversation, only to its texter.
-        scope = or_(scope, table.c.texter_id == texter_id)
-    return scope
+        scopes.append(table.c.texter_id == texter_id)
+    if loose_before is not None and "texter_id" in table.c:
+        # A texter's STOP, START or HELP, a text while opted out, their events: no
+        # conversation's. (Staff events name no texter: their values stay.)
+        loose = and_(table.c.conversation_id.is_(None), table.c.texter_id.is_not(None))
+        if "created_at" in table.c:
+            scopes.append(and_(loose, table.c.created_at < loose_before))
+        else:
+            old = select(Event.id).where(Event.created_at < loose_before)
+            scopes.append(and_(loose, table.c.event_id.in_(old)))
+    return or_(*scopes)
 
 
 def _entity(table: Table) -> type[Base]:
@@ -51,19 +66,21 @@ def empty_content(
     conversations: Select[Any],
     texter_id: int | None = None,
     *,
+    loose_before: datetime | None = None,
     synchronize: Any = False,
 ) -> dict[str, int]:
     """Empty every column declared ``path`` ("erased" or "purged") in the rows of
-    ``conversations`` (and of ``texter_id``'s texts), and delete the rows of tables declared so
-    as a whole. How many rows changed, by table. ``synchronize`` is passed on as the ORM's
-    ``synchronize_session``: "fetch" when the caller holds some of these rows as objects."""
+    ``conversations`` (and of ``texter_id``'s texts, and rows of no conversation older than
+    ``loose_before``), and delete the rows of tables declared so as a whole. How many rows
+    changed, by table. ``synchronize`` is passed on as the ORM's ``synchronize_session``:
+    "fetch" when the caller holds some of these rows as objects."""
     by_table: dict[Table, dict[str, Any]] = {}
     for table, column, held in columns(Base.metadata, where=path):
         empty = null() if held.empty is None else held.empty
         by_table.setdefault(table, {})[column.name] = (column, empty, held.empty)
     changed: dict[str, int] = {}
     for table, emptied in by_table.items():
-        scope = _scope(table, conversations, texter_id)
+        scope = _scope(table, conversations, texter_id, loose_before)
         if scope is None:
             continue
         not_empty = [
@@ -78,7 +95,7 @@ def empty_content(
         )
         changed[table.name] = cast(int, result.rowcount)  # type: ignore[attr-defined]
     for table in tables(Base.metadata, where=path):
-        scope = _scope(table, conversations, texter_id)
+        scope = _scope(table, conversations, texter_id, loose_before)
         if scope is not None:
             result = session.execute(
                 delete(_entity(table))

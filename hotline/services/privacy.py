@@ -177,7 +177,7 @@ def purge_expired(
         Conversation.state.in_((State.ENDED, State.SURVEY)),
     )
     report = PurgeReport()
-    emptied = empty_content(session, PURGED, expired)
+    emptied = empty_content(session, PURGED, expired, loose_before=cutoff)
     report.texts = emptied.get("messages", 0)
     report.notes = emptied.get("notes", 0) + emptied.get("quality_reviews", 0)
     report.answers = emptied.get("conversations", 0)
