@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 
 from hotline import jobs, runtime_of
 from hotline.db.content import Held, columns
-from hotline.db.types import UTCDateTime
 from hotline.db.models import (
     Base,
     Conversation,
@@ -34,6 +33,7 @@ from hotline.db.models import (
     QualityReview,
     StaffUser,
 )
+from hotline.db.types import UTCDateTime
 from hotline.services.console import Console, do_reveal_number
 from hotline.services.staff import do_create_staff
 from tests.conftest import new_phone
