@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, case, exists, null, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    case,
+    exists,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -34,7 +45,8 @@ def _statements(dialect: str) -> _Statements:
     # A number whose texter was erased or forgotten after a STOP starts opted out (the only
     # thing kept of them: hotline.services.erasure.forget_texter). The column names are taken
     # by the row's own values, hence the other names.
-    hash_, at = bindparam("hash_"), bindparam("at_")
+    hash_: BindParameter[str] = bindparam("hash_")
+    at: BindParameter[datetime] = bindparam("at_")
     opted_out = select(OptedOutNumber.phone_hash).where(OptedOutNumber.phone_hash == hash_)
     return _Statements(
         add_texter=insert(texters)

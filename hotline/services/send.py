@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -166,7 +167,9 @@ class Dispatcher:
                 message.status = DeliveryStatus.CANCELED
                 message.status_updated_at = now
                 # An erased texter's cancelled replies say no more than that they were.
-                why = {} if texter.erasure_requested_at is not None else {"reason": reason}
+                why: dict[str, Any] = (
+                    {} if texter.erasure_requested_at is not None else {"reason": reason}
+                )
                 events.record(
                     session,
                     "send_canceled",
