@@ -34,6 +34,11 @@ REASONED_KINDS = ("number_revealed", "export")
 
 
 def upgrade() -> None:
+    if context.config.attributes.get("vault") is None and _stated_reasons_in_the_log():
+        raise RuntimeError(
+            "the event log holds staff members' stated reasons, which this migration "
+            "encrypts: run it with `hotline db upgrade`, which supplies HOTLINE_DATA_KEYS"
+        )
     op.create_table(
         "event_details",
         sa.Column("event_id", sa.Integer(), nullable=False),
@@ -107,15 +112,7 @@ def _move_details_out_of_the_log() -> None:
                 detail["by"] = "supervisor" if row.actor_id is not None else str(reason)
                 if row.actor_id is None:
                     reason = None
-            sealed = None
-            if reason:
-                if vault is None:
-                    raise RuntimeError(
-                        "the event log holds staff members' stated reasons, which this "
-                        "migration encrypts: run it with `hotline db upgrade`, which supplies "
-                        "HOTLINE_DATA_KEYS"
-                    )
-                sealed = vault.encrypt(reason)
+            sealed = vault.encrypt(reason) if reason else None
             if detail or sealed is not None:
                 moved.append(
                     {
@@ -129,6 +126,16 @@ def _move_details_out_of_the_log() -> None:
         if moved:
             connection.execute(details.insert(), moved)
         after = rows[-1].id
+
+
+def _stated_reasons_in_the_log() -> bool:
+    found = op.get_bind().execute(
+        sa.text(
+            "SELECT 1 FROM events WHERE (kind IN ('number_revealed', 'export') OR"
+            " (kind = 'texter_erased' AND actor_id IS NOT NULL)) LIMIT 1"
+        )
+    )
+    return found.first() is not None
 
 
 def _erase_the_erased() -> None:
