@@ -136,3 +136,10 @@ def dump(app: Flask) -> str:
                     if isinstance(value, bytes | memoryview):
                         parts.append(bytes(value).decode("latin-1"))
     return "\n".join(parts)
+
+
+def stated_reason(app: Flask, event: Event) -> str | None:
+    """The reason a staff member gave for ``event``, decrypted (kept apart from the event)."""
+    from hotline.services import events
+
+    return events.stated_reason(runtime_of(app).vault, event)

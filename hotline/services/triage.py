@@ -212,8 +212,14 @@ class Triage:
         elif op is Op.CLOSE:
             self.close(session, conversation, action.arg, now)
         elif op is Op.WIPE:
+            # The number stays until the confirmation queued next has been sent.
             erase_texter_content(
-                session, conversation.texter_id, now, actor_id=None, by="safe_word"
+                session,
+                conversation.texter_id,
+                now,
+                actor_id=None,
+                by="safe_word",
+                keep_number=True,
             )
         elif op is Op.RESTART:
             outcome.restart = True

@@ -35,6 +35,7 @@ from hotline.testing.stack import wait_until
 from tests.browser.conftest import PASSWORD, REPLY_TIMEOUT, Account, Console, Hotline, Texter
 from tests.browser.test_console import LIVE, SCREENSHOTS, screenshot
 from tests.conftest import new_phone
+from tests.helpers import stated_reason
 from tests.web.test_supervisor_api import ENDPOINTS
 
 pytestmark = pytest.mark.browser
@@ -435,7 +436,7 @@ def test_logs_export_metrics_and_the_audit_trail(
         ("json", True),
     ]
     assert all(e.actor_id == supervisor.id for e in export_events(hotline))
-    assert [e.detail.get("reason") for e in export_events(hotline)] == [
+    assert [stated_reason(hotline.app, e) for e in export_events(hotline)] == [
         None,
         "Court order 2026-114 for these conversations",
         "Court order 2026-114 for these conversations",

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from hotline import runtime_of
 from hotline.db.models import Conversation, Event, Message
 from tests.browser.conftest import Console, Hotline
+from tests.helpers import stated_reason
 
 pytestmark = pytest.mark.browser
 
@@ -78,7 +79,7 @@ def test_a_supervisor_reveals_the_number_then_erases_the_texter(
     [revealed_event] = events(hotline, "number_revealed")
     assert revealed_event.actor_id == supervisor.id
     assert revealed_event.conversation_id == conversation_id
-    assert revealed_event.detail["reason"] == REVEAL_REASON
+    assert stated_reason(hotline.app, revealed_event) == REVEAL_REASON
 
     # For that view only: a reload shows the masked number again.
     page.reload()
@@ -118,7 +119,8 @@ def test_a_supervisor_reveals_the_number_then_erases_the_texter(
     [erased] = events(hotline, "texter_erased")
     assert erased.actor_id == supervisor.id
     assert erased.texter_id == texter_id
-    assert erased.detail["reason"] == ERASE_REASON
+    assert stated_reason(hotline.app, erased) == ERASE_REASON
+    assert erased.detail["by"] == "supervisor"
     console.assert_clean()
 
 

@@ -95,8 +95,16 @@ def test_an_erased_texter_leaves_nothing_that_links_or_describes(app: Flask, pat
     fill_what_the_conversation_left_empty(app, texter.id)
     assert "conversation_tags" in left_behind(app, texter.id)  # filled, so the test can fail
 
+    sent_before = len(sent_to(app, phone))
     erase(app, phone, path, supervisor)
 
+    confirmation = {"safe_word": "safe_word_done", "delete": "deleted"}.get(path)
+    if confirmation is None:  # a supervisor's erasure says nothing to the texter
+        assert len(sent_to(app, phone)) == sent_before
+    else:
+        assert sent_to(app, phone)[sent_before:] == [
+            runtime.triage.render_plain(confirmation, "en")
+        ]
     assert left_behind(app, texter.id) == []
     phone_hash = runtime.vault.phone_hash(phone)
     with runtime.sessions() as session:

@@ -15,7 +15,14 @@ from flask import Flask
 from sqlalchemy import select
 
 from hotline import jobs, runtime_of
-from hotline.db.models import Availability, ConversationStatus, Message, StaffUser
+from hotline.db.models import (
+    Availability,
+    Conversation,
+    ConversationStatus,
+    Event,
+    Message,
+    StaffUser,
+)
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.risk import Priority
 from hotline.domain.triage import State
@@ -213,16 +220,22 @@ def test_safe_word_ends_at_once_and_wipes_the_conversation(app: Flask) -> None:
     phone = new_phone()
     for body in ("hi", "no", "yes", "my husband hits me"):
         text_in(app, phone, body)
+    wiped_id = conversation(app, phone).id
+    before = events_of(app, phone)
     text_in(app, phone, "clear")
 
     assert sent_to(app, phone)[-1] == said(app, "safe_word_done")
-    wiped = conversation(app, phone)
+    assert conversations_of(app, phone) == []  # the number no longer leads to anything
+    with runtime_of(app).sessions() as session:
+        wiped = session.get(Conversation, wiped_id)
+        assert wiped is not None
+        texts = session.scalars(select(Message).where(Message.conversation_id == wiped_id)).all()
+        kinds = session.scalars(select(Event.kind).where(Event.texter_id == wiped.texter_id)).all()
     assert wiped.state is State.ENDED and wiped.close_reason == "safe_word"
     assert wiped.needs_ciphertext is None and wiped.risk_reasons is None
-    texts = [m for m in messages_of(app, phone) if m.conversation_id == wiped.id]
     kept = [m for m in texts if m.body_ciphertext is not None]
-    assert [bodies(app, kept)] == [[said(app, "safe_word_done")]]
-    assert "texter_erased" in [e.kind for e in events_of(app, phone)]
+    assert [bodies(app, kept)] == [[said(app, "safe_word_done")]]  # until it is sent
+    assert before and "texter_erased" in kinds
 
 
 def test_stop_during_the_queue_then_start(app: Flask, clock: FakeClock) -> None:
