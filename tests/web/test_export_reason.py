@@ -13,12 +13,19 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from hotline import runtime_of
+from hotline import jobs, runtime_of
 from hotline.db.models import Event
 from hotline.taskqueue import InProcessQueue
 from tests.conftest import new_phone
 from tests.fakes import FakeClock
-from tests.helpers import create_staff, post_signed, sign_in_client, sms_form, stated_reason
+from tests.helpers import (
+    create_staff,
+    dump,
+    post_signed,
+    sign_in_client,
+    sms_form,
+    stated_reason,
+)
 
 TEXT = "they took my passport"
 REASON = "Court order 2026-114 for this conversation"
@@ -109,3 +116,26 @@ def test_advocates_may_not_export_even_with_a_reason(app: Flask, clock: FakeCloc
     refused = client.post(WITH_TEXT, json={"reason": REASON}, headers={"X-CSRF-Token": csrf})
     assert refused.status_code == 403 and TEXT not in refused.get_data(as_text=True)
     assert exports(app) == []
+
+
+def test_the_audit_trail_shows_a_stated_reason_while_it_is_kept(
+    app: Flask, clock: FakeClock
+) -> None:
+    """The reason lives apart from the append-only event, encrypted: the audit trail shows it to
+    supervisors until the retention period ends, and the event itself stays."""
+    a_conversation(app, clock)
+    client, csrf = sign_in_client(app, create_staff(app, "supervisor"))
+    exported = client.post(WITH_TEXT, json={"reason": REASON}, headers={"X-CSRF-Token": csrf})
+    assert exported.status_code == 200
+
+    def shown() -> list[tuple[str, str | None]]:
+        items = client.get("/supervisor/api/audit?kind=export").get_json()["items"]
+        return [(item["kind"], item["detail"].get("reason")) for item in items]
+
+    assert shown() == [("export", REASON)]
+    runtime = runtime_of(app)
+    clock.advance((runtime.settings.retention_days + 1) * 86400)
+    assert jobs.purge(runtime).reasons == 1
+    client, _ = sign_in_client(app, create_staff(app, "supervisor"))
+    assert shown() == [("export", None)]
+    assert REASON not in dump(app)
