@@ -19,7 +19,7 @@ import pytest
 import requests
 from sqlalchemy import Engine, inspect, select, text
 
-from hotline.db.models import Conversation, Event, Message, Texter
+from hotline.db.models import Conversation, Event, EventDetail, Message, Texter
 from hotline.db.session import make_engine
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.settings import Settings
@@ -371,12 +371,26 @@ def test_stop_while_queued_silences_everything_until_start(stack: Stack) -> None
 def test_safe_word_through_the_worker_wipes_the_conversation(stack: Stack) -> None:
     phone = new_phone()
     converse(stack, phone, ["hi", "no", "yes", "my husband reads my phone"])
+    texter_id = stack.messages_of(phone)[0].texter_id
     replies = converse(stack, phone, ["Clear"])
     assert replies[-1] == (
         "Done. Text us any time. You can also delete this thread from your phone."
     )
-    kept = [m for m in stack.messages_of(phone) if m.body_ciphertext is not None]
-    assert [stack.vault.decrypt(m.body_ciphertext or b"") for m in kept] == [replies[-1]]
+    assert stack.messages_of(phone) == []  # the number leads to nothing any more
+    with stack.engine.connect() as connection:
+        kept = connection.scalars(
+            select(Message.body_ciphertext).where(
+                Message.texter_id == texter_id, Message.body_ciphertext.is_not(None)
+            )
+        ).all()
+        values = connection.scalars(
+            select(EventDetail.detail).where(
+                EventDetail.texter_id == texter_id, EventDetail.detail.is_not(None)
+            )
+        ).all()
+    # Only the confirmation, until the sweep sees it sent; only the tombstone's values.
+    assert [stack.vault.decrypt(body) for body in kept] in ([replies[-1]], [])
+    assert [value.get("by") for value in values] == ["safe_word"]
 
 
 def test_triage_silence_closes_on_a_real_timer(stack: Stack) -> None:
@@ -452,9 +466,9 @@ def conversation_of(stack: Stack, phone: str) -> Conversation:
 def alerts_of(stack: Stack, conversation_id: int) -> list[str]:
     with stack.engine.connect() as connection:
         rows = connection.execute(
-            select(Event.detail).where(
-                Event.kind == "alert", Event.conversation_id == conversation_id
-            )
+            select(EventDetail.detail)
+            .join(Event, Event.id == EventDetail.event_id)
+            .where(Event.kind == "alert", Event.conversation_id == conversation_id)
         )
         return [detail["alert"] for (detail,) in rows]
 
