@@ -324,17 +324,20 @@ class Console:
 
     def referrals(self, session: Session, query: str, language: str | None) -> list[dict[str, Any]]:
         statement = select(Referral).where(Referral.active.is_(True))
+        # autoescape: a "%" or "_" typed by staff matches itself, not any text.
         for word in query.split()[:5]:
-            pattern = f"%{word.lower()}%"
             statement = statement.where(
                 or_(
-                    func.lower(Referral.name).like(pattern),
-                    func.lower(Referral.services).like(pattern),
-                    func.lower(Referral.area).like(pattern),
+                    *(
+                        func.lower(column).contains(word.lower(), autoescape=True)
+                        for column in (Referral.name, Referral.services, Referral.area)
+                    )
                 )
             )
         if language:
-            statement = statement.where(func.lower(Referral.language).like(f"%{language.lower()}%"))
+            statement = statement.where(
+                func.lower(Referral.language).contains(language.lower(), autoescape=True)
+            )
         rows = session.scalars(statement.order_by(Referral.name).limit(20))
         return [
             {

@@ -230,7 +230,25 @@ def test_supervisors_manage_quick_replies_and_referrals_at_once(app: Flask) -> N
     assert post(client, csrf, "/supervisor/api/referrals", referral).status_code == 200
     found = advocate_client.get("/console/api/referrals?q=shelter").get_json()["items"]
     assert [r["name"] for r in found] == ["Harbor House"]
+    # "%" and "_" typed by staff match themselves, not any text.
+    assert (
+        post(
+            client,
+            csrf,
+            "/supervisor/api/referrals",
+            {**referral, "name": "100% Free_Clinic", "services": "clinic"},
+        ).status_code
+        == 200
+    )
+    for query, names in (("%", ["100% Free_Clinic"]), ("_", ["100% Free_Clinic"]),
+                         ("r_h", []), ("100%25", ["100% Free_Clinic"])):  # fmt: skip
+        found = advocate_client.get(f"/console/api/referrals?q={query}").get_json()["items"]
+        assert [r["name"] for r in found] == names, query
+    language = advocate_client.get("/console/api/referrals?q=&language=%25").get_json()["items"]
+    assert language == []
     with runtime_of(app).sessions() as session:
         kinds = session.scalars(select(Event.kind).where(Event.kind.in_(
             ["quick_reply_saved", "referral_saved"]))).all()  # fmt: skip
-    assert sorted(kinds) == ["quick_reply_saved", "quick_reply_saved", "referral_saved"]
+    assert sorted(kinds) == [
+        "quick_reply_saved", "quick_reply_saved", "referral_saved", "referral_saved"
+    ]  # fmt: skip
