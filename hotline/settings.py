@@ -128,7 +128,6 @@ class Settings:
     # tables) instead of `database_url`, and grants `database_app_role` what the app needs.
     migrate_database_url: str | None = field(default=None, repr=False)
     database_app_role: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def uses_twilio(self) -> bool:
