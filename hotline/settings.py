@@ -3,6 +3,11 @@
 Everything else receives a :class:`Settings`. Reading happens in :meth:`Settings.from_env`, which
 validates all of it at once so a misconfigured deployment fails at start-up with one clear
 message, not at the first text that needs the missing piece.
+
+Each variable is one row of :data:`VARIABLES`: its name, the field it sets and the reader that
+checks its text; an unset variable leaves the field's default. What depends on the mode (what
+production requires, what the demo and tests invent) and what spans several variables (Twilio's
+credentials, the database roles) is written out below the table.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from hotline.domain import hours, reach
 from hotline.domain.segments import count_segments
@@ -155,258 +160,296 @@ class Settings:
         """
         env = os.environ if environ is None else environ
         if mode is None:
-            raw_mode = env.get("HOTLINE_ENV", Mode.PRODUCTION.value).strip().lower()
-            try:
-                mode = Mode(raw_mode)
-            except ValueError:
-                choices = ", ".join(m.value for m in Mode)
-                raise SettingsError(f"HOTLINE_ENV must be one of: {choices}") from None
+            mode = _read_mode(env)
         instance = instance_path or Path.cwd() / "instance"
-        problems: list[str] = []
-
-        def get(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
-
-        database_url = get("HOTLINE_DATABASE_URL") or f"sqlite:///{instance / 'hotline.sqlite3'}"
-        secret_key = get("HOTLINE_SECRET_KEY")
-        if secret_key is None:
-            if mode.lenient:
-                secret_key = _demo_secret(instance, "secret-key")
-            else:
-                problems.append("HOTLINE_SECRET_KEY is required")
-        raw_keys = get("HOTLINE_DATA_KEYS") or ""
-        # A value of only commas and spaces holds no key: treat it as missing, not as none needed.
-        data_keys = tuple(k.strip() for k in raw_keys.split(",") if k.strip())
-        if not data_keys:
-            if mode.lenient:
-                data_keys = (_demo_secret(instance, "data-key"),)
-            else:
-                problems.append("HOTLINE_DATA_KEYS is required (comma-separated Fernet keys)")
-        else:
-            for index, key in enumerate(data_keys):
-                if not _is_fernet_key(key):
-                    problems.append(
-                        f"HOTLINE_DATA_KEYS entry {index + 1} is not 32 bytes of URL-safe base64"
-                    )
-        hash_key = get("HOTLINE_HASH_KEY")
-        if hash_key is None and not mode.lenient:
-            # Opt-outs and returning texters are found by this hash: it must outlive any data key.
-            problems.append("HOTLINE_HASH_KEY is required (a Fernet-style key that never changes)")
-        if hash_key is not None and not _is_fernet_key(hash_key):
-            problems.append("HOTLINE_HASH_KEY is not 32 bytes of URL-safe base64")
-
-        account_sid = get("TWILIO_ACCOUNT_SID")
-        auth_token = get("TWILIO_AUTH_TOKEN")
-        twilio_from = get("TWILIO_FROM")
-        service_sid = get("TWILIO_MESSAGING_SERVICE_SID")
-        if not mode.lenient:
-            if account_sid is None:
-                problems.append("TWILIO_ACCOUNT_SID is required")
-            if auth_token is None:
-                problems.append("TWILIO_AUTH_TOKEN is required")
-            if twilio_from is None and service_sid is None:
-                problems.append("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required")
-        if (account_sid is None) != (auth_token is None):
-            problems.append("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together")
-        if account_sid is not None and twilio_from is None and service_sid is None:
-            problems.append("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required with Twilio")
-        if auth_token is None and mode.lenient:
-            # The demo and tests sign and check webhooks with a local token, like Twilio would.
-            auth_token = _demo_secret(instance, "twilio-auth-token")
-
-        public_url = get("HOTLINE_PUBLIC_URL")
-        if public_url is not None and not public_url.startswith(("http://", "https://")):
-            problems.append("HOTLINE_PUBLIC_URL must start with http:// or https://")
-        api_base = get("TWILIO_API_BASE")
-        if api_base is not None and not api_base.startswith(("http://", "https://")):
-            problems.append("TWILIO_API_BASE must start with http:// or https://")
-
-        tuned: dict[str, Any] = {}
-        for name, attribute in _NUMBER_SETTINGS.items():
-            raw = get(name)
-            if raw is None:
+        values: dict[str, Any] = {}
+        refused: set[str] = set()  # fields whose variable is set but malformed
+        malformed: list[str] = []
+        for variable in VARIABLES:
+            raw = env.get(variable.name, "").strip()
+            if not raw:  # blank counts as unset
                 continue
             try:
-                value = float(raw)
-            except ValueError:
-                value = math.nan
-            if not math.isfinite(value):  # float() also takes "nan" and "inf"
-                problems.append(f"{name} must be a number")
-                continue
-            if value <= 0:
-                problems.append(f"{name} must be greater than zero")
-                continue
-            tuned[attribute] = value
+                values[variable.field] = variable.read(raw)
+            except _Refused as refusal:
+                refused.add(variable.field)
+                malformed += [f"{variable.name} {reason}" for reason in refusal.reasons]
+        values.setdefault("database_url", f"sqlite:///{instance / 'hotline.sqlite3'}")
 
-        for name, attribute in _COUNT_SETTINGS.items():
-            raw = get(name)
-            if raw is None:
-                continue
-            if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 1000):
-                problems.append(f"{name} must be a whole number from 1 to 1000")
-                continue
-            tuned[attribute] = int(raw)
-        per_advocate = get("HOTLINE_REVIEW_PER_ADVOCATE")
-        if per_advocate is not None:
-            # Zero is allowed here: no minimum, a plain random sample.
-            if per_advocate.isascii() and per_advocate.isdigit() and int(per_advocate) <= 100:
-                tuned["review_per_advocate"] = int(per_advocate)
-            else:
-                problems.append("HOTLINE_REVIEW_PER_ADVOCATE must be a whole number from 0 to 100")
-        proxies = get("HOTLINE_TRUSTED_PROXIES")
-        if proxies is not None:
-            # Zero is allowed (and the default): trust no proxy's word about the client.
-            if proxies.isascii() and proxies.isdigit() and int(proxies) <= MAX_TRUSTED_PROXIES:
-                tuned["trusted_proxies"] = int(proxies)
-            else:
-                most = MAX_TRUSTED_PROXIES
-                problems.append(f"HOTLINE_TRUSTED_PROXIES must be a whole number from 0 to {most}")
-        for name, attribute in _FLAG_SETTINGS.items():
-            raw = get(name)
-            if raw is None:
-                continue
-            if raw.lower() in _TRUE | _FALSE:
-                tuned[attribute] = raw.lower() in _TRUE
-            else:
-                problems.append(f"{name} must be true or false")
-        for name, attribute in (
-            ("HOTLINE_ORG_NAME", "org_name"),
-            ("HOTLINE_ORG_NAME_ES", "org_name_es"),
-        ):
-            org_name = get(name)
-            if org_name is None:
-                continue
-            count = count_segments(org_name)
-            if count.encoding != "GSM-7":
-                problems.append(
-                    f"{name} must be plain GSM-7 text (no á í ó ú, curly quotes or emoji: "
-                    "one would halve what fits in a text)"
-                )
-            elif count.units > MAX_ORG_NAME:
-                problems.append(
-                    f"{name} must be at most {MAX_ORG_NAME} characters (texts fit in 2 SMS)"
-                )
-            tuned[attribute] = org_name
-        lexicon_dir = get("HOTLINE_LEXICON_DIR")
-        if lexicon_dir is not None:
-            for language in ("en", "es"):
-                if not (Path(lexicon_dir) / f"lexicon_{language}.toml").is_file():
-                    problems.append(f"HOTLINE_LEXICON_DIR has no lexicon_{language}.toml")
-            tuned["lexicon_dir"] = lexicon_dir
-        safe_word = get("HOTLINE_SAFE_WORD")
-        if safe_word is not None:
-            if not (safe_word.isascii() and safe_word.isalpha() and 3 <= len(safe_word) <= 12):
-                problems.append("HOTLINE_SAFE_WORD must be one word of 3 to 12 letters A-Z")
-            tuned["safe_word"] = safe_word.upper()
-
-        _read_hours(get, tuned, problems)
-        _read_database_roles(get, database_url, tuned, problems)
-
+        problems = _twilio_problems(values) + malformed + _database_roles(values)
+        if mode.lenient:  # after the Twilio check: an invented token is no credential given
+            _invent_secrets(values, refused, instance)
+        else:
+            problems = _missing_in_production(values, refused) + problems
         if problems:
             raise SettingsError(
                 "hotline cannot start: " + "; ".join(problems) + f" (HOTLINE_ENV={mode.value})"
             )
-        assert secret_key is not None
-        return cls(
-            mode=mode,
-            database_url=database_url,
-            secret_key=secret_key,
-            data_keys=data_keys,
-            hash_key=hash_key,
-            redis_url=get("HOTLINE_REDIS_URL"),
-            public_url=public_url.rstrip("/") if public_url else None,
-            twilio_account_sid=account_sid,
-            twilio_auth_token=auth_token,
-            twilio_from=twilio_from,
-            twilio_messaging_service_sid=service_sid,
-            twilio_api_base=api_base.rstrip("/") if api_base else None,
-            **tuned,
-        )
+        return cls(mode=mode, **values)
 
 
-# Tuning knobs an operator may set; each must be a positive number.
-_NUMBER_SETTINGS = {
-    "HOTLINE_SWEEP_INTERVAL_SECONDS": "sweep_interval_seconds",
-    "HOTLINE_SWEEP_GRACE_SECONDS": "sweep_grace_seconds",
-    "HOTLINE_SEND_BACKOFF_SECONDS": "send_backoff_base_seconds",
-    "TWILIO_TIMEOUT_SECONDS": "twilio_timeout_seconds",
-    "HOTLINE_TRIAGE_TIMEOUT_MINUTES": "triage_timeout_minutes",
-    "HOTLINE_WAIT_UPDATE_MINUTES": "wait_update_minutes",
-    "HOTLINE_CHECK_IN_AFTER_MINUTES": "check_in_after_minutes",
-    "HOTLINE_CHECK_IN_TIMEOUT_MINUTES": "check_in_timeout_minutes",
-    "HOTLINE_SURVEY_TIMEOUT_MINUTES": "survey_timeout_minutes",
-    "HOTLINE_TIMER_TICK_SECONDS": "timer_tick_seconds",
-    "HOTLINE_EMERGENCY_GUIDANCE_MINUTES": "emergency_guidance_minutes",
-    "HOTLINE_ACK_MINUTES": "ack_minutes",
-    "HOTLINE_KEEP_PLACE_MINUTES": "keep_place_minutes",
-    "HOTLINE_PRESENCE_GRACE_MINUTES": "presence_grace_minutes",
-    "HOTLINE_SESSION_IDLE_MINUTES": "session_idle_minutes",
-    "HOTLINE_SESSION_IDLE_WARNING_MINUTES": "session_idle_warning_minutes",
-    "HOTLINE_SESSION_MAX_HOURS": "session_max_hours",
-    "HOTLINE_SIGN_IN_LOCKOUT_MINUTES": "sign_in_lockout_minutes",
-    "HOTLINE_RETENTION_DAYS": "retention_days",
-    "HOTLINE_STAFF_RECORD_DAYS": "staff_record_days",
-}
-# Whole numbers an operator may set; each must be at least 1.
-_COUNT_SETTINGS = {
-    "HOTLINE_CAPACITY": "capacity",
-    "HOTLINE_SIGN_IN_MAX_FAILURES": "sign_in_max_failures",
-    "HOTLINE_SIGN_IN_PER_CLIENT_PER_MINUTE": "sign_in_per_client_per_minute",
-    "HOTLINE_REVIEW_SAMPLE_SIZE": "review_sample_size",
-    "HOTLINE_UNPROMPTED_PER_HOUR": "unprompted_per_hour",
-}
-_FLAG_SETTINGS = {
-    "HOTLINE_DISCREET_MODE": "discreet_mode",
-    "HOTLINE_SURVEY": "survey_enabled",
-    "HOTLINE_REQUIRE_2FA_FOR_SUPERVISORS": "require_2fa_for_supervisors",
-}
+class _Refused(Exception):
+    """A variable's text cannot be used. Each reason completes a sentence that starts with the
+    variable's name, and never quotes the value (it may be a secret)."""
+
+    def __init__(self, *reasons: str) -> None:
+        super().__init__(*reasons)
+        self.reasons = reasons
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def _url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise _Refused("must start with http:// or https://")
+    return raw.rstrip("/")
+
+
+def _positive(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):  # float() also takes "nan" and "inf"
+        raise _Refused("must be a number")
+    if value <= 0:
+        raise _Refused("must be greater than zero")
+    return value
+
+
+def _whole(least: int, most: int) -> Callable[[str], int]:
+    def read(raw: str) -> int:
+        if not (raw.isascii() and raw.isdigit() and least <= int(raw) <= most):
+            raise _Refused(f"must be a whole number from {least} to {most}")
+        return int(raw)
+
+    return read
+
+
+_count = _whole(1, 1000)
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
-def _read_hours(
-    get: Callable[[str], str | None], tuned: dict[str, Any], problems: list[str]
-) -> None:
-    """Operating hours, time zone, voice number and web address; problems name the variable,
-    never its value."""
-    schedule = get("HOTLINE_OPERATING_HOURS")
-    if schedule is not None:
+def _flag(raw: str) -> bool:
+    if raw.lower() not in _TRUE | _FALSE:
+        raise _Refused("must be true or false")
+    return raw.lower() in _TRUE
+
+
+def _org_name(raw: str) -> str:
+    count = count_segments(raw)
+    if count.encoding != "GSM-7":
+        raise _Refused(
+            "must be plain GSM-7 text (no á í ó ú, curly quotes or emoji: "
+            "one would halve what fits in a text)"
+        )
+    if count.units > MAX_ORG_NAME:
+        raise _Refused(f"must be at most {MAX_ORG_NAME} characters (texts fit in 2 SMS)")
+    return raw
+
+
+def _safe_word(raw: str) -> str:
+    if not (raw.isascii() and raw.isalpha() and 3 <= len(raw) <= 12):
+        raise _Refused("must be one word of 3 to 12 letters A-Z")
+    return raw.upper()
+
+
+def _lexicon_dir(raw: str) -> str:
+    missing = [
+        f"has no lexicon_{language}.toml"
+        for language in ("en", "es")
+        if not (Path(raw) / f"lexicon_{language}.toml").is_file()
+    ]
+    if missing:
+        raise _Refused(*missing)
+    return raw
+
+
+def _schedule(raw: str) -> str | None:
+    try:
+        return hours.canonical(hours.parse(raw)) or None
+    except hours.ScheduleError:  # its message quotes the value
+        raise _Refused(
+            "must be a weekly schedule like 'mon-fri 09:00-17:00; sat 10:00-14:00'"
+        ) from None
+
+
+def _time_zone(raw: str) -> str:
+    try:
+        hours.zone(raw)
+    except hours.ScheduleError:
+        raise _Refused("must be a time zone name like America/New_York") from None
+    return raw
+
+
+def _checked(check: Callable[[str], str]) -> Callable[[str], str]:
+    """A domain check, whose ValueError says what is wrong without quoting, as a reader."""
+
+    def read(raw: str) -> str:
         try:
-            tuned["operating_hours"] = hours.canonical(hours.parse(schedule)) or None
-        except hours.ScheduleError:
-            problems.append(
-                "HOTLINE_OPERATING_HOURS must be a weekly schedule like "
-                "'mon-fri 09:00-17:00; sat 10:00-14:00'"
-            )
-    zone = get("HOTLINE_TIMEZONE")
-    if zone is not None:
-        try:
-            hours.zone(zone)
-            tuned["timezone"] = zone
-        except hours.ScheduleError:
-            problems.append("HOTLINE_TIMEZONE must be a time zone name like America/New_York")
-    for name, attribute, check in (
-        ("HOTLINE_VOICE_NUMBER", "voice_number", reach.check_voice_number),
-        ("HOTLINE_WEB_ADDRESS", "web_address", reach.check_web_address),
-    ):
-        raw = get(name)
-        if raw is None:
-            continue
-        try:
-            tuned[attribute] = check(raw)
+            return check(raw)
         except ValueError as problem:
-            problems.append(f"{name} {problem}")
+            raise _Refused(str(problem)) from None
+
+    return read
 
 
-def _read_database_roles(
-    get: Callable[[str], str | None],
-    database_url: str,
-    tuned: dict[str, Any],
-    problems: list[str],
-) -> None:
-    """The owner's URL for migrations and the app's role to grant; problems name the variable,
+def _key(raw: str) -> str:
+    if not _is_fernet_key(raw):
+        raise _Refused("is not 32 bytes of URL-safe base64")
+    return raw
+
+
+def _keys(raw: str) -> tuple[str, ...]:
+    """Comma-separated keys, newest first; bad ones are named by position, not value. Only
+    commas and spaces read as no key at all, which counts as missing, not as none needed."""
+    keys = tuple(key.strip() for key in raw.split(",") if key.strip())
+    bad = [
+        f"entry {position} is not 32 bytes of URL-safe base64"
+        for position, key in enumerate(keys, start=1)
+        if not _is_fernet_key(key)
+    ]
+    if bad:
+        raise _Refused(*bad)
+    return keys
+
+
+class Variable(NamedTuple):
+    """One environment variable: the :class:`Settings` field it sets, and the reader that turns
+    its (stripped, non-blank) text into the field's value or raises :class:`_Refused`."""
+
+    name: str
+    field: str
+    read: Callable[[str], Any]
+
+
+# Every variable the hotline reads but HOTLINE_ENV. A new setting is a field of Settings, with its
+# default, and one row here.
+VARIABLES: tuple[Variable, ...] = (
+    Variable("HOTLINE_DATABASE_URL", "database_url", _text),
+    Variable("HOTLINE_REDIS_URL", "redis_url", _text),
+    Variable("HOTLINE_SECRET_KEY", "secret_key", _text),
+    Variable("HOTLINE_DATA_KEYS", "data_keys", _keys),
+    # Opt-outs and returning texters are found by this hash: it must outlive any data key.
+    Variable("HOTLINE_HASH_KEY", "hash_key", _key),
+    Variable("HOTLINE_PUBLIC_URL", "public_url", _url),
+    Variable("TWILIO_ACCOUNT_SID", "twilio_account_sid", _text),
+    Variable("TWILIO_AUTH_TOKEN", "twilio_auth_token", _text),
+    Variable("TWILIO_FROM", "twilio_from", _text),
+    Variable("TWILIO_MESSAGING_SERVICE_SID", "twilio_messaging_service_sid", _text),
+    Variable("TWILIO_API_BASE", "twilio_api_base", _url),
+    # Tuning knobs: positive numbers.
+    Variable("HOTLINE_SWEEP_INTERVAL_SECONDS", "sweep_interval_seconds", _positive),
+    Variable("HOTLINE_SWEEP_GRACE_SECONDS", "sweep_grace_seconds", _positive),
+    Variable("HOTLINE_SEND_BACKOFF_SECONDS", "send_backoff_base_seconds", _positive),
+    Variable("TWILIO_TIMEOUT_SECONDS", "twilio_timeout_seconds", _positive),
+    Variable("HOTLINE_TRIAGE_TIMEOUT_MINUTES", "triage_timeout_minutes", _positive),
+    Variable("HOTLINE_WAIT_UPDATE_MINUTES", "wait_update_minutes", _positive),
+    Variable("HOTLINE_CHECK_IN_AFTER_MINUTES", "check_in_after_minutes", _positive),
+    Variable("HOTLINE_CHECK_IN_TIMEOUT_MINUTES", "check_in_timeout_minutes", _positive),
+    Variable("HOTLINE_SURVEY_TIMEOUT_MINUTES", "survey_timeout_minutes", _positive),
+    Variable("HOTLINE_TIMER_TICK_SECONDS", "timer_tick_seconds", _positive),
+    Variable("HOTLINE_EMERGENCY_GUIDANCE_MINUTES", "emergency_guidance_minutes", _positive),
+    Variable("HOTLINE_ACK_MINUTES", "ack_minutes", _positive),
+    Variable("HOTLINE_KEEP_PLACE_MINUTES", "keep_place_minutes", _positive),
+    Variable("HOTLINE_PRESENCE_GRACE_MINUTES", "presence_grace_minutes", _positive),
+    Variable("HOTLINE_SESSION_IDLE_MINUTES", "session_idle_minutes", _positive),
+    Variable("HOTLINE_SESSION_IDLE_WARNING_MINUTES", "session_idle_warning_minutes", _positive),
+    Variable("HOTLINE_SESSION_MAX_HOURS", "session_max_hours", _positive),
+    Variable("HOTLINE_SIGN_IN_LOCKOUT_MINUTES", "sign_in_lockout_minutes", _positive),
+    Variable("HOTLINE_RETENTION_DAYS", "retention_days", _positive),
+    Variable("HOTLINE_STAFF_RECORD_DAYS", "staff_record_days", _positive),
+    # Counts: whole numbers from 1.
+    Variable("HOTLINE_CAPACITY", "capacity", _count),
+    Variable("HOTLINE_SIGN_IN_MAX_FAILURES", "sign_in_max_failures", _count),
+    Variable("HOTLINE_SIGN_IN_PER_CLIENT_PER_MINUTE", "sign_in_per_client_per_minute", _count),
+    Variable("HOTLINE_REVIEW_SAMPLE_SIZE", "review_sample_size", _count),
+    Variable("HOTLINE_UNPROMPTED_PER_HOUR", "unprompted_per_hour", _count),
+    # Zero allowed: no minimum, a plain random sample.
+    Variable("HOTLINE_REVIEW_PER_ADVOCATE", "review_per_advocate", _whole(0, 100)),
+    # Zero allowed (and the default): trust no proxy's word about the client.
+    Variable("HOTLINE_TRUSTED_PROXIES", "trusted_proxies", _whole(0, MAX_TRUSTED_PROXIES)),
+    # Flags.
+    Variable("HOTLINE_DISCREET_MODE", "discreet_mode", _flag),
+    Variable("HOTLINE_SURVEY", "survey_enabled", _flag),
+    Variable("HOTLINE_REQUIRE_2FA_FOR_SUPERVISORS", "require_2fa_for_supervisors", _flag),
+    # What texters read.
+    Variable("HOTLINE_ORG_NAME", "org_name", _org_name),
+    Variable("HOTLINE_ORG_NAME_ES", "org_name_es", _org_name),
+    Variable("HOTLINE_LEXICON_DIR", "lexicon_dir", _lexicon_dir),
+    Variable("HOTLINE_SAFE_WORD", "safe_word", _safe_word),
+    Variable("HOTLINE_OPERATING_HOURS", "operating_hours", _schedule),
+    Variable("HOTLINE_TIMEZONE", "timezone", _time_zone),
+    Variable("HOTLINE_VOICE_NUMBER", "voice_number", _checked(reach.check_voice_number)),
+    Variable("HOTLINE_WEB_ADDRESS", "web_address", _checked(reach.check_web_address)),
+    # PostgreSQL with two roles; checked together with HOTLINE_DATABASE_URL (_database_roles).
+    Variable("HOTLINE_MIGRATE_DATABASE_URL", "migrate_database_url", _text),
+    Variable("HOTLINE_DATABASE_APP_ROLE", "database_app_role", _text),
+)
+
+
+def _read_mode(env: Mapping[str, str]) -> Mode:
+    raw_mode = env.get("HOTLINE_ENV", Mode.PRODUCTION.value).strip().lower()
+    try:
+        return Mode(raw_mode)
+    except ValueError:
+        choices = ", ".join(m.value for m in Mode)
+        raise SettingsError(f"HOTLINE_ENV must be one of: {choices}") from None
+
+
+def _missing(values: Mapping[str, Any], refused: set[str], attribute: str) -> bool:
+    """Not set (or set to a list of nothing); a malformed value is reported as such instead."""
+    return not values.get(attribute) and attribute not in refused
+
+
+def _missing_in_production(values: Mapping[str, Any], refused: set[str]) -> list[str]:
+    problems = [
+        problem
+        for attribute, problem in (
+            ("secret_key", "HOTLINE_SECRET_KEY is required"),
+            ("data_keys", "HOTLINE_DATA_KEYS is required (comma-separated Fernet keys)"),
+            ("hash_key", "HOTLINE_HASH_KEY is required (a Fernet-style key that never changes)"),
+            ("twilio_account_sid", "TWILIO_ACCOUNT_SID is required"),
+            ("twilio_auth_token", "TWILIO_AUTH_TOKEN is required"),
+        )
+        if _missing(values, refused, attribute)
+    ]
+    if "twilio_from" not in values and "twilio_messaging_service_sid" not in values:
+        problems.append("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required")
+    return problems
+
+
+def _twilio_problems(values: Mapping[str, Any]) -> list[str]:
+    """Credentials come in pairs and need a sender, in every mode."""
+    problems = []
+    with_sid, with_token = "twilio_account_sid" in values, "twilio_auth_token" in values
+    if with_sid != with_token:
+        problems.append("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN go together")
+    if with_sid and "twilio_from" not in values and "twilio_messaging_service_sid" not in values:
+        problems.append("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required with Twilio")
+    return problems
+
+
+def _invent_secrets(values: dict[str, Any], refused: set[str], instance: Path) -> None:
+    """The demo's and the tests' stand-ins for secrets not given, kept in the instance folder."""
+    if _missing(values, refused, "secret_key"):
+        values["secret_key"] = _demo_secret(instance, "secret-key")
+    if _missing(values, refused, "data_keys"):
+        values["data_keys"] = (_demo_secret(instance, "data-key"),)
+    if _missing(values, refused, "twilio_auth_token"):
+        # The demo and tests sign and check webhooks with a local token, like Twilio would.
+        values["twilio_auth_token"] = _demo_secret(instance, "twilio-auth-token")
+
+
+def _database_roles(values: dict[str, Any]) -> list[str]:
+    """Check the owner's URL for migrations and the app's role to grant, deriving the role from
+    HOTLINE_DATABASE_URL's user when only the owner's URL is given. Problems name the variable,
     never its value (a URL may hold a password)."""
     from sqlalchemy.engine import make_url  # parsing only: no driver, no connection
+
+    problems: list[str] = []
 
     def parse(name: str, url: str) -> Any:
         try:
@@ -415,21 +458,21 @@ def _read_database_roles(
             problems.append(f"{name} is not a database URL")
             return None
 
-    migrate_url = get("HOTLINE_MIGRATE_DATABASE_URL")
-    app_role = get("HOTLINE_DATABASE_APP_ROLE")
+    migrate_url = values.get("migrate_database_url")
+    app_role = values.get("database_app_role")
     if migrate_url is None and app_role is None:
-        return
-    app = parse("HOTLINE_DATABASE_URL", database_url)
+        return problems
+    app = parse("HOTLINE_DATABASE_URL", values["database_url"])
     if app is None:
-        return
+        return problems
     if app.get_backend_name() != "postgresql":
         variable = "HOTLINE_MIGRATE_DATABASE_URL" if migrate_url else "HOTLINE_DATABASE_APP_ROLE"
         problems.append(f"{variable} needs HOTLINE_DATABASE_URL on PostgreSQL (no roles in SQLite)")
-        return
+        return problems
     if migrate_url is not None:
         owner = parse("HOTLINE_MIGRATE_DATABASE_URL", migrate_url)
         if owner is None:
-            return
+            return problems
         if owner.get_backend_name() != "postgresql" or (
             owner.host,
             owner.port,
@@ -439,8 +482,7 @@ def _read_database_roles(
                 "HOTLINE_MIGRATE_DATABASE_URL and HOTLINE_DATABASE_URL must name the same "
                 "PostgreSQL database (host, port and name)"
             )
-            return
-        tuned["migrate_database_url"] = migrate_url
+            return problems
         if app_role is None:
             app_role = app.username
             if not app_role:
@@ -448,12 +490,13 @@ def _read_database_roles(
                     "HOTLINE_DATABASE_URL must name its user when HOTLINE_MIGRATE_DATABASE_URL "
                     "is set (or set HOTLINE_DATABASE_APP_ROLE)"
                 )
-                return
+                return problems
     assert app_role is not None
     if not (app_role.isprintable() and len(app_role.encode()) <= 63):
         problems.append("HOTLINE_DATABASE_APP_ROLE must be a role name of at most 63 bytes")
-        return
-    tuned["database_app_role"] = app_role
+        return problems
+    values["database_app_role"] = app_role
+    return problems
 
 
 def _is_fernet_key(key: str) -> bool:

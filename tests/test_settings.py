@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import stat
 import traceback
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from hotline.settings import Mode, Settings, SettingsError
+from hotline.settings import VARIABLES, Mode, Settings, SettingsError
 from hotline.vault import Vault
 
 KEY_NEW = Fernet.generate_key().decode()
@@ -67,6 +68,26 @@ def test_a_full_production_environment(tmp_path: Path) -> None:
     assert not settings.embedded
     assert list(tmp_path.iterdir()) == []  # production invents nothing
     Vault(settings.data_keys, settings.hash_key)  # the keys it accepted are usable
+
+
+def test_each_variable_sets_a_field_of_its_own() -> None:
+    fields = {field.name for field in dataclasses.fields(Settings)}
+    assert len({variable.name for variable in VARIABLES}) == len(VARIABLES)
+    assert len({variable.field for variable in VARIABLES}) == len(VARIABLES)
+    assert {variable.field for variable in VARIABLES} <= fields
+
+
+def test_an_unset_variable_leaves_its_fields_default(tmp_path: Path) -> None:
+    settings = Settings.from_env(PRODUCTION, instance_path=tmp_path)
+    defaults = {
+        field.name: field.default
+        for field in dataclasses.fields(Settings)
+        if field.default is not dataclasses.MISSING
+    }
+    unset = [v.field for v in VARIABLES if v.name not in PRODUCTION and v.field in defaults]
+    assert len(unset) > 40
+    for name in unset:
+        assert getattr(settings, name) == defaults[name], name
 
 
 def test_production_is_the_default_mode(tmp_path: Path) -> None:
