@@ -332,14 +332,3 @@ def end_all_sessions(
         query = query.where(StaffSession.id != keep)
     ended: int = session.execute(query.values(ended_at=now)).rowcount  # type: ignore[attr-defined]
     return ended
-
-
-def do_deactivate(session: Session, user_id: int, actor_id: int | None, now: datetime) -> None:
-    user = session.get(StaffUser, user_id)
-    if user is None:
-        raise AuthError("no such account")
-    user.active = False
-    ended = end_all_sessions(session, user_id, now)
-    events.record(
-        session, "staff_deactivated", now, actor_id=actor_id, staff_id=user_id, sessions_ended=ended
-    )

@@ -16,7 +16,7 @@ from hotline import jobs, runtime_of
 from hotline.db.models import Conversation, Event, Message, StaffSession, StaffUser
 from hotline.domain import totp
 from hotline.domain.triage import State
-from hotline.services.auth import do_deactivate
+from hotline.services.accounts import do_deactivate_account
 from hotline.services.console import Console
 from hotline.services.staff import do_create_staff
 from hotline.sms.sender import LocalSender
@@ -201,10 +201,13 @@ def test_idle_and_too_old_sessions_end(app: Flask, clock: FakeClock) -> None:
 
 def test_deactivating_an_account_ends_its_sessions(app: Flask) -> None:
     user = staff(app)
+    admin = staff(app, "admin")
     client, _ = sign_in(app, user)
     runtime = runtime_of(app)
     with runtime.sessions.begin() as session:
-        do_deactivate(session, user.id, None, runtime.clock.now())
+        actor = session.get(StaffUser, admin.id)
+        assert actor is not None
+        do_deactivate_account(session, runtime.triage, actor, user.id, runtime.clock.now())
     assert client.get("/console/api/me").status_code == 401
     with runtime.sessions() as session:
         live = session.scalar(
