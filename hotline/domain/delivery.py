@@ -73,8 +73,4 @@ def advances(current: DeliveryStatus, new: DeliveryStatus) -> bool:
     A late or duplicated callback (``sent`` after ``delivered``) does not advance, and a final
     status never gives way to another final status.
     """
-    return _RANK[new] > _RANK[current]
-
-
-def is_final(status: DeliveryStatus) -> bool:
-    return _RANK[status] >= _RANK[DeliveryStatus.DELIVERED]
+    return rank(new) > rank(current)

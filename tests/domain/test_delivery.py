@@ -12,7 +12,6 @@ from hotline.domain.delivery import (
     CALLBACK_STATUSES,
     DeliveryStatus,
     advances,
-    is_final,
     rank,
 )
 
@@ -83,9 +82,11 @@ def test_a_final_status_is_not_replaced_by_another_final_status(
 
 
 def test_final_statuses() -> None:
-    assert {s for s in S if is_final(s)} == {*FINAL, S.READ}
+    """Delivered, undelivered, failed, canceled and read are final: only read may follow."""
+    for status in (*FINAL, S.READ):
+        assert {new for new in S if advances(status, new)} <= {S.READ}
     for status in (S.PENDING, S.SUBMITTING, S.ACCEPTED, S.QUEUED, S.SENDING, S.SENT):
-        assert not is_final(status)
+        assert all(advances(status, final) for final in FINAL)
 
 
 def test_rank_orders_a_message_life() -> None:
