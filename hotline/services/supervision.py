@@ -37,7 +37,6 @@ from hotline.services.console import (
     Console,
     ConsoleError,
     InvalidInput,
-    NotFound,
     stated_reason,
 )
 from hotline.services.triage import Outcome
@@ -599,10 +598,3 @@ class Supervision:
         outcome.queue_changed = True
         outcome.conversations.add(conversation.id)
         return outcome
-
-
-def staff_or_404(session: Session, user_id: int) -> StaffUser:
-    user = session.get(StaffUser, user_id)
-    if user is None:
-        raise NotFound(user_id, "staff member")
-    return user
