@@ -465,18 +465,6 @@ def queue_position(session: Session, conversation: Conversation) -> int:
     return int(ahead or 0) + 1
 
 
-def recent_claims(session: Session, now: datetime, minutes: int = 60) -> list[datetime]:
-    return [
-        claimed
-        for claimed in session.scalars(
-            select(Conversation.claimed_at).where(
-                Conversation.claimed_at >= now - timedelta(minutes=minutes)
-            )
-        )
-        if claimed is not None
-    ]
-
-
 def fire_timer(session: Session, triage: Triage, conversation_id: int, now: datetime) -> Outcome:
     """Fire the conversation's timer if it is due; nothing when it was fired or reset already.
 
