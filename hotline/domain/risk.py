@@ -119,15 +119,8 @@ class Lexicon:
     def emergency_found(self, text: str | list[Word]) -> list[Found]:
         return self._find(self._emergency, text)
 
-    def emergency_in(self, text: str) -> list[str]:
-        """The emergency phrases ``text`` holds, each once."""
-        return list(dict.fromkeys(found.phrase for found in self.emergency_found(text)))
-
     def weighted_found(self, text: str | list[Word]) -> list[Found]:
         return self._find(self._weighted, text)
-
-    def weighted_in(self, text: str) -> dict[str, int]:
-        return {found.phrase: self.weights[found.phrase] for found in self.weighted_found(text)}
 
     def minor_in(self, text: str | list[Word]) -> bool:
         return bool(self._find(self._minor, text))

@@ -151,12 +151,6 @@ ANSWER_OF = {
     State.AWAIT_NEEDS: "needs",
     State.AWAIT_LOCATION: "location",
 }
-NEXT_QUESTION = {
-    State.AWAIT_DANGER: State.AWAIT_SAFETY,
-    State.AWAIT_SAFETY: State.AWAIT_NEEDS,
-    State.AWAIT_NEEDS: State.AWAIT_LOCATION,
-    State.AWAIT_LOCATION: State.QUEUED,
-}
 
 ON_ENTER: dict[State, tuple[Action, ...]] = {
     State.AWAIT_DANGER: (send("welcome"), Action(Op.TIMER, "triage")),

@@ -102,7 +102,7 @@ def test_a_custom_lexicon_and_thresholds() -> None:
         5, Priority.HIGH, ("boss (+5)",), (Reason("boss", 5, "bosses"),)
     )
     assert assess(["boss"], [Lexicon("en", (), {})]) == Assessment(0, Priority.NORMAL, ())
-    assert Lexicon("en", (), {}).emergency_in("gun") == []
+    assert Lexicon("en", (), {}).emergency_found("gun") == []
 
 
 def test_normalise() -> None:
