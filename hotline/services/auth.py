@@ -32,10 +32,6 @@ GENERIC_REFUSAL = "wrong email or password"
 TOO_MANY_FAILURES = "too many failed sign-ins: wait a few minutes, then try again"
 
 
-class AuthError(ValueError):
-    """Sign-in refused. The message is safe to show: it never says which part was wrong."""
-
-
 @dataclass(frozen=True)
 class SignedIn:
     token: str  # for the cookie; never stored
