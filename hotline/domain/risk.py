@@ -376,5 +376,7 @@ def says_own_young_age(text: str) -> bool:
 
 def mentions_minor(text: str, lexicons: Iterable[Lexicon]) -> bool:
     """Whether ``text`` says the texter (or the person they text about) is under 18, whether
-    or not it says more (see :func:`assess` for when it makes a conversation a minor's)."""
-    return says_young_age(text) or any(lex.minor_in(text) or lex.young_in(text) for lex in lexicons)
+    or not it says more (see :func:`assess` for when it makes a conversation a minor's). It is
+    what :func:`assess` reads, each lexicon only where the text may be in its language."""
+    reading = _read(text, list(lexicons))
+    return reading.minor or reading.someone_young
