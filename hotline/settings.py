@@ -405,6 +405,7 @@ def _missing(values: Mapping[str, Any], refused: set[str], attribute: str) -> bo
 
 
 def _missing_in_production(values: Mapping[str, Any], refused: set[str]) -> list[str]:
+    """Production invents nothing: the secrets, Twilio's credentials and a sender are given."""
     problems = [
         problem
         for attribute, problem in (
