@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, SQLColumnExpression, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import (
@@ -362,32 +362,21 @@ class Console:
 
     def advocates(self, session: Session, except_id: int, now: datetime) -> list[dict[str, Any]]:
         """Who a conversation can be transferred to: active, available and connected (their
-        console polled within the grace period), with their load."""
-        rows = session.scalars(
-            select(StaffUser)
+        console polled within the grace period), with their load. One query."""
+        rows = session.execute(
+            select(StaffUser.id, StaffUser.email, _held_by(StaffUser.id).scalar_subquery())
             .where(
                 StaffUser.availability == Availability.AVAILABLE,
                 presence.connected_clause(now, self.presence_grace),
                 StaffUser.id != except_id,
             )
             .order_by(StaffUser.email)
-        ).all()
-        return [
-            {"id": u.id, "email": u.email, "active_count": self.load(session, u.id)} for u in rows
-        ]
+        )
+        return [{"id": i, "email": email, "active_count": load} for i, email, load in rows]
 
     def load(self, session: Session, user_id: int) -> int:
-        return int(
-            session.scalar(
-                select(func.count())
-                .select_from(Conversation)
-                .where(
-                    Conversation.advocate_id == user_id,
-                    Conversation.state == State.WITH_ADVOCATE,
-                )
-            )
-            or 0
-        )
+        """How many conversations ``user_id`` holds now."""
+        return int(session.scalar(_held_by(user_id)) or 0)
 
     def check_reachable(
         self, session: Session, target: StaffUser, now: datetime, more: int = 1
@@ -659,6 +648,16 @@ class Console:
         if summary:
             conversation.summary_ciphertext = self.vault.encrypt(summary)
         return outcome
+
+
+def _held_by(staff_id: int | SQLColumnExpression[int]) -> Select[Any]:
+    """How many conversations ``staff_id`` holds: of one staff member, or, as a subquery, of
+    each row of a query of staff (``StaffUser.id``)."""
+    return (
+        select(func.count())
+        .select_from(Conversation)
+        .where(Conversation.advocate_id == staff_id, Conversation.state == State.WITH_ADVOCATE)
+    )
 
 
 def _iso(at: datetime | None) -> str | None:
