@@ -241,41 +241,13 @@ class Console:
             )
 
     def _timeline(self, session: Session, conversation: Conversation) -> list[dict[str, Any]]:
-        authors = {
-            row.id: row.email for row in session.execute(select(StaffUser.id, StaffUser.email))
-        }
-        items: list[dict[str, Any]] = []
-        for message in session.scalars(
+        messages = session.scalars(
             select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
-        ):
-            items.append(
-                {
-                    "type": "message",
-                    "id": message.id,
-                    "at": message.created_at.isoformat(),
-                    "direction": message.direction.value,
-                    "body": self._open(message.body_ciphertext),
-                    "status": message.status.value,
-                    "error_code": message.error_code,
-                    "media": message.media_types or [],
-                    "author": authors.get(message.author_id) if message.author_id else None,
-                    "automatic": message.direction is Direction.OUTBOUND
-                    and message.author_id is None,
-                }
-            )
-        for note in session.scalars(
+        ).all()
+        notes = session.scalars(
             select(Note).where(Note.conversation_id == conversation.id).order_by(Note.id)
-        ):
-            items.append(
-                {
-                    "type": "note",
-                    "id": note.id,
-                    "at": note.created_at.isoformat(),
-                    "body": self._open(note.body_ciphertext),
-                    "author": authors.get(note.author_id),
-                }
-            )
-        for event in session.scalars(
+        ).all()
+        logged = session.scalars(
             select(Event)
             .where(
                 or_(
@@ -291,7 +263,40 @@ class Console:
                 Event.kind.in_(TIMELINE_EVENTS),
             )
             .order_by(Event.id)
-        ):
+        ).all()
+        authors = _emails(
+            session,
+            {m.author_id for m in messages} | {n.author_id for n in notes}
+            | {e.actor_id for e in logged},
+        )  # fmt: skip
+        items: list[dict[str, Any]] = []
+        for message in messages:
+            items.append(
+                {
+                    "type": "message",
+                    "id": message.id,
+                    "at": message.created_at.isoformat(),
+                    "direction": message.direction.value,
+                    "body": self._open(message.body_ciphertext),
+                    "status": message.status.value,
+                    "error_code": message.error_code,
+                    "media": message.media_types or [],
+                    "author": authors.get(message.author_id) if message.author_id else None,
+                    "automatic": message.direction is Direction.OUTBOUND
+                    and message.author_id is None,
+                }
+            )
+        for note in notes:
+            items.append(
+                {
+                    "type": "note",
+                    "id": note.id,
+                    "at": note.created_at.isoformat(),
+                    "body": self._open(note.body_ciphertext),
+                    "author": authors.get(note.author_id),
+                }
+            )
+        for event in logged:
             items.append(
                 {
                     "type": "event",
@@ -648,6 +653,15 @@ class Console:
         if summary:
             conversation.summary_ciphertext = self.vault.encrypt(summary)
         return outcome
+
+
+def _emails(session: Session, staff_ids: set[int | None]) -> dict[int, str]:
+    """The email of each staff member ``staff_ids`` names (None is nobody), in one query."""
+    wanted = sorted(i for i in staff_ids if i is not None)
+    if not wanted:
+        return {}
+    found = session.execute(select(StaffUser.id, StaffUser.email).where(StaffUser.id.in_(wanted)))
+    return {staff_id: email for staff_id, email in found}
 
 
 def _held_by(staff_id: int | SQLColumnExpression[int]) -> Select[Any]:
