@@ -156,6 +156,12 @@ class Conversation(Base):
     risk_score: Mapped[int] = mapped_column(Integer, default=0, info=holds(Holds.TEXTER_FIGURE, 0))
     # Lexicon phrases that matched, e.g. "locked in (+40)": why the priority is what it is.
     risk_reasons: Mapped[list[str] | None] = mapped_column(JSON, info=holds(Holds.TEXTER_FACT))
+    # What the texter's texts said of risk so far, so a new text is read alone, not with all
+    # before it (hotline.services.triage.Triage.reassess): the phrases found, which lexicons
+    # found them, and up to which text. Deferred: only the worker reads it, one row at a time.
+    risk_findings_ciphertext: Mapped[bytes | None] = mapped_column(
+        LargeBinary, deferred=True, info=holds(Holds.TEXTER_WORDS)
+    )
     survey_score: Mapped[int | None] = mapped_column(Integer, info=holds(Holds.TEXTER_FIGURE))
     close_reason: Mapped[str | None] = mapped_column(String(24), info=holds(Holds.CODE))
     disposition: Mapped[str | None] = mapped_column(String(48), info=holds(Holds.TEXTER_FIGURE))

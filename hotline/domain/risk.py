@@ -7,10 +7,13 @@ conversation urgent whatever the score.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from hotline.domain.language import detect
 from hotline.domain.matching import SCRIPTS, Found, PhraseSet, Word, plain, words
@@ -172,7 +175,7 @@ class Assessment:
         return any(reason.weight is None for reason in self.found)
 
 
-# The reason a text that is only a call for help earns (see _read).
+# The reason a text that is only a call for help earns (see _scan).
 CALL_FOR_HELP = "only a call for help"
 # How much risk makes a child written about (not the texter) a minor at risk.
 MINOR_AT_RISK = 20
@@ -188,7 +191,7 @@ class _Reading:
     someone_young: bool = False  # a child written about, or a child's life
 
 
-def _read(text: str, lexicons: list[Lexicon]) -> _Reading:
+def _scan(text: str, lexicons: list[Lexicon]) -> _Reading:
     reading = _Reading()
     language = detect(text).language
     for lexicon in lexicons:
@@ -231,7 +234,7 @@ def _read(text: str, lexicons: list[Lexicon]) -> _Reading:
 def dangers(text: str, lexicons: Iterable[Lexicon]) -> list[Reason]:
     """The emergencies in ``text``: emergency phrases, and serious acts said to happen now.
     What the triage machine treats as an emergency (the 911 guidance) is exactly this."""
-    return list(_read(text, list(lexicons)).emergencies.values())
+    return list(_scan(text, list(lexicons)).emergencies.values())
 
 
 def distressed(text: str, lexicons: Iterable[Lexicon]) -> bool:
@@ -242,25 +245,89 @@ def distressed(text: str, lexicons: Iterable[Lexicon]) -> bool:
     )
 
 
-def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
-    """Score everything a texter wrote with every lexicon (texters mix languages).
+@dataclass(frozen=True)
+class Findings:
+    """What texts said of risk, before it is weighed: each emergency and each weighted phrase
+    once (the first text to say it wins), and whether a minor or a child was written of.
 
-    Each phrase counts once, whichever text and lexicon found it; the score is the sum of the
-    weights. Emergency words, or a minor, make it urgent whatever the score.
+    :func:`read` makes one text's, :func:`fold` adds a later text's to those of the texts
+    before, and :func:`conclude` weighs them: :func:`assess` is exactly that, over every text.
+    So a conversation's findings can be kept between its texts, and each text read once.
     """
-    lexicons = list(lexicons)
-    emergencies: dict[str, Reason] = {}
+
+    emergencies: Mapping[str, Reason] = field(default_factory=dict)
+    weighted: Mapping[str, Reason] = field(default_factory=dict)  # by normalised phrase
+    minor: bool = False  # said of the texter
+    someone_young: bool = False  # a child written about, or a child's life
+
+    def record(self) -> dict[str, Any]:
+        """These findings as JSON values, to keep. The texter's words that matched are left
+        out: nothing after reading needs them (staff read the lexicon's phrases), so
+        :meth:`from_record` gives each reason empty ``words``, and :func:`conclude` the same
+        score, priority, reasons and minor flag as from the findings themselves."""
+        return {
+            "emergencies": list(self.emergencies),
+            "weighted": [[reason.phrase, reason.weight] for reason in self.weighted.values()],
+            "minor": self.minor,
+            "someone_young": self.someone_young,
+        }
+
+    @classmethod
+    def from_record(cls, record: Any) -> Findings:
+        """Findings kept by :meth:`record`; ValueError for anything of another shape."""
+        try:
+            phrases = list(record["emergencies"])
+            weights = [(phrase, weight) for phrase, weight in record["weighted"]]
+            minor, someone_young = record["minor"], record["someone_young"]
+        except (KeyError, TypeError, ValueError) as problem:
+            raise ValueError(f"not a record of findings: {problem}") from None
+        if not (
+            all(isinstance(phrase, str) for phrase in phrases)
+            and all(isinstance(phrase, str) and type(weight) is int for phrase, weight in weights)
+            and isinstance(minor, bool)
+            and isinstance(someone_young, bool)
+        ):
+            raise ValueError("not a record of findings: a value of the wrong type")
+        return cls(
+            {phrase: Reason(phrase, None, "") for phrase in phrases},
+            {normalise(phrase): Reason(phrase, weight, "") for phrase, weight in weights},
+            minor,
+            someone_young,
+        )
+
+
+def read(text: str, lexicons: Iterable[Lexicon]) -> Findings:
+    """What one text says of risk, read with every lexicon (texters mix languages)."""
+    reading = _scan(text, list(lexicons))
     weighted: dict[str, Reason] = {}
-    minor = False
-    someone_young = False
-    for text in texts:
-        reading = _read(text, lexicons)
-        for phrase, reason in reading.emergencies.items():
-            emergencies.setdefault(phrase, reason)
-        for found, weight in _heaviest(reading.weighted):
-            weighted.setdefault(normalise(found.phrase), Reason(found.phrase, weight, found.words))
-        minor = minor or reading.minor
-        someone_young = someone_young or reading.someone_young
+    for found, weight in _heaviest(reading.weighted):
+        weighted.setdefault(normalise(found.phrase), Reason(found.phrase, weight, found.words))
+    return Findings(reading.emergencies, weighted, reading.minor, reading.someone_young)
+
+
+def fold(earlier: Findings, later: Findings) -> Findings:
+    """``earlier`` (the findings of the texts before) with what ``later`` (a later text's)
+    adds: a phrase found in both keeps its reason from ``earlier``."""
+    return Findings(
+        _first_wins(earlier.emergencies, later.emergencies),
+        _first_wins(earlier.weighted, later.weighted),
+        earlier.minor or later.minor,
+        earlier.someone_young or later.someone_young,
+    )
+
+
+def _first_wins(earlier: Mapping[str, Reason], later: Mapping[str, Reason]) -> dict[str, Reason]:
+    merged = dict(earlier)
+    for key, reason in later.items():
+        merged.setdefault(key, reason)
+    return merged
+
+
+def conclude(findings: Findings, lexicons: Iterable[Lexicon]) -> Assessment:
+    """Weigh what texts said: the score is the sum of the weighted phrases' weights; emergency
+    words, or a minor, make it urgent whatever the score."""
+    lexicons = list(lexicons)
+    weighted = dict(findings.weighted)
     if len(weighted) > 1:
         # A call for help is weighed only when it is all that was said: with anything said of
         # what is happening ("HELP" then "my boss took my passport"), that is what counts.
@@ -268,7 +335,10 @@ def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
     score = sum(reason.weight or 0 for reason in weighted.values())
     # A child the texter writes about is a minor at risk when something else is said of risk:
     # "my daughter is 15 and a grown man messages her", not "my kid is 15, any summer jobs?".
-    minor = minor or (someone_young and (bool(emergencies) or score >= MINOR_AT_RISK))
+    emergencies = findings.emergencies
+    minor = findings.minor or (
+        findings.someone_young and (bool(emergencies) or score >= MINOR_AT_RISK)
+    )
     urgent_at = min((lexicon.urgent_at for lexicon in lexicons), default=60)
     high_at = min((lexicon.high_at for lexicon in lexicons), default=30)
     if emergencies or minor or score >= urgent_at:
@@ -288,6 +358,51 @@ def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
         found=reasons,
         minor=minor,
     )
+
+
+def assess(texts: Iterable[str], lexicons: Iterable[Lexicon]) -> Assessment:
+    """Score everything a texter wrote with every lexicon (texters mix languages).
+
+    Each phrase counts once, whichever text and lexicon found it; the score is the sum of the
+    weights. Emergency words, or a minor, make it urgent whatever the score.
+    """
+    lexicons = list(lexicons)
+    findings = Findings()
+    for text in texts:
+        findings = fold(findings, read(text, lexicons))
+    return conclude(findings, lexicons)
+
+
+# Changed whenever reading a text changes (the matching, the rules of _scan, Findings.record):
+# findings kept from another reading are then read again from the texts (see fingerprint).
+READING = 1
+
+
+def fingerprint(lexicons: Iterable[Lexicon]) -> str:
+    """What findings were read with: every list and threshold of every lexicon, in order, and
+    :data:`READING`. Findings kept with another fingerprint must be read again."""
+    described = [
+        READING,
+        *(
+            [
+                lexicon.language,
+                lexicon.urgent_at,
+                lexicon.high_at,
+                lexicon.emergency,
+                sorted(lexicon.weights.items()),
+                lexicon.minor,
+                lexicon.young,
+                lexicon.distress,
+                lexicon.ignore,
+                lexicon.now,
+                lexicon.negation,
+                lexicon.held,
+            ]
+            for lexicon in lexicons
+        ),
+    ]
+    encoded = json.dumps(described, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
 def _heaviest(candidates: list[tuple[Found, int]]) -> list[tuple[Found, int]]:

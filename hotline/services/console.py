@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, SQLColumnExpression, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import (
@@ -241,41 +241,13 @@ class Console:
             )
 
     def _timeline(self, session: Session, conversation: Conversation) -> list[dict[str, Any]]:
-        authors = {
-            row.id: row.email for row in session.execute(select(StaffUser.id, StaffUser.email))
-        }
-        items: list[dict[str, Any]] = []
-        for message in session.scalars(
+        messages = session.scalars(
             select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
-        ):
-            items.append(
-                {
-                    "type": "message",
-                    "id": message.id,
-                    "at": message.created_at.isoformat(),
-                    "direction": message.direction.value,
-                    "body": self._open(message.body_ciphertext),
-                    "status": message.status.value,
-                    "error_code": message.error_code,
-                    "media": message.media_types or [],
-                    "author": authors.get(message.author_id) if message.author_id else None,
-                    "automatic": message.direction is Direction.OUTBOUND
-                    and message.author_id is None,
-                }
-            )
-        for note in session.scalars(
+        ).all()
+        notes = session.scalars(
             select(Note).where(Note.conversation_id == conversation.id).order_by(Note.id)
-        ):
-            items.append(
-                {
-                    "type": "note",
-                    "id": note.id,
-                    "at": note.created_at.isoformat(),
-                    "body": self._open(note.body_ciphertext),
-                    "author": authors.get(note.author_id),
-                }
-            )
-        for event in session.scalars(
+        ).all()
+        logged = session.scalars(
             select(Event)
             .where(
                 or_(
@@ -291,7 +263,40 @@ class Console:
                 Event.kind.in_(TIMELINE_EVENTS),
             )
             .order_by(Event.id)
-        ):
+        ).all()
+        authors = _emails(
+            session,
+            {m.author_id for m in messages} | {n.author_id for n in notes}
+            | {e.actor_id for e in logged},
+        )  # fmt: skip
+        items: list[dict[str, Any]] = []
+        for message in messages:
+            items.append(
+                {
+                    "type": "message",
+                    "id": message.id,
+                    "at": message.created_at.isoformat(),
+                    "direction": message.direction.value,
+                    "body": self._open(message.body_ciphertext),
+                    "status": message.status.value,
+                    "error_code": message.error_code,
+                    "media": message.media_types or [],
+                    "author": authors.get(message.author_id) if message.author_id else None,
+                    "automatic": message.direction is Direction.OUTBOUND
+                    and message.author_id is None,
+                }
+            )
+        for note in notes:
+            items.append(
+                {
+                    "type": "note",
+                    "id": note.id,
+                    "at": note.created_at.isoformat(),
+                    "body": self._open(note.body_ciphertext),
+                    "author": authors.get(note.author_id),
+                }
+            )
+        for event in logged:
             items.append(
                 {
                     "type": "event",
@@ -362,32 +367,21 @@ class Console:
 
     def advocates(self, session: Session, except_id: int, now: datetime) -> list[dict[str, Any]]:
         """Who a conversation can be transferred to: active, available and connected (their
-        console polled within the grace period), with their load."""
-        rows = session.scalars(
-            select(StaffUser)
+        console polled within the grace period), with their load. One query."""
+        rows = session.execute(
+            select(StaffUser.id, StaffUser.email, _held_by(StaffUser.id).scalar_subquery())
             .where(
                 StaffUser.availability == Availability.AVAILABLE,
                 presence.connected_clause(now, self.presence_grace),
                 StaffUser.id != except_id,
             )
             .order_by(StaffUser.email)
-        ).all()
-        return [
-            {"id": u.id, "email": u.email, "active_count": self.load(session, u.id)} for u in rows
-        ]
+        )
+        return [{"id": i, "email": email, "active_count": load} for i, email, load in rows]
 
     def load(self, session: Session, user_id: int) -> int:
-        return int(
-            session.scalar(
-                select(func.count())
-                .select_from(Conversation)
-                .where(
-                    Conversation.advocate_id == user_id,
-                    Conversation.state == State.WITH_ADVOCATE,
-                )
-            )
-            or 0
-        )
+        """How many conversations ``user_id`` holds now."""
+        return int(session.scalar(_held_by(user_id)) or 0)
 
     def check_reachable(
         self, session: Session, target: StaffUser, now: datetime, more: int = 1
@@ -659,6 +653,25 @@ class Console:
         if summary:
             conversation.summary_ciphertext = self.vault.encrypt(summary)
         return outcome
+
+
+def _emails(session: Session, staff_ids: set[int | None]) -> dict[int, str]:
+    """The email of each staff member ``staff_ids`` names (None is nobody), in one query."""
+    wanted = sorted(i for i in staff_ids if i is not None)
+    if not wanted:
+        return {}
+    found = session.execute(select(StaffUser.id, StaffUser.email).where(StaffUser.id.in_(wanted)))
+    return {staff_id: email for staff_id, email in found}
+
+
+def _held_by(staff_id: int | SQLColumnExpression[int]) -> Select[Any]:
+    """How many conversations ``staff_id`` holds: of one staff member, or, as a subquery, of
+    each row of a query of staff (``StaffUser.id``)."""
+    return (
+        select(func.count())
+        .select_from(Conversation)
+        .where(Conversation.advocate_id == staff_id, Conversation.state == State.WITH_ADVOCATE)
+    )
 
 
 def _iso(at: datetime | None) -> str | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, case, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from hotline.catalogue import LANGUAGES, other_language_emergency, other_language_line
 from hotline.db.models import Conversation, ConversationStatus, Message, OptedOutNumber, Texter
@@ -80,6 +80,7 @@ _PENDING = (
 _CURRENT = (Conversation.status == ConversationStatus.OPEN) | (Conversation.state == State.SURVEY)
 _LATEST = (
     select(Conversation)
+    .options(undefer(Conversation.risk_findings_ciphertext))  # read by Triage.reassess
     .where(Conversation.texter_id == bindparam("texter_id"))
     .order_by(case((_CURRENT, 0), else_=1), Conversation.status.desc(), Conversation.id.desc())
     .limit(1)
@@ -186,7 +187,7 @@ def _handle(
             return
         if conversation.state in FOLLOWS_LANGUAGE:
             _follow_language(session, triage, texter, conversation, body, now, outcome)
-        triage.reassess(session, conversation, now)
+        triage.reassess(session, conversation, now, message=message, text=body)
         triage.advance(
             session,
             conversation,
@@ -216,7 +217,7 @@ def _handle(
         outcome.conversations.add(kept.id)
         if keyword is Keyword.HELP:
             _compliance(session, triage, texter, kept, "help", now, outcome)
-        triage.reassess(session, kept, now)
+        triage.reassess(session, kept, now, message=message, text=body)
         event = triage.classify(body, kept)
         triage.advance(session, kept, event, now, outcome, message=message, text=body)
         return
@@ -269,7 +270,7 @@ def _start_conversation(
             session, triage, texter, conversation, detected, now, outcome,
             in_danger=triage.in_danger(body),
         )  # fmt: skip
-    triage.reassess(session, conversation, now, texts=[body])  # its only text so far
+    triage.reassess(session, conversation, now, message=message, text=body, opened=True)
     first = triage.classify(body, conversation)
     if first.on is On.EMERGENCY:
         # Danger in the very first text: the guidance first and alone, no question before it.

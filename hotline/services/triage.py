@@ -8,11 +8,13 @@ the queue, priority and timers set. Every caller holds the texter's row lock
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, bindparam, case, func, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 from hotline.catalogue import KEYWORD_REPLIES, lexicons, render
@@ -27,7 +29,17 @@ from hotline.domain import answers
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.keywords import asks_not_to_be_texted
 from hotline.domain.queue import Tier, sort_key
-from hotline.domain.risk import Lexicon, Priority, assess, dangers, higher
+from hotline.domain.risk import (
+    Findings,
+    Lexicon,
+    Priority,
+    conclude,
+    dangers,
+    fingerprint,
+    fold,
+    higher,
+    read,
+)
 from hotline.domain.triage import Action, On, Op, Snapshot, State, step
 from hotline.domain.triage import Event as TriageEvent
 from hotline.services import events, waiting
@@ -79,6 +91,24 @@ class TriagePolicy:
             hours=HoursPolicy.from_settings(settings),
             guidance_every=timedelta(minutes=settings.emergency_guidance_minutes),
         )
+
+    @cached_property
+    def read_with(self) -> str:
+        """The lexicons' fingerprint (:func:`hotline.domain.risk.fingerprint`), made once."""
+        return fingerprint(self.lexicons)
+
+
+# The texts of a conversation after a given one, to read (Triage._findings); built once.
+_TEXTS_SINCE = (
+    select(Message.id, Message.body_ciphertext)
+    .where(
+        Message.conversation_id == bindparam("conversation_id"),
+        Message.direction == Direction.INBOUND,
+        Message.body_ciphertext.is_not(None),
+        Message.id > bindparam("after"),
+    )
+    .order_by(Message.id)
+)
 
 
 @dataclass
@@ -313,26 +343,19 @@ class Triage:
         session: Session,
         conversation: Conversation,
         now: datetime,
-        texts: list[str] | None = None,
+        *,
+        message: Message | None = None,
+        text: str = "",
+        opened: bool = False,
     ) -> None:
         """Score everything the texter wrote in this conversation; priority only ever rises.
 
-        ``texts``, when the caller has them all (a conversation its first text just opened),
-        saves reading them back.
+        Each text is read once (see :meth:`_findings`). ``message`` is the text just received,
+        and ``text`` its words, which the caller has read already; ``opened``: it opened the
+        conversation, so it is its only text and nothing is read back.
         """
-        if texts is None:
-            texts = [
-                self.vault.decrypt(body)
-                for body in session.scalars(
-                    select(Message.body_ciphertext).where(
-                        Message.conversation_id == conversation.id,
-                        Message.direction == Direction.INBOUND,
-                        Message.body_ciphertext.is_not(None),
-                    )
-                )
-                if body is not None
-            ]
-        assessment = assess(texts, self.policy.lexicons)
+        findings = self._findings(session, conversation, message, text, opened=opened)
+        assessment = conclude(findings, self.policy.lexicons)
         reasons = list(assessment.reasons)
         priority = higher(conversation.priority, assessment.priority)
         if assessment.minor and not conversation.minor:
@@ -355,6 +378,65 @@ class Triage:
         )  # fmt: skip
         # Only how many: the phrases echo the texter's own words, and the event log is
         # append-only, so they live on the conversation, where erasure and the purge reach.
+
+    def _findings(
+        self,
+        session: Session,
+        conversation: Conversation,
+        message: Message | None = None,
+        text: str = "",
+        *,
+        opened: bool = False,
+    ) -> Findings:
+        """What the texter's texts in this conversation say of risk, each text read once.
+
+        The findings so far are kept on the conversation, encrypted, with the lexicons they
+        were read with and the last text read; only the texts since are read and folded in
+        (:func:`hotline.domain.risk.fold`), and the result kept again. Every text is read
+        again when nothing is kept (a conversation from before migration 0014, or one erased
+        or purged: then with the texts left, as before) or what is kept was read with other
+        lexicons (a supervisor changed one). Texts join a conversation in the order of their
+        ids (one texter's texts are processed in order, under the texter's lock, which the
+        caller holds), so "since" is "with a greater id".
+        """
+        lexicons, read_with = self.policy.lexicons, self.policy.read_with
+        kept = None if opened else self._kept_findings(conversation, read_with)
+        findings, through = kept or (Findings(), 0)
+        texts: dict[int, str] = {}
+        if not opened:
+            # Not flushed first: the text just received is in hand, so the conversation's
+            # changes and these findings are written in one UPDATE, not two.
+            with session.no_autoflush:
+                rows = session.execute(
+                    _TEXTS_SINCE, {"conversation_id": conversation.id, "after": through}
+                ).all()
+            known = message.id if message is not None else None
+            texts = {i: self.vault.decrypt(b) for i, b in rows if b is not None and i != known}
+        if message is not None and message.id > through:
+            texts[message.id] = text
+        if not texts:
+            return findings
+        for i in sorted(texts):
+            findings = fold(findings, read(texts[i], lexicons))
+        kept_now = {"read_with": read_with, "through": max(texts), **findings.record()}
+        conversation.risk_findings_ciphertext = self.vault.encrypt(json.dumps(kept_now))
+        return findings
+
+    def _kept_findings(
+        self, conversation: Conversation, read_with: str
+    ) -> tuple[Findings, int] | None:
+        """The findings kept on ``conversation`` and the id of the last text they read; None
+        when none are kept, or they were read with other lexicons than ``read_with``."""
+        sealed = conversation.risk_findings_ciphertext
+        if sealed is None:
+            return None
+        try:
+            kept = json.loads(self.vault.decrypt(sealed))
+            if kept["read_with"] != read_with or type(kept["through"]) is not int:
+                return None
+            return Findings.from_record(kept), kept["through"]
+        except (ValueError, KeyError, TypeError):
+            return None  # kept by another version of this code: read the texts again
 
     def in_danger(self, text: str) -> bool:
         """Emergency words in ``text``, in any language we read."""

@@ -84,3 +84,14 @@ def test_surge_answers_every_texter_once_and_reports_memory(postgres: PostgresSe
     assert int(worker[2]) == 3  # the celery main process and its 2 pool processes
     assert int(web[1]) > 0 and int(worker[1]) > 0
     assert "+1555" not in out  # no texter's number in what it prints
+
+
+def test_long_conversation_reports_each_texts_cost_and_processes_them_all(
+    postgres: PostgresServer,
+) -> None:
+    out = run_bench(postgres, "long_conversation.py", "--texts", "20")
+
+    assert "check: 20 of 20 texts processed, into 1 conversation(s)" in out
+    costs = re.findall(r"^  text +(\d+): cpu +[\d.]+ ms .* decryptions +(\d+)$", out, re.MULTILINE)
+    assert [at for at, _ in costs] == ["1", "10", "20"]
+    assert all(int(decrypted) <= 3 for _, decrypted in costs)  # each text read once

@@ -61,6 +61,7 @@ def test_what_erasure_and_the_purge_reach() -> None:
         "conversations.needs_ciphertext",
         "conversations.location_ciphertext",
         "conversations.summary_ciphertext",
+        "conversations.risk_findings_ciphertext",
         "conversations.in_danger",
         "conversations.safe_to_text",
         "conversations.risk_reasons",

@@ -3,18 +3,27 @@ misses found by trying the shipped lexicons with realistic texts."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+
 import pytest
 
-from hotline.catalogue import lexicon
+from hotline.catalogue import lexicon, lexicons
 from hotline.domain.risk import (
     Assessment,
+    Findings,
     Lexicon,
     Priority,
     Reason,
     assess,
+    conclude,
+    fingerprint,
+    fold,
     higher,
     mentions_minor,
     normalise,
+    read,
     says_young_age,
 )
 
@@ -349,3 +358,119 @@ def test_priority_ranks() -> None:
 )
 def test_higher(a: Priority, b: Priority, expected: Priority) -> None:
     assert higher(a, b) is expected
+
+
+# --- one text at a time: read, fold, conclude --------------------------------------------------
+
+SHIPPED = lexicons()
+# Conversations as texters write them, text by text.
+CONVERSATIONS = [
+    ["HELP", "yes", "no", "My boss took my passport", "I owe him 3000", "ok"],
+    ["help", "ok", "hello?"],  # only ever a call for help: it keeps counting
+    ["they took my papers", "HELP", "ayuda"],  # said first, then the call: it adds nothing
+    ["hola", "tengo miedo", "mi jefe no me paga", "y me quito el pasaporte", "HELP"],
+    ["my daughter is 14", "a grown man keeps messaging her", "he says he will hurt her"],
+    ["my kid is 15", "any summer jobs?", "thanks"],  # a child, and no risk: not a minor
+    ["im 16", "hi"],
+    ["he is here", "he is outside the door", "right now"],
+    ["I am locked in", "they said they will kill anyone who talks"],
+    ["", "🆘", "I'm scared", "este tráfico me está matando", "he just pushed me down the stairs"],
+    ["他拿走了我的护照", "help me", "I can't leave"],
+]
+
+
+def one_at_a_time(texts: list[str], lexicons: Sequence[Lexicon]) -> list[Assessment]:
+    """The assessment after each text, each text read once and folded into those before."""
+    findings = Findings()
+    assessments = []
+    for text in texts:
+        findings = fold(findings, read(text, lexicons))
+        assessments.append(conclude(findings, lexicons))
+    return assessments
+
+
+def weighed(assessment: Assessment) -> tuple[object, ...]:
+    """What a conversation keeps of an assessment: all but the texter's words."""
+    return (
+        assessment.score,
+        assessment.priority,
+        assessment.reasons,
+        assessment.minor,
+        assessment.emergency,
+    )
+
+
+@pytest.mark.parametrize("texts", CONVERSATIONS)
+def test_read_one_at_a_time_is_assessing_everything_so_far(texts: list[str]) -> None:
+    for n, assessment in enumerate(one_at_a_time(texts, SHIPPED), start=1):
+        assert assessment == assess(texts[:n], SHIPPED), texts[:n]
+
+
+@pytest.mark.parametrize("texts", CONVERSATIONS)
+def test_findings_kept_as_a_record_weigh_the_same(texts: list[str]) -> None:
+    """Kept between texts as JSON, without the texter's words: the same score, priority,
+    reasons and minor flag after every text."""
+    kept = Findings()
+    for n, text in enumerate(texts, start=1):
+        record = json.loads(json.dumps(fold(kept, read(text, SHIPPED)).record()))
+        kept = Findings.from_record(record)
+        assert weighed(conclude(kept, SHIPPED)) == weighed(assess(texts[:n], SHIPPED))
+        assert all(reason.words == "" for reason in conclude(kept, SHIPPED).found)
+
+
+def test_a_call_for_help_stops_counting_once_something_is_said_in_a_later_text() -> None:
+    before, after = one_at_a_time(["HELP", "my boss took my passport"], SHIPPED)
+    assert before.reasons == ("only a call for help (+30)",)
+    assert after.reasons == ("took ... passport (+40)",)
+    # Kept between the texts, the call for help is still there to be dropped.
+    kept = Findings.from_record(read("HELP", SHIPPED).record())
+    later = conclude(fold(kept, read("my boss took my passport", SHIPPED)), SHIPPED)
+    assert later.reasons == ("took ... passport (+40)",)
+
+
+def test_a_child_written_about_becomes_a_minor_when_risk_comes_in_a_later_text() -> None:
+    child, risk = one_at_a_time(["my daughter is 14", "a grown man messages her for pics"], SHIPPED)
+    assert not child.minor
+    assert risk.minor and risk.priority is Priority.URGENT, risk.reasons
+
+
+def test_the_first_text_to_say_a_phrase_gives_its_words() -> None:
+    findings = fold(read("they took my papers", [TOY]), read("he took all of our papers", [TOY]))
+    assert conclude(findings, [TOY]).found == (Reason("took ... papers", 30, "took my papers"),)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        None,
+        [],
+        {},
+        {"emergencies": [], "weighted": [], "minor": False},
+        {"emergencies": [1], "weighted": [], "minor": False, "someone_young": False},
+        {"emergencies": [], "weighted": [["owe"]], "minor": False, "someone_young": False},
+        {"emergencies": [], "weighted": [["owe", "15"]], "minor": False, "someone_young": False},
+        {"emergencies": [], "weighted": [[15, 15]], "minor": False, "someone_young": False},
+        {"emergencies": [], "weighted": [], "minor": "no", "someone_young": False},
+    ],
+)
+def test_a_record_of_another_shape_is_refused(record: object) -> None:
+    with pytest.raises(ValueError, match="not a record of findings"):
+        Findings.from_record(record)
+
+
+def test_the_fingerprint_changes_with_anything_that_changes_a_reading() -> None:
+    assert fingerprint(SHIPPED) == fingerprint(lexicons())  # read again, the same
+    assert fingerprint([TOY]) == fingerprint([replace(TOY)])
+    changed = [
+        replace(TOY, weights={**TOY.weights, "owe": 16}),
+        replace(TOY, weights={**TOY.weights, "debt": 15}),
+        replace(TOY, emergency=("gun",)),
+        replace(TOY, urgent_at=61),
+        replace(TOY, high_at=29),
+        replace(TOY, ignore=()),
+        replace(TOY, now=("right now",)),
+        replace(TOY, language="es"),
+    ]
+    prints = {fingerprint([TOY]), *(fingerprint([lexicon]) for lexicon in changed)}
+    assert len(prints) == len(changed) + 1
+    assert fingerprint([TOY, lexicon("es")]) != fingerprint([lexicon("es"), TOY])
