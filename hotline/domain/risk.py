@@ -493,5 +493,5 @@ def mentions_minor(text: str, lexicons: Iterable[Lexicon]) -> bool:
     """Whether ``text`` says the texter (or the person they text about) is under 18, whether
     or not it says more (see :func:`assess` for when it makes a conversation a minor's). It is
     what :func:`assess` reads, each lexicon only where the text may be in its language."""
-    reading = _read(text, list(lexicons))
-    return reading.minor or reading.someone_young
+    findings = read(text, lexicons)
+    return findings.minor or findings.someone_young
