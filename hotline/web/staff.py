@@ -9,8 +9,8 @@ send, live updates) runs only after the transaction commits.
 
 A refusal the view raises (:mod:`hotline.services.errors`), or a database error, leaves the
 transaction, which rolls back, and is answered by the app's one mapping
-(:mod:`hotline.web.refusals`). The 403 and 400 above are refusals too, raised once the session's
-own bookkeeping (its idle clock, or its end) is committed.
+(:mod:`hotline.web.refusals`). The 403s and the 400 above are refusals too, raised once the
+session's own bookkeeping (its idle clock, or its end) is committed.
 
 Only a person's actions keep a session from going idle (:func:`person_acted`): the pages mark
 what they fetch on their own with ``X-Hotline-Background: 1``, and add ``X-Hotline-Input: 1``
