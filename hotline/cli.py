@@ -124,12 +124,12 @@ def review_draw(week: datetime | None) -> None:
     """Draw a week's random sample of closed conversations for review. Drawing again adds none."""
     from hotline import jobs
     from hotline.domain.review import week_of
-    from hotline.services.console import ConsoleError
+    from hotline.services.errors import Refusal
 
     runtime = current_app.extensions["hotline"]
     try:
         drawn = jobs.draw_reviews(runtime, week_of(week.date()) if week else None)
-    except ConsoleError as exc:
+    except Refusal as exc:
         raise click.ClickException(str(exc)) from None
     monday = drawn.week_start.isoformat()
     if drawn.already_drawn:

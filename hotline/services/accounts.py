@@ -20,7 +20,9 @@ sign-in (``must_change_password``): whoever set it knows it.
 Every ``do_*`` first locks the rows it decides on (the actor, the account, every active admin)
 and re-reads them, so two admins deactivating each other at the same moment cannot leave the
 hotline without one. Each raises an :class:`AccountError` (and changes nothing) when refused, and
-records one audit event when it acts; no event ever holds a password.
+records one audit event when it acts; no event ever holds a password. An ``AccountError`` is a
+refusal (:mod:`hotline.services.errors`): bad input (400) unless it is one of the kinds below,
+:class:`NotAllowed` (403), :class:`NoSuchAccount` (404) or :class:`Conflict` (409).
 
 Deactivating, resetting a password and resetting two-factor end the account's sessions at once.
 A deactivated advocate's conversations go back to the queue, keeping their place.
@@ -38,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db.models import Availability, Conversation, StaffRole, StaffSession, StaffUser
 from hotline.domain.triage import State
-from hotline.services import events
+from hotline.services import errors, events
 from hotline.services.auth import end_all_sessions
 from hotline.services.claims import ClaimError, do_return_to_queue
 from hotline.services.second_factor import clear_two_factor
@@ -54,22 +56,23 @@ _GENERATED_GROUPS = 4
 _GENERATED_GROUP_LENGTH = 5  # 4 x 5 characters from 32: 100 bits
 
 
-class AccountError(ValueError):
-    """A refused account change; the message is safe to show, ``status`` is the HTTP status."""
+class AccountError(errors.Refusal):
+    """A refused account change; the message is safe to show. Raised itself for bad input."""
 
     status = 400
 
 
-class NotAllowed(AccountError):
-    status = 403
+# The shared kind first, so that its status is the one that counts.
+class NotAllowed(errors.NotAllowed, AccountError):
+    """Only someone else may make this change (403)."""
 
 
-class NoSuchAccount(AccountError):
-    status = 404
+class NoSuchAccount(errors.NotFound, AccountError):
+    """No account with that id (404)."""
 
 
-class Conflict(AccountError):
-    status = 409
+class Conflict(errors.Conflict, AccountError):
+    """The account's state, or the last active admin, stands in the way (409)."""
 
 
 def generate_password() -> str:

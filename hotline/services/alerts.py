@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from hotline.db.models import Conversation, Event, EventDetail, Message, StaffUser, Texter
 from hotline.domain.phone import mask
 from hotline.services import events
-from hotline.services.console import VIEW_AUDIT_EVERY, ConsoleError, NotFound
+from hotline.services.console import VIEW_AUDIT_EVERY
+from hotline.services.errors import Conflict, NotFound
 from hotline.services.triage import Outcome
 from hotline.vault import Vault, VaultError
 
@@ -226,15 +227,15 @@ def do_acknowledge(session: Session, user: StaffUser, alert_id: int, now: dateti
     """Record that ``user`` has seen alert ``alert_id`` and dealt with it.
 
     Raises :class:`NotFound` when there is no such event or it is not an alert, and
-    :class:`ConsoleError` when it was acknowledged already; nothing is recorded then. The
+    :class:`Conflict` when it was acknowledged already; nothing is recorded then. The
     alert is locked (see :func:`_lock_alert`) so two supervisors cannot both acknowledge it.
     """
     if not 0 < alert_id < 2**31:  # an id no row can have, nor the lock's key hold
-        raise NotFound(alert_id, "alert")
+        raise NotFound("no such alert")
     _lock_alert(session, alert_id)
     alert = session.get(Event, alert_id)
     if alert is None or alert.kind != "alert" or not kind_of(alert):
-        raise NotFound(alert_id, "alert")
+        raise NotFound("no such alert")
     before = session.execute(
         select(EventDetail.detail, Event.created_at, StaffUser.email)
         .join(EventDetail, EventDetail.event_id == Event.id)
@@ -246,7 +247,7 @@ def do_acknowledge(session: Session, user: StaffUser, alert_id: int, now: dateti
     ).all()
     for detail, at, email in before:
         if (detail or {}).get("alert_id") == alert.id:
-            raise ConsoleError(
+            raise Conflict(
                 f"this alert was already acknowledged by {email or 'someone'} at "
                 f"{at.strftime('%H:%M')} UTC"
             )

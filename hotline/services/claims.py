@@ -20,11 +20,13 @@ from hotline.db.session import lock_texter
 from hotline.domain.triage import Event as TriageEvent
 from hotline.domain.triage import On, State
 from hotline.services import events
+from hotline.services.errors import Conflict
 from hotline.services.triage import WAITING, Outcome, Triage, queue_order
 
 
-class ClaimError(ValueError):
-    """The claim or close cannot happen; the message says why and names no texter data."""
+class ClaimError(Conflict):
+    """The claim or close cannot happen (409): the conversation is not waiting, somebody else
+    won it, it is not yours. The message says why and names no texter data."""
 
 
 def do_claim(

@@ -37,7 +37,8 @@ from hotline.domain.phone import mask
 from hotline.domain.segments import count_segments
 from hotline.domain.triage import State
 from hotline.services import events, presence
-from hotline.services.claims import ClaimError, do_claim, do_close, do_return_to_queue, do_take_next
+from hotline.services.claims import do_claim, do_close, do_return_to_queue, do_take_next
+from hotline.services.errors import Conflict, NotFound, Refusal
 from hotline.services.triage import WAITING, Outcome, Triage, queue_order, queue_text
 
 MAX_REPLY_CHARS = 1600
@@ -67,22 +68,6 @@ TIMELINE_EVENTS = {
     "reassigned": "Reassigned by a supervisor",
     "taken_over": "Taken over by a supervisor",
 }
-
-
-class NotFound(LookupError):
-    """No such conversation (or whatever ``what`` names), or not one this person may see."""
-
-    def __init__(self, ident: object, what: str = "conversation") -> None:
-        super().__init__(ident)
-        self.what = what
-
-
-class ConsoleError(ValueError):
-    """A request that cannot be carried out; the message is for the advocate."""
-
-
-class InvalidInput(ConsoleError):
-    """A request that is malformed (answered 400 rather than 409)."""
 
 
 @dataclass(frozen=True)
@@ -148,12 +133,12 @@ class Console:
         """The conversation, if ``user`` may see it; :class:`NotFound` otherwise."""
         conversation = session.get(Conversation, conversation_id)
         if conversation is None:
-            raise NotFound(conversation_id)
+            raise NotFound("no such conversation")
         if user.role in (StaffRole.SUPERVISOR, StaffRole.ADMIN):
             return conversation
         if conversation.advocate_id == user.id and conversation.state is State.WITH_ADVOCATE:
             return conversation
-        raise NotFound(conversation_id)
+        raise NotFound("no such conversation")
 
     def visible_ids(self, session: Session, user: StaffUser, ids: list[int]) -> list[int]:
         """Those of ``ids`` that ``user`` may see (the rule of :meth:`visible`), in order; the
@@ -386,21 +371,21 @@ class Console:
     def check_reachable(
         self, session: Session, target: StaffUser, now: datetime, more: int = 1
     ) -> None:
-        """Refuse (:class:`ConsoleError`) to hand ``more`` conversations to ``target`` unless they
+        """Refuse (:class:`Conflict`) to hand ``more`` conversations to ``target`` unless they
         are active, available, connected and have room: a texter is never given to someone
         who is not there to answer."""
         if not target.active:
-            raise ConsoleError("that advocate's account is deactivated")
+            raise Conflict("that advocate's account is deactivated")
         if target.availability is not Availability.AVAILABLE:
-            raise ConsoleError("that advocate is away")
+            raise Conflict("that advocate is away")
         if not presence.connected(target, now, self.presence_grace):
-            raise ConsoleError(
+            raise Conflict(
                 "that advocate is not connected (no sign of their console for "
                 f"{_minutes(self.presence_grace)}): choose someone who is"
             )
         room = self.capacity - self.load(session, target.id)
         if room < more:
-            raise ConsoleError(
+            raise Conflict(
                 "that advocate has no room for another conversation"
                 if more == 1 or room <= 0
                 else f"that advocate has room for only {room} more conversations"
@@ -425,14 +410,14 @@ class Console:
         try:
             user.availability = Availability(availability)
         except ValueError:
-            raise ConsoleError("availability must be available or away") from None
+            raise Conflict("availability must be available or away") from None
         events.record(session, "availability", now, actor_id=user.id, availability=availability)
 
     def _check_can_take(self, session: Session, user: StaffUser) -> None:
         if user.availability is not Availability.AVAILABLE:
-            raise ConsoleError("you are set to away: set yourself available to take texters")
+            raise Conflict("you are set to away: set yourself available to take texters")
         if self.load(session, user.id) >= self.capacity:
-            raise ConsoleError(
+            raise Conflict(
                 f"you already have {self.capacity} active conversations: close one first"
             )
 
@@ -440,7 +425,7 @@ class Console:
         self._check_can_take(session, user)
         taken = do_take_next(session, self.triage, user.id, now)
         if taken is None:
-            raise ConsoleError("nobody is waiting")
+            raise Conflict("nobody is waiting")
         taken[1].queue_changed = True
         return taken
 
@@ -448,17 +433,14 @@ class Console:
         self, session: Session, user: StaffUser, conversation_id: int, now: datetime
     ) -> Outcome:
         self._check_can_take(session, user)
-        try:
-            outcome = do_claim(session, self.triage, conversation_id, user.id, now)
-        except ClaimError as exc:
-            raise ConsoleError(str(exc)) from None
+        outcome = do_claim(session, self.triage, conversation_id, user.id, now)
         outcome.queue_changed = True
         return outcome
 
     def _held(self, session: Session, user: StaffUser, conversation_id: int) -> Conversation:
         conversation = self.visible(session, user, conversation_id)
         if conversation.advocate_id != user.id or conversation.state is not State.WITH_ADVOCATE:
-            raise ConsoleError("take this conversation before acting on it")
+            raise Conflict("take this conversation before acting on it")
         return conversation
 
     def reply(
@@ -467,18 +449,18 @@ class Console:
         """Store the advocate's reply for sending; the caller hands it over after commit."""
         body = body.strip()
         if not body:
-            raise ConsoleError("write a reply first")
+            raise Conflict("write a reply first")
         if len(body) > MAX_REPLY_CHARS:
-            raise ConsoleError(f"a reply is at most {MAX_REPLY_CHARS} characters")
+            raise Conflict(f"a reply is at most {MAX_REPLY_CHARS} characters")
         if "\x00" in body:
-            raise ConsoleError("the reply contains a character that cannot be sent")
+            raise Conflict("the reply contains a character that cannot be sent")
         conversation = self._held(session, user, conversation_id)
         texter = lock_texter(session, conversation.texter_id)
         assert texter is not None
         if texter.opted_out:
-            raise ConsoleError("this texter texted STOP: nothing can be sent until they text START")
+            raise Conflict("this texter texted STOP: nothing can be sent until they text START")
         if texter.phone_ciphertext is None:
-            raise ConsoleError("this texter's number was erased: nothing can be sent")
+            raise Conflict("this texter's number was erased: nothing can be sent")
         message = queue_text(
             session, self.vault, texter.id, conversation, body, now, author_id=user.id
         )
@@ -504,9 +486,9 @@ class Console:
     ) -> Outcome:
         body = body.strip()
         if not body:
-            raise ConsoleError("write a note first")
+            raise Conflict("write a note first")
         if len(body) > MAX_NOTE_CHARS:
-            raise ConsoleError(f"a note is at most {MAX_NOTE_CHARS} characters")
+            raise Conflict(f"a note is at most {MAX_NOTE_CHARS} characters")
         conversation = self.visible(session, user, conversation_id)
         self._add_note(session, conversation, user, body, now)
         outcome = Outcome()
@@ -544,11 +526,11 @@ class Console:
     ) -> Outcome:
         tag = " ".join(tag.strip().lower().split())
         if not tag or len(tag) > 40 or not all(c.isalnum() or c in " -_" for c in tag):
-            raise ConsoleError("a tag is 1 to 40 letters, digits, spaces, - or _")
+            raise Conflict("a tag is 1 to 40 letters, digits, spaces, - or _")
         listed = session.get(Tag, tag)
         if listed is None or not listed.active:
             # Only the supervisors' list: free tags would split one meaning over many spellings.
-            raise ConsoleError(
+            raise Conflict(
                 f"\u201c{tag}\u201d is not on the tag list: choose one of the suggested tags "
                 "(supervisors keep the list on the settings page)"
             )
@@ -586,14 +568,11 @@ class Console:
         conversation = self._held(session, user, conversation_id)
         note = note.strip()
         if len(note) > MAX_NOTE_CHARS:
-            raise ConsoleError(f"a note is at most {MAX_NOTE_CHARS} characters")
+            raise Conflict(f"a note is at most {MAX_NOTE_CHARS} characters")
         if to_advocate_id is None:
             if note:
                 self._add_note(session, conversation, user, note, now)
-            try:
-                outcome = do_return_to_queue(session, self.triage, conversation.id, user.id, now)
-            except ClaimError as exc:
-                raise ConsoleError(str(exc)) from None
+            outcome = do_return_to_queue(session, self.triage, conversation.id, user.id, now)
             events.record(
                 session,
                 "transferred",
@@ -607,7 +586,7 @@ class Console:
             return outcome
         target = session.get(StaffUser, to_advocate_id)
         if target is None or not target.active or target.id == user.id:
-            raise ConsoleError("choose another active advocate")
+            raise Conflict("choose another active advocate")
         self.check_reachable(session, target, now)
         lock_texter(session, conversation.texter_id)
         if note:
@@ -640,15 +619,12 @@ class Console:
     ) -> Outcome:
         known = session.get(Disposition, disposition)
         if known is None or not known.active:
-            raise ConsoleError("choose a disposition to close")
+            raise Conflict("choose a disposition to close")
         summary = summary.strip()
         if len(summary) > MAX_NOTE_CHARS:
-            raise ConsoleError(f"a summary is at most {MAX_NOTE_CHARS} characters")
+            raise Conflict(f"a summary is at most {MAX_NOTE_CHARS} characters")
         conversation = self._held(session, user, conversation_id)
-        try:
-            outcome = do_close(session, self.triage, conversation.id, user.id, disposition, now)
-        except ClaimError as exc:
-            raise ConsoleError(str(exc)) from None
+        outcome = do_close(session, self.triage, conversation.id, user.id, disposition, now)
         conversation.disposition = disposition
         if summary:
             conversation.summary_ciphertext = self.vault.encrypt(summary)
@@ -716,12 +692,12 @@ def _supervisor_with_reason(
 ) -> tuple[Conversation, str]:
     """The conversation, for a supervisor who stated a reason; advocates see nothing."""
     if user.role not in (StaffRole.SUPERVISOR, StaffRole.ADMIN):
-        raise NotFound(conversation_id)
+        raise NotFound("no such conversation")
     reason = stated_reason(reason, why)
     return console.visible(session, user, conversation_id), reason
 
 
-def stated_reason(reason: str, why: str, refusal: type[ConsoleError] = ConsoleError) -> str:
+def stated_reason(reason: str, why: str, refusal: type[Refusal] = Conflict) -> str:
     """A supervisor's reason for an exceptional read (a full number, exported message text):
     trimmed, at most ``REASON_MAX_CHARS`` kept. Raises ``refusal`` when it is shorter than
     ``REASON_MIN_CHARS``, with a message that says ``why`` a reason is asked for."""
@@ -746,7 +722,7 @@ def do_reveal_number(
     texter = session.get(Texter, conversation.texter_id)
     assert texter is not None
     if texter.phone_ciphertext is None:
-        raise ConsoleError("this texter's number was erased")
+        raise Conflict("this texter's number was erased")
     events.record(
         session,
         "number_revealed",

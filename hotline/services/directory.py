@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from hotline.catalogue import LANGUAGES
 from hotline.db.models import QuickReply, Referral, StaffUser
 from hotline.services import events
-from hotline.services.console import InvalidInput, NotFound
+from hotline.services.errors import InvalidInput, NotFound
 
 QUICK_REPLY_FIELDS = {"language": 8, "title": 80, "body": 640}
 REFERRAL_FIELDS = {
@@ -82,7 +82,7 @@ def do_save_quick_reply(
     else:
         found = session.get(QuickReply, quick_reply_id)
         if found is None:
-            raise NotFound(quick_reply_id, "quick reply")
+            raise NotFound("no such quick reply")
         row = found
         for name, value in values.items():
             setattr(row, name, value)
@@ -113,7 +113,7 @@ def do_save_referral(
     else:
         found = session.get(Referral, referral_id)
         if found is None:
-            raise NotFound(referral_id, "referral")
+            raise NotFound("no such referral")
         row = found
         for name, value in values.items():
             setattr(row, name, value)

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from hotline.db.models import Availability, StaffUser
 from hotline.services import events, presence
 from hotline.services.auth import do_sign_out
-from hotline.services.console import Console, InvalidInput
+from hotline.services.console import Console
+from hotline.services.errors import InvalidInput
 from hotline.services.triage import Outcome
 
 QUEUE = "queue"
@@ -66,7 +67,7 @@ def do_leave(
     console asks first, so an advocate who wants a colleague to take over says so.
 
     Raises :class:`InvalidInput` (an unknown choice, a missing or unknown ``to_advocate_id``)
-    or :class:`hotline.services.console.ConsoleError` (that colleague is away, not connected
+    or :class:`hotline.services.errors.Conflict` (that colleague is away, not connected
     or has no room for all of them). Nothing has changed then: the caller rolls back, and the
     advocate is still signed in, holding their conversations.
 

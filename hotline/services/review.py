@@ -39,7 +39,7 @@ from hotline.domain.review import (
     week_bounds,
 )
 from hotline.services import events
-from hotline.services.console import ConsoleError, InvalidInput
+from hotline.services.errors import Conflict, InvalidInput, NotFound
 from hotline.vault import Vault
 
 # A week is drawn this long after it ended, so a conversation closed in its last second has
@@ -51,8 +51,11 @@ FEEDBACK_LISTED = 50
 _LOCK_NAMESPACE = 0x51524556
 
 
-class ReviewNotFound(LookupError):
-    """No such review, or not one this person may see."""
+class ReviewNotFound(NotFound):
+    """No such review, or not one this person may see (404, "no such review")."""
+
+    def __init__(self) -> None:
+        super().__init__("no such review")
 
 
 @dataclass
@@ -256,7 +259,7 @@ def review_detail(session: Session, vault: Vault, review_id: int) -> dict[str, A
     """One review with its feedback, for supervisors. :class:`ReviewNotFound` if none."""
     row = session.execute(_rows().where(QualityReview.id == review_id)).first()
     if row is None:
-        raise ReviewNotFound(review_id)
+        raise ReviewNotFound()
     ciphertext = row.QualityReview.feedback_ciphertext
     return {
         **_row_json(row),
@@ -276,18 +279,18 @@ def do_submit_review(
     """Score a sampled conversation and leave feedback for its advocate; once only.
 
     Raises :class:`ReviewNotFound`, :class:`InvalidInput` for scores or feedback that do not
-    fit the rubric, and :class:`ConsoleError` when it was reviewed already (by anyone, even a
+    fit the rubric, and :class:`Conflict` when it was reviewed already (by anyone, even a
     moment ago in another request), is the reviewer's own, or was erased since it was drawn.
     """
     review = session.get(QualityReview, review_id)
     if review is None:
-        raise ReviewNotFound(review_id)
+        raise ReviewNotFound()
     if review.reviewed_at is not None:
-        raise ConsoleError("this conversation was reviewed already; a review cannot be changed")
+        raise Conflict("this conversation was reviewed already; a review cannot be changed")
     if review.advocate_id == reviewer.id:
-        raise ConsoleError("you handled this conversation: another supervisor reviews it")
+        raise Conflict("you handled this conversation: another supervisor reviews it")
     if session.scalar(select(erased()).where(Conversation.id == review.conversation_id)):
-        raise ConsoleError("this texter was erased after the sample was drawn: nothing to review")
+        raise Conflict("this texter was erased after the sample was drawn: nothing to review")
     try:
         checked_scores = validate_scores(scores)
         checked_feedback = check_feedback(feedback)
@@ -306,7 +309,7 @@ def do_submit_review(
         .execution_options(synchronize_session=False)
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
-        raise ConsoleError("this conversation was reviewed already; a review cannot be changed")
+        raise Conflict("this conversation was reviewed already; a review cannot be changed")
     session.expire(review)  # read afresh: the UPDATE went around the loaded object
     events.record(
         session,
@@ -369,7 +372,7 @@ def do_mark_seen(session: Session, advocate: StaffUser, review_id: int, now: dat
     """The advocate read the review. Only their own; reading it again changes nothing."""
     review = session.get(QualityReview, review_id)
     if review is None or review.advocate_id != advocate.id or review.reviewed_at is None:
-        raise ReviewNotFound(review_id)
+        raise ReviewNotFound()
     marked = session.execute(
         update(QualityReview)
         .where(QualityReview.id == review_id, QualityReview.seen_at.is_(None))

@@ -33,12 +33,8 @@ from hotline.domain.delivery import Direction
 from hotline.domain.risk import Priority
 from hotline.domain.triage import State
 from hotline.services import events, presence
-from hotline.services.console import (
-    Console,
-    ConsoleError,
-    InvalidInput,
-    stated_reason,
-)
+from hotline.services.console import Console, stated_reason
+from hotline.services.errors import Conflict, InvalidInput
 from hotline.services.triage import Outcome
 
 PAGE_SIZE = 50
@@ -331,7 +327,7 @@ class Supervision:
         :class:`InvalidInput` without one). Audited, with the filter, whether text was
         included, and the reason, recorded as the reveal records its own."""
         if fmt not in ("csv", "json"):
-            raise ConsoleError("format must be csv or json")
+            raise Conflict("format must be csv or json")
         sealed: bytes | None = None
         if include_text:
             why = stated_reason(reason, "message text is exported", InvalidInput)
@@ -570,10 +566,10 @@ class Supervision:
         """Give an active conversation to another advocate, or (``take_over``) to oneself."""
         conversation = self.console.visible(session, user, conversation_id)
         if conversation.state is not State.WITH_ADVOCATE:
-            raise ConsoleError("only a conversation with an advocate can be reassigned")
+            raise Conflict("only a conversation with an advocate can be reassigned")
         target = session.get(StaffUser, to_staff_id)
         if target is None or not target.active:
-            raise ConsoleError("choose an active staff member")
+            raise Conflict("choose an active staff member")
         if not take_over:
             # Never to someone whose console is closed: the texter would wait on nobody.
             self.console.check_reachable(session, target, now)
@@ -581,7 +577,7 @@ class Supervision:
         session.refresh(conversation)
         previous = conversation.advocate_id
         if previous == target.id:
-            raise ConsoleError("they already have this conversation")
+            raise Conflict("they already have this conversation")
         conversation.advocate_id = target.id
         conversation.claimed_at = conversation.claimed_at or now
         events.record(

@@ -31,7 +31,7 @@ from hotline.db.models import Event, SettingOverride, StaffUser
 from hotline.domain import hours, reach
 from hotline.domain.risk import Lexicon, normalise
 from hotline.services import events
-from hotline.services.console import InvalidInput
+from hotline.services.errors import InvalidInput, NotFound
 from hotline.services.triage import Triage, TriagePolicy
 from hotline.settings import Settings
 from hotline.vault import Vault
@@ -235,8 +235,11 @@ class TuningError(InvalidInput):
     """A value a setting cannot take; the message says which and why (answered 400)."""
 
 
-class UnknownSetting(LookupError):
-    """No setting has this key (answered 404)."""
+class UnknownSetting(NotFound):
+    """No setting has this key (404); the message names the key as asked, cut short."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"no setting named {key[:64]}")
 
 
 # -- checking values -------------------------------------------------------------------------

@@ -18,15 +18,11 @@ from sqlalchemy.orm import Session
 
 from hotline.db.models import Conversation, ConversationTag, Disposition, StaffUser, Tag
 from hotline.services import events
-from hotline.services.console import ConsoleError, InvalidInput
+from hotline.services.errors import Conflict, InvalidInput, NotFound
 
 MAX_CODE_CHARS = 48
 MAX_LABEL_CHARS = 120
 MAX_TAG_CHARS = 40
-
-
-class UnknownEntry(LookupError):
-    """No disposition or tag by that name (answered 404); the message says which."""
 
 
 def _label(value: Any) -> str:
@@ -114,7 +110,7 @@ def do_add_disposition(
     _only(payload, {"code", "label"})
     code, label = _code(payload.get("code")), _label(payload.get("label"))
     if session.get(Disposition, code) is not None:
-        raise ConsoleError(f"a disposition with code {code} exists already: change that one")
+        raise Conflict(f"a disposition with code {code} exists already: change that one")
     session.add(Disposition(code=code, label=label, active=True))
     events.record(session, "disposition_added", now, actor_id=user.id, code=code, label=label)
     return code
@@ -133,7 +129,7 @@ def do_change_disposition(
     active = _active(payload)
     row = session.get(Disposition, code, with_for_update=True)
     if row is None:
-        raise UnknownEntry(f"no disposition with code {code[:MAX_CODE_CHARS]}")
+        raise NotFound(f"no disposition with code {code[:MAX_CODE_CHARS]}")
     changes: dict[str, Any] = {}
     if label is not None and label != row.label:
         changes["label"] = {"old": row.label, "new": label}
@@ -146,7 +142,7 @@ def do_change_disposition(
                 .where(Disposition.active.is_(True), Disposition.code != code)
             )
             if not others:
-                raise ConsoleError(
+                raise Conflict(
                     "this is the last active disposition: advocates need one to close. "
                     "Add another first."
                 )
@@ -185,7 +181,7 @@ def do_add_tag(session: Session, user: StaffUser, payload: dict[str, Any], now: 
     found = session.get(Tag, name)
     if found is not None:
         state = "" if found.active else " (retired: restore it instead)"
-        raise ConsoleError(f"the tag \u201c{name}\u201d is on the list already{state}")
+        raise Conflict(f"the tag \u201c{name}\u201d is on the list already{state}")
     session.add(Tag(name=name, active=True, created_at=now))
     events.record(session, "tag_added", now, actor_id=user.id, tag=name)
     return name
@@ -201,7 +197,7 @@ def do_change_tag(
         raise InvalidInput("active is required (true to restore, false to retire)")
     row = session.get(Tag, name, with_for_update=True)
     if row is None:
-        raise UnknownEntry(f"no tag named \u201c{name[:MAX_TAG_CHARS]}\u201d")
+        raise NotFound(f"no tag named \u201c{name[:MAX_TAG_CHARS]}\u201d")
     if row.active == active:
         return False
     row.active = active

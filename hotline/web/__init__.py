@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, jsonify, redirect, url_for
+from flask import Flask, Response, current_app, redirect, url_for
 
 from hotline.runtime import Runtime
 from hotline.settings import Mode
@@ -21,7 +21,7 @@ def runtime_of_app(app: Flask) -> Runtime:
 
 
 def init_app(app: Flask) -> None:
-    from hotline.web import auth, console, health, security, supervisor, twilio_hooks
+    from hotline.web import auth, console, health, refusals, security, supervisor, twilio_hooks
 
     app.register_blueprint(twilio_hooks.bp)
     app.register_blueprint(health.bp)
@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
 
         app.register_blueprint(simulator.bp)
     security.init_app(app)
+    refusals.init_app(app)
     from hotline.web import throttle
 
     throttle.init_app(app, runtime_of_app(app).settings)
@@ -53,12 +54,3 @@ def init_app(app: Flask) -> None:
     @app.get("/")
     def _home() -> Response:
         return redirect(url_for("console.page"))  # type: ignore[return-value]
-
-    @app.errorhandler(413)
-    def _too_large(_error: Exception) -> tuple[Response, int]:
-        return jsonify(error="request too large"), 413
-
-    @app.errorhandler(500)
-    def _server_error(_error: Exception) -> tuple[Response, int]:
-        # Never echo the exception: it may hold a texter's data.
-        return jsonify(error="internal error"), 500

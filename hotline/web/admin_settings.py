@@ -12,22 +12,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, render_template
 
 from hotline.services import lexicon_trial, tuning, vocabulary
-from hotline.services.console import InvalidInput
+from hotline.services.errors import InvalidInput
 from hotline.web import runtime
 from hotline.web.console import body
-from hotline.web.staff import SUPERVISORS, api_error, current, staff_view
+from hotline.web.staff import SUPERVISORS, current, staff_view
 
 bp = Blueprint("admin_settings", __name__, url_prefix="/supervisor")
-
-
-@bp.errorhandler(tuning.UnknownSetting)
-def _unknown_setting(error: tuning.UnknownSetting) -> Response:
-    return api_error(f"no setting named {str(error)[:64]}", 404)
-
-
-@bp.errorhandler(vocabulary.UnknownEntry)
-def _unknown_entry(error: vocabulary.UnknownEntry) -> Response:
-    return api_error(str(error), 404)
 
 
 @bp.get("/settings")

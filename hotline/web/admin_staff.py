@@ -2,15 +2,14 @@
 
 Supervisors and admins only (advocates get 403); every change needs the session's CSRF token.
 The page's other two sections, quick replies and referrals, use the supervisor API. The rules
-on who may change which account live in :mod:`hotline.services.accounts`; a refused change is
-rolled back whole and answered with its status (400, 403, 404 or 409) and a message to show.
+on who may change which account live in :mod:`hotline.services.accounts`; a refused change
+(:class:`~hotline.services.accounts.AccountError`) is rolled back whole and answered like every
+refusal (:mod:`hotline.web.refusals`): its status (400, 403, 404 or 409) and a message to show.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, ParamSpec
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template
 
@@ -19,25 +18,9 @@ from hotline.services import accounts
 from hotline.services.accounts import AccountError
 from hotline.web import runtime
 from hotline.web.console import body
-from hotline.web.staff import SUPERVISORS, api_error, current, staff_view
+from hotline.web.staff import SUPERVISORS, current, staff_view
 
 bp = Blueprint("admin_staff", __name__, url_prefix="/supervisor")
-
-P = ParamSpec("P")
-
-
-def refusals(view: Callable[P, Any]) -> Callable[P, Any]:
-    """Answer a refused account change with its status. Wraps :func:`staff_view` from outside,
-    so the transaction has been rolled back by the time the refusal is answered."""
-
-    @wraps(view)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except AccountError as error:
-            return api_error(str(error), error.status)
-
-    return wrapper
 
 
 def _known(payload: dict[str, Any], *allowed: str) -> dict[str, Any]:
@@ -69,7 +52,6 @@ def staff_accounts() -> Response:
 
 
 @bp.post("/api/staff-accounts")
-@refusals
 @staff_view(SUPERVISORS)
 def create() -> Response:
     staff = current()
@@ -86,7 +68,6 @@ def create() -> Response:
 
 
 @bp.post("/api/staff-accounts/<int:account_id>/deactivate")
-@refusals
 @staff_view(SUPERVISORS)
 def deactivate(account_id: int) -> Response:
     staff = current()
@@ -99,7 +80,6 @@ def deactivate(account_id: int) -> Response:
 
 
 @bp.post("/api/staff-accounts/<int:account_id>/reactivate")
-@refusals
 @staff_view(SUPERVISORS)
 def reactivate(account_id: int) -> Response:
     staff = current()
@@ -108,7 +88,6 @@ def reactivate(account_id: int) -> Response:
 
 
 @bp.post("/api/staff-accounts/<int:account_id>/reset-password")
-@refusals
 @staff_view(SUPERVISORS)
 def reset_password(account_id: int) -> Response:
     staff = current()
@@ -120,7 +99,6 @@ def reset_password(account_id: int) -> Response:
 
 
 @bp.post("/api/staff-accounts/<int:account_id>/role")
-@refusals
 @staff_view(SUPERVISORS)
 def change_role(account_id: int) -> Response:
     staff = current()
@@ -130,7 +108,6 @@ def change_role(account_id: int) -> Response:
 
 
 @bp.post("/api/staff-accounts/<int:account_id>/reset-two-factor")
-@refusals
 @staff_view(SUPERVISORS)
 def reset_two_factor(account_id: int) -> Response:
     staff = current()

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from hotline.domain import totp
 from hotline.services.auth import Refused, do_sign_in, do_verify_totp
-from hotline.services.console import InvalidInput
+from hotline.services.errors import InvalidInput
 from hotline.services.leave import do_leave
 from hotline.services.second_factor import recovery_codes_left
 from hotline.services.two_factor import (

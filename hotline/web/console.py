@@ -13,13 +13,8 @@ from flask import Blueprint, Response, g, jsonify, render_template, request
 
 from hotline.live import QUEUE, conversation_topic
 from hotline.services import presence
-from hotline.services.console import (
-    Console,
-    ConsoleError,
-    InvalidInput,
-    do_erase_texter,
-    do_reveal_number,
-)
+from hotline.services.console import Console, do_erase_texter, do_reveal_number
+from hotline.services.errors import Conflict, InvalidInput
 from hotline.services.leave import do_leave
 from hotline.services.triage import Outcome
 from hotline.web import runtime
@@ -180,7 +175,7 @@ def transfer(conversation_id: int) -> Response:
     payload = body()
     target = payload.get("to_advocate_id")
     if target is not None and (not isinstance(target, int) or isinstance(target, bool)):
-        raise ConsoleError("to_advocate_id must be an advocate's id, or null for the queue")
+        raise Conflict("to_advocate_id must be an advocate's id, or null for the queue")
     outcome = console().transfer(
         staff.db, staff.user, conversation_id, target,
         text_field(payload, "note", required=False), staff.now,

@@ -12,10 +12,10 @@ from datetime import date
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from hotline.services import review
-from hotline.services.console import InvalidInput
+from hotline.services.errors import InvalidInput
 from hotline.web import runtime
 from hotline.web.console import body
-from hotline.web.staff import SUPERVISORS, api_error, current, staff_view
+from hotline.web.staff import SUPERVISORS, current, staff_view
 
 bp = Blueprint("reviews", __name__)
 
@@ -28,10 +28,6 @@ def _week() -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput("week must be a date like 2026-11-16") from None
-
-
-def _no_such_review() -> Response:
-    return api_error("no such review", 404)
 
 
 @bp.get("/supervisor/reviews")
@@ -64,10 +60,7 @@ def sample() -> Response:
 @staff_view(SUPERVISORS)
 def detail(review_id: int) -> Response:
     staff = current()
-    try:
-        return jsonify(review.review_detail(staff.db, runtime().vault, review_id))
-    except review.ReviewNotFound:
-        return _no_such_review()
+    return jsonify(review.review_detail(staff.db, runtime().vault, review_id))
 
 
 @bp.post("/supervisor/api/reviews/<int:review_id>")
@@ -75,19 +68,16 @@ def detail(review_id: int) -> Response:
 def submit(review_id: int) -> Response:
     staff = current()
     payload = body()
-    try:
-        review.do_submit_review(
-            staff.db,
-            runtime().vault,
-            staff.user,
-            review_id,
-            payload.get("scores"),
-            payload.get("feedback"),
-            staff.now,
-        )
-        return jsonify(review.review_detail(staff.db, runtime().vault, review_id))
-    except review.ReviewNotFound:
-        return _no_such_review()
+    review.do_submit_review(
+        staff.db,
+        runtime().vault,
+        staff.user,
+        review_id,
+        payload.get("scores"),
+        payload.get("feedback"),
+        staff.now,
+    )
+    return jsonify(review.review_detail(staff.db, runtime().vault, review_id))
 
 
 @bp.get("/console/api/feedback")
@@ -101,8 +91,5 @@ def feedback() -> Response:
 @staff_view()
 def seen(review_id: int) -> Response:
     staff = current()
-    try:
-        review.do_mark_seen(staff.db, staff.user, review_id, staff.now)
-    except review.ReviewNotFound:
-        return _no_such_review()
+    review.do_mark_seen(staff.db, staff.user, review_id, staff.now)
     return jsonify(ok=True)

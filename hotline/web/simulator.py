@@ -30,6 +30,7 @@ from flask.blueprints import BlueprintSetupState
 
 from hotline.domain.phone import InvalidPhoneNumber, normalise
 from hotline.domain.segments import count_segments
+from hotline.services.errors import Conflict, InvalidInput, NotFound
 from hotline.sms.signature import sign
 from hotline.sms.simulated import (
     API_VERSION,
@@ -125,12 +126,6 @@ class Simulator:
             return phone.texts[-1] if phone.texts else None
 
 
-class SimulatorError(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 class _QuietPolls(logging.Filter):
     """Keeps the page's once-a-second polls out of the development server's request log."""
 
@@ -158,25 +153,13 @@ def carrier() -> SimulatedCarrier | None:
     return sender if isinstance(sender, SimulatedCarrier) else None
 
 
-def _error(message: str, status: int) -> Response:
-    response = jsonify(error=message)
-    response.status_code = status
-    return response
-
-
-@bp.errorhandler(SimulatorError)
-def _simulator_error(error: SimulatorError) -> Response:
-    return _error(str(error), error.status)
-
-
 @bp.before_request
-def _check_csrf() -> Response | None:
+def _check_csrf() -> None:
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
     given = request.headers.get(CSRF_HEADER, "")
     if not (given and hmac.compare_digest(given, simulator().csrf_token)):
-        return _error("missing or wrong CSRF token: reload the page", 400)
-    return None
+        raise InvalidInput("missing or wrong CSRF token: reload the page")
 
 
 def _payload() -> dict[str, Any]:
@@ -184,26 +167,26 @@ def _payload() -> dict[str, Any]:
         return {}
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
-        raise SimulatorError("send a JSON object")
+        raise InvalidInput("send a JSON object")
     return payload
 
 
 def _phone(phone_id: int) -> Phone:
     phone = simulator().phone(phone_id)
     if phone is None:
-        raise SimulatorError("no such phone", 404)
+        raise NotFound("no such phone")
     return phone
 
 
 def _fictional(raw: Any) -> str:
     if not isinstance(raw, str):
-        raise SimulatorError("number must be text")
+        raise InvalidInput("number must be text")
     try:
         number = normalise(raw)
     except InvalidPhoneNumber:
-        raise SimulatorError("number is not a phone number in E.164 form (+1555...)") from None
+        raise InvalidInput("number is not a phone number in E.164 form (+1555...)") from None
     if not (number.startswith(FICTIONAL_PREFIX) and len(number) == 12):
-        raise SimulatorError(
+        raise InvalidInput(
             "simulator phones use fictional +1 555 numbers (like +1 555 010 1234), "
             "so no reply can reach a real phone"
         )
@@ -252,7 +235,7 @@ def add_phone() -> Response:
     try:
         phone, created = simulator().find_or_add(number)
     except ValueError as exc:
-        raise SimulatorError(str(exc), 409) from None
+        raise Conflict(str(exc)) from None
     response = jsonify(_phone_json(phone))
     response.status_code = 201 if created else 200
     return response
@@ -262,7 +245,7 @@ def add_phone() -> Response:
 def remove_phone(phone_id: int) -> Response:
     """Put a phone away. What the hotline stored from it stays."""
     if not simulator().remove(phone_id):
-        raise SimulatorError("no such phone", 404)
+        raise NotFound("no such phone")
     return jsonify(ok=True)
 
 
@@ -310,9 +293,9 @@ def send_text(phone_id: int) -> Response:
     body = _payload().get("body")
     limit = runtime().settings.max_body_chars
     if not isinstance(body, str) or not body.strip():
-        raise SimulatorError("body must be a text to send")
+        raise InvalidInput("body must be a text to send")
     if len(body) > limit:
-        raise SimulatorError(f"body is longer than {limit} characters")
+        raise InvalidInput(f"body is longer than {limit} characters")
     text = SimulatedText("SM" + secrets.token_hex(16), body, runtime().clock.now())
     simulator().record(phone, text, _deliver(phone, text))
     return _delivered(text, 201)
@@ -324,7 +307,7 @@ def replay(phone_id: int) -> Response:
     phone = _phone(phone_id)
     text = simulator().last_text(phone)
     if text is None:
-        raise SimulatorError("this phone has sent nothing yet", 409)
+        raise Conflict("this phone has sent nothing yet")
     simulator().record(phone, text, _deliver(phone, text))
     return _delivered(text, 200)
 

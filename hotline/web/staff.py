@@ -7,6 +7,11 @@ password was set by someone else is sent to ``/account/password`` (pages) or ans
 "change your password first" (API) until they change it. Work a view hands over (replies to
 send, live updates) runs only after the transaction commits.
 
+A refusal the view raises (:mod:`hotline.services.errors`), or a database error, leaves the
+transaction, which rolls back, and is answered by the app's one mapping
+(:mod:`hotline.web.refusals`). The 403s and the 400 above are refusals too, raised once the
+session's own bookkeeping (its idle clock, or its end) is committed.
+
 Only a person's actions keep a session from going idle (:func:`person_acted`): the pages mark
 what they fetch on their own with ``X-Hotline-Background: 1``, and add ``X-Hotline-Input: 1``
 when someone typed, clicked or scrolled since their last such request.
@@ -21,15 +26,14 @@ from datetime import datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Response, g, jsonify, redirect, request, url_for
-from sqlalchemy.exc import SQLAlchemyError
+from flask import g, jsonify, redirect, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from hotline import jobs
 from hotline.db.models import StaffRole, StaffSession, StaffUser
-from hotline.services.auth import load_session
-from hotline.services.console import ConsoleError, InvalidInput, NotFound
+from hotline.services.auth import AuthPolicy, load_session
+from hotline.services.errors import InvalidInput, NotAllowed, Refusal
 from hotline.services.triage import Outcome
 from hotline.web import runtime
 from hotline.web.security import served_over_https
@@ -60,12 +64,6 @@ def current() -> Staff:
     return staff
 
 
-def api_error(message: str, status: int) -> Response:
-    response = jsonify(error=message)
-    response.status_code = status
-    return response
-
-
 def _csrf_ok(expected: str) -> bool:
     given = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token") or ""
     return bool(given) and hmac.compare_digest(given, expected)
@@ -89,54 +87,20 @@ def staff_view(
             rt = runtime()
             now = rt.clock.now()
             token = request.cookies.get(COOKIE, "")
-            try:
-                with rt.sessions.begin() as db:
-                    staff_session = load_session(
-                        db, rt.auth, token, now, activity=person_acted(background)
-                    )
-                    if staff_session is None:
-                        result: Any = None
-                    else:
-                        user = db.get(StaffUser, staff_session.user_id)
-                        assert user is not None
-                        if user.role not in roles:
-                            return _refuse("you may not see this", 403, page)
-                        if request.method not in ("GET", "HEAD") and not _csrf_ok(
-                            staff_session.csrf_token
-                        ):
-                            return _refuse(
-                                "missing or wrong CSRF token: reload the page", 400, page
-                            )
-                        if rt.auth.needs_2fa_setup(user) and request.endpoint not in (
-                            "auth.two_factor_setup",
-                            # issue 15: the POSTs the enrolment itself needs
-                            "auth.two_factor_start",
-                            "auth.two_factor_confirm",
-                            "auth.sign_out",
-                        ):
-                            if page:
-                                return redirect(url_for("auth.two_factor_setup"))
-                            return api_error("set up two-factor sign-in first", 403)
-                        # -- forced password change (issue 15, item 8) --------------------------
-                        if user.must_change_password and not _reachable_before_password_change():
-                            if page:
-                                return redirect(url_for("password.page"))
-                            return api_error("change your password first", 403)
-                        # -- end of forced password change --------------------------------------
-                        g.staff = Staff(user, staff_session, db, now)
-                        result = view(*args, **kwargs)
-            except NotFound as error:
-                return _refuse(f"no such {error.what}", 404, page)
-            except InvalidInput as error:
-                return api_error(str(error), 400)
-            except ConsoleError as error:
-                return api_error(str(error), 409)
-            except SQLAlchemyError as error:
-                return api_error(f"the database is unavailable ({type(error).__name__})", 503)
-            if result is None:
-                if page:
-                    return redirect(url_for("auth.sign_in", next=request.path))
-                return api_error("sign in first", 401)
+            with rt.sessions.begin() as db:
+                staff_session = load_session(
+                    db, rt.auth, token, now, activity=person_acted(background)
+                )
+                user = None if staff_session is None else db.get(StaffUser, staff_session.user_id)
+                turned_away = _turned_away(rt.auth, user, staff_session, roles, page)
+                if turned_away is None:
+                    assert user is not None and staff_session is not None
+                    g.staff = Staff(user, staff_session, db, now)
+                    result = view(*args, **kwargs)
+            if isinstance(turned_away, Refusal):
+                raise turned_away
+            if turned_away is not None:
+                return turned_away
             for outcome in g.staff.outcomes:
                 jobs.hand_over(rt, outcome)
             return result
@@ -146,16 +110,48 @@ def staff_view(
     return decorate
 
 
+def _turned_away(
+    policy: AuthPolicy,
+    user: StaffUser | None,
+    staff_session: StaffSession | None,
+    roles: tuple[StaffRole, ...],
+    page: bool,
+) -> BaseResponse | Refusal | None:
+    """Why this request goes no further than the session check, if it does not: a redirect (a
+    page), a 401 (an API), or a refusal to raise. None lets the view run."""
+    if user is None or staff_session is None:
+        if page:
+            return redirect(url_for("auth.sign_in", next=request.path))
+        response = jsonify(error="sign in first")
+        response.status_code = 401
+        return response
+    if user.role not in roles:
+        return NotAllowed("you may not see this")
+    if request.method not in ("GET", "HEAD") and not _csrf_ok(staff_session.csrf_token):
+        return InvalidInput("missing or wrong CSRF token: reload the page")
+    if policy.needs_2fa_setup(user) and request.endpoint not in (
+        "auth.two_factor_setup",
+        # issue 15: the POSTs the enrolment itself needs
+        "auth.two_factor_start",
+        "auth.two_factor_confirm",
+        "auth.sign_out",
+    ):
+        if page:
+            return redirect(url_for("auth.two_factor_setup"))
+        return NotAllowed("set up two-factor sign-in first")
+    # -- forced password change (issue 15, item 8) ------------------------------------------
+    if user.must_change_password and not _reachable_before_password_change():
+        if page:
+            return redirect(url_for("password.page"))
+        return NotAllowed("change your password first")
+    # -- end of forced password change ------------------------------------------------------
+    return None
+
+
 def _reachable_before_password_change() -> bool:
     """While a password set by someone else awaits its change, only the change page and the
     sign-in blueprint's own pages (sign-out, two-factor setup) answer."""
     return request.blueprint in ("password", "auth")
-
-
-def _refuse(message: str, status: int, page: bool) -> Response:
-    if page:
-        return Response(message + "\n", status=status, content_type="text/plain; charset=utf-8")
-    return api_error(message, status)
 
 
 def set_session_cookie(response: BaseResponse, token: str) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from hotline.db.models import StaffUser
 from hotline.services import directory, presence
 from hotline.services.alerts import Alerts, do_acknowledge
-from hotline.services.console import InvalidInput
+from hotline.services.errors import InvalidInput
 from hotline.services.supervision import LogFilter, Supervision
 from hotline.web import runtime
 from hotline.web.console import body, console, text_field

@@ -32,6 +32,7 @@ from hotline.db.models import Texter as TexterRow
 from hotline.domain.risk import Priority
 from hotline.domain.triage import State
 from hotline.testing.stack import wait_until
+from tests.browser.axe import violations
 from tests.browser.conftest import PASSWORD, REPLY_TIMEOUT, Account, Console, Hotline, Texter
 from tests.browser.test_console import LIVE, SCREENSHOTS, screenshot
 from tests.conftest import new_phone
@@ -533,4 +534,10 @@ def test_an_advocate_is_refused_every_supervisor_page_and_api(
         page.goto("/supervisor")
     assert refused.value.status == 403
     assert "Supervisor" not in page.content()
+    # The browser is told on a page of the hotline's own, not handed JSON or plain text.
+    expect(page.get_by_role("heading", name="Forbidden")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_text("you may not see this")
+    assert violations(page) == []
+    page.get_by_role("link", name="Back to the console").click()
+    page.wait_for_url("**/console")
     console.assert_clean()

@@ -41,7 +41,7 @@ from hotline.domain.review import (
     validate_scores,
 )
 from hotline.domain.triage import State
-from hotline.services.console import ConsoleError, InvalidInput
+from hotline.services.errors import Conflict, InvalidInput
 from hotline.services.privacy import erase_texter, purge_expired, rotate_keys
 from hotline.services.receive import find_or_add_texter
 from hotline.services.review import (
@@ -523,7 +523,7 @@ def test_a_review_is_submitted_once_then_read_only(app: Flask) -> None:
     advocate, first, second = staff(app), staff(app, "supervisor"), staff(app, "admin")
     (review_id,) = sampled(app, advocate)
     submit(app, first, review_id, GOOD_SCORES, FEEDBACK)
-    with pytest.raises(ConsoleError) as refused:
+    with pytest.raises(Conflict) as refused:
         submit(app, second, review_id, {c.key: 4 for c in RUBRIC}, "Something else entirely")
     assert (
         str(refused.value) == "this conversation was reviewed already; a review cannot be changed"
@@ -546,7 +546,7 @@ def test_two_reviewers_at_once_one_review(app: Flask) -> None:
         try:
             submit(app, reviewer, review_id, GOOD_SCORES, f"from {reviewer.email}")
             outcomes.append("ok")
-        except ConsoleError:
+        except Conflict:
             outcomes.append("refused")
 
     threads = [threading.Thread(target=one, args=(r,)) for r in reviewers]
@@ -589,7 +589,7 @@ def test_no_review_of_ones_own_an_erased_or_a_missing_conversation(app: Flask) -
     runtime = runtime_of(app)
     supervisor, advocate = staff(app, "supervisor"), staff(app)
     own, erased = sampled(app, supervisor, advocate)
-    with pytest.raises(ConsoleError) as refused:
+    with pytest.raises(Conflict) as refused:
         submit(app, supervisor, own, GOOD_SCORES, FEEDBACK)
     assert str(refused.value) == "you handled this conversation: another supervisor reviews it"
     with runtime.sessions.begin() as session:
@@ -597,7 +597,7 @@ def test_no_review_of_ones_own_an_erased_or_a_missing_conversation(app: Flask) -
         conversation = session.get(Conversation, review.conversation_id if review else 0)
         assert conversation is not None
         erase_texter(session, runtime.triage, conversation.texter_id, NOW, actor_id=None, by="t")
-    with pytest.raises(ConsoleError) as refused:
+    with pytest.raises(Conflict) as refused:
         submit(app, supervisor, erased, GOOD_SCORES, FEEDBACK)
     assert (
         str(refused.value) == "this texter was erased after the sample was drawn: nothing to review"

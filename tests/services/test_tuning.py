@@ -24,7 +24,8 @@ from hotline.db.models import (
 )
 from hotline.domain.risk import Priority
 from hotline.services import tuning, vocabulary
-from hotline.services.console import Console, ConsoleError, InvalidInput
+from hotline.services.console import Console
+from hotline.services.errors import Conflict, InvalidInput
 from tests.fakes import FakeClock
 from tests.helpers import bodies, conversations_of, messages_of
 from tests.web.test_console_api import queued_texter, staff
@@ -360,7 +361,7 @@ def test_dispositions_are_added_relabelled_retired_and_restored(app: Flask) -> N
         ({"code": "ok", "label": "x" * 121}, InvalidInput, "label is at most 120 characters"),
         ({"code": "ok", "label": "a\nb\x07"}, InvalidInput, "label holds a character"),
         ({"code": "ok", "label": "x", "active": False}, InvalidInput, "unknown fields: active"),
-        ({"code": "referred", "label": "x"}, ConsoleError, "a disposition with code referred"),
+        ({"code": "referred", "label": "x"}, Conflict, "a disposition with code referred"),
     ],
 )
 def test_a_bad_disposition_is_refused_and_nothing_changes(
@@ -385,7 +386,7 @@ def test_the_last_active_disposition_cannot_be_retired(app: Flask) -> None:
         codes = sorted(disposition_rows(session))
         for code in codes[1:]:
             vocabulary.do_change_disposition(session, supervisor, code, {"active": False}, now)
-    refused = pytest.raises(ConsoleError, match="last active disposition")
+    refused = pytest.raises(Conflict, match="last active disposition")
     with refused, runtime.sessions.begin() as session:
         vocabulary.do_change_disposition(session, supervisor, codes[0], {"active": False}, now)
     with runtime.sessions() as session:
@@ -405,7 +406,7 @@ def test_advocates_may_tag_only_with_active_tags_from_the_list(app: Flask) -> No
         vocabulary.do_change_tag(session, supervisor, "labor", {"active": False}, now)
         assert "wage theft" in console.tags(session) and "labor" not in console.tags(session)
     for refused in ("labor", "made up"):
-        not_listed = pytest.raises(ConsoleError, match="is not on the tag list")
+        not_listed = pytest.raises(Conflict, match="is not on the tag list")
         with not_listed, runtime.sessions.begin() as session:
             user = session.get(StaffUser, supervisor.id)
             assert user is not None
@@ -433,7 +434,7 @@ def test_advocates_may_tag_only_with_active_tags_from_the_list(app: Flask) -> No
         ({"name": ""}, InvalidInput, "a tag is 1 to 40 letters"),
         ({"name": "x" * 41}, InvalidInput, "a tag is 1 to 40 letters"),
         ({"name": 5}, InvalidInput, "name must be text"),
-        ({"name": "Labor"}, ConsoleError, "is on the list already"),
+        ({"name": "Labor"}, Conflict, "is on the list already"),
     ],
 )
 def test_a_bad_tag_is_refused_and_nothing_changes(
