@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Flask
 
 from hotline import jobs, runtime_of
-from hotline.db.models import Conversation
+from hotline.db.models import Availability, Conversation, StaffUser
 from hotline.services.claims import do_claim, do_close
 from hotline.sms.sender import LocalSender
 from hotline.taskqueue import InProcessQueue
@@ -85,3 +85,29 @@ def close(app: Flask, phone: str, advocate_id: int, disposition: str = "referred
 
 def queued_text(app: Flask, position: int, wait: int, language: str = "en") -> str:
     return runtime_of(app).triage.render_plain("queued", language, position=position, wait=wait)
+
+
+def said_with(app: Flask, key: str, language: str = "en", **values: object) -> str:
+    return runtime_of(app).triage.render_plain(key, language, **values)
+
+
+def on_shift(app: Flask, holding: int = 0) -> int:
+    """An advocate marked available, holding ``holding`` urgent texters of their own."""
+    advocate_id = advocate(app)
+    runtime = runtime_of(app)
+    with runtime.sessions.begin() as session:
+        user = session.get(StaffUser, advocate_id)
+        assert user is not None
+        user.availability = Availability.AVAILABLE
+    for _ in range(holding):
+        held = new_phone()
+        text_in(app, held, "he has a gun")
+        claim(app, held, advocate_id)
+    return advocate_id
+
+
+def unstaffed_text(app: Flask, position: int, language: str = "en") -> str:
+    """What a texter entering the queue hears while no advocate is available."""
+    return runtime_of(app).triage.render_plain(
+        "queued_unstaffed", language, position=position, reach=""
+    )

@@ -16,8 +16,8 @@ from hotline import runtime_of
 from hotline.db.models import Availability, StaffRole, StaffUser
 from hotline.services.console import Console
 from tests.conftest import new_phone
+from tests.console_client import queued_texter
 from tests.texting import claim, conversation, text_in
-from tests.web.test_console_api import queued_texter
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from hotline.domain.risk import Lexicon
 from hotline.services import lexicon_trial, tuning
 from hotline.services.lexicon_trial import check_trial_text, trial, try_text, with_draft
 from hotline.services.tuning import TuningError
+from tests.console_client import queued_texter, staff
 from tests.helpers import conversations_of
 from tests.services.test_tuning import change, english_lexicon, events, stored
-from tests.web.test_console_api import queued_texter, staff
 
 SHIPPED = (lexicon("en"), lexicon("es"))
 

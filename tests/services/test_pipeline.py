@@ -16,12 +16,10 @@ from sqlalchemy import select
 
 from hotline import jobs, runtime_of
 from hotline.db.models import (
-    Availability,
     Conversation,
     ConversationStatus,
     Event,
     Message,
-    StaffUser,
 )
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.risk import Priority
@@ -48,10 +46,13 @@ from tests.texting import (
     claim,
     close,
     conversation,
+    on_shift,
     said,
+    said_with,
     sent_to,
     text_in,
     tick,
+    unstaffed_text,
 )
 
 
@@ -64,36 +65,6 @@ def database_url(isolated_database_url: str) -> str:
 @pytest.fixture
 def app(make_app: Callable[..., Flask], database_url: str, clock: FakeClock) -> Flask:
     return make_app(database_url, clock=clock, sender=LocalSender(clock.now))
-
-
-def said_with(app: Flask, key: str, language: str = "en", **values: object) -> str:
-    return runtime_of(app).triage.render_plain(key, language, **values)
-
-
-def on_shift(app: Flask, holding: int = 0) -> int:
-    """An advocate marked available, holding ``holding`` urgent texters of their own."""
-    advocate_id = advocate(app)
-    runtime = runtime_of(app)
-    with runtime.sessions.begin() as session:
-        user = session.get(StaffUser, advocate_id)
-        assert user is not None
-        user.availability = Availability.AVAILABLE
-    for _ in range(holding):
-        held = new_phone()
-        text_in(app, held, "he has a gun")
-        claim(app, held, advocate_id)
-    return advocate_id
-
-
-def queued_text(app: Flask, position: int, wait: int, language: str = "en") -> str:
-    return runtime_of(app).triage.render_plain("queued", language, position=position, wait=wait)
-
-
-def unstaffed_text(app: Flask, position: int, language: str = "en") -> str:
-    """What a texter entering the queue hears while no advocate is available."""
-    return runtime_of(app).triage.render_plain(
-        "queued_unstaffed", language, position=position, reach=""
-    )
 
 
 def test_whole_triage_in_english_to_the_queue(app: Flask) -> None:

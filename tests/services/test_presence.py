@@ -23,9 +23,7 @@ from hotline import jobs, runtime_of
 from hotline.db.models import Availability, Conversation, Event, StaffSession, StaffUser
 from hotline.domain.triage import State
 from hotline.services.presence import WRITE_EVERY
-from tests.fakes import FakeClock
-from tests.helpers import conversations_of
-from tests.web.test_console_api import (
+from tests.console_client import (
     available,
     post,
     queued_texter,
@@ -33,6 +31,8 @@ from tests.web.test_console_api import (
     sign_in,
     staff,
 )
+from tests.fakes import FakeClock
+from tests.helpers import conversations_of
 
 GRACE_SECONDS = 120  # the default presence_grace_minutes
 

@@ -12,8 +12,8 @@ from hotline.db.models import Availability, StaffUser
 from hotline.services.staffing import HoursPolicy, on_shift, recent_handle_minutes, staffing
 from tests.conftest import new_phone
 from tests.fakes import FakeClock
-from tests.services.test_pipeline import advocate, claim, close, text_in
-from tests.services.test_pipeline import on_shift as shift
+from tests.texting import advocate, claim, close, text_in
+from tests.texting import on_shift as shift
 
 
 @pytest.fixture

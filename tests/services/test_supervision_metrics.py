@@ -17,7 +17,7 @@ from hotline.domain.risk import Priority
 from hotline.domain.triage import State
 from hotline.services.console import Console
 from hotline.services.supervision import LogFilter, Supervision
-from tests.web.test_console_api import sign_in, staff
+from tests.console_client import sign_in, staff
 
 AT = datetime(2026, 11, 20, tzinfo=UTC)
 EASTERN = timezone(timedelta(hours=-5))

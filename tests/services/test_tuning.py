@@ -26,9 +26,9 @@ from hotline.domain.risk import Priority
 from hotline.services import tuning, vocabulary
 from hotline.services.console import Console
 from hotline.services.errors import Conflict, InvalidInput
+from tests.console_client import queued_texter, staff
 from tests.fakes import FakeClock
 from tests.helpers import bodies, conversations_of, messages_of
-from tests.web.test_console_api import queued_texter, staff
 
 DEFAULT_WELCOME = "Hi, thanks for texting."  # discreet mode is the default
 NAMED_WELCOME = "Anti-Trafficking Hotline: hi, thanks for texting."

@@ -17,7 +17,7 @@ from hotline.sms.sender import LocalSender
 from tests.conftest import new_phone
 from tests.fakes import FakeClock
 from tests.helpers import conversations_of, events_of
-from tests.services.test_pipeline import (
+from tests.texting import (
     claim,
     close,
     conversation,

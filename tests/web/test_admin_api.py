@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from hotline import runtime_of
 from hotline.db.models import Event, StaffSession, StaffUser
-from tests.web.test_console_api import login_csrf, post, sign_in, staff
+from tests.console_client import login_csrf, post, sign_in, staff
 
 ACCOUNTS = "/supervisor/api/staff-accounts"
 CHANGES = [

@@ -18,9 +18,9 @@ from hotline.db.models import Conversation, Event, Message, StaffUser, Texter
 from hotline.domain.delivery import Direction
 from hotline.services import events
 from hotline.services.alerts import do_acknowledge
+from tests.console_client import post, queued_texter, run, sign_in, staff
 from tests.fakes import FakeClock
 from tests.helpers import conversations_of, messages_of, post_signed, sms_form, texter_of
-from tests.web.test_console_api import post, queued_texter, run, sign_in, staff
 
 EMERGENCY_WORDS = "he has a gun <b>now</b> <script>alert(1)</script>"
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from hotline import jobs, runtime_of
@@ -18,84 +17,24 @@ from hotline.domain import totp
 from hotline.domain.triage import State
 from hotline.services.accounts import do_deactivate_account
 from hotline.services.console import Console
-from hotline.services.staff import do_create_staff
-from hotline.sms.sender import LocalSender
-from hotline.taskqueue import InProcessQueue
-from tests.conftest import new_phone
+from tests.console_client import (
+    PASSWORD,
+    available,
+    login_csrf,
+    post,
+    queued_texter,
+    run,
+    sent,
+    sign_in,
+    staff,
+)
 from tests.fakes import FakeClock
 from tests.helpers import post_signed, sms_form, stated_reason
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def app(clocked_app: Flask) -> Flask:
     return clocked_app
-
-
-def staff(app: Flask, role: str = "advocate") -> StaffUser:
-    runtime = runtime_of(app)
-    with runtime.sessions.begin() as session:
-        return do_create_staff(
-            session, f"{role}-{new_phone()[2:]}@example.org", PASSWORD, role, runtime.clock.now()
-        )
-
-
-def login_csrf(client: FlaskClient) -> str:
-    page = client.get("/login").get_data(as_text=True)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match
-    return match.group(1)
-
-
-def sign_in(app: Flask, user: StaffUser, password: str = PASSWORD) -> tuple[FlaskClient, str]:
-    """A client signed in as ``user``, and its CSRF token."""
-    client = app.test_client()
-    response = client.post(
-        "/login",
-        data={"email": user.email, "password": password, "csrf_token": login_csrf(client)},
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)
-    page = client.get("/console").get_data(as_text=True)
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)">', page)
-    assert match
-    return client, match.group(1)
-
-
-def post(client: FlaskClient, csrf: str, path: str, payload: dict[str, Any]) -> Any:
-    return client.post(path, json=payload, headers={"X-CSRF-Token": csrf})
-
-
-def run(app: Flask) -> None:
-    tasks = runtime_of(app).tasks
-    assert isinstance(tasks, InProcessQueue)
-    tasks.run_due()
-
-
-def queued_texter(app: Flask, *turns: str) -> str:
-    phone = new_phone()
-    clock = runtime_of(app).clock
-    for body in turns or ("hi", "no", "yes", "I need help", "skip"):
-        if isinstance(clock, FakeClock):
-            clock.advance(1)  # a texter takes a moment to answer: timelines order by time
-        assert (
-            post_signed(app.test_client(), "/twilio/sms", sms_form(phone, body)).status_code == 200
-        )
-        run(app)
-    return phone
-
-
-def available(client: FlaskClient, csrf: str) -> None:
-    assert (
-        post(client, csrf, "/console/api/availability", {"availability": "available"}).status_code
-        == 200
-    )
-
-
-def sent(app: Flask) -> list[str]:
-    sender = runtime_of(app).sender
-    assert isinstance(sender, LocalSender)
-    return [text.body for _, text, _ in sender.outbox]
 
 
 def test_sign_in_sets_a_strict_http_only_cookie_and_secure_headers(app: Flask) -> None:

@@ -29,8 +29,8 @@ from hotline.services.claims import ClaimError
 from hotline.services.errors import Conflict, InvalidInput, NotAllowed, NotFound, Refusal
 from hotline.web.refusals import LOST_RACE
 from tests.conftest import PostgresServer
+from tests.console_client import post, queued_texter, sign_in, staff
 from tests.helpers import conversations_of
-from tests.web.test_console_api import post, queued_texter, sign_in, staff
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from hotline import jobs, runtime_of
 from hotline.db.models import Event, QualityReview, StaffUser
+from tests.console_client import available, post, queued_texter, run, sign_in, staff
 from tests.fakes import FakeClock
-from tests.web.test_console_api import available, post, queued_texter, run, sign_in, staff
 
 SCORES: dict[str, Any] = {
     "safety_assessed": 4,

@@ -22,9 +22,9 @@ from hotline.services.tuning import HISTORY_KINDS, lexicon_value
 from hotline.sms.sender import LocalSender
 from hotline.taskqueue import InProcessQueue
 from tests.conftest import new_phone, settings_for
+from tests.console_client import available, post, queued_texter, sign_in, staff
 from tests.fakes import FakeClock
 from tests.helpers import bodies, conversations_of, messages_of, post_signed, sms_form, texter_of
-from tests.web.test_console_api import available, post, queued_texter, sign_in, staff
 
 DEFAULT_WELCOME = "Hi, thanks for texting."  # discreet mode is the default
 NAMED_WELCOME = "Anti-Trafficking Hotline: hi, thanks for texting."

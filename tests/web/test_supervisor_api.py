@@ -14,8 +14,8 @@ from hotline import runtime_of
 from hotline.db.models import Conversation, Event
 from hotline.domain.triage import State
 from hotline.services.supervision import neutralise
+from tests.console_client import available, post, queued_texter, run, sent, sign_in, staff
 from tests.fakes import FakeClock
-from tests.web.test_console_api import available, post, queued_texter, run, sent, sign_in, staff
 
 ENDPOINTS = [
     ("get", "/supervisor"),
