@@ -16,7 +16,7 @@ from sqlalchemy import select
 from hotline import runtime_of
 from hotline.db.models import Event, QuickReply, Referral, StaffUser
 from tests.browser.conftest import Account, Console, Hotline
-from tests.browser.test_console import screenshot
+from tests.browser.pages import screenshot
 
 pytestmark = pytest.mark.browser
 

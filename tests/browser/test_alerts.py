@@ -21,7 +21,7 @@ from hotline.services import events
 from hotline.testing.stack import wait_until
 from tests.browser.axe import violations
 from tests.browser.conftest import REPLY_TIMEOUT, Console, Hotline, Texter
-from tests.browser.test_supervisor import conversation_of, open_supervisor
+from tests.browser.pages import conversation_of, open_supervisor
 
 pytestmark = pytest.mark.browser
 

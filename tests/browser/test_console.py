@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -14,11 +12,9 @@ from playwright.sync_api import Page, expect
 from hotline.domain.segments import count_segments
 from hotline.testing.stack import wait_until
 from tests.browser.conftest import QUICK_REPLY, REFERRAL_TEXT, REPLY_TIMEOUT, Console, Hotline
+from tests.browser.pages import LIVE, screenshot
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-LIVE = 2000  # ms: what the console promises for anything new to show without a reload
 
 # Texts that tell the GSM-7 / UCS-2 rules apart, each on an edge.
 SEGMENT_CASES = [
@@ -40,12 +36,6 @@ def segments_shown(page: Page) -> int:
     match = re.match(r"(\d+) segments?\b", page.locator("#segments").inner_text())
     assert match, page.locator("#segments").inner_text()
     return int(match.group(1))
-
-
-def screenshot(page: Page, name: str) -> None:
-    if os.environ.get("HOTLINE_SCREENSHOTS") == "1":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / name))
 
 
 def test_an_advocate_takes_a_texter_and_talks_it_through(

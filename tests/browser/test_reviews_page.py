@@ -17,8 +17,7 @@ from hotline import jobs, runtime_of
 from hotline.db.models import Conversation, Event, QualityReview
 from hotline.domain.review import week_of
 from tests.browser.conftest import Console, Hotline
-from tests.browser.test_console import screenshot
-from tests.browser.test_supervisor import conversation_of, open_supervisor
+from tests.browser.pages import conversation_of, open_supervisor, screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -16,7 +16,7 @@ from hotline.db.models import Event
 from hotline.services.tuning import HISTORY_KINDS, read_overrides
 from tests.browser.axe import violations
 from tests.browser.conftest import PASSWORD, Account, Console, Hotline
-from tests.browser.test_console import screenshot
+from tests.browser.pages import screenshot
 
 pytestmark = pytest.mark.browser
 

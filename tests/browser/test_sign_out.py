@@ -14,7 +14,7 @@ from hotline.db.models import Availability, Conversation, StaffUser
 from hotline.domain.triage import State
 from hotline.testing.stack import wait_until
 from tests.browser.conftest import REPLY_TIMEOUT, Console, Hotline
-from tests.browser.test_console import screenshot
+from tests.browser.pages import screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -33,8 +33,8 @@ from hotline.domain.risk import Priority
 from hotline.domain.triage import State
 from hotline.testing.stack import wait_until
 from tests.browser.axe import violations
-from tests.browser.conftest import PASSWORD, REPLY_TIMEOUT, Account, Console, Hotline, Texter
-from tests.browser.test_console import LIVE, SCREENSHOTS, screenshot
+from tests.browser.conftest import REPLY_TIMEOUT, Account, Console, Hotline
+from tests.browser.pages import LIVE, SCREENSHOTS, conversation_of, open_supervisor, screenshot
 from tests.conftest import new_phone
 from tests.helpers import stated_reason
 from tests.web.test_supervisor_api import ENDPOINTS
@@ -44,32 +44,6 @@ pytestmark = pytest.mark.browser
 URGENT_TEXT = "he has a gun"
 NOTE = "Supervisor here: ask whether she can reach the shelter tonight."
 NEEDS = 'I need somewhere to stay <img src=x onerror="window.__pwned=1"> {{7*7}}'
-
-
-def open_supervisor(console: Console, account: Account) -> Page:
-    """Sign in through /supervisor itself (the login page sends them back there)."""
-    page = console.page
-    page.goto("/supervisor")
-    expect(page).to_have_url(re.compile(r"/login\?next=(%2F|/)supervisor$"))
-    console.sign_in(account, password=PASSWORD)
-    page.wait_for_url("**/supervisor")
-    expect(page.locator("#who")).to_have_text(account.email)
-    return page
-
-
-def conversation_of(hotline: Hotline, texter: Texter) -> int:
-    """The id of the texter's newest conversation."""
-    runtime = runtime_of(hotline.app)
-    with runtime.sessions() as session:
-        conversation_id = session.scalar(
-            select(Conversation.id)
-            .join(TexterRow, TexterRow.id == Conversation.texter_id)
-            .where(TexterRow.phone_hash == runtime.triage.vault.phone_hash(texter.phone))
-            .order_by(Conversation.id.desc())
-            .limit(1)
-        )
-    assert conversation_id is not None
-    return int(conversation_id)
 
 
 def set_availability(hotline: Hotline, account: Account, availability: Availability) -> None:

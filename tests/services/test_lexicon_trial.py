@@ -20,7 +20,7 @@ from hotline.services.lexicon_trial import check_trial_text, trial, try_text, wi
 from hotline.services.tuning import TuningError
 from tests.console_client import queued_texter, staff
 from tests.helpers import conversations_of
-from tests.services.test_tuning import change, english_lexicon, events, stored
+from tests.settings_support import change, english_lexicon, events, stored
 
 SHIPPED = (lexicon("en"), lexicon("es"))
 

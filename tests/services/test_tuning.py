@@ -14,10 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline import runtime_of
-from hotline.catalogue import lexicon
 from hotline.db.models import (
     Disposition,
-    Event,
     SettingOverride,
     StaffUser,
     Tag,
@@ -29,6 +27,7 @@ from hotline.services.errors import Conflict, InvalidInput
 from tests.console_client import queued_texter, staff
 from tests.fakes import FakeClock
 from tests.helpers import bodies, conversations_of, messages_of
+from tests.settings_support import change, english_lexicon, events, reset, stored
 
 DEFAULT_WELCOME = "Hi, thanks for texting."  # discreet mode is the default
 NAMED_WELCOME = "Anti-Trafficking Hotline: hi, thanks for texting."
@@ -40,36 +39,9 @@ def app(clocked_app: Flask) -> Flask:
     return clocked_app
 
 
-def english_lexicon(**changes: Any) -> dict[str, Any]:
-    """The shipped English lexicon in the API's shape, with ``changes``."""
-    return {**tuning.lexicon_value(lexicon("en")), **changes}
-
-
-def change(app: Flask, user: StaffUser, key: str, value: Any) -> bool:
-    runtime = runtime_of(app)
-    with runtime.sessions.begin() as session:
-        return tuning.do_set(session, user, key, value, runtime.clock.now(), runtime.settings)
-
-
-def reset(app: Flask, user: StaffUser, key: str) -> bool:
-    runtime = runtime_of(app)
-    with runtime.sessions.begin() as session:
-        return tuning.do_reset(session, user, key, runtime.clock.now(), runtime.settings)
-
-
 def first_reply(app: Flask, body: str = "hi") -> str:
     phone = queued_texter(app, body)
     return bodies(app, messages_of(app, phone))[1]
-
-
-def events(app: Flask, *kinds: str) -> list[Event]:
-    with runtime_of(app).sessions() as session:
-        return list(session.scalars(select(Event).where(Event.kind.in_(kinds)).order_by(Event.id)))
-
-
-def stored(app: Flask) -> dict[str, Any]:
-    with runtime_of(app).sessions() as session:
-        return tuning.read_overrides(session)
 
 
 # -- checking ---------------------------------------------------------------------------------

@@ -15,8 +15,7 @@ from sqlalchemy import select
 from hotline import runtime_of
 from hotline.db.models import Event
 from tests.console_client import sign_in, staff
-from tests.services.test_tuning import english_lexicon
-from tests.web.test_settings_api import call, setting, snapshot, supervisor_client
+from tests.settings_support import call, english_lexicon, setting, snapshot, supervisor_client
 
 TRY = "/supervisor/api/settings/lexicon/try"
 

@@ -8,23 +8,22 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
-from sqlalchemy import func, select
-from werkzeug.test import TestResponse
+from sqlalchemy import select
 
 from hotline import jobs, runtime_of
 from hotline.catalogue import lexicon
-from hotline.db.models import Disposition, Event, Message, SettingOverride, Tag
+from hotline.db.models import Event, Message
 from hotline.domain.delivery import Direction
 from hotline.domain.risk import Priority
 from hotline.runtime import Runtime, build_runtime
-from hotline.services.tuning import HISTORY_KINDS, lexicon_value
+from hotline.services.tuning import lexicon_value
 from hotline.sms.sender import LocalSender
 from hotline.taskqueue import InProcessQueue
 from tests.conftest import new_phone, settings_for
 from tests.console_client import available, post, queued_texter, sign_in, staff
 from tests.fakes import FakeClock
 from tests.helpers import bodies, conversations_of, messages_of, post_signed, sms_form, texter_of
+from tests.settings_support import call, setting, snapshot, supervisor_client
 
 DEFAULT_WELCOME = "Hi, thanks for texting."  # discreet mode is the default
 NAMED_WELCOME = "Anti-Trafficking Hotline: hi, thanks for texting."
@@ -47,39 +46,6 @@ ENDPOINTS = [
 def app(clocked_app: Flask) -> Flask:
     """A database of this test's own: settings apply to every texter, so none may be shared."""
     return clocked_app
-
-
-def call(client: FlaskClient, method: str, path: str, payload: Any = None, *,
-         csrf: str | None = None) -> TestResponse:  # fmt: skip
-    headers = {"X-CSRF-Token": csrf} if csrf else {}
-    if method == "get":
-        return client.get(path)
-    return client.open(path, method=method.upper(), json=payload or {}, headers=headers)
-
-
-def snapshot(app: Flask) -> dict[str, Any]:
-    """Everything an admin change could touch."""
-    with runtime_of(app).sessions() as session:
-        dispositions = session.scalars(select(Disposition))
-        return {
-            "overrides": {o.key: o.value for o in session.scalars(select(SettingOverride))},
-            "dispositions": {d.code: (d.label, d.active) for d in dispositions},
-            "tags": {t.name: t.active for t in session.scalars(select(Tag))},
-            "admin_events": session.scalar(
-                select(func.count()).select_from(Event).where(Event.kind.in_(HISTORY_KINDS))
-            ),
-        }
-
-
-def supervisor_client(app: Flask) -> tuple[FlaskClient, str]:
-    return sign_in(app, staff(app, "supervisor"))
-
-
-def setting(client: FlaskClient, key: str) -> dict[str, Any]:
-    items = client.get("/supervisor/api/settings").get_json()["items"]
-    found = next(item for item in items if item["key"] == key)
-    assert isinstance(found, dict)
-    return found
 
 
 # -- who may ----------------------------------------------------------------------------------
