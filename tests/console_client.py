@@ -85,3 +85,18 @@ def sent(app: Flask) -> list[str]:
     sender = runtime_of(app).sender
     assert isinstance(sender, LocalSender)
     return [text.body for _, text, _ in sender.outbox]
+
+
+# Every page and API of the supervisor's side: advocates are refused each.
+SUPERVISOR_ENDPOINTS = [
+    ("get", "/supervisor"),
+    ("get", "/supervisor/api/board"),
+    ("get", "/supervisor/api/logs"),
+    ("get", "/supervisor/api/export?format=csv"),
+    ("get", "/supervisor/api/metrics"),
+    ("get", "/supervisor/api/audit"),
+    ("get", "/supervisor/api/staff"),
+    ("post", "/supervisor/api/conversations/1/note"),
+    ("post", "/supervisor/api/conversations/1/reassign"),
+    ("post", "/supervisor/api/conversations/1/take-over"),
+]

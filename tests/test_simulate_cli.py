@@ -16,8 +16,8 @@ from hotline.cli import cli
 from hotline.domain.delivery import Direction
 from hotline.testing.stack import free_port
 from tests.conftest import new_phone
+from tests.demo_server import Served, serve_demo
 from tests.helpers import bodies, messages_of
-from tests.web.test_simulator import Served, serve_demo
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from flask import Flask
 from hotline import jobs, runtime_of
 from hotline.db.models import Availability, Conversation, StaffUser
 from hotline.services.claims import do_claim, do_close
+from hotline.services.receive import find_or_add_texter
+from hotline.services.triage import queue_text
 from hotline.sms.sender import LocalSender
 from hotline.taskqueue import InProcessQueue
 from tests.conftest import new_phone
@@ -111,3 +113,11 @@ def unstaffed_text(app: Flask, position: int, language: str = "en") -> str:
     return runtime_of(app).triage.render_plain(
         "queued_unstaffed", language, position=position, reach=""
     )
+
+
+def reply(app: Flask, phone: str, body: str = "an advocate's reply", **kw: bool) -> int:
+    runtime = runtime_of(app)
+    now = runtime.clock.now()
+    with runtime.sessions.begin() as session:
+        texter_id = find_or_add_texter(session, runtime.vault, phone, now)
+        return queue_text(session, runtime.vault, texter_id, None, body, now, **kw).id

@@ -36,8 +36,8 @@ from tests.browser.axe import violations
 from tests.browser.conftest import REPLY_TIMEOUT, Account, Console, Hotline
 from tests.browser.pages import LIVE, SCREENSHOTS, conversation_of, open_supervisor, screenshot
 from tests.conftest import new_phone
+from tests.console_client import SUPERVISOR_ENDPOINTS as ENDPOINTS
 from tests.helpers import stated_reason
-from tests.web.test_supervisor_api import ENDPOINTS
 
 pytestmark = pytest.mark.browser
 

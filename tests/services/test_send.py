@@ -10,25 +10,16 @@ from flask import Flask
 from hotline import runtime_of
 from hotline.db.models import Message, Texter
 from hotline.domain.delivery import DeliveryStatus
-from hotline.services.receive import find_or_add_texter
 from hotline.services.send import SendResult
-from hotline.services.triage import queue_text
 from hotline.sms.sender import AmbiguousSendError, PermanentSendError, RetryableSendError
 from tests.conftest import new_phone
 from tests.fakes import FakeClock, ScriptedSender
 from tests.helpers import events_of, texter_of
+from tests.texting import reply
 
 
 def make(make_app: Callable[..., Flask], url: str, clock: FakeClock, *script: object) -> Flask:
     return make_app(url, sender=ScriptedSender(script, clock), clock=clock)  # type: ignore[arg-type]
-
-
-def reply(app: Flask, phone: str, body: str = "an advocate's reply", **kw: bool) -> int:
-    runtime = runtime_of(app)
-    now = runtime.clock.now()
-    with runtime.sessions.begin() as session:
-        texter_id = find_or_add_texter(session, runtime.vault, phone, now)
-        return queue_text(session, runtime.vault, texter_id, None, body, now, **kw).id
 
 
 def message(app: Flask, message_id: int) -> Message:

@@ -11,7 +11,6 @@ import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,52 +30,10 @@ from hotline.sms.simulated import SimulatedCarrier
 from hotline.taskqueue import InProcessQueue
 from hotline.testing.stack import free_port, wait_until
 from tests.conftest import TEST_AUTH_TOKEN, TEST_DATA_KEY, TEST_HASH_KEY, new_phone
+from tests.demo_server import Served, serve_demo
 from tests.helpers import bodies, messages_of
 
 WELCOME_START = "Hi, thanks for texting."
-
-
-@dataclass
-class Served:
-    base: str
-    app: Flask
-
-    @property
-    def carrier(self) -> SimulatedCarrier:
-        sender = runtime_of(self.app).sender
-        assert isinstance(sender, SimulatedCarrier)
-        return sender
-
-
-@contextmanager
-def serve_demo(database_url: str) -> Iterator[Served]:
-    """A DEMO-mode app (the simulator's carrier, tasks on a thread) on a free local port."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        mode=Mode.DEMO,
-        database_url=database_url,
-        secret_key="simulator-test-secret",
-        data_keys=(TEST_DATA_KEY,),
-        hash_key=TEST_HASH_KEY,
-        public_url=base,
-        twilio_auth_token=TEST_AUTH_TOKEN,
-    )
-    queue = InProcessQueue(start=True)
-    app = create_app({"settings": settings, "tasks": queue})
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    served = Served(base, app)
-    try:
-        yield served
-    finally:
-        queue.stop()
-        served.carrier.close()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-        runtime_of(app).engine.dispose()
 
 
 @pytest.fixture

@@ -14,21 +14,11 @@ from hotline import runtime_of
 from hotline.db.models import Conversation, Event
 from hotline.domain.triage import State
 from hotline.services.supervision import neutralise
+from tests.console_client import (
+    SUPERVISOR_ENDPOINTS as ENDPOINTS,
+)
 from tests.console_client import available, post, queued_texter, run, sent, sign_in, staff
 from tests.fakes import FakeClock
-
-ENDPOINTS = [
-    ("get", "/supervisor"),
-    ("get", "/supervisor/api/board"),
-    ("get", "/supervisor/api/logs"),
-    ("get", "/supervisor/api/export?format=csv"),
-    ("get", "/supervisor/api/metrics"),
-    ("get", "/supervisor/api/audit"),
-    ("get", "/supervisor/api/staff"),
-    ("post", "/supervisor/api/conversations/1/note"),
-    ("post", "/supervisor/api/conversations/1/reassign"),
-    ("post", "/supervisor/api/conversations/1/take-over"),
-]
 
 
 @pytest.fixture

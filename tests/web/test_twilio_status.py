@@ -9,7 +9,7 @@ from hotline.db.models import Message
 from hotline.domain.delivery import DeliveryStatus
 from tests.conftest import TEST_ACCOUNT_SID, new_phone, new_sid
 from tests.helpers import post_signed, texter_of
-from tests.services.test_send import reply
+from tests.texting import reply
 
 
 def status_form(sid: str, status: str, **extra: str) -> dict[str, str]:
