@@ -12,29 +12,15 @@ from flask.testing import FlaskClient
 
 from hotline import runtime_of
 from hotline.db.models import StaffUser
-from hotline.services.staff import do_create_staff
 from hotline.sms.sender import LocalSender
 from hotline.taskqueue import InProcessQueue
 from tests.conftest import new_phone
 from tests.fakes import FakeClock
 from tests.helpers import post_signed, sms_form
+from tests.staff_helpers import PASSWORD, login_csrf, make_staff
 
-PASSWORD = "correct horse battery"
-
-
-def staff(app: Flask, role: str = "advocate") -> StaffUser:
-    runtime = runtime_of(app)
-    with runtime.sessions.begin() as session:
-        return do_create_staff(
-            session, f"{role}-{new_phone()[2:]}@example.org", PASSWORD, role, runtime.clock.now()
-        )
-
-
-def login_csrf(client: FlaskClient) -> str:
-    page = client.get("/login").get_data(as_text=True)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match
-    return match.group(1)
+# Made and signed in as in the account tests: one way to make a staff member in the tests.
+staff = make_staff
 
 
 def sign_in(app: Flask, user: StaffUser, password: str = PASSWORD) -> tuple[FlaskClient, str]:
