@@ -85,7 +85,7 @@ def main() -> None:
                 if result is None:
                     return
                 with lock:
-                    taken[result[0]] += 1
+                    taken[result] += 1
 
         threads = [threading.Thread(target=advocate, args=(i,)) for i in advocate_ids]
         started = time.perf_counter()

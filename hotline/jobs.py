@@ -1,7 +1,7 @@
 """The work behind each task, the same whether Celery or the in-process queue runs it.
 
-Each job takes ids, opens its own transactions, and hands follow-up work over only after its
-transaction has committed.
+Each job takes ids and opens its own transactions; the follow-up work a transaction registers
+(:mod:`hotline.db.after_commit`) starts in :func:`follow_up`, once it has committed.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import logging
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from hotline.db import after_commit
+from hotline.db.after_commit import Effects
 from hotline.live import QUEUE, conversation_topic
 from hotline.services.presence import absent_staff, do_release_absent
 from hotline.services.privacy import PurgeReport, finish_erasures, purge_expired
@@ -17,7 +19,7 @@ from hotline.services.process import process_pending
 from hotline.services.review import Draw, default_week, draw_week
 from hotline.services.send import SendResult
 from hotline.services.sweep import find_stranded
-from hotline.services.triage import Outcome, due_timers, fire_timer
+from hotline.services.triage import due_timers, fire_timer
 from hotline.taskqueue import HandOffError
 
 if TYPE_CHECKING:
@@ -36,9 +38,9 @@ def process_inbound(runtime: Runtime, message_id: int) -> None:
     is stored and unsent when this process dies is the sweep's.
     """
     with runtime.sessions.begin() as session:
+        after_commit.send_at_once(session)
         triage = runtime.tuned(session).triage  # a supervisor's change counts from the next text
-        outcome = process_pending(session, triage, message_id, runtime.clock.now())
-    send_now(runtime, outcome)
+        process_pending(session, triage, message_id, runtime.clock.now())
 
 
 def fire_timers(runtime: Runtime) -> None:
@@ -49,8 +51,7 @@ def fire_timers(runtime: Runtime) -> None:
         triage = runtime.tuned(session).triage if due else runtime.triage
     for conversation_id in due:
         with runtime.sessions.begin() as session:
-            outcome = fire_timer(session, triage, conversation_id, now)
-        hand_over(runtime, outcome)
+            fire_timer(session, triage, conversation_id, now)
 
 
 def release_absent(runtime: Runtime) -> list[int]:
@@ -67,14 +68,13 @@ def release_absent(runtime: Runtime) -> list[int]:
         absent = absent_staff(session, now, grace)
     for staff_id in absent:
         with runtime.sessions.begin() as session:
-            outcome = do_release_absent(session, tuned.triage, staff_id, now, grace)
-        if outcome.queue_changed:
+            returned = do_release_absent(session, tuned.triage, staff_id, now, grace)
+        if returned is not None:
             log.warning(
                 "staff %s left without signing out: %d conversations back in the queue",
                 staff_id,
-                len(outcome.conversations),
+                returned,
             )
-        hand_over(runtime, outcome)
     return absent
 
 
@@ -113,36 +113,44 @@ def draw_reviews(runtime: Runtime, week_start: date | None = None) -> Draw:
     return drawn
 
 
-def hand_over(runtime: Runtime, outcome: Outcome) -> None:
-    """After commit: give each stored reply to the send task, and tell the consoles."""
-    for outbound_id in outcome.to_send:
-        hand_over_send(runtime, outbound_id)
-    topics = [conversation_topic(i) for i in sorted(outcome.conversations)]
-    if outcome.queue_changed:
-        topics.append(QUEUE)
-    runtime.live.bump(topics)
+def follow_up(runtime: Runtime, effects: Effects) -> None:
+    """What a committed transaction registered (:mod:`hotline.db.after_commit`): its replies to
+    Twilio, then the consoles told. The one place follow-up work starts; never raises, for the
+    transaction behind it has committed, and what is stored and not handed over is the sweep's.
+    """
+    try:
+        topics = {conversation_topic(i) for i in effects.conversations}
+        if effects.at_once:
+            topics |= _send_now(runtime, effects.to_send)
+        else:
+            for message_id in effects.to_send:
+                hand_over_send(runtime, message_id)
+        if effects.queue_changed:
+            topics.add(QUEUE)
+        runtime.live.bump(sorted(topics))
+    except Exception as exc:  # committed work must not fail the caller
+        log.warning("after-commit work failed (%s); the sweep will", type(exc).__name__)
 
 
-def send_now(runtime: Runtime, outcome: Outcome) -> None:
-    """After commit, in a worker: send each stored reply now, then tell the consoles."""
-    topics = {conversation_topic(i) for i in outcome.conversations}
-    for index, message_id in enumerate(outcome.to_send):
+def _send_now(runtime: Runtime, to_send: list[int]) -> set[str]:
+    """In a worker: send each stored reply now, in order; the topics of those sent. A reply
+    that cannot go now, and every one after an unexpected error, goes to the send task."""
+    topics: set[str] = set()
+    for index, message_id in enumerate(to_send):
         try:
             sent = runtime.dispatcher.send(message_id)
         except Exception as exc:  # the database, most likely; each reply is stored
             log.warning(
                 "reply %s not sent at once (%s); handing it over", message_id, type(exc).__name__
             )
-            for left in outcome.to_send[index:]:
+            for left in to_send[index:]:
                 hand_over_send(runtime, left)
             break
         if sent.result is SendResult.RETRY:
             hand_over_send(runtime, message_id, sent.retry_after)
         elif sent.conversation_id is not None:
             topics.add(conversation_topic(sent.conversation_id))
-    if outcome.queue_changed:
-        topics.add(QUEUE)
-    runtime.live.bump(sorted(topics))
+    return topics
 
 
 def send_message(runtime: Runtime, message_id: int) -> float | None:

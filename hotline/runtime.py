@@ -7,7 +7,7 @@ same through the Flask app it is wired into. Building one opens no connection.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline import jobs
 from hotline.clock import Clock, SystemClock
+from hotline.db import after_commit
 from hotline.db.session import make_engine, make_session_factory
 from hotline.live import LiveFeed, MemoryLiveFeed, RedisLiveFeed
 from hotline.services.auth import AuthPolicy
@@ -136,6 +137,7 @@ def build_runtime(
         clock=clock,
         tasks=tasks,
     )
+    after_commit.install(runtime.sessions, partial(jobs.follow_up, runtime))
     if isinstance(tasks, InProcessQueue):
         use_in_process_queue(runtime, tasks)
     return runtime

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy.orm import Session
 
-from hotline import jobs, runtime_of
+from hotline import runtime_of
 from hotline.db.content import Held, columns
 from hotline.db.models import (
     Base,
@@ -77,10 +77,8 @@ def first_conversation(app: Flask, phone: str, supervisor: StaffUser) -> int:
         now = runtime.clock.now()
         console.add_note(session, user, conversation_id, f"note: {STAFF_WORDS}", now)
         console.tag(session, user, conversation_id, console.tags(session)[0], now)
-        replied = console.reply(session, user, conversation_id, f"about {WORDS}", now)
-        closed = console.close(
-            session, user, conversation_id, "referred", f"summary: {STAFF_WORDS}", now
-        )
+        console.reply(session, user, conversation_id, f"about {WORDS}", now)
+        console.close(session, user, conversation_id, "referred", f"summary: {STAFF_WORDS}", now)
         number = do_reveal_number(
             session, console, as_user(session, supervisor), conversation_id, REASON, now
         )
@@ -97,8 +95,6 @@ def first_conversation(app: Flask, phone: str, supervisor: StaffUser) -> int:
                 feedback_ciphertext=runtime.vault.encrypt(f"feedback: {STAFF_WORDS}"),
             )
         )
-    jobs.hand_over(runtime, replied)
-    jobs.hand_over(runtime, closed)
     run(app)
     text_in(app, phone, "5")  # the survey
     return conversation_id

@@ -63,17 +63,16 @@ def advocate(app: Flask) -> int:
 def claim(app: Flask, phone: str, advocate_id: int) -> None:
     runtime = runtime_of(app)
     with runtime.sessions.begin() as session:
-        outcome = do_claim(
+        do_claim(
             session, runtime.triage, conversation(app, phone).id, advocate_id, runtime.clock.now()
         )
-    jobs.hand_over(runtime, outcome)
     run(app)
 
 
 def close(app: Flask, phone: str, advocate_id: int, disposition: str = "referred") -> None:
     runtime = runtime_of(app)
     with runtime.sessions.begin() as session:
-        outcome = do_close(
+        do_close(
             session,
             runtime.triage,
             conversation(app, phone).id,
@@ -81,7 +80,6 @@ def close(app: Flask, phone: str, advocate_id: int, disposition: str = "referred
             disposition,
             runtime.clock.now(),
         )
-    jobs.hand_over(runtime, outcome)
     run(app)
 
 

@@ -45,7 +45,7 @@ from hotline.services.auth import end_all_sessions
 from hotline.services.claims import ClaimError, do_return_to_queue
 from hotline.services.second_factor import clear_two_factor
 from hotline.services.staff import StaffError, check_password, do_create_staff, hash_password
-from hotline.services.triage import Outcome, Triage
+from hotline.services.triage import Triage
 
 ADMINISTRATORS = (StaffRole.SUPERVISOR, StaffRole.ADMIN)
 # Accounts whose password, two-factor and role only an admin resets or changes.
@@ -217,9 +217,9 @@ def do_create_account(
 
 def do_deactivate_account(
     session: Session, triage: Triage, actor: StaffUser, account_id: int, now: datetime
-) -> list[Outcome]:
+) -> list[int]:
     """Switch an account off: its sessions end at once and the conversations it held go back
-    to the queue. Returns what to hand over (live updates) once committed."""
+    to the queue. Returns the ids of those conversations."""
     account, admins = _lock(session, actor, account_id)
     if not account.active:
         raise Conflict("that account is deactivated already")
@@ -231,15 +231,13 @@ def do_deactivate_account(
         .where(Conversation.advocate_id == account.id, Conversation.state == State.WITH_ADVOCATE)
         .order_by(Conversation.id)
     ).all()
-    outcomes: list[Outcome] = []
+    returned: list[int] = []
     for conversation_id in held:
         try:
-            outcome = do_return_to_queue(session, triage, conversation_id, account.id, now)
+            do_return_to_queue(session, triage, conversation_id, account.id, now)
         except ClaimError:
             continue  # closed or handed on between our look and the texter's lock
-        outcome.conversations.add(conversation_id)
-        outcome.queue_changed = True
-        outcomes.append(outcome)
+        returned.append(conversation_id)
     account.active = False
     account.availability = Availability.AWAY
     ended = end_all_sessions(session, account.id, now)
@@ -251,9 +249,9 @@ def do_deactivate_account(
         staff_id=account.id,
         email=account.email,
         sessions_ended=ended,
-        conversations_returned=len(outcomes),
+        conversations_returned=len(returned),
     )
-    return outcomes
+    return returned
 
 
 def do_reactivate_account(

@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from hotline.db import after_commit
 from hotline.db.models import Conversation, Event, EventDetail, Message, StaffUser, Texter
 from hotline.domain.phone import mask
 from hotline.services import events
 from hotline.services.console import VIEW_AUDIT_EVERY
 from hotline.services.errors import Conflict, NotFound
-from hotline.services.triage import Outcome
 from hotline.vault import Vault, VaultError
 
 # What the board lists: alerts of the last week that nobody acknowledged, newest first.
@@ -223,7 +223,7 @@ def _lock_alert(session: Session, alert_id: int) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(CAST(:key AS bigint))"), {"key": key})
 
 
-def do_acknowledge(session: Session, user: StaffUser, alert_id: int, now: datetime) -> Outcome:
+def do_acknowledge(session: Session, user: StaffUser, alert_id: int, now: datetime) -> None:
     """Record that ``user`` has seen alert ``alert_id`` and dealt with it.
 
     Raises :class:`NotFound` when there is no such event or it is not an alert, and
@@ -261,9 +261,7 @@ def do_acknowledge(session: Session, user: StaffUser, alert_id: int, now: dateti
         alert_id=alert.id,
         alert=kind_of(alert),
     )
-    outcome = Outcome()
     # Every supervisor's board lists the open alerts: the queue's counter makes them look again.
-    outcome.queue_changed = True
+    after_commit.queue_changed(session)
     if alert.conversation_id is not None:
-        outcome.conversations.add(alert.conversation_id)
-    return outcome
+        after_commit.changed(session, alert.conversation_id)

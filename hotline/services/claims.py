@@ -15,13 +15,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from hotline.db import after_commit
 from hotline.db.models import Conversation, Texter
 from hotline.db.session import lock_texter
 from hotline.domain.triage import Event as TriageEvent
 from hotline.domain.triage import On, State
 from hotline.services import events
 from hotline.services.errors import Conflict
-from hotline.services.triage import WAITING, Outcome, Triage, queue_order
+from hotline.services.triage import WAITING, Triage, queue_order
 
 
 class ClaimError(Conflict):
@@ -31,7 +32,7 @@ class ClaimError(Conflict):
 
 def do_claim(
     session: Session, triage: Triage, conversation_id: int, advocate_id: int, now: datetime
-) -> Outcome:
+) -> None:
     """Give a waiting conversation to ``advocate_id``; :class:`ClaimError` if it is not waiting
     or somebody else won it."""
     texter_id = session.scalar(
@@ -40,13 +41,12 @@ def do_claim(
     if texter_id is None:
         raise ClaimError("no such conversation")
     lock_texter(session, texter_id)
-    return _take(session, triage, conversation_id, advocate_id, now)
+    _take(session, triage, conversation_id, advocate_id, now)
 
 
-def do_take_next(
-    session: Session, triage: Triage, advocate_id: int, now: datetime
-) -> tuple[int, Outcome] | None:
-    """Give the most urgent, longest-waiting texter to ``advocate_id``; None if nobody waits."""
+def do_take_next(session: Session, triage: Triage, advocate_id: int, now: datetime) -> int | None:
+    """Give the most urgent, longest-waiting texter to ``advocate_id``: their conversation's
+    id, or None if nobody waits."""
     while True:
         candidate = session.execute(
             select(Conversation.id, Conversation.texter_id)
@@ -59,14 +59,15 @@ def do_take_next(
         if candidate is None:
             return None
         try:
-            return candidate.id, _take(session, triage, candidate.id, advocate_id, now)
+            _take(session, triage, candidate.id, advocate_id, now)
+            return int(candidate.id)
         except ClaimError:
             continue  # taken between our look and our lock (SQLite): try the next one
 
 
 def _take(
     session: Session, triage: Triage, conversation_id: int, advocate_id: int, now: datetime
-) -> Outcome:
+) -> None:
     won = session.execute(  # type: ignore[attr-defined]
         update(Conversation)
         .where(
@@ -82,8 +83,8 @@ def _take(
     conversation = session.get(Conversation, conversation_id)
     assert conversation is not None
     session.refresh(conversation)
-    outcome = Outcome()
-    triage.advance(session, conversation, TriageEvent(On.CLAIMED), now, outcome)
+    triage.advance(session, conversation, TriageEvent(On.CLAIMED), now)
+    after_commit.queue_changed(session)  # also when the machine had nothing to say
     events.record(
         session,
         "claimed",
@@ -92,7 +93,6 @@ def _take(
         texter_id=conversation.texter_id,
         actor_id=advocate_id,
     )
-    return outcome
 
 
 def _held(session: Session, conversation_id: int, advocate_id: int) -> Conversation:
@@ -118,7 +118,7 @@ def do_return_to_queue(
     now: datetime,
     *,
     reason: str | None = None,
-) -> Outcome:
+) -> None:
     """Hand a texter back to the queue, keeping their place (their first queued time).
 
     The triage machine's RETURNED puts them back in QUEUED: they are told their place again and
@@ -128,8 +128,8 @@ def do_return_to_queue(
     conversation = _held(session, conversation_id, advocate_id)
     conversation.advocate_id = None
     conversation.claimed_at = None
-    outcome = Outcome()
-    triage.advance(session, conversation, TriageEvent(On.RETURNED), now, outcome)
+    triage.advance(session, conversation, TriageEvent(On.RETURNED), now)
+    after_commit.queue_changed(session)
     detail: dict[str, Any] = {}
     if reason is not None:
         detail = {"reason": reason, "advocate_id": advocate_id}
@@ -142,7 +142,6 @@ def do_return_to_queue(
         actor_id=advocate_id if reason is None else None,
         **detail,
     )
-    return outcome
 
 
 def do_close(
@@ -152,16 +151,13 @@ def do_close(
     advocate_id: int,
     disposition: str,
     now: datetime,
-) -> Outcome:
+) -> None:
     """Close a conversation the advocate holds; the survey goes out if it is switched on."""
     if not disposition.strip():
         raise ClaimError("a disposition is required to close")
     conversation = _held(session, conversation_id, advocate_id)
-    outcome = Outcome()
     survey = "yes" if triage.policy.survey else "no"
-    triage.advance(
-        session, conversation, TriageEvent(On.CLOSED, details={"survey": survey}), now, outcome
-    )
+    triage.advance(session, conversation, TriageEvent(On.CLOSED, details={"survey": survey}), now)
     events.record(
         session,
         "closed_by_advocate",
@@ -171,4 +167,3 @@ def do_close(
         actor_id=advocate_id,
         disposition=disposition.strip(),
     )
-    return outcome

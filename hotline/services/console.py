@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, SQLColumnExpression, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from hotline.db import after_commit
 from hotline.db.models import (
     Availability,
     Conversation,
@@ -39,7 +40,7 @@ from hotline.domain.triage import State
 from hotline.services import events, presence
 from hotline.services.claims import do_claim, do_close, do_return_to_queue, do_take_next
 from hotline.services.errors import Conflict, NotFound, Refusal
-from hotline.services.triage import WAITING, Outcome, Triage, queue_order, queue_text
+from hotline.services.triage import WAITING, Triage, queue_order, queue_text
 
 MAX_REPLY_CHARS = 1600
 MAX_NOTE_CHARS = 4000
@@ -412,6 +413,7 @@ class Console:
         except ValueError:
             raise Conflict("availability must be available or away") from None
         events.record(session, "availability", now, actor_id=user.id, availability=availability)
+        after_commit.queue_changed(session)  # the supervisors' board shows who is available
 
     def _check_can_take(self, session: Session, user: StaffUser) -> None:
         if user.availability is not Availability.AVAILABLE:
@@ -421,21 +423,17 @@ class Console:
                 f"you already have {self.capacity} active conversations: close one first"
             )
 
-    def take_next(self, session: Session, user: StaffUser, now: datetime) -> tuple[int, Outcome]:
+    def take_next(self, session: Session, user: StaffUser, now: datetime) -> int:
+        """Take the next texter in line; their conversation's id."""
         self._check_can_take(session, user)
         taken = do_take_next(session, self.triage, user.id, now)
         if taken is None:
             raise Conflict("nobody is waiting")
-        taken[1].queue_changed = True
         return taken
 
-    def claim(
-        self, session: Session, user: StaffUser, conversation_id: int, now: datetime
-    ) -> Outcome:
+    def claim(self, session: Session, user: StaffUser, conversation_id: int, now: datetime) -> None:
         self._check_can_take(session, user)
-        outcome = do_claim(session, self.triage, conversation_id, user.id, now)
-        outcome.queue_changed = True
-        return outcome
+        do_claim(session, self.triage, conversation_id, user.id, now)
 
     def _held(self, session: Session, user: StaffUser, conversation_id: int) -> Conversation:
         conversation = self.visible(session, user, conversation_id)
@@ -445,8 +443,8 @@ class Console:
 
     def reply(
         self, session: Session, user: StaffUser, conversation_id: int, body: str, now: datetime
-    ) -> Outcome:
-        """Store the advocate's reply for sending; the caller hands it over after commit."""
+    ) -> int:
+        """Store the advocate's reply, to be sent once the transaction has committed; its id."""
         body = body.strip()
         if not body:
             raise Conflict("write a reply first")
@@ -477,13 +475,12 @@ class Console:
             actor_id=user.id,
             segments=count_segments(body).segments,
         )
-        outcome = Outcome(to_send=[message.id])
-        outcome.conversations.add(conversation.id)
-        return outcome
+        after_commit.changed(session, conversation.id)
+        return message.id
 
     def add_note(
         self, session: Session, user: StaffUser, conversation_id: int, body: str, now: datetime
-    ) -> Outcome:
+    ) -> None:
         body = body.strip()
         if not body:
             raise Conflict("write a note first")
@@ -491,9 +488,7 @@ class Console:
             raise Conflict(f"a note is at most {MAX_NOTE_CHARS} characters")
         conversation = self.visible(session, user, conversation_id)
         self._add_note(session, conversation, user, body, now)
-        outcome = Outcome()
-        outcome.conversations.add(conversation.id)
-        return outcome
+        after_commit.changed(session, conversation.id)
 
     def _add_note(
         self,
@@ -523,7 +518,7 @@ class Console:
 
     def tag(
         self, session: Session, user: StaffUser, conversation_id: int, tag: str, now: datetime
-    ) -> Outcome:
+    ) -> None:
         tag = " ".join(tag.strip().lower().split())
         if not tag or len(tag) > 40 or not all(c.isalnum() or c in " -_" for c in tag):
             raise Conflict("a tag is 1 to 40 letters, digits, spaces, - or _")
@@ -551,9 +546,7 @@ class Console:
                 actor_id=user.id,
                 tag=tag,
             )
-        outcome = Outcome()
-        outcome.conversations.add(conversation.id)
-        return outcome
+        after_commit.changed(session, conversation.id)
 
     def transfer(
         self,
@@ -563,7 +556,7 @@ class Console:
         to_advocate_id: int | None,
         note: str,
         now: datetime,
-    ) -> Outcome:
+    ) -> None:
         """To a named advocate (available, with room), or back to the queue (None)."""
         conversation = self._held(session, user, conversation_id)
         note = note.strip()
@@ -572,7 +565,7 @@ class Console:
         if to_advocate_id is None:
             if note:
                 self._add_note(session, conversation, user, note, now)
-            outcome = do_return_to_queue(session, self.triage, conversation.id, user.id, now)
+            do_return_to_queue(session, self.triage, conversation.id, user.id, now)
             events.record(
                 session,
                 "transferred",
@@ -582,8 +575,7 @@ class Console:
                 actor_id=user.id,
                 to="queue",
             )
-            outcome.queue_changed = True
-            return outcome
+            return
         target = session.get(StaffUser, to_advocate_id)
         if target is None or not target.active or target.id == user.id:
             raise Conflict("choose another active advocate")
@@ -602,11 +594,9 @@ class Console:
             actor_id=user.id,
             to=target.email,
         )
-        outcome = Outcome()
-        outcome.conversations.add(conversation.id)
+        after_commit.changed(session, conversation.id)
         # Both advocates' "my conversations" lists travel with the queue: tell their consoles.
-        outcome.queue_changed = True
-        return outcome
+        after_commit.queue_changed(session)
 
     def close(
         self,
@@ -616,7 +606,7 @@ class Console:
         disposition: str,
         summary: str,
         now: datetime,
-    ) -> Outcome:
+    ) -> None:
         known = session.get(Disposition, disposition)
         if known is None or not known.active:
             raise Conflict("choose a disposition to close")
@@ -624,11 +614,10 @@ class Console:
         if len(summary) > MAX_NOTE_CHARS:
             raise Conflict(f"a summary is at most {MAX_NOTE_CHARS} characters")
         conversation = self._held(session, user, conversation_id)
-        outcome = do_close(session, self.triage, conversation.id, user.id, disposition, now)
+        do_close(session, self.triage, conversation.id, user.id, disposition, now)
         conversation.disposition = disposition
         if summary:
             conversation.summary_ciphertext = self.vault.encrypt(summary)
-        return outcome
 
 
 def _emails(session: Session, staff_ids: set[int | None]) -> dict[int, str]:
@@ -742,14 +731,14 @@ def do_erase_texter(
     conversation_id: int,
     reason: str,
     now: datetime,
-) -> Outcome:
+) -> None:
     """A supervisor's "erase this texter": everything, everywhere, now; audited."""
     from hotline.services.privacy import erase_texter
 
     conversation, reason = _supervisor_with_reason(
         session, console, user, conversation_id, reason, "this texter is erased"
     )
-    return erase_texter(
+    erase_texter(
         session,
         console.triage,
         conversation.texter_id,

@@ -8,17 +8,17 @@ happens when nobody chose.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from hotline.db import after_commit
 from hotline.db.models import Availability, StaffUser
 from hotline.services import events, presence
 from hotline.services.auth import do_sign_out
 from hotline.services.console import Console
 from hotline.services.errors import InvalidInput
-from hotline.services.triage import Outcome
 
 QUEUE = "queue"
 TRANSFER = "transfer"
@@ -27,9 +27,8 @@ CHOICES = (QUEUE, TRANSFER)
 
 @dataclass
 class Left:
-    """What a sign-out did: the work to hand over after commit, and where the texters went."""
+    """Where a sign-out's texters went."""
 
-    outcome: Outcome = field(default_factory=Outcome)
     returned: int = 0
     transferred: int = 0
 
@@ -84,11 +83,7 @@ def do_leave(
         console.check_reachable(session, target, now, max(1, len(held)))
     left = Left()
     for conversation_id in held:
-        part = console.transfer(
-            session, user, conversation_id, target.id if target else None, "", now
-        )
-        left.outcome.to_send.extend(part.to_send)
-        left.outcome.conversations |= part.conversations
+        console.transfer(session, user, conversation_id, target.id if target else None, "", now)
     if target is None:
         left.returned = len(held)
     else:
@@ -101,5 +96,5 @@ def do_leave(
         )  # fmt: skip
     user.console_seen_at = None  # gone now: the board need not wait out the grace period
     do_sign_out(session, token, now, returned=left.returned, transferred=left.transferred)
-    left.outcome.queue_changed = True  # the queue, the colleague's list, the board's staff panel
+    after_commit.queue_changed(session)  # the queue, the colleague's list, the board's staff panel
     return left

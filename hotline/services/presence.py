@@ -20,11 +20,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
+from hotline.db import after_commit
 from hotline.db.models import Availability, Conversation, StaffUser
 from hotline.domain.triage import State
 from hotline.services import events
 from hotline.services.claims import ClaimError, do_return_to_queue
-from hotline.services.triage import Outcome, Triage
+from hotline.services.triage import Triage
 
 # A poll is recorded when the stored one is older than this (or than a quarter of the grace,
 # if that is shorter): one write every 15 seconds per open console, not one a second.
@@ -113,7 +114,7 @@ def absent_staff(session: Session, now: datetime, grace: timedelta) -> list[int]
 
 def do_release_absent(
     session: Session, triage: Triage, staff_id: int, now: datetime, grace: timedelta
-) -> Outcome:
+) -> int | None:
     """Set a staff member who has gone away and hand every texter they held back to the queue.
 
     Each texter keeps their place (their first queued time) and goes through the triage
@@ -123,23 +124,22 @@ def do_release_absent(
 
     Takes the person's row lock first and decides again under it: a poll that arrived since
     the look, or another beat that got here first, leaves nothing to do (no second alert).
+
+    Returns how many conversations went back to the queue, or None when there was nothing to do.
     """
-    outcome = Outcome()
     user = lock_staff(session, staff_id)
     if user is None or connected(user, now, grace):
-        return outcome
+        return None
     held = held_by(session, staff_id)
     was_available = user.availability is Availability.AVAILABLE
     if not held and not was_available:
-        return outcome
+        return None
     returned: list[int] = []
     for conversation_id in held:
         try:
-            part = do_return_to_queue(session, triage, conversation_id, staff_id, now, reason=ALERT)
+            do_return_to_queue(session, triage, conversation_id, staff_id, now, reason=ALERT)
         except ClaimError:
             continue  # closed or handed on between our look and the texter's lock
-        outcome.to_send.extend(part.to_send)
-        outcome.conversations |= part.conversations
         returned.append(conversation_id)
     if was_available:
         user.availability = Availability.AWAY
@@ -159,5 +159,5 @@ def do_release_absent(
         conversation_ids=returned,
         last_seen_at=seen.isoformat() if seen is not None else None,
     )
-    outcome.queue_changed = True  # the queue, and the board's staff panel
-    return outcome
+    after_commit.queue_changed(session)  # the queue, and the board's staff panel
+    return len(returned)

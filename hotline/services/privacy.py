@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Column, ColumnElement, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
+from hotline.db import after_commit
 from hotline.db.content import columns
 from hotline.db.models import (
     Base,
@@ -32,7 +33,7 @@ from hotline.domain.triage import Event as TriageEvent
 from hotline.domain.triage import On, State
 from hotline.services import events
 from hotline.services.erasure import PURGED, empty_content, erase_texter_content, forget_texter
-from hotline.services.triage import Outcome, Triage
+from hotline.services.triage import Triage
 from hotline.vault import Vault
 
 
@@ -237,7 +238,7 @@ def erase_texter(
     by: str,
     sealed_reason: bytes | None = None,
     keep_number: bool = False,
-) -> Outcome:
+) -> None:
     """Erase a texter everywhere (:func:`erase_texter_content`); open conversations end. A
     ``texter_erased`` event stays as the tombstone.
 
@@ -247,14 +248,13 @@ def erase_texter(
     """
     if lock_texter(session, texter_id) is None:
         raise LookupError(texter_id)
-    outcome = Outcome()
     for conversation in session.scalars(
         select(Conversation).where(
             Conversation.texter_id == texter_id, Conversation.status == ConversationStatus.OPEN
         )
     ).all():
         triage.close(session, conversation, "erased", now)  # then STOP ends it without a word
-        triage.advance(session, conversation, TriageEvent(On.STOP), now, outcome)
+        triage.advance(session, conversation, TriageEvent(On.STOP), now)
     erase_texter_content(
         session,
         texter_id,
@@ -264,8 +264,7 @@ def erase_texter(
         sealed_reason=sealed_reason,
         keep_number=keep_number,
     )
-    outcome.queue_changed = True
-    return outcome
+    after_commit.queue_changed(session)
 
 
 def finish_erasures(session: Session) -> int:

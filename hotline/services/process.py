@@ -17,17 +17,18 @@ from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.orm import Session, undefer
 
 from hotline.catalogue import LANGUAGES, other_language_emergency, other_language_line
+from hotline.db import after_commit
 from hotline.db.models import Conversation, ConversationStatus, Message, OptedOutNumber, Texter
 from hotline.db.session import lock_texter_of
 from hotline.domain import answers
 from hotline.domain.delivery import Direction
 from hotline.domain.keywords import Keyword, fold, parse_keyword
 from hotline.domain.language import Detected, detect
-from hotline.domain.triage import QUESTIONS, On, State
+from hotline.domain.triage import QUESTIONS, On, Op, State
 from hotline.domain.triage import Event as TriageEvent
 from hotline.services import events, waiting
 from hotline.services.privacy import erase_texter
-from hotline.services.triage import Outcome, Triage, queue_text
+from hotline.services.triage import Triage, queue_text
 
 # HELP keywords that, in answer to a question, are also a call for help (INFO asks about us).
 CRIES_FOR_HELP = frozenset({"HELP", "AYUDA"})
@@ -35,23 +36,21 @@ CRIES_FOR_HELP = frozenset({"HELP", "AYUDA"})
 FOLLOWS_LANGUAGE = (*QUESTIONS, State.QUEUED, State.QUEUE_CHECK_IN)
 
 
-def process_pending(session: Session, triage: Triage, message_id: int, now: datetime) -> Outcome:
-    """Handle all unprocessed inbound texts of the texter who sent ``message_id``.
+def process_pending(session: Session, triage: Triage, message_id: int, now: datetime) -> list[int]:
+    """Handle all unprocessed inbound texts of the texter who sent ``message_id``; their ids.
 
     Expects to run inside a transaction the caller commits; holds the texter's row lock from
-    here to that commit.
+    here to that commit. The replies go once it has (:mod:`hotline.db.after_commit`).
     """
-    outcome = Outcome()
     texter = lock_texter_of(session, message_id, seen_at=now)
     if texter is None:
-        return outcome
+        return []
     pending = session.scalars(_PENDING, {"texter_id": texter.id}).all()
     for message in pending:
         session.flush()  # what the texts before changed, for the look-ups below to see
         message.processed_at = now  # written with the text's other changes, in one UPDATE
-        _handle(session, triage, texter, message, now, outcome)
-        outcome.processed.append(message.id)
-    return outcome
+        _handle(session, triage, texter, message, now)
+    return [message.id for message in pending]
 
 
 def current_conversation(session: Session, texter_id: int) -> Conversation | None:
@@ -97,7 +96,6 @@ def _handle(
     texter: Texter,
     message: Message,
     now: datetime,
-    outcome: Outcome,
 ) -> None:
     if message.body_ciphertext is None:
         return  # erased before its turn came (the texter asked to be erased): nothing to do
@@ -108,7 +106,7 @@ def _handle(
     conversation = latest if latest is not None and _is_current(latest) else None
     if conversation is not None:
         message.conversation_id = conversation.id
-        outcome.conversations.add(conversation.id)
+        after_commit.changed(session, conversation.id)
 
     # "Please stop texting me" is an opt-out as much as STOP is: any reasonable means counts.
     asked = keyword is None and triage.asks_not_to_be_texted(body)
@@ -121,16 +119,14 @@ def _handle(
                 by="request" if asked else "keyword",
             )  # fmt: skip
             if conversation is not None:
-                triage.advance(
-                    session, conversation, TriageEvent(On.STOP), now, outcome, message=message
-                )
-            _compliance(session, triage, texter, conversation, "stop_confirmation", now, outcome)
-        _alert_if_in_danger(session, triage, texter, message, body, now, outcome)
+                triage.advance(session, conversation, TriageEvent(On.STOP), now, message=message)
+            _compliance(session, triage, texter, conversation, "stop_confirmation", now)
+        _alert_if_in_danger(session, triage, texter, message, body, now)
         return
     if keyword is Keyword.DELETE:
         # Said before the erasure forgets it: only an opted-out number's hash is kept.
         confirmation = "deleted_opted_out" if texter.opted_out_at is not None else "deleted"
-        erased = erase_texter(
+        erase_texter(
             session,
             triage,
             texter.id,
@@ -139,9 +135,7 @@ def _handle(
             by="texter_request",
             keep_number=True,
         )
-        outcome.conversations |= erased.conversations
-        outcome.queue_changed = outcome.queue_changed or erased.queue_changed
-        _compliance(session, triage, texter, None, confirmation, now, outcome)
+        _compliance(session, triage, texter, None, confirmation, now)
         return
     if keyword is Keyword.HELP and fold(body) == "AYUDA":
         texter.language = "es"  # before the opted-out answer too: AYUDA is answered in Spanish
@@ -154,22 +148,22 @@ def _handle(
                 delete(OptedOutNumber).where(OptedOutNumber.phone_hash == texter.phone_hash)
             )
             events.record(session, "opt_in", now, texter_id=texter.id, message_id=message.id)
-            _compliance(session, triage, texter, None, "start_confirmation", now, outcome)
+            _compliance(session, triage, texter, None, "start_confirmation", now)
         elif keyword is Keyword.HELP:  # not "Reply STOP": they have; how to come back instead
-            _compliance(session, triage, texter, None, "help_opted_out", now, outcome)
+            _compliance(session, triage, texter, None, "help_opted_out", now)
         else:
             # They asked us to stop: the text is kept for staff, and nothing is said back.
             events.record(
                 session, "inbound_while_opted_out", now, texter_id=texter.id, message_id=message.id
             )
-            _alert_if_in_danger(session, triage, texter, message, body, now, outcome)
+            _alert_if_in_danger(session, triage, texter, message, body, now)
         return
     if conversation is not None and conversation.state is not State.SURVEY:
         conversation.last_texter_at = now
         if keyword is Keyword.HELP:
             if fold(body) == "AYUDA":
                 conversation.language = "es"
-            _compliance(session, triage, texter, conversation, "help", now, outcome)
+            _compliance(session, triage, texter, conversation, "help", now)
             if conversation.state is State.QUEUE_CHECK_IN or (
                 conversation.state in QUESTIONS and fold(body) in CRIES_FOR_HELP
             ):
@@ -180,48 +174,44 @@ def _handle(
                     conversation,
                     TriageEvent(On.DISTRESS),
                     now,
-                    outcome,
                     message=message,
                     text=body,
                 )
             return
         if conversation.state in FOLLOWS_LANGUAGE:
-            _follow_language(session, triage, texter, conversation, body, now, outcome)
+            _follow_language(session, triage, texter, conversation, body, now)
         triage.reassess(session, conversation, now, message=message, text=body)
         triage.advance(
             session,
             conversation,
             triage.classify(body, conversation),
             now,
-            outcome,
             message=message,
             text=body,
         )
         return
     if conversation is not None:  # a survey is waiting for its answer
-        outcome.restart = False
-        triage.advance(
+        actions = triage.advance(
             session,
             conversation,
             triage.classify(body, conversation),
             now,
-            outcome,
             message=message,
             text=body,
         )
-        if not outcome.restart:
+        if not any(action.op is Op.RESTART for action in actions):
             return
     kept = waiting.reopen_kept_place(session, texter, latest, triage.policy.hours, now)
     if kept is not None:  # released from the queue a moment ago: their place, not a new welcome
         message.conversation_id = kept.id
-        outcome.conversations.add(kept.id)
+        after_commit.changed(session, kept.id)
         if keyword is Keyword.HELP:
-            _compliance(session, triage, texter, kept, "help", now, outcome)
+            _compliance(session, triage, texter, kept, "help", now)
         triage.reassess(session, kept, now, message=message, text=body)
         event = triage.classify(body, kept)
-        triage.advance(session, kept, event, now, outcome, message=message, text=body)
+        triage.advance(session, kept, event, now, message=message, text=body)
         return
-    _start_conversation(session, triage, texter, message, body, now, outcome, latest is not None)
+    _start_conversation(session, triage, texter, message, body, now, latest is not None)
 
 
 def _start_conversation(
@@ -231,7 +221,6 @@ def _start_conversation(
     message: Message,
     body: str,
     now: datetime,
-    outcome: Outcome,
     returning: bool,
 ) -> None:
     chosen = answers.language_choice(body)
@@ -256,7 +245,7 @@ def _start_conversation(
     message.conversation = conversation  # one flush: the conversation, then the text's UPDATE
     session.add(conversation)
     session.flush()
-    outcome.conversations.add(conversation.id)
+    after_commit.changed(session, conversation.id)
     events.record(
         session,
         "conversation_opened",
@@ -267,20 +256,20 @@ def _start_conversation(
     )
     if chosen is None and _other_language(detected) is not None:
         _tell_other_language(
-            session, triage, texter, conversation, detected, now, outcome,
+            session, triage, texter, conversation, detected, now,
             in_danger=triage.in_danger(body),
         )  # fmt: skip
     triage.reassess(session, conversation, now, message=message, text=body, opened=True)
     first = triage.classify(body, conversation)
     if first.on is On.EMERGENCY:
         # Danger in the very first text: the guidance first and alone, no question before it.
-        triage.advance(session, conversation, first, now, outcome, message=message, text=body)
+        triage.advance(session, conversation, first, now, message=message, text=body)
         return
     triage.advance(
-        session, conversation, TriageEvent(On.FIRST_TEXT), now, outcome, message=message, text=body
+        session, conversation, TriageEvent(On.FIRST_TEXT), now, message=message, text=body
     )
     if first.on is On.SAFE_WORD:
-        triage.advance(session, conversation, first, now, outcome, message=message, text=body)
+        triage.advance(session, conversation, first, now, message=message, text=body)
 
 
 def _other_language(detected: Detected) -> str | None:
@@ -297,7 +286,6 @@ def _tell_other_language(
     conversation: Conversation,
     detected: Detected,
     now: datetime,
-    outcome: Outcome,
     *,
     in_danger: bool,
 ) -> None:
@@ -318,8 +306,7 @@ def _tell_other_language(
     ]
     for line in lines:
         if line is not None:
-            reply = queue_text(session, triage.vault, texter.id, conversation, line, now)
-            outcome.to_send.append(reply.id)
+            queue_text(session, triage.vault, texter.id, conversation, line, now)
 
 
 def _follow_language(
@@ -329,7 +316,6 @@ def _follow_language(
     conversation: Conversation,
     body: str,
     now: datetime,
-    outcome: Outcome,
 ) -> None:
     """An answer written clearly in our other language switches the conversation to it (the
     next question is in Spanish for a texter who answers in Spanish); one in a language we
@@ -349,7 +335,7 @@ def _follow_language(
             )  # fmt: skip
         return
     _tell_other_language(
-        session, triage, texter, conversation, detected, now, outcome,
+        session, triage, texter, conversation, detected, now,
         in_danger=triage.in_danger(body),
     )  # fmt: skip
 
@@ -361,7 +347,6 @@ def _alert_if_in_danger(
     message: Message,
     body: str,
     now: datetime,
-    outcome: Outcome,
 ) -> None:
     """Emergency words from a number that opted out: STOP stays final and nothing is sent, but
     a person is told, so that a person can decide (the board lists the alert)."""
@@ -371,7 +356,7 @@ def _alert_if_in_danger(
         session, "alert", now, texter_id=texter.id, message_id=message.id,
         conversation_id=message.conversation_id, alert="opted_out_emergency",
     )  # fmt: skip
-    outcome.queue_changed = True  # the board's alerts live beside the queue
+    after_commit.queue_changed(session)  # the board's alerts live beside the queue
 
 
 def _compliance(
@@ -381,9 +366,7 @@ def _compliance(
     conversation: Conversation | None,
     key: str,
     now: datetime,
-    outcome: Outcome,
 ) -> None:
     language = conversation.language if conversation else texter.language
     body = triage.render_plain(key, language)
-    reply = queue_text(session, triage.vault, texter.id, conversation, body, now, compliance=True)
-    outcome.to_send.append(reply.id)
+    queue_text(session, triage.vault, texter.id, conversation, body, now, compliance=True)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Interval, func, literal, select
 from sqlalchemy.orm import Session
 
+from hotline.db import after_commit
 from hotline.db.models import (
     Conversation,
     ConversationStatus,
@@ -35,7 +36,6 @@ from hotline.domain.triage import State
 from hotline.services import events, presence
 from hotline.services.console import Console, stated_reason
 from hotline.services.errors import Conflict, InvalidInput
-from hotline.services.triage import Outcome
 
 PAGE_SIZE = 50
 EXPORT_COLUMNS = (
@@ -545,13 +545,12 @@ class Supervision:
 
     def note_to_advocate(
         self, session: Session, user: StaffUser, conversation_id: int, body: str, now: datetime
-    ) -> Outcome:
+    ) -> None:
         """A private note for the advocate on the conversation: never sent to the texter."""
-        outcome = self.console.add_note(session, user, conversation_id, body, now)
+        self.console.add_note(session, user, conversation_id, body, now)
         events.record(
             session, "supervisor_note", now, conversation_id=conversation_id, actor_id=user.id
         )
-        return outcome
 
     def reassign(
         self,
@@ -562,7 +561,7 @@ class Supervision:
         now: datetime,
         *,
         take_over: bool = False,
-    ) -> Outcome:
+    ) -> None:
         """Give an active conversation to another advocate, or (``take_over``) to oneself."""
         conversation = self.console.visible(session, user, conversation_id)
         if conversation.state is not State.WITH_ADVOCATE:
@@ -590,7 +589,5 @@ class Supervision:
             from_staff=previous,
             to_staff=target.id,
         )
-        outcome = Outcome()
-        outcome.queue_changed = True
-        outcome.conversations.add(conversation.id)
-        return outcome
+        after_commit.queue_changed(session)
+        after_commit.changed(session, conversation.id)

@@ -9,7 +9,7 @@ the queue, priority and timers set. Every caller holds the texter's row lock
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, bindparam, case, func, literal, select, tu
 from sqlalchemy.orm import Session
 
 from hotline.catalogue import KEYWORD_REPLIES, lexicons, render
+from hotline.db import after_commit
 from hotline.db.models import (
     Conversation,
     ConversationStatus,
@@ -111,18 +112,6 @@ _TEXTS_SINCE = (
 )
 
 
-@dataclass
-class Outcome:
-    """What a transaction produced, to act on once it has committed."""
-
-    processed: list[int] = field(default_factory=list)
-    to_send: list[int] = field(default_factory=list)
-    restart: bool = False  # the text starts a new conversation (see Op.RESTART)
-    # Conversations that changed, and whether the queue did: for the consoles' live view.
-    conversations: set[int] = field(default_factory=set)
-    queue_changed: bool = False
-
-
 @dataclass(frozen=True)
 class Triage:
     """The machine's collaborators for one process."""
@@ -155,12 +144,15 @@ class Triage:
         conversation: Conversation,
         event: TriageEvent,
         now: datetime,
-        outcome: Outcome,
         *,
         message: Message | None = None,
         text: str = "",
     ) -> list[Action]:
-        """Feed ``event`` to the machine and carry out what it decides. Returns the actions."""
+        """Feed ``event`` to the machine and carry out what it decides. Returns the actions.
+
+        What follows the commit is registered on the transaction (:mod:`~hotline.db.after_commit`):
+        each reply to send, the conversation's consoles, and the queue when it changed.
+        """
         before = self.snapshot(conversation)
         event = self.facts(conversation, event, now)
         found = waiting.facts(
@@ -170,20 +162,20 @@ class Triage:
         if found:
             event = replace(event, details={**found, **event.details})
         after, actions = step(before, event, quiet_limit=self.policy.quiet_limit_seconds)
-        outcome.conversations.add(conversation.id)
+        after_commit.changed(session, conversation.id)
         if not actions and after == before:
             return []
         if (before.state in WAITING) != (after.state in WAITING) or any(
             a.op in (Op.MARK_URGENT, Op.MARK_EMERGENCY, Op.ENQUEUE) for a in actions
         ):
-            outcome.queue_changed = True
+            after_commit.queue_changed(session)
         conversation.state = after.state
         conversation.reasks = after.reasks
         if after.language != conversation.language:
             conversation.language = after.language
         conversation.last_activity_at = now
         for action in actions:
-            self._carry_out(session, conversation, action, event, now, outcome, message, text)
+            self._carry_out(session, conversation, action, event, now, message, text)
         events.record(
             session,
             "triage",
@@ -208,7 +200,6 @@ class Triage:
         action: Action,
         event: TriageEvent,
         now: datetime,
-        outcome: Outcome,
         message: Message | None,
         text: str,
     ) -> None:
@@ -217,8 +208,7 @@ class Triage:
             if action.arg == "emergency":
                 conversation.guidance_at = now
             body = self.render(session, conversation, action.arg, now)
-            reply = queue_text(session, self.vault, conversation.texter_id, conversation, body, now)
-            outcome.to_send.append(reply.id)
+            queue_text(session, self.vault, conversation.texter_id, conversation, body, now)
         elif op is Op.SET_LANGUAGE:
             texter = session.get(Texter, conversation.texter_id)
             if texter is not None and event.language:
@@ -251,8 +241,7 @@ class Triage:
                 by="safe_word",
                 keep_number=True,
             )
-        elif op is Op.RESTART:
-            outcome.restart = True
+        # RESTART is the caller's (process._handle): the text starts a new conversation.
         elif op is Op.ALERT:
             detail: dict[str, Any] = {"alert": action.arg}
             if action.arg == "held":
@@ -476,7 +465,7 @@ def queue_text(
     compliance: bool = False,
     author_id: int | None = None,
 ) -> Message:
-    """Store an outbound text as pending; the caller hands its id to the send task after commit."""
+    """Store an outbound text as pending, to be sent once the transaction has committed."""
     message = Message(
         texter_id=texter_id,
         conversation_id=conversation.id if conversation else None,
@@ -493,6 +482,7 @@ def queue_text(
     )
     session.add(message)
     session.flush()
+    after_commit.send(session, message.id)
     return message
 
 
@@ -547,31 +537,29 @@ def queue_position(session: Session, conversation: Conversation) -> int:
     return int(ahead or 0) + 1
 
 
-def fire_timer(session: Session, triage: Triage, conversation_id: int, now: datetime) -> Outcome:
+def fire_timer(session: Session, triage: Triage, conversation_id: int, now: datetime) -> None:
     """Fire the conversation's timer if it is due; nothing when it was fired or reset already.
 
     Takes the texter's lock, so two schedulers firing the same timer cause one effect.
     """
-    outcome = Outcome()
     texter_id = session.scalar(
         select(Conversation.texter_id).where(Conversation.id == conversation_id)
     )
     if texter_id is None:
-        return outcome
+        return
     lock_texter(session, texter_id)
     conversation = session.get(Conversation, conversation_id)
     assert conversation is not None
     session.refresh(conversation)
     name, due = conversation.timer, conversation.timer_due_at
     if name is None or due is None or due > now:
-        return outcome
+        return
     conversation.timer, conversation.timer_due_at = None, None  # the machine may set the next
     quiet = (now - (conversation.last_texter_at or conversation.opened_at)).total_seconds()
     actions = triage.advance(
-        session, conversation, TriageEvent(TIMER_EVENTS[name], quiet_seconds=quiet), now, outcome
+        session, conversation, TriageEvent(TIMER_EVENTS[name], quiet_seconds=quiet), now
     )
     waiting.count_unprompted(conversation, actions, now)  # the texter did not ask for these
-    return outcome
 
 
 def due_timers(session: Session, now: datetime, limit: int = 200) -> list[int]:

@@ -71,11 +71,7 @@ def create() -> Response:
 @staff_view(SUPERVISORS)
 def deactivate(account_id: int) -> Response:
     staff = current()
-    staff.outcomes.extend(
-        accounts.do_deactivate_account(
-            staff.db, runtime().triage, staff.user, account_id, staff.now
-        )
-    )
+    accounts.do_deactivate_account(staff.db, runtime().triage, staff.user, account_id, staff.now)
     return jsonify(ok=True)
 
 

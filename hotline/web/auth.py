@@ -123,12 +123,11 @@ def sign_out() -> BaseResponse:
     raw_target = request.form.get("to_advocate_id", "").strip()
     if raw_target and not raw_target.isdigit():
         raise InvalidInput("to_advocate_id must be an advocate's id")
-    left = do_leave(
+    do_leave(
         staff.db, console(), staff.user, request.cookies.get(COOKIE, ""), staff.now,
         choice=request.form.get("conversations") or None,
         to_advocate_id=int(raw_target) if raw_target else None,
     )  # fmt: skip
-    staff.outcomes.append(left.outcome)
     response = redirect(url_for("auth.sign_in"))
     clear_session_cookie(response)
     return response

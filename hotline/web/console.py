@@ -16,7 +16,6 @@ from hotline.services import presence
 from hotline.services.console import Console, do_erase_texter, do_reveal_number
 from hotline.services.errors import Conflict, InvalidInput
 from hotline.services.leave import do_leave
-from hotline.services.triage import Outcome
 from hotline.web import runtime
 from hotline.web.staff import COOKIE, SUPERVISORS, clear_session_cookie, current, staff_view
 
@@ -86,9 +85,6 @@ def availability() -> Response:
     staff = current()
     console().set_availability(staff.db, staff.user, text_field(body(), "availability"), staff.now)
     seen()
-    changed = Outcome()
-    changed.queue_changed = True  # the supervisors' board shows who is available
-    staff.outcomes.append(changed)
     return jsonify(console().me(staff.db, staff.user))
 
 
@@ -108,8 +104,7 @@ def queue() -> Response:
 @staff_view()
 def take_next() -> Response:
     staff = current()
-    conversation_id, outcome = console().take_next(staff.db, staff.user, staff.now)
-    staff.outcomes.append(outcome)
+    conversation_id = console().take_next(staff.db, staff.user, staff.now)
     return jsonify(conversation_id=conversation_id)
 
 
@@ -117,7 +112,7 @@ def take_next() -> Response:
 @staff_view()
 def claim(conversation_id: int) -> Response:
     staff = current()
-    staff.outcomes.append(console().claim(staff.db, staff.user, conversation_id, staff.now))
+    console().claim(staff.db, staff.user, conversation_id, staff.now)
     return jsonify(conversation_id=conversation_id)
 
 
@@ -139,21 +134,17 @@ def conversation(conversation_id: int) -> Response:
 @staff_view()
 def reply(conversation_id: int) -> Response:
     staff = current()
-    outcome = console().reply(
+    message_id = console().reply(
         staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
     )
-    staff.outcomes.append(outcome)
-    return jsonify(message_id=outcome.to_send[0])
+    return jsonify(message_id=message_id)
 
 
 @bp.post("/api/conversations/<int:conversation_id>/notes")
 @staff_view()
 def note(conversation_id: int) -> Response:
     staff = current()
-    outcome = console().add_note(
-        staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
-    )
-    staff.outcomes.append(outcome)
+    console().add_note(staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now)
     return jsonify(ok=True)
 
 
@@ -161,10 +152,7 @@ def note(conversation_id: int) -> Response:
 @staff_view()
 def tag(conversation_id: int) -> Response:
     staff = current()
-    outcome = console().tag(
-        staff.db, staff.user, conversation_id, text_field(body(), "tag"), staff.now
-    )
-    staff.outcomes.append(outcome)
+    console().tag(staff.db, staff.user, conversation_id, text_field(body(), "tag"), staff.now)
     return jsonify(ok=True)
 
 
@@ -176,11 +164,10 @@ def transfer(conversation_id: int) -> Response:
     target = payload.get("to_advocate_id")
     if target is not None and (not isinstance(target, int) or isinstance(target, bool)):
         raise Conflict("to_advocate_id must be an advocate's id, or null for the queue")
-    outcome = console().transfer(
+    console().transfer(
         staff.db, staff.user, conversation_id, target,
         text_field(payload, "note", required=False), staff.now,
     )  # fmt: skip
-    staff.outcomes.append(outcome)
     return jsonify(ok=True)
 
 
@@ -189,11 +176,10 @@ def transfer(conversation_id: int) -> Response:
 def close(conversation_id: int) -> Response:
     staff = current()
     payload = body()
-    outcome = console().close(
+    console().close(
         staff.db, staff.user, conversation_id, text_field(payload, "disposition"),
         text_field(payload, "summary", required=False), staff.now,
     )  # fmt: skip
-    staff.outcomes.append(outcome)
     return jsonify(ok=True)
 
 
@@ -211,10 +197,9 @@ def reveal_number(conversation_id: int) -> Response:
 @staff_view(SUPERVISORS)
 def erase_texter(conversation_id: int) -> Response:
     staff = current()
-    outcome = do_erase_texter(
+    do_erase_texter(
         staff.db, console(), staff.user, conversation_id, text_field(body(), "reason"), staff.now
     )
-    staff.outcomes.append(outcome)
     return jsonify(ok=True)
 
 
@@ -327,7 +312,6 @@ def sign_out() -> Response:
         staff.db, console(), staff.user, request.cookies.get(COOKIE, ""), staff.now,
         choice=choice, to_advocate_id=target,
     )  # fmt: skip
-    staff.outcomes.append(left.outcome)
     response = jsonify(signed_out=True, returned=left.returned, transferred=left.transferred)
     clear_session_cookie(response)
     return response

@@ -4,8 +4,9 @@
 without a live session gets 401 (API) or a redirect to sign-in (pages); a user without the role
 gets 403; a state-changing request without the session's CSRF token gets 400. A user whose
 password was set by someone else is sent to ``/account/password`` (pages) or answered 403
-"change your password first" (API) until they change it. Work a view hands over (replies to
-send, live updates) runs only after the transaction commits.
+"change your password first" (API) until they change it. What the view's transaction registers
+to follow it (replies to send, live updates: :mod:`hotline.db.after_commit`) runs only once it
+has committed.
 
 A refusal the view raises (:mod:`hotline.services.errors`), or a database error, leaves the
 transaction, which rolls back, and is answered by the app's one mapping
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -30,11 +31,9 @@ from flask import g, jsonify, redirect, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from hotline import jobs
 from hotline.db.models import StaffRole, StaffSession, StaffUser
 from hotline.services.auth import AuthPolicy, load_session
 from hotline.services.errors import InvalidInput, NotAllowed, Refusal
-from hotline.services.triage import Outcome
 from hotline.web import runtime
 from hotline.web.security import served_over_https
 
@@ -55,7 +54,6 @@ class Staff:
     staff_session: StaffSession
     db: Session
     now: datetime
-    outcomes: list[Outcome] = field(default_factory=list)
 
 
 def current() -> Staff:
@@ -101,8 +99,6 @@ def staff_view(
                 raise turned_away
             if turned_away is not None:
                 return turned_away
-            for outcome in g.staff.outcomes:
-                jobs.hand_over(rt, outcome)
             return result
 
         return wrapper

@@ -107,7 +107,7 @@ def alerts() -> Response:
 @staff_view(SUPERVISORS)
 def acknowledge_alert(alert_id: int) -> Response:
     staff = current()
-    staff.outcomes.append(do_acknowledge(staff.db, staff.user, alert_id, staff.now))
+    do_acknowledge(staff.db, staff.user, alert_id, staff.now)
     return jsonify(ok=True, alert_id=alert_id)
 
 
@@ -188,10 +188,8 @@ def staff_list() -> Response:
 @staff_view(SUPERVISORS)
 def note(conversation_id: int) -> Response:
     staff = current()
-    staff.outcomes.append(
-        supervision().note_to_advocate(
-            staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
-        )
+    supervision().note_to_advocate(
+        staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
     )
     return jsonify(ok=True)
 
@@ -203,9 +201,7 @@ def reassign(conversation_id: int) -> Response:
     target = body().get("to_staff_id")
     if not isinstance(target, int) or isinstance(target, bool):
         raise InvalidInput("to_staff_id must be a staff member's id")
-    staff.outcomes.append(
-        supervision().reassign(staff.db, staff.user, conversation_id, target, staff.now)
-    )
+    supervision().reassign(staff.db, staff.user, conversation_id, target, staff.now)
     return jsonify(ok=True)
 
 
@@ -213,10 +209,8 @@ def reassign(conversation_id: int) -> Response:
 @staff_view(SUPERVISORS)
 def take_over(conversation_id: int) -> Response:
     staff = current()
-    staff.outcomes.append(
-        supervision().reassign(
-            staff.db, staff.user, conversation_id, staff.user.id, staff.now, take_over=True
-        )
+    supervision().reassign(
+        staff.db, staff.user, conversation_id, staff.user.id, staff.now, take_over=True
     )
     return jsonify(ok=True)
 

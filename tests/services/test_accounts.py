@@ -22,6 +22,7 @@ from hotline.db.models import (
     StaffUser,
 )
 from hotline.domain.triage import State
+from hotline.live import QUEUE, conversation_topic
 from hotline.services import accounts
 from hotline.services.accounts import AccountError, Conflict, NoSuchAccount, NotAllowed
 from hotline.services.auth import Refused, SignedIn, do_sign_in, load_session
@@ -242,16 +243,20 @@ def test_deactivating_ends_sessions_at_once_and_hands_held_texters_back(app: Fla
         text_in(app, phone, body)
     claim(app, phone, advocate)
     assert conversation(app, phone).state is State.WITH_ADVOCATE
+    live = runtime_of(app).live
+    topics = [QUEUE, conversation_topic(conversation(app, phone).id)]
+    before = live.versions(topics)
 
-    outcomes = deactivate(app, supervisor, advocate)
+    returned = deactivate(app, supervisor, advocate)
 
     assert not session_alive(app, token) and not session_alive(app, other_token)
     account = user(app, advocate)
     assert not account.active and account.availability is Availability.AWAY
     held = conversation(app, phone)
     assert held.state is State.QUEUED and held.advocate_id is None
-    assert [o.queue_changed for o in outcomes] == [True]
-    assert held.id in outcomes[0].conversations
+    assert returned == [held.id]
+    after = live.versions(topics)  # the queue, and consoles showing the conversation, told
+    assert all(after[topic] > before[topic] for topic in topics)
     assert sign_in(app, advocate) == Refused("wrong email or password")
     [event] = audit(app, "staff_deactivated")
     assert event.actor_id == supervisor

@@ -69,7 +69,7 @@ def erase(app: Flask, phone: str, path: str, supervisor: StaffUser) -> None:
         console = Console(runtime.triage, 3)
         conversation_id = conversation(app, phone).id
         with runtime.sessions.begin() as session:
-            outcome = do_erase_texter(
+            do_erase_texter(
                 session,
                 console,
                 as_user(session, supervisor),
@@ -77,7 +77,6 @@ def erase(app: Flask, phone: str, path: str, supervisor: StaffUser) -> None:
                 REASON,
                 runtime.clock.now(),
             )
-        jobs.hand_over(runtime, outcome)
         run(app)
     jobs.sweep(runtime)  # the confirmation is sent; then the number goes
     run(app)

@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hotline import jobs, runtime_of
+from hotline.db import after_commit
 from hotline.db.models import (
     Conversation,
     ConversationStatus,
@@ -238,7 +240,8 @@ def test_stop_cancels_a_reply_already_waiting_to_go_out(app: Flask) -> None:
     runtime = runtime_of(app)
     texter = texter_of(app, phone)
     assert texter is not None
-    with runtime.sessions.begin() as session:
+    # Stored, and not yet handed over: a plain session runs no after-commit work.
+    with Session(runtime.engine) as session, session.begin():
         waiting = queue_text(
             session,
             runtime.vault,
@@ -366,7 +369,7 @@ def test_claims_give_exactly_one_owner_and_follow_queue_order(app: Flask) -> Non
     runtime = runtime_of(app)
     with runtime.sessions.begin() as session:
         taken = do_take_next(session, runtime.triage, first, runtime.clock.now())
-    assert taken is not None and taken[0] == conversation(app, urgent).id
+    assert taken == conversation(app, urgent).id
     with runtime.sessions.begin() as session, pytest.raises(ClaimError):
         do_claim(session, runtime.triage, conversation(app, urgent).id, second, runtime.clock.now())
     assert conversation(app, urgent).advocate_id == first
@@ -479,12 +482,12 @@ def test_texts_are_processed_in_order_whichever_task_runs_first(app: Flask) -> N
     runtime = runtime_of(app)
     # The task for the last text gets the lock first: it handles all three, oldest first.
     with runtime.sessions.begin() as session:
-        outcome = process_pending(session, runtime.triage, inbound[-1].id, runtime.clock.now())
-    assert outcome.processed == [m.id for m in inbound]
+        processed = process_pending(session, runtime.triage, inbound[-1].id, runtime.clock.now())
+    assert processed == [m.id for m in inbound]
     for message in inbound[:2]:
         with runtime.sessions.begin() as session:
             again = process_pending(session, runtime.triage, message.id, runtime.clock.now())
-        assert again.processed == [] and again.to_send == []
+            assert again == [] and after_commit.registered(session).to_send == []
     assert conversation(app, phone).state is State.AWAIT_NEEDS
 
 

@@ -47,10 +47,8 @@ def full_conversation(app: Flask, phone: str, secret: str) -> int:
             session, user, conversation_id, f"note about {secret}", runtime.clock.now()
         )
         now = runtime.clock.now()
-        replied = console.reply(session, user, conversation_id, f"reply about {secret}", now)
-        closed = console.close(session, user, conversation_id, "referred", f"summary {secret}", now)
-    jobs.hand_over(runtime, replied)
-    jobs.hand_over(runtime, closed)
+        console.reply(session, user, conversation_id, f"reply about {secret}", now)
+        console.close(session, user, conversation_id, "referred", f"summary {secret}", now)
     run(app)
     return conversation_id
 
@@ -228,10 +226,9 @@ def test_erasure_racing_a_running_task_ends_erased(
 
     def process() -> None:
         with runtime.sessions.begin() as session:
-            outcome = process_pending(session, runtime.triage, pending[0].id, clock.now())
+            process_pending(session, runtime.triage, pending[0].id, clock.now())
             processing_started.set()
             erase_done.wait(0.5)  # the eraser is blocked on our lock meanwhile (PostgreSQL)
-        jobs.hand_over(runtime, outcome)
 
     def erase() -> None:
         processing_started.wait(5)

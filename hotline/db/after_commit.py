@@ -1,0 +1,94 @@
+"""Work that follows a commit, registered on the transaction that calls for it.
+
+A service that stores a reply to send, or changes what a console shows, says so here, on the
+session it works in: :func:`send`, :func:`changed`, :func:`queue_changed`. When that
+transaction commits, everything it registered is run once, from one place: the runner its
+session factory was given (:func:`install`; the runtime's is :func:`hotline.jobs.follow_up`).
+It runs after the connection has gone back to the pool, so it may open transactions of its own.
+A transaction that rolls back runs nothing: what it registered goes with it. So no caller has
+to remember to hand work over, and nothing is handed over for rows that were never written
+(as Warehouse's after-commit tasks and Zulip's ``send_event_on_commit`` do).
+
+Savepoints are refused: what a rolled-back savepoint registered would otherwise outlive it, and
+the hotline has no use for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+
+_REGISTERED = "hotline.after_commit"
+_COMMITTED = "hotline.committed"
+
+
+@dataclass
+class Effects:
+    """What one committed transaction calls for."""
+
+    to_send: list[int] = field(default_factory=list)  # stored replies, in the order stored
+    conversations: set[int] = field(default_factory=set)  # whose consoles refresh
+    queue_changed: bool = False  # the queue, the lists that travel with it, the board
+    at_once: bool = False  # send the replies here and now, not through the send task
+
+    def __bool__(self) -> bool:
+        return bool(self.to_send or self.conversations or self.queue_changed)
+
+
+Runner = Callable[[Effects], None]
+
+
+def send(session: Session, message_id: int) -> None:
+    """Send the stored reply ``message_id`` once this transaction has committed."""
+    registered(session).to_send.append(message_id)
+
+
+def changed(session: Session, conversation_id: int) -> None:
+    """Consoles showing this conversation refresh once this transaction has committed."""
+    registered(session).conversations.add(conversation_id)
+
+
+def queue_changed(session: Session) -> None:
+    """The queue (and the advocates' lists and the board that travel with it) refreshes once
+    this transaction has committed."""
+    registered(session).queue_changed = True
+
+
+def send_at_once(session: Session) -> None:
+    """Send this transaction's replies from the process that committed it, not through the
+    send task: a worker answering a texter, whose first reply is the one a surge delays."""
+    registered(session).at_once = True
+
+
+def registered(session: Session) -> Effects:
+    """What the session's open transaction has registered so far."""
+    if session.in_nested_transaction():
+        raise RuntimeError("after-commit work cannot be registered inside a savepoint")
+    effects = session.info.get(_REGISTERED)
+    if effects is None:
+        effects = session.info[_REGISTERED] = Effects()
+    assert isinstance(effects, Effects)
+    return effects
+
+
+def install(factory: sessionmaker[Session], runner: Runner) -> None:
+    """Run ``runner`` with what each committed transaction of ``factory``'s sessions
+    registered, once the transaction has ended; drop what a rolled-back one registered."""
+
+    def committed(session: Session) -> None:
+        if not session.in_nested_transaction():
+            session.info[_COMMITTED] = session.info.pop(_REGISTERED, None)
+
+    def ended(session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is not None:
+            return
+        effects = session.info.pop(_COMMITTED, None)
+        session.info.pop(_REGISTERED, None)  # rolled back: nothing happened, nothing follows
+        if effects:
+            runner(effects)
+
+    event.listen(factory, "after_commit", committed)
+    event.listen(factory, "after_transaction_end", ended)
