@@ -19,7 +19,7 @@ from hotline.services.process import process_pending
 from hotline.services.review import Draw, default_week, draw_week
 from hotline.services.send import SendResult
 from hotline.services.sweep import find_stranded
-from hotline.services.triage import due_timers, fire_timer
+from hotline.services.timers import due_timers, fire_timer
 from hotline.taskqueue import HandOffError
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ from flask import Flask
 from hotline import jobs, runtime_of
 from hotline.db.models import Availability, Conversation, StaffUser
 from hotline.services.claims import do_claim, do_close
+from hotline.services.outbox import queue_text
 from hotline.services.receive import find_or_add_texter
-from hotline.services.triage import queue_text
 from hotline.sms.sender import LocalSender
 from hotline.taskqueue import InProcessQueue
 from tests.conftest import new_phone

@@ -137,7 +137,7 @@ class Conversation(Base):
         default=Priority.NORMAL,
         info=holds(Holds.TEXTER_FIGURE, Priority.NORMAL),
     )
-    # The one running timer, and when it fires (hotline.services.triage.fire_timer).
+    # The one running timer, and when it fires (hotline.services.timers.fire_timer).
     timer: Mapped[str | None] = mapped_column(String(24), info=holds(Holds.CODE))
     timer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     advocate_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)

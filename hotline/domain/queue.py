@@ -34,7 +34,7 @@ def sort_key(
     """The queue's order, defined once: texters in danger now (the longest waiting first), then
     the other urgent ones by risk score, then the rest by priority and wait; the id breaks ties.
 
-    The SQL the console and claims sort by (``hotline.services.triage.queue_order``) computes
+    The SQL the console and claims sort by (``hotline.services.queue.queue_order``) computes
     this same key, and a property test holds the two together.
     """
     band = tier(priority, emergency)

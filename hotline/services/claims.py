@@ -22,7 +22,8 @@ from hotline.domain.triage import Event as TriageEvent
 from hotline.domain.triage import On, State
 from hotline.services import events
 from hotline.services.errors import Conflict
-from hotline.services.triage import WAITING, Triage, queue_order
+from hotline.services.queue import WAITING, queue_order
+from hotline.services.triage import Triage
 
 
 class ClaimError(Conflict):

@@ -40,7 +40,9 @@ from hotline.domain.triage import State
 from hotline.services import events, presence
 from hotline.services.claims import do_claim, do_close, do_return_to_queue, do_take_next
 from hotline.services.errors import Conflict, NotFound, Refusal
-from hotline.services.triage import WAITING, Triage, queue_order, queue_text
+from hotline.services.outbox import queue_text
+from hotline.services.queue import WAITING, queue_order
+from hotline.services.triage import Triage
 
 MAX_REPLY_CHARS = 1600
 MAX_NOTE_CHARS = 4000

@@ -27,8 +27,9 @@ from hotline.domain.language import Detected, detect
 from hotline.domain.triage import QUESTIONS, On, Op, State
 from hotline.domain.triage import Event as TriageEvent
 from hotline.services import events, waiting
+from hotline.services.outbox import queue_text
 from hotline.services.privacy import erase_texter
-from hotline.services.triage import Triage, queue_text
+from hotline.services.triage import Triage
 
 # HELP keywords that, in answer to a question, are also a call for help (INFO asks about us).
 CRIES_FOR_HELP = frozenset({"HELP", "AYUDA"})

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, case, func, literal, select, tuple_
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hotline.catalogue import KEYWORD_REPLIES, lexicons, render
@@ -25,11 +25,9 @@ from hotline.db.models import (
     Message,
     Texter,
 )
-from hotline.db.session import lock_texter
 from hotline.domain import answers
-from hotline.domain.delivery import DeliveryStatus, Direction
+from hotline.domain.delivery import Direction
 from hotline.domain.keywords import asks_not_to_be_texted
-from hotline.domain.queue import Tier, sort_key
 from hotline.domain.risk import (
     Findings,
     Lexicon,
@@ -41,21 +39,15 @@ from hotline.domain.risk import (
     higher,
     read,
 )
-from hotline.domain.triage import Action, On, Op, Snapshot, State, step
+from hotline.domain.triage import Action, On, Op, Snapshot, step
 from hotline.domain.triage import Event as TriageEvent
 from hotline.services import events, waiting
 from hotline.services.erasure import empty_event_details, erase_texter_content
+from hotline.services.outbox import queue_text
+from hotline.services.queue import WAITING, queue_position
 from hotline.services.staffing import HoursPolicy
 from hotline.settings import Settings
 from hotline.vault import Vault
-
-WAITING = (State.QUEUED, State.QUEUE_CHECK_IN)
-TIMER_EVENTS = {
-    "triage": On.INACTIVE,
-    "wait_update": On.WAIT_TIMER,
-    "check_in": On.INACTIVE,
-    "survey": On.INACTIVE,
-}
 
 
 @dataclass(frozen=True)
@@ -452,123 +444,3 @@ def held_because(conversation: Conversation) -> list[str]:
     if conversation.safe_to_text is False:
         why.append("not_safe")
     return why
-
-
-def queue_text(
-    session: Session,
-    vault: Vault,
-    texter_id: int,
-    conversation: Conversation | None,
-    body: str,
-    now: datetime,
-    *,
-    compliance: bool = False,
-    author_id: int | None = None,
-) -> Message:
-    """Store an outbound text as pending, to be sent once the transaction has committed."""
-    message = Message(
-        texter_id=texter_id,
-        conversation_id=conversation.id if conversation else None,
-        direction=Direction.OUTBOUND,
-        body_ciphertext=vault.encrypt(body),
-        status=DeliveryStatus.PENDING,
-        compliance_notice=compliance,
-        author_id=author_id,
-        num_media=0,
-        send_attempts=0,
-        created_at=now,
-        status_updated_at=now,
-        next_attempt_at=now,
-    )
-    session.add(message)
-    session.flush()
-    after_commit.send(session, message.id)
-    return message
-
-
-# hotline.domain.queue.sort_key, column by column, for the database to sort by.
-_tier = case(
-    (Conversation.emergency_at.is_not(None), Tier.EMERGENCY.value),
-    (Conversation.priority == Priority.URGENT, Tier.URGENT.value),
-    (Conversation.priority == Priority.HIGH, Tier.HIGH.value),
-    else_=Tier.NORMAL.value,
-)
-_score = case((_tier == Tier.URGENT.value, -Conversation.risk_score), else_=0)
-_QUEUE_KEY: tuple[ColumnElement[Any], ...] = (
-    _tier,
-    _score,
-    Conversation.__table__.c.queued_at,
-    Conversation.__table__.c.id,
-)
-
-
-def queue_order() -> tuple[object, ...]:
-    """ORDER BY for the queue: :func:`hotline.domain.queue.sort_key` in SQL."""
-    return _QUEUE_KEY
-
-
-def queue_key(conversation: Conversation) -> tuple[int, int, datetime, int]:
-    assert conversation.queued_at is not None
-    return sort_key(
-        conversation.priority,
-        conversation.queued_at,
-        emergency=conversation.emergency_at is not None,
-        risk_score=conversation.risk_score,
-        id=conversation.id,
-    )
-
-
-def queue_position(session: Session, conversation: Conversation) -> int:
-    """1 for the next texter an advocate will take: how many waiting texters sort before."""
-    ahead = session.scalar(
-        select(func.count())
-        .select_from(Conversation)
-        .where(
-            Conversation.state.in_(WAITING),
-            tuple_(*_QUEUE_KEY)
-            < tuple_(
-                *(
-                    literal(v, c.type)
-                    for v, c in zip(queue_key(conversation), _QUEUE_KEY, strict=True)
-                )
-            ),
-        )
-    )
-    return int(ahead or 0) + 1
-
-
-def fire_timer(session: Session, triage: Triage, conversation_id: int, now: datetime) -> None:
-    """Fire the conversation's timer if it is due; nothing when it was fired or reset already.
-
-    Takes the texter's lock, so two schedulers firing the same timer cause one effect.
-    """
-    texter_id = session.scalar(
-        select(Conversation.texter_id).where(Conversation.id == conversation_id)
-    )
-    if texter_id is None:
-        return
-    lock_texter(session, texter_id)
-    conversation = session.get(Conversation, conversation_id)
-    assert conversation is not None
-    session.refresh(conversation)
-    name, due = conversation.timer, conversation.timer_due_at
-    if name is None or due is None or due > now:
-        return
-    conversation.timer, conversation.timer_due_at = None, None  # the machine may set the next
-    quiet = (now - (conversation.last_texter_at or conversation.opened_at)).total_seconds()
-    actions = triage.advance(
-        session, conversation, TriageEvent(TIMER_EVENTS[name], quiet_seconds=quiet), now
-    )
-    waiting.count_unprompted(conversation, actions, now)  # the texter did not ask for these
-
-
-def due_timers(session: Session, now: datetime, limit: int = 200) -> list[int]:
-    return [
-        int(i)
-        for i in session.scalars(
-            select(Conversation.id)
-            .where(Conversation.timer_due_at <= now)
-            .order_by(Conversation.timer_due_at)
-            .limit(limit)
-        )
-    ]

@@ -19,7 +19,7 @@ from hotline import runtime_of
 from hotline.db.models import Availability, Conversation, ConversationStatus, Event, StaffUser
 from hotline.domain.risk import Priority
 from hotline.domain.triage import State
-from hotline.services.triage import queue_position
+from hotline.services.queue import queue_position
 from hotline.sms.sender import LocalSender
 from tests.conftest import new_phone
 from tests.fakes import FakeClock

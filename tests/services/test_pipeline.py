@@ -28,8 +28,8 @@ from hotline.domain.risk import Priority
 from hotline.domain.triage import State
 from hotline.runtime import use_in_process_queue
 from hotline.services.claims import ClaimError, do_claim, do_close, do_return_to_queue, do_take_next
+from hotline.services.outbox import queue_text
 from hotline.services.process import current_conversation, process_pending
-from hotline.services.triage import queue_text
 from hotline.sms.sender import LocalSender
 from hotline.taskqueue import InProcessQueue
 from tests.conftest import new_phone

@@ -18,7 +18,7 @@ from hotline.db.session import make_engine
 from hotline.domain.queue import sort_key
 from hotline.domain.risk import Priority
 from hotline.domain.triage import State
-from hotline.services.triage import WAITING, queue_order, queue_position
+from hotline.services.queue import WAITING, queue_order, queue_position
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
