@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter
 
+import _checkout  # noqa: F401  (puts the checkout on sys.path: tests.support)
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select, text
 
@@ -24,7 +25,7 @@ from hotline.services.claims import do_take_next
 from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender
 from hotline.taskqueue import InProcessQueue
-from hotline.testing.scratch import scratch_database
+from tests.support.scratch import scratch_database
 
 SEED = """
 INSERT INTO staff_users (email, password_hash, role, active, created_at, availability, totp_enabled)

@@ -14,6 +14,7 @@ import argparse
 import secrets
 import time
 
+import _checkout  # noqa: F401  (puts the checkout on sys.path: tests.support)
 from cryptography.fernet import Fernet
 
 from hotline import create_app, runtime_of
@@ -21,8 +22,8 @@ from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender
 from hotline.sms.signature import sign
 from hotline.taskqueue import InProcessQueue
-from hotline.testing.scratch import scratch_database
 from hotline.vault import Vault
+from tests.support.scratch import scratch_database
 
 TOKEN = "bench-token"
 PUBLIC_URL = "http://hotline.bench"

@@ -19,12 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (puts the checkout on sys.path: tests.support)
 import requests
 
 from hotline.sms.signature import sign
-from hotline.testing.fake_twilio import FakeTwilio
-from hotline.testing.scratch import scratch_database
-from hotline.testing.stack import (
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.scratch import scratch_database
+from tests.support.stack import (
     celery_beat,
     celery_worker,
     free_port,

@@ -17,6 +17,7 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
+import _checkout  # noqa: F401  (puts the checkout on sys.path: tests.support)
 from cryptography.fernet import Fernet
 from sqlalchemy import text
 
@@ -25,7 +26,7 @@ from hotline.services.staff import do_create_staff
 from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender
 from hotline.taskqueue import InProcessQueue
-from hotline.testing.scratch import scratch_database
+from tests.support.scratch import scratch_database
 
 SEED = """
 INSERT INTO staff_users (email, password_hash, role, active, created_at, availability, totp_enabled)

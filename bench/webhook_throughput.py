@@ -46,15 +46,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
+import _checkout  # noqa: F401  (puts the checkout on sys.path: tests.support)
 import redis as redis_client
 from sqlalchemy import create_engine, func, select
 
 from hotline.db.models import Message
 from hotline.sms.signature import sign
-from hotline.testing import procfs
-from hotline.testing.load import Client, Signed
-from hotline.testing.scratch import scratch_database
-from hotline.testing.stack import (
+from tests.support import procfs
+from tests.support.load import Client, Signed
+from tests.support.scratch import scratch_database
+from tests.support.stack import (
     Process,
     answers_ping,
     free_port,

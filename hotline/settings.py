@@ -69,7 +69,7 @@ class Settings:
     send_backoff_base_seconds: float = 2.0
     send_backoff_max_seconds: float = 300.0
     twilio_timeout_seconds: float = 10.0
-    # Longer inbound texts are kept cut here, with a marker (hotline.domain.inbound.keep_body).
+    # Longer inbound texts are kept cut here, with a marker (hotline.sms.inbound.keep_body).
     max_body_chars: int = 10_000
     # Triage: what texters read, and the timers of the conversation.
     # The program's name in each language's texts; the copy puts it first ("{org}: ..."), so a

@@ -15,8 +15,8 @@ from hotline import create_app, runtime_of
 from hotline.settings import Mode, Settings
 from hotline.sms.simulated import SimulatedCarrier
 from hotline.taskqueue import InProcessQueue
-from hotline.testing.stack import free_port
 from tests.conftest import TEST_AUTH_TOKEN, TEST_DATA_KEY, TEST_HASH_KEY
+from tests.support.stack import free_port
 
 
 @dataclass

@@ -14,10 +14,10 @@ from werkzeug.serving import make_server
 
 from hotline.cli import cli
 from hotline.domain.delivery import Direction
-from hotline.testing.stack import free_port
 from tests.conftest import new_phone
 from tests.demo_server import Served, serve_demo
 from tests.helpers import bodies, messages_of
+from tests.support.stack import free_port
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import redis
 from celery import Celery
 
 from hotline.taskqueue import CeleryTaskQueue, HandOffError, InProcessQueue
-from hotline.testing.stack import free_port
+from tests.support.stack import free_port
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db.models import Message, OptedOutNumber, Texter
 from hotline.domain.delivery import DeliveryStatus, Direction
-from hotline.domain.inbound import InboundText
+from hotline.sms.inbound import InboundText
 from hotline.vault import Vault
 
 

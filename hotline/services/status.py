@@ -13,9 +13,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from hotline.db.models import Message
 from hotline.db.session import lock_texter
 from hotline.domain.delivery import DeliveryStatus, Direction, advances
-from hotline.domain.inbound import StatusReport
 from hotline.services import events
 from hotline.services.send import mark_carrier_opt_out
+from hotline.sms.inbound import StatusReport
 from hotline.sms.sender import OPTED_OUT_ERROR
 
 _FAILURES = frozenset({DeliveryStatus.FAILED, DeliveryStatus.UNDELIVERED})

@@ -14,10 +14,10 @@ from flask import Blueprint, Response, abort, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 
-from hotline.domain.inbound import InvalidRequest, parse_inbound, parse_status
 from hotline.live import conversation_topic
 from hotline.services.receive import store_inbound
 from hotline.services.status import apply_status
+from hotline.sms.inbound import InvalidRequest, parse_inbound, parse_status
 from hotline.sms.signature import is_valid, webhook_url
 from hotline.taskqueue import HandOffError
 from hotline.web import runtime

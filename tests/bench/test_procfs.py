@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from hotline.testing import procfs
+from tests.support import procfs
 
 # A parent that starts a child which holds 50 MiB, then both wait to be killed.
 FAMILY = """

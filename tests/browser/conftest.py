@@ -34,10 +34,10 @@ from hotline.services.staff import do_create_staff
 from hotline.settings import Mode, Settings
 from hotline.sms.signature import sign
 from hotline.taskqueue import InProcessQueue
-from hotline.testing.fake_twilio import FakeMessage, FakeTwilio
-from hotline.testing.stack import free_port, wait_until
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_DATA_KEY, new_phone, unavailable
 from tests.helpers import sms_form
+from tests.support.fake_twilio import FakeMessage, FakeTwilio
+from tests.support.stack import free_port, wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -18,10 +18,10 @@ from hotline.domain.delivery import Direction
 from hotline.domain.phone import mask
 from hotline.live import conversation_topic
 from hotline.services import events
-from hotline.testing.stack import wait_until
 from tests.browser.axe import violations
 from tests.browser.conftest import REPLY_TIMEOUT, Console, Hotline, Texter
 from tests.browser.pages import conversation_of, open_supervisor
+from tests.support.stack import wait_until
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from hotline.domain.segments import count_segments
-from hotline.testing.stack import wait_until
 from tests.browser.conftest import QUICK_REPLY, REFERRAL_TEXT, REPLY_TIMEOUT, Console, Hotline
 from tests.browser.pages import LIVE, screenshot
+from tests.support.stack import wait_until
 
 pytestmark = pytest.mark.browser
 

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from hotline import runtime_of
 from hotline.db.models import Availability, Conversation, StaffUser
 from hotline.domain.triage import State
-from hotline.testing.stack import wait_until
 from tests.browser.conftest import REPLY_TIMEOUT, Console, Hotline
 from tests.browser.pages import screenshot
+from tests.support.stack import wait_until
 
 pytestmark = pytest.mark.browser
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from hotline.testing.stack import free_port, http_ready, wait_until
+from tests.support.stack import free_port, http_ready, wait_until
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 REPLY_TIMEOUT_MS = 10_000

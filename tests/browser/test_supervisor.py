@@ -31,13 +31,13 @@ from hotline.db.models import (
 from hotline.db.models import Texter as TexterRow
 from hotline.domain.risk import Priority
 from hotline.domain.triage import State
-from hotline.testing.stack import wait_until
 from tests.browser.axe import violations
 from tests.browser.conftest import REPLY_TIMEOUT, Account, Console, Hotline
 from tests.browser.pages import LIVE, SCREENSHOTS, conversation_of, open_supervisor, screenshot
 from tests.conftest import new_phone
 from tests.console_client import SUPERVISOR_ENDPOINTS as ENDPOINTS
 from tests.helpers import stated_reason
+from tests.support.stack import wait_until
 
 pytestmark = pytest.mark.browser
 

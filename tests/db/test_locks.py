@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from hotline.db.models import Message
 from hotline.db.session import lock_texter
-from hotline.domain.inbound import InboundText
 from hotline.services.receive import find_or_add_texter, store_inbound
+from hotline.sms.inbound import InboundText
 from hotline.vault import Vault
 from tests.conftest import TEST_DATA_KEY, TEST_HASH_KEY, new_phone, new_sid
 

@@ -2,7 +2,7 @@
 
 gunicorn (``HOTLINE_ENV=production``), a celery worker and beat, this module's own redis-server,
 the local fake of Twilio's API, and a PostgreSQL server of this module's own
-(:class:`~hotline.testing.postgres.PrivatePostgres`): the machine's shared server stays up for
+(:class:`~tests.support.postgres.PrivatePostgres`): the machine's shared server stays up for
 everyone else's tests.
 
 The promises checked: while the database is away the webhook answers 503 at once and never 200,
@@ -39,9 +39,20 @@ from hotline.db.models import Message, Texter
 from hotline.db.session import make_engine
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.settings import Settings
-from hotline.testing.fake_twilio import FakeTwilio
-from hotline.testing.postgres import SUPERUSER, PrivatePostgres
-from hotline.testing.stack import (
+from hotline.vault import Vault
+from tests.conftest import (
+    TEST_ACCOUNT_SID,
+    TEST_AUTH_TOKEN,
+    TEST_DATA_KEY,
+    TEST_HASH_KEY,
+    new_phone,
+    unavailable,
+)
+from tests.helpers import sms_form
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.postgres import SUPERUSER, PrivatePostgres
+from tests.support.production_stack import SHORT_CODE, Stack
+from tests.support.stack import (
     Process,
     answers_ping,
     celery_beat,
@@ -54,17 +65,6 @@ from hotline.testing.stack import (
     stop_all,
     wait_until,
 )
-from hotline.vault import Vault
-from tests.conftest import (
-    TEST_ACCOUNT_SID,
-    TEST_AUTH_TOKEN,
-    TEST_DATA_KEY,
-    TEST_HASH_KEY,
-    new_phone,
-    unavailable,
-)
-from tests.helpers import sms_form
-from tests.integration.test_production_stack import SHORT_CODE, Stack
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 

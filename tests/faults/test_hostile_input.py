@@ -39,7 +39,7 @@ from werkzeug.test import EnvironBuilder, TestResponse
 from hotline import runtime_of
 from hotline.db.models import Message, Texter
 from hotline.domain.delivery import DeliveryStatus, Direction, rank
-from hotline.domain.inbound import parse_inbound
+from hotline.sms.inbound import parse_inbound
 from hotline.sms.sender import LocalSender
 from hotline.sms.signature import sign
 from hotline.taskqueue import InProcessQueue

@@ -35,8 +35,19 @@ from hotline.db.models import Conversation, ConversationStatus, Event, Message
 from hotline.db.session import make_engine
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.settings import Settings
-from hotline.testing.fake_twilio import FakeTwilio
-from hotline.testing.stack import (
+from hotline.vault import Vault
+from tests.conftest import (
+    TEST_ACCOUNT_SID,
+    TEST_AUTH_TOKEN,
+    TEST_DATA_KEY,
+    TEST_HASH_KEY,
+    PostgresServer,
+    new_phone,
+    unavailable,
+)
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.production_stack import SHORT_CODE, Stack, converse
+from tests.support.stack import (
     Process,
     answers_ping,
     celery_beat,
@@ -49,17 +60,6 @@ from hotline.testing.stack import (
     stop_all,
     wait_until,
 )
-from hotline.vault import Vault
-from tests.conftest import (
-    TEST_ACCOUNT_SID,
-    TEST_AUTH_TOKEN,
-    TEST_DATA_KEY,
-    TEST_HASH_KEY,
-    PostgresServer,
-    new_phone,
-    unavailable,
-)
-from tests.integration.test_production_stack import SHORT_CODE, Stack, converse
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 

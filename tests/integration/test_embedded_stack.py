@@ -17,10 +17,10 @@ from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.settings import Mode, Settings
 from hotline.sms.signature import sign
 from hotline.taskqueue import InProcessQueue
-from hotline.testing.fake_twilio import FakeTwilio
-from hotline.testing.stack import free_port, wait_until
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_DATA_KEY, new_phone
 from tests.helpers import messages_of, sms_form
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.stack import free_port, wait_until
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from hotline.db.models import Conversation, Event, StaffSession, Texter
 from hotline.domain.triage import State
-from hotline.testing.stack import wait_until
 from tests.conftest import PostgresServer, new_phone
-from tests.integration.test_production_stack import Stack, converse, start_stack
+from tests.support.production_stack import Stack, converse, start_stack
+from tests.support.stack import wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.worker]
 

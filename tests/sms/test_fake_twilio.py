@@ -24,9 +24,9 @@ from werkzeug.wrappers import Request, Response
 
 from hotline.sms.sender import OutboundText, TwilioSender
 from hotline.sms.signature import is_valid
-from hotline.testing.fake_twilio import FakeTwilio
-from hotline.testing.stack import free_port
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, new_phone, new_sid
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.stack import ROOT, free_port
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -506,9 +506,10 @@ def test_logs_no_number_and_no_body(
 
 
 def test_runs_from_the_command_line() -> None:
-    command = [sys.executable, "-m", "hotline.testing.fake_twilio", "--port", "0"]
+    command = [sys.executable, "-m", "tests.support.fake_twilio", "--port", "0"]
     command += ["--account-sid", TEST_ACCOUNT_SID, "--auth-token", TEST_AUTH_TOKEN]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+    # From the top of the checkout, where ``tests`` is importable, whatever pytest's own directory.
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT) as process:
         assert process.stdout is not None
         base_url = process.stdout.readline().strip()
         try:

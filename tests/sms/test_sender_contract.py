@@ -24,9 +24,9 @@ from hotline.sms.sender import (
     SendError,
     TwilioSender,
 )
-from hotline.testing.fake_twilio import FakeTwilio
-from hotline.testing.stack import free_port
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, new_phone, new_sid
+from tests.support.fake_twilio import FakeTwilio
+from tests.support.stack import free_port
 
 SHORT_CODE = "233733"
 SID = re.compile(r"SM[0-9a-f]{32}")

@@ -28,10 +28,10 @@ from hotline.sms.sender import LocalSender, OutboundText
 from hotline.sms.signature import is_valid
 from hotline.sms.simulated import SimulatedCarrier
 from hotline.taskqueue import InProcessQueue
-from hotline.testing.stack import free_port, wait_until
 from tests.conftest import TEST_AUTH_TOKEN, TEST_DATA_KEY, TEST_HASH_KEY, new_phone
 from tests.demo_server import Served, serve_demo
 from tests.helpers import bodies, messages_of
+from tests.support.stack import free_port, wait_until
 
 WELCOME_START = "Hi, thanks for texting."
 

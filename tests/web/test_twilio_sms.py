@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 from hotline import runtime_of
 from hotline.db.models import Message, Texter
 from hotline.domain.delivery import DeliveryStatus, Direction
-from hotline.domain.inbound import CUT_MARKER
 from hotline.runtime import use_in_process_queue
+from hotline.sms.inbound import CUT_MARKER
 from hotline.sms.signature import sign
 from hotline.taskqueue import PROCESS_INBOUND, CeleryTaskQueue, InProcessQueue
-from hotline.testing.stack import free_port
 from tests.conftest import TEST_PUBLIC_URL, new_phone, new_sid
 from tests.helpers import bodies, messages_of, post_signed, sms_form, texter_of
+from tests.support.stack import free_port
 
 
 def queue_of(app: Flask) -> InProcessQueue:

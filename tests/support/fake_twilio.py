@@ -12,8 +12,8 @@ Where it differs from Twilio:
 
 It logs nothing at all, because request lines carry phone numbers in their query strings.
 
-``python -m hotline.testing.fake_twilio --port 8099 --account-sid AC... --auth-token T`` serves
-one until Ctrl-C, for benchmarks.
+``python -m tests.support.fake_twilio --port 8099 --account-sid AC... --auth-token T``, run at
+the top of the checkout, serves one until Ctrl-C, for benchmarks.
 """
 
 from __future__ import annotations
@@ -486,7 +486,7 @@ def _error(status: int, code: int, message: str | None = None, *, to: str = "") 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m hotline.testing.fake_twilio",
+        prog="python -m tests.support.fake_twilio",
         description="Serve a local fake of Twilio's Messages API until Ctrl-C.",
     )
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hotline.domain.delivery import DeliveryStatus
-from hotline.domain.inbound import (
+from hotline.sms.inbound import (
     CUT_MARKER,
     MAX_MEDIA,
     InboundText,

@@ -26,7 +26,7 @@ from typing import TypedDict
 import psycopg
 from psycopg import sql
 
-from hotline.testing.stack import free_port, wait_until
+from tests.support.stack import free_port, wait_until
 
 # The three ways ``pg_ctl stop -m`` can stop the postmaster, by the signal behind each.
 STOP_SIGNALS = {
@@ -144,7 +144,7 @@ class PrivatePostgres:
             return
         log = self.log_path.open("ab")
         try:
-            self.popen = subprocess.Popen(  # noqa: S603 - argv is built in this module
+            self.popen = subprocess.Popen(
                 [
                     str(self.bin_dir / "postgres"),
                     "-D",
@@ -225,7 +225,7 @@ class PrivatePostgres:
 
     def _run(self, program: str, *args: str) -> None:
         with self.log_path.open("ab") as log:
-            subprocess.run(  # noqa: S603 - argv is built in this module
+            subprocess.run(
                 [str(self.bin_dir / program), *args],
                 env=self._env(),
                 cwd=self.root,

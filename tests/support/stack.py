@@ -91,7 +91,7 @@ class Process:
 
     def start(self) -> None:
         log = self.log_path.open("ab")
-        self.popen = subprocess.Popen(  # noqa: S603 - argv is built in this module
+        self.popen = subprocess.Popen(
             self.argv,
             env=dict(self.env),
             cwd=ROOT,
