@@ -14,6 +14,7 @@ from werkzeug.test import TestResponse
 from hotline import runtime_of
 from hotline.catalogue import lexicon
 from hotline.db.models import Disposition, Event, SettingOverride, StaffUser, Tag
+from hotline.domain.tuning import lexicon_value
 from hotline.services import tuning
 from hotline.services.tuning import HISTORY_KINDS
 from tests.console_client import sign_in, staff
@@ -21,7 +22,7 @@ from tests.console_client import sign_in, staff
 
 def english_lexicon(**changes: Any) -> dict[str, Any]:
     """The shipped English lexicon in the API's shape, with ``changes``."""
-    return {**tuning.lexicon_value(lexicon("en")), **changes}
+    return {**lexicon_value(lexicon("en")), **changes}
 
 
 def change(app: Flask, user: StaffUser, key: str, value: Any) -> bool:

@@ -24,6 +24,7 @@ from hotline.catalogue.listing import LONGEST, filled
 from hotline.domain import answers
 from hotline.domain.keywords import Keyword, fold, parse_keyword
 from hotline.domain.segments import count_segments
+from hotline.domain.tuning import TUNED_LEXICONS
 from hotline.settings import Mode, Settings
 
 COPY_LISTING = Path(__file__).parent.parent / "docs" / "copy.md"
@@ -312,3 +313,8 @@ def test_an_other_language_line_fits_in_two_segments_with_a_long_voice_number(
 @pytest.mark.parametrize("language", ["en", "es", "de", "", "zh_no_voice"])
 def test_no_other_language_line_for_english_spanish_or_unknown_codes(language: str) -> None:
     assert other_language_line(language, "1-888-373-7888") is None
+
+
+def test_supervisors_tune_the_lexicons_of_the_languages_texters_are_answered_in() -> None:
+    """The settings page offers a lexicon for each of :data:`LANGUAGES` and no other."""
+    assert tuple(language for language, _ in TUNED_LEXICONS) == LANGUAGES

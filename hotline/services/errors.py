@@ -22,7 +22,7 @@ A race the database itself catches (two requests inserting the same tag at the s
 ``IntegrityError`` at the unique index) is the last case of a conflict. Services need not
 catch it: the web app answers it 409 too, without repeating the value that clashed.
 
-A service may subclass a kind to name its own refusals (``ClaimError``, ``TuningError``, the
+A service may subclass a kind to name its own refusals (``ClaimError``, ``TuningRefused``, the
 accounts' ``AccountError`` family); the status stays the kind's.
 """
 

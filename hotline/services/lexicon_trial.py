@@ -23,14 +23,15 @@ from hotline.catalogue import LANGUAGES
 from hotline.db.models import StaffUser
 from hotline.domain.language import Detected, detect
 from hotline.domain.risk import Assessment, Lexicon, assess
-from hotline.services import events, tuning
-from hotline.services.tuning import TuningError
+from hotline.domain.tuning import TuningError, check_lexicon, tuned_lexicon
+from hotline.services import events
+from hotline.services.tuning import refusing
 
 MAX_TRIAL_CHARS = 1000
 
 
 def check_trial_text(text: Any) -> str:
-    """``text`` stripped, or :class:`TuningError` (answered 400) when it is not 1 to
+    """``text`` stripped, or :class:`TuningError` when it is not 1 to
     :data:`MAX_TRIAL_CHARS` characters of text. The message never quotes the text."""
     if text is None:
         raise TuningError("text is required: type a text to try")
@@ -60,10 +61,9 @@ def with_draft(
         return tuple(lexicons)
     if language is None:
         raise TuningError("language is required with a draft: the lexicon being edited")
-    checked = tuning.check_lexicon(draft, f"lexicon_{language}")
+    checked = check_lexicon(draft, f"lexicon_{language}")
     return tuple(
-        tuning.draft_lexicon(found, checked) if found.language == language else found
-        for found in lexicons
+        tuned_lexicon(found, checked) if found.language == language else found for found in lexicons
     )
 
 
@@ -104,10 +104,12 @@ def try_text(
 ) -> dict[str, Any]:
     """Check ``text`` and the draft, score the text, and audit that ``user`` tried a text.
 
-    Raises :class:`TuningError` before anything is recorded. Changes no setting.
+    Raises :class:`~hotline.services.tuning.TuningRefused` (answered 400) before anything is
+    recorded. Changes no setting.
     """
-    checked_text = check_trial_text(text)
-    tried_with = with_draft(lexicons, language, draft)
+    with refusing():
+        checked_text = check_trial_text(text)
+        tried_with = with_draft(lexicons, language, draft)
     answer = trial(checked_text, tried_with)
     events.record(
         session, "lexicon_tried", now, actor_id=user.id, language=language,

@@ -1,7 +1,8 @@
-"""Settings supervisors change at run time: timers, discreet mode, capacity, risk lexicons.
+"""Settings supervisors change at run time: stored, audited, and put in force in every process.
 
-The environment (:class:`hotline.settings.Settings`) gives every default. A supervisor's change
-is a row of ``setting_overrides`` (key, JSON value, who, when), checked strictly here before it
+What the settings are and the checks a value must pass are :mod:`hotline.domain.tuning`'s. The
+environment (:class:`hotline.settings.Settings`) gives every default. A supervisor's change
+is a row of ``setting_overrides`` (key, JSON value, who, when), checked strictly before it
 is written, and an event in the audit trail with the old and the new value. Resetting a setting
 deletes its row, so the environment's value is back.
 
@@ -15,21 +16,27 @@ than :func:`do_set` and :func:`do_reset` must call :func:`bump_version`.
 from __future__ import annotations
 
 import logging
-import math
-import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.catalogue import LANGUAGES, lexicon
+from hotline.catalogue import lexicon
 from hotline.db.models import Event, SettingOverride, StaffUser
-from hotline.domain import hours, reach
-from hotline.domain.risk import Lexicon, normalise
+from hotline.domain.tuning import (
+    KNOBS,
+    Kind,
+    TuningError,
+    UnknownSetting,
+    check,
+    knob,
+    lexicon_value,
+    tuned_lexicon,
+)
 from hotline.services import events
 from hotline.services.errors import InvalidInput, NotFound
 from hotline.services.triage import Triage, TriagePolicy
@@ -38,11 +45,6 @@ from hotline.vault import Vault
 
 log = logging.getLogger(__name__)
 
-MAX_EMERGENCY_PHRASES = 500
-MAX_WEIGHTED_PHRASES = 1500
-MAX_PHRASE_CHARS = 60
-MAX_WEIGHT = 100
-MAX_THRESHOLD = 1000
 HISTORY_KINDS = (
     "setting_changed",
     "setting_reset",
@@ -58,335 +60,28 @@ VERSION_KEY = "_version"
 _UNREAD = object()
 
 
-class Kind(StrEnum):
-    MINUTES = "minutes"
-    COUNT = "count"
-    FLAG = "flag"
-    LEXICON = "lexicon"
-    TEXT = "text"  # a line of text, checked by the knob's own ``parse``
+class TuningRefused(InvalidInput, TuningError):
+    """A :class:`~hotline.domain.tuning.TuningError` refused to the person who asked (400)."""
 
 
-@dataclass(frozen=True)
-class Knob:
-    """One setting a supervisor may change. Scalar keys are :class:`Settings` attributes."""
-
-    key: str
-    label: str
-    help: str
-    kind: Kind
-    low: float = 0
-    high: float = 0
-    language: str = ""  # lexicons only
-    parse: Callable[[str], str] | None = None  # text only: the stored form, or ValueError
-    example: str = ""  # text only: shown as the field's placeholder
+class SettingNotFound(NotFound, UnknownSetting):
+    """An :class:`~hotline.domain.tuning.UnknownSetting` refused to the person who asked (404)."""
 
 
-def _schedule(value: str) -> str:
+@contextmanager
+def refusing() -> Iterator[None]:
+    """Refuse the request when the block finds a value or key no setting takes: a domain
+    :class:`TuningError` leaves as :class:`TuningRefused`, :class:`UnknownSetting` as
+    :class:`SettingNotFound`, with the same message."""
     try:
-        return hours.canonical(hours.parse(value))
-    except hours.ScheduleError as problem:
-        raise ValueError(f": {problem}") from None
-
-
-def _time_zone(value: str) -> str:
-    name = value.strip()
-    try:
-        hours.zone(name)
-    except hours.ScheduleError as problem:
-        raise ValueError(str(problem)) from None
-    return name
-
-
-KNOBS: dict[str, Knob] = {
-    knob.key: knob
-    for knob in (
-        Knob(
-            "capacity",
-            "Conversations one advocate may hold at once",
-            "Taking a texter, a transfer and a reassignment are refused beyond this.",
-            Kind.COUNT,
-            1,
-            50,
-        ),
-        Knob(
-            "discreet_mode",
-            "Discreet mode",
-            "Texts the hotline sends first never name the organisation or mention trafficking "
-            "(on by default). Answers to the texter's HELP, STOP and START still name it.",
-            Kind.FLAG,
-        ),
-        Knob(
-            "triage_timeout_minutes",
-            "Triage: end the conversation after this much silence",
-            "While the texter is answering the first questions.",
-            Kind.MINUTES,
-            1,
-            1440,
-        ),
-        Knob(
-            "wait_update_minutes",
-            "Queue: send a wait update every",
-            "A waiting texter is told their place in line this often.",
-            Kind.MINUTES,
-            1,
-            240,
-        ),
-        Knob(
-            "check_in_after_minutes",
-            "Queue: ask \u201cstill there?\u201d after this much silence",
-            "Counted from the texter's last text while they wait.",
-            Kind.MINUTES,
-            1,
-            1440,
-        ),
-        Knob(
-            "check_in_timeout_minutes",
-            "Queue: release the texter when \u201cstill there?\u201d gets no answer within",
-            "They leave the queue and may text again at any time.",
-            Kind.MINUTES,
-            1,
-            1440,
-        ),
-        Knob(
-            "survey_timeout_minutes",
-            "Survey: end the conversation when unanswered after",
-            "The satisfaction question sent after an advocate closes.",
-            Kind.MINUTES,
-            1,
-            1440,
-        ),
-        Knob(
-            "operating_hours",
-            "Opening hours (empty: always open)",
-            "When advocates answer, in the hotline's time zone: days, then times, entries "
-            "separated by ; (e.g. mon-fri 09:00-17:00; sat 10:00-14:00). Outside these hours a "
-            "texter is told when you open, what to do in an emergency, and keeps their place.",
-            Kind.TEXT,
-            parse=_schedule,
-            example="mon-fri 09:00-17:00; sat 10:00-14:00",
-        ),
-        Knob(
-            "timezone",
-            "Time zone of the opening hours",
-            "A time zone name, e.g. America/New_York or America/Chicago.",
-            Kind.TEXT,
-            parse=_time_zone,
-            example="America/New_York",
-        ),
-        Knob(
-            "voice_number",
-            "Voice line shown to texters (empty: none)",
-            "Told to texters who wait while nobody can answer, and in the answer to HELP.",
-            Kind.TEXT,
-            parse=reach.check_voice_number,
-            example="1-888-373-7888",
-        ),
-        Knob(
-            "web_address",
-            "Web address shown to texters (empty: none)",
-            "Told to texters who wait while nobody can answer (not in discreet mode), and in "
-            "the answer to HELP.",
-            Kind.TEXT,
-            parse=reach.check_web_address,
-            example="example.org/help",
-        ),
-        Knob(
-            "unprompted_per_hour",
-            "Queue: at most this many texts a waiting texter did not ask for, per hour",
-            "Wait updates, \u201cstill there?\u201d and the release wait when the hour\u2019s "
-            "texts are spent. A hidden phone should not keep buzzing.",
-            Kind.COUNT,
-            0,
-            6,
-        ),
-        Knob(
-            "ack_minutes",
-            "Queue: acknowledge a waiting texter\u2019s texts at most once every",
-            "\u201cWe got your message. You are number 2 in line.\u201d",
-            Kind.MINUTES,
-            1,
-            120,
-        ),
-        Knob(
-            "keep_place_minutes",
-            "Queue: a released texter who texts again within this keeps their place",
-            "They are put back in line where they were instead of starting over.",
-            Kind.MINUTES,
-            1,
-            1440,
-        ),
-        *(
-            Knob(
-                f"lexicon_{language}",
-                f"Risk lexicon ({name})",
-                "Emergency phrases make a texter urgent at once; weighted phrases add up to a "
-                "score that sets the priority.",
-                Kind.LEXICON,
-                language=language,
-            )
-            for language, name in (("en", "English"), ("es", "Spanish"))
-            if language in LANGUAGES
-        ),
-    )
-}
-
-
-class TuningError(InvalidInput):
-    """A value a setting cannot take; the message says which and why (answered 400)."""
-
-
-class UnknownSetting(NotFound):
-    """No setting has this key (404); the message names the key as asked, cut short."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"no setting named {key[:64]}")
-
-
-# -- checking values -------------------------------------------------------------------------
-
-
-def knob(key: str) -> Knob:
-    found = KNOBS.get(key)
-    if found is None:
-        raise UnknownSetting(key)
-    return found
-
-
-def check(key: str, value: Any) -> Any:
-    """``value`` as stored for ``key``, or :class:`TuningError`. Nothing is changed here."""
-    spec = knob(key)
-    if spec.kind is Kind.FLAG:
-        if not isinstance(value, bool):
-            raise TuningError(f"{key} must be true or false")
-        return value
-    if spec.kind is Kind.LEXICON:
-        return check_lexicon(value, key)
-    if spec.kind is Kind.TEXT:
-        return _check_text(spec, value)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise TuningError(f"{key} must be a number")
-    if spec.kind is Kind.COUNT:
-        if value != int(value) or not spec.low <= value <= spec.high:
-            raise TuningError(f"{key} must be a whole number from {spec.low:g} to {spec.high:g}")
-        return int(value)
-    if not spec.low <= value <= spec.high:
-        raise TuningError(f"{key} must be from {spec.low:g} to {spec.high:g} minutes")
-    return int(value) if value == int(value) else float(value)
-
-
-def _check_text(spec: Knob, value: Any) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise TuningError(f"{spec.key} must be text")
-    if len(value) > 500 or any(
-        unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in value.replace("\n", "")
-    ):
-        raise TuningError(f"{spec.key} must be a short line of plain text")
-    assert spec.parse is not None
-    try:
-        return spec.parse(value)
-    except ValueError as problem:
-        reason = str(problem)
-        raise TuningError(
-            f"{spec.key}{reason}" if reason.startswith(":") else f"{spec.key} {reason}"
-        ) from None
-
-
-def _whole(value: Any, low: int, high: int) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if not math.isfinite(value) or value != int(value) or not low <= value <= high:
-        return None
-    return int(value)
-
-
-def _phrase(raw: Any, where: str) -> str:
-    if not isinstance(raw, str):
-        raise TuningError(f"{where}: every phrase must be text")
-    phrase = " ".join(raw.split())
-    shown = phrase[:40] + ("\u2026" if len(phrase) > 40 else "")
-    if not phrase:
-        raise TuningError(f"{where}: a phrase is empty")
-    if len(phrase) > MAX_PHRASE_CHARS:
-        raise TuningError(f"{where}: \u201c{shown}\u201d is over {MAX_PHRASE_CHARS} characters")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in phrase):
-        raise TuningError(f"{where}: a phrase holds a control or unassigned character")
-    if not any(c.isalnum() or unicodedata.category(c) == "So" for c in phrase):
-        raise TuningError(f"{where}: \u201c{shown}\u201d has no letter, digit or emoji")
-    return phrase
-
-
-def check_lexicon(value: Any, key: str = "lexicon") -> dict[str, Any]:
-    """A lexicon's shape: ``urgent_at``, ``high_at``, ``emergency`` (phrases) and ``weights``
-    (phrase to a whole number from 1 to 100), all required, nothing else; phrases unique once
-    normalised. Returns it with phrases trimmed; raises :class:`TuningError`."""
-    fields = ("urgent_at", "high_at", "emergency", "weights")
-    if not isinstance(value, dict):
-        raise TuningError(f"{key} must be an object with {', '.join(fields)}")
-    unknown = sorted(set(value) - set(fields))
-    if unknown:
-        raise TuningError(f"{key}: unknown fields: {', '.join(unknown)}")
-    missing = [name for name in fields if name not in value]
-    if missing:
-        raise TuningError(f"{key}: missing {', '.join(missing)}")
-    urgent_at = _whole(value["urgent_at"], 1, MAX_THRESHOLD)
-    high_at = _whole(value["high_at"], 1, MAX_THRESHOLD)
-    if urgent_at is None or high_at is None:
-        raise TuningError(f"{key}: urgent_at and high_at must be whole numbers from 1 to 1000")
-    if high_at >= urgent_at:
-        raise TuningError(f"{key}: high_at must be below urgent_at")
-    emergency = value["emergency"]
-    if not isinstance(emergency, list):
-        raise TuningError(f"{key}: emergency must be a list of phrases")
-    if len(emergency) > MAX_EMERGENCY_PHRASES:
-        raise TuningError(f"{key}: at most {MAX_EMERGENCY_PHRASES} emergency phrases")
-    weights = value["weights"]
-    if not isinstance(weights, dict):
-        raise TuningError(f"{key}: weights must map each phrase to its weight")
-    if len(weights) > MAX_WEIGHTED_PHRASES:
-        raise TuningError(f"{key}: at most {MAX_WEIGHTED_PHRASES} weighted phrases")
-    checked_emergency = _unique([_phrase(p, f"{key} emergency") for p in emergency], key)
-    checked_weights: dict[str, int] = {}
-    for raw, raw_weight in weights.items():
-        phrase = _phrase(raw, f"{key} weights")
-        weight = _whole(raw_weight, 1, MAX_WEIGHT)
-        if weight is None:
-            raise TuningError(
-                f"{key} weights: \u201c{phrase[:40]}\u201d must weigh a whole number "
-                f"from 1 to {MAX_WEIGHT}"
-            )
-        checked_weights[phrase] = weight
-    _unique(list(checked_weights), key)
-    return {
-        "urgent_at": urgent_at,
-        "high_at": high_at,
-        "emergency": checked_emergency,
-        "weights": checked_weights,
-    }
-
-
-def _unique(phrases: list[str], key: str) -> list[str]:
-    seen: set[str] = set()
-    for phrase in phrases:
-        folded = normalise(phrase)
-        if folded in seen:
-            raise TuningError(f"{key}: \u201c{phrase[:40]}\u201d is listed twice")
-        seen.add(folded)
-    return phrases
+        yield
+    except UnknownSetting as problem:
+        raise SettingNotFound(str(problem)) from None
+    except TuningError as problem:
+        raise TuningRefused(str(problem)) from None
 
 
 # -- effective values ------------------------------------------------------------------------
-
-
-def lexicon_value(found: Lexicon) -> dict[str, Any]:
-    """A lexicon in the JSON shape the API and ``setting_overrides`` use."""
-    return {
-        "urgent_at": found.urgent_at,
-        "high_at": found.high_at,
-        "emergency": list(found.emergency),
-        "weights": dict(found.weights),
-    }
 
 
 def defaults(settings: Settings) -> dict[str, Any]:
@@ -460,39 +155,12 @@ def build(settings: Settings, vault: Vault, overrides: Mapping[str, Any]) -> Tun
     scalars = {k: v for k, v in kept.items() if KNOBS[k].kind is not Kind.LEXICON}
     effective = settings.with_overrides(**scalars)
     policy = TriagePolicy.from_settings(effective)
-    lexicons = tuple(
-        _lexicon(found.language, kept.get(f"lexicon_{found.language}"), found)
-        for found in policy.lexicons
-    )
-    policy = replace(policy, lexicons=lexicons)
+    lexicons = []
+    for found in policy.lexicons:
+        value = kept.get(f"lexicon_{found.language}")
+        lexicons.append(found if value is None else tuned_lexicon(found, value))
+    policy = replace(policy, lexicons=tuple(lexicons))
     return Tuned(effective, Triage(vault, policy), kept)
-
-
-def _lexicon(language: str, value: dict[str, Any] | None, default: Lexicon) -> Lexicon:
-    if value is None:
-        return default
-    return Lexicon(
-        language=language,
-        emergency=tuple(value["emergency"]),
-        weights=dict(value["weights"]),
-        urgent_at=value["urgent_at"],
-        high_at=value["high_at"],
-        # Not edited at run time: the shipped lists stay in force.
-        minor=default.minor,
-        young=default.young,
-        opt_out=default.opt_out,
-        distress=default.distress,
-        ignore=default.ignore,
-        now=default.now,
-        negation=default.negation,
-        held=default.held,
-    )
-
-
-def draft_lexicon(in_force: Lexicon, value: dict[str, Any]) -> Lexicon:
-    """``value``, as :func:`check_lexicon` returns it, as the lexicon of ``in_force``'s language:
-    what saving it would put in force (the minor and opt-out phrases are kept)."""
-    return _lexicon(in_force.language, value, in_force)
 
 
 class Tuner:
@@ -535,9 +203,10 @@ def do_set(
     """Override ``key`` with ``value`` (checked first). Audited with the old and new value.
 
     Returns False, and records nothing, when the value is already the one in force by override.
-    Raises :class:`TuningError` or :class:`UnknownSetting` before anything is written.
+    Raises :class:`TuningRefused` or :class:`SettingNotFound` before anything is written.
     """
-    value = check(key, value)
+    with refusing():
+        value = check(key, value)
     row = session.get(SettingOverride, key, with_for_update=True)
     if row is not None and row.value == value:
         return False
@@ -555,8 +224,10 @@ def do_set(
 def do_reset(
     session: Session, user: StaffUser, key: str, now: datetime, settings: Settings
 ) -> bool:
-    """Back to the environment's value for ``key``; False when it was not overridden."""
-    knob(key)
+    """Back to the environment's value for ``key``; False when it was not overridden.
+    Raises :class:`SettingNotFound` for a key that is no setting."""
+    with refusing():
+        knob(key)
     row = session.get(SettingOverride, key, with_for_update=True)
     if row is None:
         return False

@@ -15,9 +15,9 @@ from hotline import runtime_of
 from hotline.catalogue import lexicon
 from hotline.db.models import Event
 from hotline.domain.risk import Lexicon
-from hotline.services import lexicon_trial, tuning
+from hotline.domain.tuning import TuningError, lexicon_value
+from hotline.services import lexicon_trial
 from hotline.services.lexicon_trial import check_trial_text, trial, try_text, with_draft
-from hotline.services.tuning import TuningError
 from tests.console_client import queued_texter, staff
 from tests.helpers import conversations_of
 from tests.settings_support import change, english_lexicon, events, stored
@@ -216,7 +216,7 @@ def test_trying_a_text_records_who_tried_and_never_the_text(app: Flask) -> None:
     # Changed nothing: no override, no setting event, the lexicon in force is the shipped one.
     assert stored(app) == {}
     assert events(app, "setting_changed", "setting_reset") == []
-    assert tuning.lexicon_value(in_force(app)[0]) == tuning.lexicon_value(SHIPPED[0])
+    assert lexicon_value(in_force(app)[0]) == lexicon_value(SHIPPED[0])
 
 
 def test_a_refused_trial_records_nothing(app: Flask) -> None:

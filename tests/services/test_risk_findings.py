@@ -20,6 +20,7 @@ from hotline.db.models import Conversation, Message, StaffUser
 from hotline.domain.delivery import Direction
 from hotline.domain.keywords import parse_keyword
 from hotline.domain.risk import Lexicon, Priority, assess, fingerprint, higher
+from hotline.domain.tuning import lexicon_value
 from hotline.services import tuning
 from hotline.services.erasure import PURGED, empty_content
 from tests.conftest import new_phone
@@ -135,7 +136,7 @@ def test_a_lexicon_changed_mid_conversation_reads_every_text_again(own_app: Flas
         text_in(app, phone, body)
     assert not any("storeroom" in r for r in conversation(app, phone).risk_reasons or [])
     supervisor = create_staff(app, "supervisor")
-    english = tuning.lexicon_value(lexicon("en"))
+    english = lexicon_value(lexicon("en"))
     english["weights"] = {**english["weights"], "storeroom": 35}
     change(app, supervisor, "lexicon_en", english)
 

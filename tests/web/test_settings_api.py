@@ -15,8 +15,8 @@ from hotline.catalogue import lexicon
 from hotline.db.models import Event, Message
 from hotline.domain.delivery import Direction
 from hotline.domain.risk import Priority
+from hotline.domain.tuning import lexicon_value
 from hotline.runtime import Runtime, build_runtime
-from hotline.services.tuning import lexicon_value
 from hotline.sms.sender import LocalSender
 from hotline.taskqueue import InProcessQueue
 from tests.conftest import new_phone, settings_for
