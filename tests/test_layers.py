@@ -96,9 +96,8 @@ def layer_of(name: str) -> int:
     for index, layer in enumerate(LAYERS):
         for prefix in layer:
             inside = prefix != ROOT_PACKAGE and name.startswith(prefix + ".")
-            if name == prefix or inside:
-                if best is None or len(prefix) > best[0]:
-                    best = (len(prefix), index)
+            if (name == prefix or inside) and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), index)
     if best is None:
         raise AssertionError(f"{name} is in no layer: add it to LAYERS")
     return best[1]
@@ -194,7 +193,7 @@ def test_a_cycle_is_reported() -> None:
 
 
 def test_a_module_outside_every_layer_is_reported() -> None:
-    with pytest.raises(AssertionError, match="hotline_extra.thing is in no layer"):
+    with pytest.raises(AssertionError, match=r"hotline_extra\.thing is in no layer"):
         layer_of("hotline_extra.thing")
 
 
