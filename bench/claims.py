@@ -21,10 +21,10 @@ from sqlalchemy import func, select, text
 
 from hotline import create_app, runtime_of
 from hotline.db.models import Conversation, Event
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.services.claims import do_take_next
 from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender
-from hotline.taskqueue import InProcessQueue
 from tests.support.scratch import scratch_database
 
 SEED = """

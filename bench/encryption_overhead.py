@@ -18,11 +18,11 @@ import _checkout  # noqa: F401  (puts the checkout on sys.path: tests.support)
 from cryptography.fernet import Fernet
 
 from hotline import create_app, runtime_of
+from hotline.infra.taskqueue import InProcessQueue
+from hotline.infra.vault import Vault
 from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender
 from hotline.sms.signature import sign
-from hotline.taskqueue import InProcessQueue
-from hotline.vault import Vault
 from tests.support.scratch import scratch_database
 
 TOKEN = "bench-token"

@@ -24,8 +24,8 @@ import redis
 from sqlalchemy import make_url
 from twilio.request_validator import RequestValidator
 
+from hotline.infra.vault import Vault
 from hotline.settings import Settings
-from hotline.vault import Vault
 
 QUEUE = "floor"  # not the hotline's queue: nothing consumes these
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'

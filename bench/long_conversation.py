@@ -24,14 +24,15 @@ import _checkout  # noqa: F401  (puts the checkout on sys.path: tests.support)
 from cryptography.fernet import Fernet
 from sqlalchemy import event, func, select
 
-from hotline import create_app, jobs, runtime_of
+from hotline import create_app, runtime_of
+from hotline.background import jobs
 from hotline.db.models import Message, Texter
 from hotline.domain.delivery import Direction
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.services.receive import store_inbound
 from hotline.settings import Mode, Settings
 from hotline.sms.inbound import InboundText
 from hotline.sms.sender import LocalSender
-from hotline.taskqueue import InProcessQueue
 from tests.support.scratch import scratch_database
 
 OPENING = ["hi", "yes", "yes", "I need to get out of where I work"]

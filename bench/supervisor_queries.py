@@ -22,10 +22,10 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from hotline import create_app, runtime_of
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.services.staff import do_create_staff
 from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender
-from hotline.taskqueue import InProcessQueue
 from tests.support.scratch import scratch_database
 
 SEED = """

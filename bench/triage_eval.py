@@ -41,10 +41,10 @@ from hotline.db.migrate import upgrade
 from hotline.db.models import Conversation, Texter
 from hotline.db.session import make_engine
 from hotline.domain.risk import Priority
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender
 from hotline.sms.signature import sign
-from hotline.taskqueue import InProcessQueue
 
 HERE = Path(__file__).parent / "triage_eval"
 SETS = {

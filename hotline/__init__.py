@@ -9,10 +9,13 @@ from typing import Any
 
 from flask import Flask
 
-from hotline.logs import configure_logging
+from hotline.background import jobs
+from hotline.devtools.simulated import SimulatedCarrier
+from hotline.infra.clock import SystemClock
+from hotline.infra.logs import configure_logging
+from hotline.infra.taskqueue import CeleryTaskQueue, InProcessQueue, TaskQueue
 from hotline.runtime import Runtime, build_runtime
 from hotline.settings import Mode, Settings
-from hotline.taskqueue import CeleryTaskQueue, InProcessQueue, TaskQueue
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -51,7 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     configure_logging()
 
     if settings.redis_url is not None:
-        from hotline.celery_app import celery_init_app
+        from hotline.background.celery_app import celery_init_app
 
         celery = celery_init_app(app, settings)
         tasks = tasks or CeleryTaskQueue(celery)
@@ -59,12 +62,26 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         in_process = InProcessQueue(start=True)
         atexit.register(in_process.stop)
         tasks = in_process
+    clock = clock or SystemClock()
+    if (
+        sender is None
+        and settings.mode in (Mode.DEMO, Mode.DEVELOPMENT)
+        and not settings.uses_twilio
+    ):
+        # The simulator's carrier: keeps texts for the simulator and reports their delivery.
+        sender = SimulatedCarrier(settings.twilio_auth_token or "", clock.now)
     runtime = build_runtime(settings, tasks=tasks, sender=sender, clock=clock, engine=engine)
+    jobs.attach(runtime)
     app.extensions["hotline"] = runtime
 
     from hotline import web
 
     web.init_app(app)
+    if settings.mode in (Mode.DEMO, Mode.DEVELOPMENT):
+        # The texting simulator exists only where no real texter can be: elsewhere, 404.
+        from hotline.devtools import simulator
+
+        app.register_blueprint(simulator.bp)
     from hotline import cli
 
     cli.init_app(app)

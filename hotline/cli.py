@@ -99,7 +99,7 @@ def users_create(email: str, role: str) -> None:
 def purge() -> None:
     """Erase what is past the retention period (HOTLINE_RETENTION_DAYS) and staff records
     past HOTLINE_STAFF_RECORD_DAYS, and print what was removed."""
-    from hotline import jobs
+    from hotline.background import jobs
 
     report = jobs.purge(current_app.extensions["hotline"])
     for line in report.lines():
@@ -122,7 +122,7 @@ def review() -> None:
 @with_appcontext
 def review_draw(week: datetime | None) -> None:
     """Draw a week's random sample of closed conversations for review. Drawing again adds none."""
-    from hotline import jobs
+    from hotline.background import jobs
     from hotline.domain.review import week_of
     from hotline.services.errors import Refusal
 
@@ -171,7 +171,7 @@ def rotate_keys(batch_size: int) -> None:
 )
 def demo(port: int, host: str, reset: bool, instance: Path | None) -> None:
     """Run the whole hotline on this machine: SQLite, tasks in-process, no Twilio."""
-    from hotline.demo import run_demo
+    from hotline.devtools.demo import run_demo
 
     try:
         run_demo(host=host, port=port, reset=reset, instance=instance)
@@ -188,7 +188,7 @@ def demo(port: int, host: str, reset: bool, instance: Path | None) -> None:
 @click.option("--wait", default=5.0, show_default=True, help="Seconds to wait for replies.")
 def simulate(text: str, from_number: str, url: str, wait: float) -> None:
     """Text the running demo hotline as a texter would, and print its replies."""
-    from hotline.simulator_client import simulate as send_simulated
+    from hotline.devtools.simulator_client import simulate as send_simulated
 
     send_simulated(text, from_number, url, wait)
 

@@ -1,42 +1,31 @@
 """The collaborators one process works with, built once from settings.
 
 The web app keeps its runtime in ``app.extensions["hotline"]``; the Celery worker reaches the
-same through the Flask app it is wired into. Building one opens no connection.
+same through the Flask app it is wired into. Building one opens no connection, and runs
+nothing: :func:`hotline.background.jobs.attach` makes its commits start their follow-up work,
+and the in-process queue run its jobs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline import jobs
-from hotline.clock import Clock, SystemClock
-from hotline.db import after_commit
 from hotline.db.session import make_engine, make_session_factory
-from hotline.live import LiveFeed, MemoryLiveFeed, RedisLiveFeed
+from hotline.infra.clock import Clock, SystemClock
+from hotline.infra.live import LiveFeed, MemoryLiveFeed, RedisLiveFeed
+from hotline.infra.taskqueue import TaskQueue
+from hotline.infra.vault import Vault
 from hotline.services.auth import AuthPolicy
 from hotline.services.send import Dispatcher, SendPolicy
 from hotline.services.triage import Triage
 from hotline.services.tuning import Tuned, Tuner
-from hotline.settings import Mode, Settings
+from hotline.settings import Settings
 from hotline.sms.sender import LocalSender, Sender, TwilioSender
-from hotline.sms.simulated import SimulatedCarrier
-from hotline.taskqueue import (
-    DRAW_REVIEWS,
-    FIRE_TIMERS,
-    PROCESS_INBOUND,
-    PURGE,
-    RELEASE_ABSENT,
-    SEND_MESSAGE,
-    SWEEP,
-    InProcessQueue,
-    TaskQueue,
-)
-from hotline.vault import Vault
 
 
 @dataclass
@@ -112,9 +101,6 @@ def make_sender(settings: Settings, clock: Clock) -> Sender:
             api_base=settings.twilio_api_base,
             timeout=settings.twilio_timeout_seconds,
         )
-    if settings.mode in (Mode.DEMO, Mode.DEVELOPMENT):
-        # The simulator's carrier: keeps texts for the simulator and reports their delivery.
-        return SimulatedCarrier(settings.twilio_auth_token or "", clock.now)
     return LocalSender(clock.now)
 
 
@@ -137,34 +123,4 @@ def build_runtime(
         clock=clock,
         tasks=tasks,
     )
-    after_commit.install(runtime.sessions, partial(jobs.follow_up, runtime))
-    if isinstance(tasks, InProcessQueue):
-        use_in_process_queue(runtime, tasks)
     return runtime
-
-
-def _none(_: object) -> None:
-    return None
-
-
-def use_in_process_queue(runtime: Runtime, queue: InProcessQueue) -> None:
-    """Make ``queue`` run this runtime's jobs, and hand all new work to it."""
-    queue.bind(
-        {
-            PROCESS_INBOUND: lambda message_id: jobs.process_inbound(runtime, message_id),
-            SEND_MESSAGE: lambda message_id: jobs.send_message(runtime, message_id),
-            SWEEP: lambda _: jobs.sweep(runtime),
-            FIRE_TIMERS: lambda _: jobs.fire_timers(runtime),
-            PURGE: lambda _: _none(jobs.purge(runtime)),
-            DRAW_REVIEWS: lambda _: _none(jobs.draw_reviews(runtime)),
-            RELEASE_ABSENT: lambda _: _none(jobs.release_absent(runtime)),
-        },
-        periodic={
-            SWEEP: float(runtime.settings.sweep_interval_seconds),
-            FIRE_TIMERS: runtime.settings.timer_tick_seconds,
-            PURGE: 3600.0,
-            DRAW_REVIEWS: 3600.0,
-            RELEASE_ABSENT: runtime.settings.timer_tick_seconds,
-        },
-    )
-    runtime.tasks = queue

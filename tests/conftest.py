@@ -31,9 +31,9 @@ from sqlalchemy import Engine, create_engine, text
 from hotline import create_app
 from hotline.db.migrate import upgrade
 from hotline.db.session import make_engine
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender
-from hotline.taskqueue import InProcessQueue
 from tests.fakes import FakeClock
 
 CI = os.environ.get("CI", "").lower() == "true"

@@ -12,8 +12,8 @@ from flask.testing import FlaskClient
 
 from hotline import runtime_of
 from hotline.db.models import StaffUser
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.sms.sender import LocalSender
-from hotline.taskqueue import InProcessQueue
 from tests.conftest import new_phone
 from tests.fakes import FakeClock
 from tests.helpers import post_signed, sms_form

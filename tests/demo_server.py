@@ -12,9 +12,9 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from hotline import create_app, runtime_of
+from hotline.devtools.simulated import SimulatedCarrier
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.settings import Mode, Settings
-from hotline.sms.simulated import SimulatedCarrier
-from hotline.taskqueue import InProcessQueue
 from tests.conftest import TEST_AUTH_TOKEN, TEST_DATA_KEY, TEST_HASH_KEY
 from tests.support.stack import free_port
 

@@ -10,7 +10,7 @@ import kombu
 import pytest
 import redis
 
-from hotline.celery_app import _survive_broker_loss_with_tasks_in_hand
+from hotline.background.celery_app import _survive_broker_loss_with_tasks_in_hand
 from tests.conftest import REDIS_URL
 
 pytestmark = pytest.mark.redis

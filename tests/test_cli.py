@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from hotline.cli import cli
 from hotline.db.models import StaffUser
 from hotline.db.session import make_engine
+from hotline.infra.vault import Vault
 from hotline.services.privacy import PurgeReport
-from hotline.vault import Vault
 
 
 @pytest.fixture

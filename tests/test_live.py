@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from hotline.live import MemoryLiveFeed, RedisLiveFeed, conversation_topic
+from hotline.infra.live import MemoryLiveFeed, RedisLiveFeed, conversation_topic
 from tests.conftest import REDIS_URL
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hotline.logs import REDACTED, RedactingFormatter, configure_logging, redact
+from hotline.infra.logs import REDACTED, RedactingFormatter, configure_logging, redact
 
 PHONE = "+15551234567"
 DIGITS = re.compile(r"\d{3}\D?\d{4}")  # what is left of any phone-shaped run
@@ -78,7 +78,7 @@ def test_redact_removes_every_number_in_a_line() -> None:
     "text",
     [
         "2026-11-23 09:45:12",
-        "2026-11-23 09:45:12,123 INFO hotline.jobs: sweep",
+        "2026-11-23 09:45:12,123 INFO hotline.background.jobs: sweep",
         "2026-11-23T09:45:12+01:00",
         "2026-11-23T09:45:12.123456Z",
         "conversation 12345 claimed by advocate 7",

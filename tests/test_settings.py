@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from hotline.infra.vault import Vault
 from hotline.settings import VARIABLES, Mode, Settings, SettingsError
-from hotline.vault import Vault
 
 KEY_NEW = Fernet.generate_key().decode()
 KEY_OLD = Fernet.generate_key().decode()

@@ -9,7 +9,7 @@ import pytest
 import redis
 from celery import Celery
 
-from hotline.taskqueue import CeleryTaskQueue, HandOffError, InProcessQueue
+from hotline.infra.taskqueue import CeleryTaskQueue, HandOffError, InProcessQueue
 from tests.support.stack import free_port
 
 

@@ -10,7 +10,7 @@ import traceback
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from hotline.vault import Vault, VaultError
+from hotline.infra.vault import Vault, VaultError
 
 OLD = Fernet.generate_key().decode()
 NEW = Fernet.generate_key().decode()

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from hotline import jobs, runtime_of
+from hotline import runtime_of
+from hotline.background import jobs
 from hotline.db.models import Availability, Conversation, StaffUser
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.services.claims import do_claim, do_close
 from hotline.services.outbox import queue_text
 from hotline.services.receive import find_or_add_texter
 from hotline.sms.sender import LocalSender
-from hotline.taskqueue import InProcessQueue
 from tests.conftest import new_phone
 from tests.fakes import FakeClock
 from tests.helpers import conversations_of, post_signed, sms_form

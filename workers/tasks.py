@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers that take ids and call the jobs in :mod:`hotline.jobs`."""
+"""Celery tasks: thin wrappers that take ids and call the jobs in :mod:`hotline.background.jobs`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from celery import shared_task
 from flask import current_app
 from sqlalchemy.exc import OperationalError
 
-from hotline import jobs
-from hotline.runtime import Runtime
-from hotline.taskqueue import (
+from hotline.background import jobs
+from hotline.infra.taskqueue import (
     DRAW_REVIEWS,
     FIRE_TIMERS,
     PROCESS_INBOUND,
@@ -19,6 +18,7 @@ from hotline.taskqueue import (
     SEND_MESSAGE,
     SWEEP,
 )
+from hotline.runtime import Runtime
 
 
 def _runtime() -> Runtime:

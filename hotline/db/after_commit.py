@@ -3,11 +3,12 @@
 A service that stores a reply to send, or changes what a console shows, says so here, on the
 session it works in: :func:`send`, :func:`changed`, :func:`queue_changed`. When that
 transaction commits, everything it registered is run once, from one place: the runner its
-session factory was given (:func:`install`; the runtime's is :func:`hotline.jobs.follow_up`).
-It runs after the connection has gone back to the pool, so it may open transactions of its own.
-A transaction that rolls back runs nothing: what it registered goes with it. So no caller has
-to remember to hand work over, and nothing is handed over for rows that were never written
-(as Warehouse's after-commit tasks and Zulip's ``send_event_on_commit`` do).
+session factory was given (:func:`install`; the runtime's is
+:func:`hotline.background.jobs.follow_up`). It runs after the connection has gone back to the
+pool, so it may open transactions of its own. A transaction that rolls back runs nothing: what
+it registered goes with it. So no caller has to remember to hand work over, and nothing is
+handed over for rows that were never written (as Warehouse's after-commit tasks and Zulip's
+``send_event_on_commit`` do).
 
 Savepoints are refused: what a rolled-back savepoint registered would otherwise outlive it, and
 the hotline has no use for them.

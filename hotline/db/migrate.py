@@ -13,7 +13,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 from hotline.db.grants import check_app_role, grant_app_role
-from hotline.vault import Vault
+from hotline.infra.vault import Vault
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

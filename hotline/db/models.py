@@ -1,7 +1,7 @@
 """The hotline's tables.
 
 Nothing here holds a phone number or a text in clear: ``*_ciphertext`` columns are Fernet
-tokens made by :class:`hotline.vault.Vault`, and ``phone_hash`` is its keyed hash.
+tokens made by :class:`hotline.infra.vault.Vault`, and ``phone_hash`` is its keyed hash.
 """
 
 from __future__ import annotations

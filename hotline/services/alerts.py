@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from hotline.db import after_commit
 from hotline.db.models import Conversation, Event, EventDetail, Message, StaffUser, Texter
 from hotline.domain.phone import mask
+from hotline.infra.vault import Vault, VaultError
 from hotline.services import events
 from hotline.services.console import VIEW_AUDIT_EVERY
 from hotline.services.errors import Conflict, NotFound
-from hotline.vault import Vault, VaultError
 
 # What the board lists: alerts of the last week that nobody acknowledged, newest first.
 ALERT_WINDOW = timedelta(days=7)

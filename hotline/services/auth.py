@@ -22,11 +22,11 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from hotline.db.models import SignInAttempt, StaffRole, StaffSession, StaffUser
+from hotline.infra.vault import Vault
 from hotline.services import events
 from hotline.services.second_factor import accept_sign_in_code
 from hotline.services.staff import verify_password
 from hotline.settings import Settings
-from hotline.vault import Vault
 
 GENERIC_REFUSAL = "wrong email or password"
 TOO_MANY_FAILURES = "too many failed sign-ins: wait a few minutes, then try again"

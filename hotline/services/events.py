@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hotline.db.models import Event, EventDetail
-from hotline.vault import Vault, VaultError
+from hotline.infra.vault import Vault, VaultError
 
 
 def record(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from hotline.db import after_commit
 from hotline.db.models import Conversation, Message
 from hotline.domain.delivery import DeliveryStatus, Direction
-from hotline.vault import Vault
+from hotline.infra.vault import Vault
 
 
 def queue_text(

@@ -31,10 +31,10 @@ from hotline.db.session import lock_texter
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.triage import Event as TriageEvent
 from hotline.domain.triage import On, State
+from hotline.infra.vault import Vault
 from hotline.services import events
 from hotline.services.erasure import PURGED, empty_content, erase_texter_content, forget_texter
 from hotline.services.triage import Triage
-from hotline.vault import Vault
 
 
 def encrypted_columns() -> list[tuple[Column[Any], Column[Any]]]:

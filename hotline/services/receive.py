@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from hotline.db.models import Message, OptedOutNumber, Texter
 from hotline.domain.delivery import DeliveryStatus, Direction
+from hotline.infra.vault import Vault
 from hotline.sms.inbound import InboundText
-from hotline.vault import Vault
 
 
 @dataclass(frozen=True)

@@ -38,9 +38,9 @@ from hotline.domain.review import (
     validate_scores,
     week_bounds,
 )
+from hotline.infra.vault import Vault
 from hotline.services import events
 from hotline.services.errors import Conflict, InvalidInput, NotFound
-from hotline.vault import Vault
 
 # A week is drawn this long after it ended, so a conversation closed in its last second has
 # surely committed by then.

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from hotline.db.models import RecoveryCode, StaffUser
 from hotline.domain import totp
+from hotline.infra.vault import Vault
 from hotline.services import events
-from hotline.vault import Vault
 
 RECOVERY_CODES = 10
 RECOVERY_CODE_LENGTH = 10  # about 49 bits each, from the alphabet below

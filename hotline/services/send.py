@@ -28,10 +28,11 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.clock import Clock
 from hotline.db.models import Message, Texter
 from hotline.db.session import lock_texter_of
 from hotline.domain.delivery import DeliveryStatus, Direction, advances
+from hotline.infra.clock import Clock
+from hotline.infra.vault import Vault
 from hotline.services import events
 from hotline.sms.sender import (
     OPTED_OUT_ERROR,
@@ -42,7 +43,6 @@ from hotline.sms.sender import (
     RetryableSendError,
     Sender,
 )
-from hotline.vault import Vault
 
 log = logging.getLogger(__name__)
 

@@ -41,13 +41,13 @@ from hotline.domain.risk import (
 )
 from hotline.domain.triage import Action, On, Op, Snapshot, step
 from hotline.domain.triage import Event as TriageEvent
+from hotline.infra.vault import Vault
 from hotline.services import events, waiting
 from hotline.services.erasure import empty_event_details, erase_texter_content
 from hotline.services.outbox import queue_text
 from hotline.services.queue import WAITING, queue_position
 from hotline.services.staffing import HoursPolicy
 from hotline.settings import Settings
-from hotline.vault import Vault
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,11 @@ from hotline.domain.tuning import (
     lexicon_value,
     tuned_lexicon,
 )
+from hotline.infra.vault import Vault
 from hotline.services import events
 from hotline.services.errors import InvalidInput, NotFound
 from hotline.services.triage import Triage, TriagePolicy
 from hotline.settings import Settings
-from hotline.vault import Vault
 
 log = logging.getLogger(__name__)
 

@@ -28,11 +28,11 @@ from sqlalchemy.orm import Session
 
 from hotline.db.models import SignInAttempt, StaffUser
 from hotline.domain import totp
+from hotline.infra.vault import Vault
 from hotline.services import events
 from hotline.services.auth import AuthPolicy, Refused, end_all_sessions, hash_email
 from hotline.services.second_factor import new_recovery_codes
 from hotline.services.staff import MAX_PASSWORD_LENGTH, verify_password
-from hotline.vault import Vault
 
 WRONG_CODE = "that code is not right, or was used already: enter the next code your app shows"
 REAUTH_NEEDED = "enter your current two-factor code or your password to change two-factor"

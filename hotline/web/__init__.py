@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, redirect, url_for
 
 from hotline.runtime import Runtime
-from hotline.settings import Mode
 
 
 def runtime() -> Runtime:
@@ -40,11 +39,6 @@ def init_app(app: Flask) -> None:
     from hotline.web import password
 
     app.register_blueprint(password.bp)
-    if runtime_of_app(app).settings.mode in (Mode.DEMO, Mode.DEVELOPMENT):
-        # The texting simulator exists only where no real texter can be: elsewhere, 404.
-        from hotline.web import simulator
-
-        app.register_blueprint(simulator.bp)
     security.init_app(app)
     refusals.init_app(app)
     from hotline.web import throttle

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, render_template, request
 
-from hotline.live import QUEUE, conversation_topic
+from hotline.infra.live import QUEUE, conversation_topic
 from hotline.services import presence
 from hotline.services.console import Console, do_erase_texter, do_reveal_number
 from hotline.services.errors import Conflict, InvalidInput

@@ -14,12 +14,12 @@ from flask import Blueprint, Response, abort, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 
-from hotline.live import conversation_topic
+from hotline.infra.live import conversation_topic
+from hotline.infra.taskqueue import HandOffError
 from hotline.services.receive import store_inbound
 from hotline.services.status import apply_status
 from hotline.sms.inbound import InvalidRequest, parse_inbound, parse_status
 from hotline.sms.signature import is_valid, webhook_url
-from hotline.taskqueue import HandOffError
 from hotline.web import runtime
 
 log = logging.getLogger(__name__)

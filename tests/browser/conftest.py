@@ -30,10 +30,10 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from hotline import create_app, runtime_of
 from hotline.db.migrate import upgrade
 from hotline.db.models import QuickReply, Referral
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.services.staff import do_create_staff
 from hotline.settings import Mode, Settings
 from hotline.sms.signature import sign
-from hotline.taskqueue import InProcessQueue
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_DATA_KEY, new_phone, unavailable
 from tests.helpers import sms_form
 from tests.support.fake_twilio import FakeMessage, FakeTwilio

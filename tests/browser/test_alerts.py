@@ -16,7 +16,7 @@ from hotline.db.models import Conversation, Event, Message
 from hotline.db.models import Texter as TexterRow
 from hotline.domain.delivery import Direction
 from hotline.domain.phone import mask
-from hotline.live import conversation_topic
+from hotline.infra.live import conversation_topic
 from hotline.services import events
 from tests.browser.axe import violations
 from tests.browser.conftest import REPLY_TIMEOUT, Console, Hotline, Texter

@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from hotline import jobs, runtime_of
+from hotline import runtime_of
+from hotline.background import jobs
 from hotline.db.models import Conversation, Event, QualityReview
 from hotline.domain.review import week_of
 from tests.browser.conftest import Console, Hotline

@@ -13,14 +13,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from hotline import jobs, runtime_of
+from hotline import runtime_of
+from hotline.background import jobs
 from hotline.db import after_commit
 from hotline.db.models import Message, StaffUser
 from hotline.domain.delivery import Direction
-from hotline.live import QUEUE, conversation_topic
+from hotline.infra.live import QUEUE, conversation_topic
+from hotline.infra.taskqueue import SEND_MESSAGE, InProcessQueue
 from hotline.runtime import Runtime
 from hotline.services.console import Console
-from hotline.taskqueue import SEND_MESSAGE, InProcessQueue
 from tests.conftest import new_phone
 from tests.helpers import messages_of, post_signed, sms_form
 from tests.texting import advocate, claim, conversation, run, sent_to, text_in
@@ -171,7 +172,7 @@ def test_follow_up_work_that_fails_leaves_the_commit_standing(
         raise ConnectionError("redis went away")
 
     monkeypatch.setattr(runtime.live, "bump", broken)
-    with caplog.at_level(logging.WARNING, logger="hotline.jobs"):
+    with caplog.at_level(logging.WARNING, logger="hotline.background.jobs"):
         message_id = advocate_reply(runtime, (advocate_id, conversation_id), "still stored")
 
     assert [m.id for m in messages_of(app, phone)].count(message_id) == 1

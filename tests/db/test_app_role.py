@@ -27,9 +27,9 @@ from sqlalchemy.exc import DBAPIError
 from hotline import runtime_of
 from hotline.cli import cli
 from hotline.db.models import Conversation, Event
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.services import events
 from hotline.settings import Settings, SettingsError
-from hotline.taskqueue import InProcessQueue
 from tests.conftest import PostgresServer, new_phone
 from tests.helpers import post_signed, sms_form
 

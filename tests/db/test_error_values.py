@@ -1,10 +1,10 @@
 """A failing statement never puts the values it carried into a log line or an exception's text.
 
 The engine is the app's own (built by ``create_app`` through ``make_engine``), the failure runs
-in a real request, and is logged through the app's logging set-up (``hotline.logs``) as it would
-be in production: by Flask with its traceback (a 500), or in one line (a unique violation, which
-is a request that lost a race: 409, see ``hotline.web.refusals``). What a person typed (here a
-recognisable marker) must not be in that log.
+in a real request, and is logged through the app's logging set-up (``hotline.infra.logs``) as
+it would be in production: by Flask with its traceback (a 500), or in one line (a unique
+violation, which is a request that lost a race: 409, see ``hotline.web.refusals``). What a
+person typed (here a recognisable marker) must not be in that log.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from hotline import runtime_of
 from hotline.db.models import StaffRole, StaffUser
-from hotline.logs import RedactingFormatter, configure_logging
+from hotline.infra.logs import RedactingFormatter, configure_logging
 
 MARKER = "kestrel-marker-q"  # what a person typed; no digits, so no redaction hides it
 

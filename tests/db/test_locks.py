@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from hotline.db.models import Message
 from hotline.db.session import lock_texter
+from hotline.infra.vault import Vault
 from hotline.services.receive import find_or_add_texter, store_inbound
 from hotline.sms.inbound import InboundText
-from hotline.vault import Vault
 from tests.conftest import TEST_DATA_KEY, TEST_HASH_KEY, new_phone, new_sid
 
 pytestmark = pytest.mark.postgres

@@ -19,7 +19,7 @@ from hotline.db.migrate import alembic_config
 from hotline.db.models import Base, Event
 from hotline.db.session import make_engine
 from hotline.db.types import UTCDateTime
-from hotline.vault import Vault
+from hotline.infra.vault import Vault
 from tests.conftest import TEST_DATA_KEY
 
 

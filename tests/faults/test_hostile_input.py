@@ -39,10 +39,10 @@ from werkzeug.test import EnvironBuilder, TestResponse
 from hotline import runtime_of
 from hotline.db.models import Message, Texter
 from hotline.domain.delivery import DeliveryStatus, Direction, rank
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.sms.inbound import parse_inbound
 from hotline.sms.sender import LocalSender
 from hotline.sms.signature import sign
-from hotline.taskqueue import InProcessQueue
 from tests.conftest import (
     POSTGRES_ADMIN_URL,
     TEST_ACCOUNT_SID,

@@ -34,8 +34,8 @@ from sqlalchemy import func, select
 from hotline.db.models import Conversation, ConversationStatus, Event, Message
 from hotline.db.session import make_engine
 from hotline.domain.delivery import DeliveryStatus, Direction
+from hotline.infra.vault import Vault
 from hotline.settings import Settings
-from hotline.vault import Vault
 from tests.conftest import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,

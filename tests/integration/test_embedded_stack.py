@@ -14,9 +14,9 @@ from werkzeug.serving import make_server
 from hotline import create_app, runtime_of
 from hotline.db.migrate import upgrade
 from hotline.domain.delivery import DeliveryStatus, Direction
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.settings import Mode, Settings
 from hotline.sms.signature import sign
-from hotline.taskqueue import InProcessQueue
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TEST_DATA_KEY, new_phone
 from tests.helpers import messages_of, sms_form
 from tests.support.fake_twilio import FakeTwilio

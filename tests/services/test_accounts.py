@@ -22,7 +22,7 @@ from hotline.db.models import (
     StaffUser,
 )
 from hotline.domain.triage import State
-from hotline.live import QUEUE, conversation_topic
+from hotline.infra.live import QUEUE, conversation_topic
 from hotline.services import accounts
 from hotline.services.accounts import AccountError, Conflict, NoSuchAccount, NotAllowed
 from hotline.services.auth import Refused, SignedIn, do_sign_in, load_session

@@ -17,7 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from hotline import jobs, runtime_of
+from hotline import runtime_of
+from hotline.background import jobs
 from hotline.db.models import (
     Conversation,
     Event,

@@ -12,11 +12,12 @@ import pytest
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 
-from hotline import jobs, runtime_of
+from hotline import runtime_of
+from hotline.background import jobs
 from hotline.db.models import Message
 from hotline.domain.delivery import DeliveryStatus, Direction
+from hotline.infra.taskqueue import PROCESS_INBOUND, SEND_MESSAGE, InProcessQueue
 from hotline.sms.sender import Accepted, LocalSender, OutboundText, RetryableSendError
-from hotline.taskqueue import PROCESS_INBOUND, SEND_MESSAGE, InProcessQueue
 from tests.conftest import new_phone
 from tests.helpers import bodies, messages_of, post_signed, sms_form
 

@@ -15,7 +15,9 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline import jobs, runtime_of
+from hotline import runtime_of
+from hotline.background import jobs
+from hotline.background.jobs import use_in_process_queue
 from hotline.db import after_commit
 from hotline.db.models import (
     Conversation,
@@ -26,12 +28,11 @@ from hotline.db.models import (
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.risk import Priority
 from hotline.domain.triage import State
-from hotline.runtime import use_in_process_queue
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.services.claims import ClaimError, do_claim, do_close, do_return_to_queue, do_take_next
 from hotline.services.outbox import queue_text
 from hotline.services.process import current_conversation, process_pending
 from hotline.sms.sender import LocalSender
-from hotline.taskqueue import InProcessQueue
 from tests.conftest import new_phone
 from tests.fakes import FakeClock
 from tests.helpers import (

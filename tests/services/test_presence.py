@@ -19,7 +19,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from hotline import jobs, runtime_of
+from hotline import runtime_of
+from hotline.background import jobs
 from hotline.db.models import Availability, Conversation, Event, StaffSession, StaffUser
 from hotline.domain.triage import State
 from hotline.services.presence import WRITE_EVERY

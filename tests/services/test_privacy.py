@@ -10,14 +10,15 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import select
 
-from hotline import jobs, runtime_of
+from hotline import runtime_of
+from hotline.background import jobs
 from hotline.db.models import Conversation, Event, Message, Note, OptedOutNumber, Texter
 from hotline.domain.delivery import DeliveryStatus
 from hotline.domain.triage import State
+from hotline.infra.vault import Vault, VaultError
 from hotline.services.privacy import erase_texter, purge_expired, rotate_keys
 from hotline.services.process import process_pending
 from hotline.sms.sender import LocalSender
-from hotline.vault import Vault, VaultError
 from tests.conftest import TEST_DATA_KEY, new_phone
 from tests.fakes import FakeClock
 from tests.helpers import dump, post_signed, sms_form, texter_of

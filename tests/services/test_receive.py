@@ -15,9 +15,9 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import Message, Texter
+from hotline.infra.vault import Vault
 from hotline.services.receive import store_inbound
 from hotline.sms.inbound import InboundText
-from hotline.vault import Vault
 from tests.conftest import TEST_DATA_KEY, TEST_HASH_KEY, new_phone, new_sid
 
 pytestmark = pytest.mark.postgres

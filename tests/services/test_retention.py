@@ -13,7 +13,8 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import func, select
 
-from hotline import jobs, runtime_of
+from hotline import runtime_of
+from hotline.background import jobs
 from hotline.db.content import columns
 from hotline.db.models import (
     Base,
@@ -27,10 +28,10 @@ from hotline.db.models import (
     StaffUser,
     Texter,
 )
+from hotline.infra.vault import Vault
 from hotline.services import events
 from hotline.services.privacy import encrypted_columns, rotate_keys
 from hotline.sms.sender import LocalSender
-from hotline.vault import Vault
 from tests.conftest import TEST_DATA_KEY, new_phone
 from tests.erasure import (
     MARKERS,

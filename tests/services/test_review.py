@@ -21,7 +21,8 @@ from flask import Flask
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from hotline import jobs, runtime_of
+from hotline import runtime_of
+from hotline.background import jobs
 from hotline.cli import cli
 from hotline.db.models import (
     Conversation,
@@ -41,6 +42,8 @@ from hotline.domain.review import (
     validate_scores,
 )
 from hotline.domain.triage import State
+from hotline.infra.taskqueue import DRAW_REVIEWS, InProcessQueue
+from hotline.infra.vault import Vault
 from hotline.services.errors import Conflict, InvalidInput
 from hotline.services.privacy import erase_texter, purge_expired, rotate_keys
 from hotline.services.receive import find_or_add_texter
@@ -55,8 +58,6 @@ from hotline.services.review import (
 )
 from hotline.services.staff import do_create_staff
 from hotline.settings import Settings, SettingsError
-from hotline.taskqueue import DRAW_REVIEWS, InProcessQueue
-from hotline.vault import Vault
 from tests.conftest import TEST_DATA_KEY, new_phone
 from tests.fakes import FakeClock
 

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from hotline import create_app, runtime_of
 from hotline.db.models import SignInAttempt, StaffUser
 from hotline.db.session import make_engine
+from hotline.infra.taskqueue import InProcessQueue
+from hotline.infra.vault import Vault
 from hotline.services import auth
 from hotline.services.auth import (
     GENERIC_REFUSAL,
@@ -29,8 +31,6 @@ from hotline.services.auth import (
     hash_email,
 )
 from hotline.sms.sender import LocalSender
-from hotline.taskqueue import InProcessQueue
-from hotline.vault import Vault
 from tests.conftest import settings_for
 from tests.fakes import FakeClock
 from tests.signing_in import (

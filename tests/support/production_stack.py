@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from hotline.db.models import Message, Texter
 from hotline.db.session import make_engine
 from hotline.domain.delivery import DeliveryStatus, Direction
+from hotline.infra.vault import Vault
 from hotline.settings import Settings
 from hotline.sms.signature import sign
-from hotline.vault import Vault
 from tests.conftest import (
     TEST_ACCOUNT_SID,
     TEST_AUTH_TOKEN,

@@ -13,9 +13,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from hotline import jobs, runtime_of
+from hotline import runtime_of
+from hotline.background import jobs
 from hotline.db.models import Event
-from hotline.taskqueue import InProcessQueue
+from hotline.infra.taskqueue import InProcessQueue
 from tests.conftest import new_phone
 from tests.fakes import FakeClock
 from tests.helpers import (

@@ -13,10 +13,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from hotline import jobs, runtime_of
+from hotline import runtime_of
+from hotline.background import jobs
 from hotline.db.models import Conversation, StaffSession, StaffUser
 from hotline.domain.triage import State
-from hotline.taskqueue import InProcessQueue
+from hotline.infra.taskqueue import InProcessQueue
 from tests.conftest import new_phone
 from tests.fakes import FakeClock
 from tests.helpers import create_staff, post_signed, sign_in_client, sms_form

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 
 from hotline import runtime_of
-from hotline.logs import configure_logging
-from hotline.taskqueue import InProcessQueue
+from hotline.infra.logs import configure_logging
+from hotline.infra.taskqueue import InProcessQueue
 from tests.conftest import new_phone
 from tests.helpers import post_signed, sms_form
 

@@ -10,7 +10,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from hotline import jobs, runtime_of
+from hotline import runtime_of
+from hotline.background import jobs
 from hotline.db.models import Event, QualityReview, StaffUser
 from tests.console_client import available, post, queued_texter, run, sign_in, staff
 from tests.fakes import FakeClock

@@ -10,15 +10,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from hotline import jobs, runtime_of
+from hotline import runtime_of
+from hotline.background import jobs
 from hotline.catalogue import lexicon
 from hotline.db.models import Event, Message
 from hotline.domain.delivery import Direction
 from hotline.domain.risk import Priority
 from hotline.domain.tuning import lexicon_value
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.runtime import Runtime, build_runtime
 from hotline.sms.sender import LocalSender
-from hotline.taskqueue import InProcessQueue
 from tests.conftest import new_phone, settings_for
 from tests.console_client import available, post, queued_texter, sign_in, staff
 from tests.fakes import FakeClock
@@ -320,6 +321,7 @@ def worker(isolated_database_url: str, clock: FakeClock) -> Iterator[Runtime]:
         sender=LocalSender(clock.now),
         clock=clock,
     )
+    jobs.attach(runtime)
     yield runtime
     runtime.engine.dispose()
 

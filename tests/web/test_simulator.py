@@ -22,12 +22,12 @@ from werkzeug.wrappers import Request, Response
 
 from hotline import create_app, runtime_of
 from hotline.catalogue import render
+from hotline.devtools.simulated import SimulatedCarrier
 from hotline.domain.delivery import DeliveryStatus, Direction
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender, OutboundText
 from hotline.sms.signature import is_valid
-from hotline.sms.simulated import SimulatedCarrier
-from hotline.taskqueue import InProcessQueue
 from tests.conftest import TEST_AUTH_TOKEN, TEST_DATA_KEY, TEST_HASH_KEY, new_phone
 from tests.demo_server import Served, serve_demo
 from tests.helpers import bodies, messages_of

@@ -13,12 +13,12 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from hotline import runtime_of
+from hotline.background.jobs import use_in_process_queue
 from hotline.db.models import Message, Texter
 from hotline.domain.delivery import DeliveryStatus, Direction
-from hotline.runtime import use_in_process_queue
+from hotline.infra.taskqueue import PROCESS_INBOUND, CeleryTaskQueue, InProcessQueue
 from hotline.sms.inbound import CUT_MARKER
 from hotline.sms.signature import sign
-from hotline.taskqueue import PROCESS_INBOUND, CeleryTaskQueue, InProcessQueue
 from tests.conftest import TEST_PUBLIC_URL, new_phone, new_sid
 from tests.helpers import bodies, messages_of, post_signed, sms_form, texter_of
 from tests.support.stack import free_port
@@ -254,7 +254,7 @@ def test_broker_down_still_stores_and_answers_fast_then_sweep_hands_over(
     assert message.processed_at is None
 
     # The broker is back: the sweep finds the stranded text and hands it over once.
-    from hotline import jobs
+    from hotline.background import jobs
 
     recovered = InProcessQueue(start=False)
     runtime = runtime_of(app)

@@ -13,10 +13,10 @@ from werkzeug.serving import run_simple
 from hotline import create_app, runtime_of
 from hotline.db.migrate import upgrade
 from hotline.db.models import QuickReply, Referral, StaffUser
+from hotline.infra.taskqueue import InProcessQueue
 from hotline.runtime import Runtime
 from hotline.services.staff import do_create_staff
 from hotline.settings import Mode, Settings
-from hotline.taskqueue import InProcessQueue
 
 DEMO_STAFF = (("advocate@demo.hotline", "advocate"), ("supervisor@demo.hotline", "supervisor"))
 

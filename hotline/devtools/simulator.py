@@ -4,7 +4,7 @@ Each simulated phone lives in this process, known to the page by a small id: its
 only inside JSON bodies, never in a URL. A text from a phone goes, from the server, to the
 hotline's real ``/twilio/sms`` over HTTP, signed as Twilio signs it, so it takes exactly the path
 a real text takes. The hotline's replies are read back from the
-:class:`~hotline.sms.simulated.SimulatedCarrier` that "sent" them, with the delivery status it
+:class:`~hotline.devtools.simulated.SimulatedCarrier` that "sent" them, with the delivery status it
 reported.
 
 The JSON API's state-changing requests need the per-process token the page carries in its
@@ -28,16 +28,16 @@ import requests
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask.blueprints import BlueprintSetupState
 
-from hotline.domain.phone import InvalidPhoneNumber, normalise
-from hotline.domain.segments import count_segments
-from hotline.services.errors import Conflict, InvalidInput, NotFound
-from hotline.sms.signature import sign
-from hotline.sms.simulated import (
+from hotline.devtools.simulated import (
     API_VERSION,
     SIMULATED_ACCOUNT_SID,
     SIMULATED_SHORT_CODE,
     SimulatedCarrier,
 )
+from hotline.domain.phone import InvalidPhoneNumber, normalise
+from hotline.domain.segments import count_segments
+from hotline.services.errors import Conflict, InvalidInput, NotFound
+from hotline.sms.signature import sign
 from hotline.web import runtime
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")

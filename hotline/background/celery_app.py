@@ -8,8 +8,8 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
+from hotline.infra.taskqueue import DRAW_REVIEWS, FIRE_TIMERS, PURGE, RELEASE_ABSENT, SWEEP
 from hotline.settings import Settings
-from hotline.taskqueue import DRAW_REVIEWS, FIRE_TIMERS, PURGE, RELEASE_ABSENT, SWEEP
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,23 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from functools import partial
 
 from hotline.db import after_commit
 from hotline.db.after_commit import Effects
-from hotline.live import QUEUE, conversation_topic
+from hotline.infra.live import QUEUE, conversation_topic
+from hotline.infra.taskqueue import (
+    DRAW_REVIEWS,
+    FIRE_TIMERS,
+    PROCESS_INBOUND,
+    PURGE,
+    RELEASE_ABSENT,
+    SEND_MESSAGE,
+    SWEEP,
+    HandOffError,
+    InProcessQueue,
+)
+from hotline.runtime import Runtime
 from hotline.services.presence import absent_staff, do_release_absent
 from hotline.services.privacy import PurgeReport, finish_erasures, purge_expired
 from hotline.services.process import process_pending
@@ -20,10 +32,6 @@ from hotline.services.review import Draw, default_week, draw_week
 from hotline.services.send import SendResult
 from hotline.services.sweep import find_stranded
 from hotline.services.timers import due_timers, fire_timer
-from hotline.taskqueue import HandOffError
-
-if TYPE_CHECKING:
-    from hotline.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -202,3 +210,38 @@ def hand_over_send(runtime: Runtime, message_id: int, delay: float = 0.0) -> Non
         runtime.tasks.send_message(message_id, delay)
     except HandOffError as exc:
         log.warning("reply %s stored but not handed over (%s); the sweep will", message_id, exc)
+
+
+def attach(runtime: Runtime) -> None:
+    """Make ``runtime`` work: what its transactions register runs once they commit
+    (:func:`follow_up`), and an in-process task queue runs these jobs."""
+    after_commit.install(runtime.sessions, partial(follow_up, runtime))
+    if isinstance(runtime.tasks, InProcessQueue):
+        use_in_process_queue(runtime, runtime.tasks)
+
+
+def _none(_: object) -> None:
+    return None
+
+
+def use_in_process_queue(runtime: Runtime, queue: InProcessQueue) -> None:
+    """Make ``queue`` run this runtime's jobs, and hand all new work to it."""
+    queue.bind(
+        {
+            PROCESS_INBOUND: lambda message_id: process_inbound(runtime, message_id),
+            SEND_MESSAGE: lambda message_id: send_message(runtime, message_id),
+            SWEEP: lambda _: sweep(runtime),
+            FIRE_TIMERS: lambda _: fire_timers(runtime),
+            PURGE: lambda _: _none(purge(runtime)),
+            DRAW_REVIEWS: lambda _: _none(draw_reviews(runtime)),
+            RELEASE_ABSENT: lambda _: _none(release_absent(runtime)),
+        },
+        periodic={
+            SWEEP: float(runtime.settings.sweep_interval_seconds),
+            FIRE_TIMERS: runtime.settings.timer_tick_seconds,
+            PURGE: 3600.0,
+            DRAW_REVIEWS: 3600.0,
+            RELEASE_ABSENT: runtime.settings.timer_tick_seconds,
+        },
+    )
+    runtime.tasks = queue

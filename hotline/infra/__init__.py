@@ -1,0 +1,2 @@
+"""Infrastructure under the services: the clock, the vault, logging, the live feed, the task
+queue."""
