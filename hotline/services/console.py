@@ -38,7 +38,7 @@ from hotline.domain.phone import mask
 from hotline.domain.risk import Priority
 from hotline.domain.segments import count_segments
 from hotline.domain.triage import State
-from hotline.services import events, presence
+from hotline.services import directory, events, presence
 from hotline.services.answers import IsoTime, JsonObject, iso_time, iso_time_or_none
 from hotline.services.claims import do_claim, do_close, do_return_to_queue, do_take_next
 from hotline.services.errors import Conflict, NotFound, Refusal
@@ -164,14 +164,7 @@ class QuickReplyChoice(TypedDict):
     body: str
 
 
-class ReferralChoice(TypedDict):
-    id: int
-    name: str
-    services: str
-    area: str
-    phone: str
-    hours: str
-    language: str
+class ReferralChoice(directory.ReferralDetails):
     text: str  # the entry as one line to paste into a reply
 
 

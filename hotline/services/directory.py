@@ -59,18 +59,22 @@ class QuickReplyEntry(TypedDict):
     active: bool
 
 
-class ReferralEntry(TypedDict):
-    """A referral as supervisors edit it: :data:`REFERRAL_FIELDS`, its id and whether advocates
-    are offered it."""
+class ReferralDetails(TypedDict):
+    """A referral's entry in the directory (:data:`REFERRAL_FIELDS`), with its id."""
 
     id: int
-    active: bool
     name: str
     services: str
     area: str
     phone: str
     hours: str
     language: str
+
+
+class ReferralEntry(ReferralDetails):
+    """A referral as supervisors edit it."""
+
+    active: bool  # whether advocates are offered it
 
 
 def quick_replies(session: Session) -> list[QuickReplyEntry]:

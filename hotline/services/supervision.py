@@ -205,7 +205,7 @@ class LogFilter:
             clauses.append(Conversation.survey_score == self.survey_score)
         return clauses
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JsonObject:
         """The filter as plain values, for the audit trail."""
         return {
             key: (value.isoformat() if isinstance(value, datetime) else value)
