@@ -22,10 +22,10 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import requests
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 
 from hotline.devtools.simulated import (
@@ -36,9 +36,11 @@ from hotline.devtools.simulated import (
 )
 from hotline.domain.phone import InvalidPhoneNumber, normalise
 from hotline.domain.segments import count_segments
+from hotline.services.answers import IsoTime, iso_time
 from hotline.services.errors import Conflict, InvalidInput, NotFound
 from hotline.sms.signature import sign
 from hotline.web import runtime
+from hotline.web.answers import Done, answers
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 CSRF_HEADER = "X-CSRF-Token"
@@ -126,6 +128,50 @@ class Simulator:
             return phone.texts[-1] if phone.texts else None
 
 
+# -- what the simulator's page reads --------------------------------------------------------------
+
+
+class Token(TypedDict):
+    csrf_token: str
+    carrier: bool  # whether the hotline sends through the simulated carrier (replies show here)
+
+
+class PhoneEntry(TypedDict):
+    id: int
+    number: str
+
+
+class Phones(TypedDict):
+    phones: list[PhoneEntry]
+
+
+class SentByPhone(TypedDict):
+    """A text the phone sent, and how the webhook answered each delivery of it."""
+
+    id: str  # its MessageSid
+    author: Literal["texter"]
+    body: str
+    at: IsoTime
+    status: Literal["received", "refused"]
+    answers: list[str]
+
+
+class SentByHotline(TypedDict):
+    """A reply the hotline sent to the phone, with the status the carrier reported last."""
+
+    id: str
+    author: Literal["hotline"]
+    body: str
+    at: IsoTime
+    status: str
+
+
+class Thread(TypedDict):
+    phone: PhoneEntry
+    carrier: bool
+    messages: list[SentByPhone | SentByHotline]  # oldest first
+
+
 class _QuietPolls(logging.Filter):
     """Keeps the page's once-a-second polls out of the development server's request log."""
 
@@ -193,7 +239,7 @@ def _fictional(raw: Any) -> str:
     return number
 
 
-def _phone_json(phone: Phone) -> dict[str, Any]:
+def _phone_json(phone: Phone) -> PhoneEntry:
     return {"id": phone.id, "number": phone.number}
 
 
@@ -214,21 +260,24 @@ def page() -> Response:
 
 
 @bp.get("/api/csrf")
-def csrf() -> Response:
+@answers(Token)
+def csrf() -> Token:
     """The token for ``X-CSRF-Token``; for ``hotline simulate``, which has no page."""
-    return jsonify(csrf_token=simulator().csrf_token, carrier=carrier() is not None)
+    return {"csrf_token": simulator().csrf_token, "carrier": carrier() is not None}
 
 
 # -- phones ---------------------------------------------------------------------------------
 
 
 @bp.get("/api/phones")
-def phones() -> Response:
-    return jsonify(phones=[_phone_json(p) for p in simulator().phones()])
+@answers(Phones)
+def phones() -> Phones:
+    return {"phones": [_phone_json(p) for p in simulator().phones()]}
 
 
 @bp.post("/api/phones")
-def add_phone() -> Response:
+@answers(PhoneEntry)
+def add_phone() -> tuple[PhoneEntry, int]:
     """A new phone with a fresh number, or (with ``number``) the phone for that number."""
     raw = _payload().get("number")
     number = None if raw is None else _fictional(raw)
@@ -236,48 +285,50 @@ def add_phone() -> Response:
         phone, created = simulator().find_or_add(number)
     except ValueError as exc:
         raise Conflict(str(exc)) from None
-    response = jsonify(_phone_json(phone))
-    response.status_code = 201 if created else 200
-    return response
+    return _phone_json(phone), 201 if created else 200
 
 
 @bp.delete("/api/phones/<int:phone_id>")
-def remove_phone(phone_id: int) -> Response:
+@answers(Done)
+def remove_phone(phone_id: int) -> Done:
     """Put a phone away. What the hotline stored from it stays."""
     if not simulator().remove(phone_id):
         raise NotFound("no such phone")
-    return jsonify(ok=True)
+    return {"ok": True}
 
 
 @bp.get("/api/phones/<int:phone_id>/messages")
-def messages(phone_id: int) -> Response:
+@answers(Thread)
+def messages(phone_id: int) -> Thread:
     """The phone's conversation, oldest first: its texts and the hotline's replies."""
     phone = _phone(phone_id)
-    thread: list[tuple[datetime, int, dict[str, Any]]] = []
+    thread: list[tuple[datetime, int, SentByPhone | SentByHotline]] = []
     for text in simulator().texts(phone):
         thread.append((text.at, 0, _text_json(text)))
     found = carrier()
     for reply in found.texts_to(phone.number) if found else []:
-        entry = {
+        entry: SentByHotline = {
             "id": reply.sid,
             "author": "hotline",
             "body": reply.body,
-            "at": reply.at.isoformat(),
+            "at": iso_time(reply.at),
             "status": reply.status,
         }
         thread.append((reply.at, 1, entry))
     thread.sort(key=lambda item: (item[0], item[1]))
-    return jsonify(
-        phone=_phone_json(phone), carrier=found is not None, messages=[e for *_, e in thread]
-    )
+    return {
+        "phone": _phone_json(phone),
+        "carrier": found is not None,
+        "messages": [e for *_, e in thread],
+    }
 
 
-def _text_json(text: SimulatedText) -> dict[str, Any]:
+def _text_json(text: SimulatedText) -> SentByPhone:
     return {
         "id": text.sid,
         "author": "texter",
         "body": text.body,
-        "at": text.at.isoformat(),
+        "at": iso_time(text.at),
         "status": "received" if text.taken else "refused",
         "answers": list(text.answers),
     }
@@ -287,7 +338,8 @@ def _text_json(text: SimulatedText) -> dict[str, Any]:
 
 
 @bp.post("/api/phones/<int:phone_id>/texts")
-def send_text(phone_id: int) -> Response:
+@answers(SentByPhone)
+def send_text(phone_id: int) -> tuple[SentByPhone, int]:
     """Text the hotline from this phone, through its real, signed webhook."""
     phone = _phone(phone_id)
     body = _payload().get("body")
@@ -298,24 +350,19 @@ def send_text(phone_id: int) -> Response:
         raise InvalidInput(f"body is longer than {limit} characters")
     text = SimulatedText("SM" + secrets.token_hex(16), body, runtime().clock.now())
     simulator().record(phone, text, _deliver(phone, text))
-    return _delivered(text, 201)
+    return _text_json(text), 201
 
 
 @bp.post("/api/phones/<int:phone_id>/replay")
-def replay(phone_id: int) -> Response:
+@answers(SentByPhone)
+def replay(phone_id: int) -> SentByPhone:
     """Deliver the phone's last text again, with the same MessageSid, as Twilio sometimes does."""
     phone = _phone(phone_id)
     text = simulator().last_text(phone)
     if text is None:
         raise Conflict("this phone has sent nothing yet")
     simulator().record(phone, text, _deliver(phone, text))
-    return _delivered(text, 200)
-
-
-def _delivered(text: SimulatedText, status: int) -> Response:
-    response = jsonify(_text_json(text))
-    response.status_code = status
-    return response
+    return _text_json(text)
 
 
 def _deliver(phone: Phone, text: SimulatedText) -> str:

@@ -11,11 +11,18 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TypedDict
 
 NOT_APPLICABLE = "n/a"
 SCALE: Mapping[int, str] = {1: "Not done", 2: "Partly", 3: "Done well", 4: "Exemplary"}
 MAX_FEEDBACK_CHARS = 4000
+
+
+class CriterionJson(TypedDict):
+    key: str
+    label: str
+    question: str
+    allows_na: bool
 
 
 @dataclass(frozen=True)
@@ -25,7 +32,7 @@ class Criterion:
     question: str  # what the reviewer asks of the transcript
     allows_na: bool  # whether "n/a" is an answer (no emergency, no referral needed)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> CriterionJson:
         return {
             "key": self.key,
             "label": self.label,

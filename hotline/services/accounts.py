@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from hotline.db.models import Availability, Conversation, StaffRole, StaffSession, StaffUser
 from hotline.domain.triage import State
 from hotline.services import errors, events
+from hotline.services.answers import IsoTime, iso_time, iso_time_or_none
 from hotline.services.auth import end_all_sessions
 from hotline.services.claims import ClaimError, do_return_to_queue
 from hotline.services.second_factor import clear_two_factor
@@ -83,7 +84,21 @@ def generate_password() -> str:
     )
 
 
-def accounts(session: Session) -> list[dict[str, Any]]:
+class Account(TypedDict):
+    """A staff account as the administration page lists it."""
+
+    id: int
+    email: str
+    role: StaffRole
+    active: bool
+    two_factor: bool
+    must_change_password: bool
+    availability: Availability
+    created_at: IsoTime
+    last_sign_in_at: IsoTime | None
+
+
+def accounts(session: Session) -> list[Account]:
     """Every staff account, by email, with when it last signed in and its live sessions."""
     last_sign_in = (
         select(StaffSession.user_id, func.max(StaffSession.created_at).label("at"))
@@ -99,13 +114,13 @@ def accounts(session: Session) -> list[dict[str, Any]]:
         {
             "id": user.id,
             "email": user.email,
-            "role": user.role.value,
+            "role": user.role,
             "active": user.active,
             "two_factor": user.totp_enabled,
             "must_change_password": user.must_change_password,
-            "availability": user.availability.value,
-            "created_at": user.created_at.isoformat(),
-            "last_sign_in_at": at.isoformat() if at is not None else None,
+            "availability": user.availability,
+            "created_at": iso_time(user.created_at),
+            "last_sign_in_at": iso_time_or_none(at),
         }
         for user, at in rows
     ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from hotline.db.models import Conversation, Event, EventDetail, Message, StaffUs
 from hotline.domain.phone import mask
 from hotline.infra.vault import Vault, VaultError
 from hotline.services import events
+from hotline.services.answers import IsoTime, iso_time
 from hotline.services.console import VIEW_AUDIT_EVERY
 from hotline.services.errors import Conflict, NotFound
 
@@ -53,6 +54,28 @@ HELD_BECAUSE = {
 }
 
 
+class AlertEntry(TypedDict):
+    """One open alert. The fields after ``conversation_id`` belong to some kinds only; the
+    others have them None."""
+
+    id: int
+    kind: str
+    label: str
+    at: IsoTime
+    conversation_id: int | None
+    why: str | None  # held: why the conversation was kept open
+    advocate: str | None  # advocate_gone: whose session ended
+    conversations: int | None  # advocate_gone: how many texters they held
+    phone: str | None  # opted_out_emergency: the masked number
+    words: str | None  # opted_out_emergency: the text, while it is kept
+    history_conversation_id: int | None  # opted_out_emergency: the texter's latest conversation
+
+
+class OpenAlerts(TypedDict):
+    items: list[AlertEntry]
+    count: int  # open alerts in all; at most MAX_SHOWN are in items
+
+
 def kind_of(event: Event) -> str:
     """The alert's kind, with older spellings mapped to today's."""
     raw = str((event.detail or {}).get("alert", ""))
@@ -63,7 +86,7 @@ def kind_of(event: Event) -> str:
 class Alerts:
     vault: Vault
 
-    def open_alerts(self, session: Session, user: StaffUser, now: datetime) -> dict[str, Any]:
+    def open_alerts(self, session: Session, user: StaffUser, now: datetime) -> OpenAlerts:
         """The unacknowledged alerts of the last week, newest first (at most ``MAX_SHOWN``),
         and how many there are in all.
 
@@ -121,14 +144,14 @@ class Alerts:
         alert: Event,
         emails: dict[int, str],
         now: datetime,
-    ) -> dict[str, Any]:
+    ) -> AlertEntry:
         kind = kind_of(alert)
         detail = alert.detail or {}
-        item: dict[str, Any] = {
+        item: AlertEntry = {
             "id": alert.id,
             "kind": kind,
             "label": LABELS.get(kind, "Alert"),
-            "at": alert.created_at.isoformat(),
+            "at": iso_time(alert.created_at),
             "conversation_id": alert.conversation_id,
             "why": None,
             "advocate": None,
@@ -146,17 +169,17 @@ class Alerts:
             count = detail.get("conversations")
             item["conversations"] = count if isinstance(count, int) else None
         elif kind == "opted_out_emergency":
-            item.update(self._opted_out(session, user, alert, now))
+            self._opted_out(session, user, alert, now, item)
         return item
 
     def _opted_out(
-        self, session: Session, user: StaffUser, alert: Event, now: datetime
-    ) -> dict[str, Any]:
-        """The masked number, the words, and the texter's latest conversation; the read of the
-        words is audited."""
-        shown: dict[str, Any] = {"phone": "(unknown)", "words": None}
+        self, session: Session, user: StaffUser, alert: Event, now: datetime, shown: AlertEntry
+    ) -> None:
+        """Put in ``shown`` the masked number, the words, and the texter's latest conversation;
+        the read of the words is audited."""
+        shown["phone"] = "(unknown)"
         if alert.texter_id is None:
-            return shown
+            return
         texter = session.get(Texter, alert.texter_id)
         if texter is not None:
             shown["phone"] = self._masked(texter.phone_ciphertext)
@@ -169,14 +192,13 @@ class Alerts:
         message = session.get(Message, alert.message_id) if alert.message_id else None
         if message is None or message.body_ciphertext is None:
             shown["words"] = None  # erased or purged since: nothing was read
-            return shown
+            return
         try:
             shown["words"] = self.vault.decrypt(message.body_ciphertext)
         except VaultError:
             shown["words"] = None
-            return shown
+            return
         self._audit_read(session, user, alert, now)
-        return shown
 
     def _masked(self, ciphertext: bytes | None) -> str:
         if ciphertext is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from sqlalchemy import Select, SQLColumnExpression, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from hotline.db import after_commit
 from hotline.db.models import (
     Availability,
     Conversation,
+    ConversationStatus,
     ConversationTag,
     Disposition,
     Event,
@@ -33,11 +34,14 @@ from hotline.db.models import (
     Texter,
 )
 from hotline.db.session import lock_texter
-from hotline.domain.delivery import Direction
+from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.phone import mask
+from hotline.domain.risk import Priority
 from hotline.domain.segments import count_segments
 from hotline.domain.triage import State
-from hotline.services import events, presence
+from hotline.infra.vault import Vault
+from hotline.services import directory, events, presence
+from hotline.services.answers import IsoTime, JsonObject, iso_time, iso_time_or_none
 from hotline.services.claims import do_claim, do_close, do_return_to_queue, do_take_next
 from hotline.services.errors import Conflict, NotFound, Refusal
 from hotline.services.outbox import queue_text
@@ -73,6 +77,121 @@ TIMELINE_EVENTS = {
 }
 
 
+# -- what the console reads (the JSON its script reads, field for field) -------------------------
+
+
+class ConversationSummary(TypedDict):
+    """A conversation in the queue or in an advocate's list: triage's summary, no transcript."""
+
+    id: int
+    priority: Priority
+    reasons: list[str]
+    language: str
+    # A language we cannot text in (hotline.domain.language): an interpreter is needed.
+    writes_in: str | None
+    waiting_seconds: int
+    returning: bool
+    in_danger: bool | None
+    safe_to_text: bool | None
+    # Flags the queue and the conversation show: emergency words were sent, the texter may be
+    # under 18, and (not safe to text) the advocate waits for the texter.
+    emergency_at: IsoTime | None
+    minor: bool
+    do_not_text_first: bool
+    needs: str | None
+    location: str | None
+    state: State
+
+
+class MessageEntry(TypedDict):
+    type: Literal["message"]
+    id: int
+    at: IsoTime
+    direction: Direction
+    body: str | None  # None once erased or purged
+    status: DeliveryStatus
+    error_code: int | None
+    media: list[str]
+    author: str | None  # the advocate's email; None for the texter and automatic texts
+    automatic: bool
+
+
+class NoteEntry(TypedDict):
+    type: Literal["note"]
+    id: int
+    at: IsoTime
+    body: str | None
+    author: str | None
+
+
+class EventEntry(TypedDict):
+    type: Literal["event"]
+    id: int
+    at: IsoTime
+    kind: str
+    label: str
+    detail: JsonObject
+    author: str | None
+
+
+TimelineEntry = MessageEntry | NoteEntry | EventEntry
+
+
+class EarlierConversation(TypedDict):
+    id: int
+    opened_at: IsoTime
+    closed_at: IsoTime | None
+    disposition: str | None
+    priority: Priority
+
+
+class ConversationView(ConversationSummary):
+    """Everything an advocate sees of one texter."""
+
+    emergency_last_at: IsoTime | None
+    phone: str  # masked, or "(erased)"
+    opted_out: bool
+    holder_id: int | None
+    mine: bool
+    status: ConversationStatus
+    disposition: str | None
+    survey_score: int | None
+    tags: list[str]
+    timeline: list[TimelineEntry]
+    earlier: list[EarlierConversation]
+
+
+class QuickReplyChoice(TypedDict):
+    id: int
+    title: str
+    body: str
+
+
+class ReferralChoice(directory.ReferralDetails):
+    text: str  # the entry as one line to paste into a reply
+
+
+class DispositionChoice(TypedDict):
+    code: str
+    label: str
+
+
+class AdvocateChoice(TypedDict):
+    id: int
+    email: str
+    active_count: int
+
+
+class Me(TypedDict):
+    id: int
+    email: str
+    role: StaffRole
+    availability: Availability
+    capacity: int
+    active_count: int
+    totp_enabled: bool
+
+
 @dataclass(frozen=True)
 class Console:
     """The console's collaborators: keys, the triage machine, the capacity limit, and how long
@@ -83,12 +202,12 @@ class Console:
     presence_grace: timedelta = DEFAULT_PRESENCE_GRACE
 
     @property
-    def vault(self) -> Any:
+    def vault(self) -> Vault:
         return self.triage.vault
 
     # -- reading ---------------------------------------------------------------------------
 
-    def queue(self, session: Session, now: datetime) -> list[dict[str, Any]]:
+    def queue(self, session: Session, now: datetime) -> list[ConversationSummary]:
         """Waiting texters, most urgent and longest waiting first: triage summaries only."""
         rows = session.scalars(
             select(Conversation)
@@ -98,33 +217,30 @@ class Console:
         ).all()
         return [self._summary(row, now) for row in rows]
 
-    def _summary(self, conversation: Conversation, now: datetime) -> dict[str, Any]:
+    def _summary(self, conversation: Conversation, now: datetime) -> ConversationSummary:
         waited_since = conversation.queued_at or conversation.opened_at
         return {
             "id": conversation.id,
-            "priority": conversation.priority.value,
+            "priority": conversation.priority,
             "reasons": conversation.risk_reasons or [],
             "language": conversation.language,
-            # A language we cannot text in (hotline.domain.language): an interpreter is needed.
             "writes_in": conversation.texter_language,
             "waiting_seconds": max(0, int((now - waited_since).total_seconds())),
             "returning": conversation.returning_texter,
             "in_danger": conversation.in_danger,
             "safe_to_text": conversation.safe_to_text,
-            # Flags the queue and the conversation show: emergency words were sent, the texter
-            # may be under 18, and (not safe to text) the advocate waits for the texter.
-            "emergency_at": _iso(conversation.emergency_at),
+            "emergency_at": iso_time_or_none(conversation.emergency_at),
             "minor": bool(conversation.minor),
             "do_not_text_first": conversation.safe_to_text is False,
             "needs": self._open(conversation.needs_ciphertext),
             "location": self._open(conversation.location_ciphertext),
-            "state": conversation.state.value,
+            "state": conversation.state,
         }
 
     def _open(self, ciphertext: bytes | None) -> str | None:
         return self.vault.decrypt(ciphertext) if ciphertext is not None else None
 
-    def mine(self, session: Session, user: StaffUser, now: datetime) -> list[dict[str, Any]]:
+    def mine(self, session: Session, user: StaffUser, now: datetime) -> list[ConversationSummary]:
         rows = session.scalars(
             select(Conversation)
             .where(Conversation.advocate_id == user.id, Conversation.state == State.WITH_ADVOCATE)
@@ -158,7 +274,7 @@ class Console:
 
     def conversation(
         self, session: Session, user: StaffUser, conversation_id: int, now: datetime
-    ) -> dict[str, Any]:
+    ) -> ConversationView:
         """Everything an advocate needs on one texter. Recorded as a transcript view."""
         conversation = self.visible(session, user, conversation_id)
         self._audit_view(session, user, conversation, now)
@@ -174,7 +290,7 @@ class Console:
             "opted_out": texter.opted_out,
             "holder_id": conversation.advocate_id,
             "mine": conversation.advocate_id == user.id,
-            "status": conversation.status.value,
+            "status": conversation.status,
             "disposition": conversation.disposition,
             "survey_score": conversation.survey_score,
             "tags": sorted(
@@ -188,10 +304,10 @@ class Console:
             "earlier": [
                 {
                     "id": c.id,
-                    "opened_at": c.opened_at.isoformat(),
-                    "closed_at": c.closed_at.isoformat() if c.closed_at else None,
+                    "opened_at": iso_time(c.opened_at),
+                    "closed_at": iso_time_or_none(c.closed_at),
                     "disposition": c.disposition,
-                    "priority": c.priority.value,
+                    "priority": c.priority,
                 }
                 for c in session.scalars(
                     select(Conversation)
@@ -228,7 +344,7 @@ class Console:
                 actor_id=user.id,
             )
 
-    def _timeline(self, session: Session, conversation: Conversation) -> list[dict[str, Any]]:
+    def _timeline(self, session: Session, conversation: Conversation) -> list[TimelineEntry]:
         messages = session.scalars(
             select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
         ).all()
@@ -257,16 +373,16 @@ class Console:
             {m.author_id for m in messages} | {n.author_id for n in notes}
             | {e.actor_id for e in logged},
         )  # fmt: skip
-        items: list[dict[str, Any]] = []
+        items: list[TimelineEntry] = []
         for message in messages:
             items.append(
                 {
                     "type": "message",
                     "id": message.id,
-                    "at": message.created_at.isoformat(),
-                    "direction": message.direction.value,
+                    "at": iso_time(message.created_at),
+                    "direction": message.direction,
                     "body": self._open(message.body_ciphertext),
-                    "status": message.status.value,
+                    "status": message.status,
                     "error_code": message.error_code,
                     "media": message.media_types or [],
                     "author": authors.get(message.author_id) if message.author_id else None,
@@ -279,7 +395,7 @@ class Console:
                 {
                     "type": "note",
                     "id": note.id,
-                    "at": note.created_at.isoformat(),
+                    "at": iso_time(note.created_at),
                     "body": self._open(note.body_ciphertext),
                     "author": authors.get(note.author_id),
                 }
@@ -289,7 +405,7 @@ class Console:
                 {
                     "type": "event",
                     "id": event.id,
-                    "at": event.created_at.isoformat(),
+                    "at": iso_time(event.created_at),
                     "kind": event.kind,
                     "label": TIMELINE_EVENTS[event.kind],
                     "detail": event.detail,
@@ -297,7 +413,7 @@ class Console:
                 }
             )
 
-        def rank(item: dict[str, Any]) -> int:
+        def rank(item: TimelineEntry) -> int:
             # Steps of one transaction share a time: the texter's text, then what it caused,
             # then the replies, then notes.
             if item["type"] == "message":
@@ -307,7 +423,7 @@ class Console:
         items.sort(key=lambda item: (item["at"], rank(item), item["id"]))
         return items
 
-    def quick_replies(self, session: Session, language: str) -> list[dict[str, Any]]:
+    def quick_replies(self, session: Session, language: str) -> list[QuickReplyChoice]:
         rows = session.scalars(
             select(QuickReply)
             .where(QuickReply.active.is_(True), QuickReply.language == language)
@@ -315,7 +431,7 @@ class Console:
         )
         return [{"id": r.id, "title": r.title, "body": r.body} for r in rows]
 
-    def referrals(self, session: Session, query: str, language: str | None) -> list[dict[str, Any]]:
+    def referrals(self, session: Session, query: str, language: str | None) -> list[ReferralChoice]:
         statement = select(Referral).where(Referral.active.is_(True))
         # autoescape: a "%" or "_" typed by staff matches itself, not any text.
         for word in query.split()[:5]:
@@ -341,7 +457,7 @@ class Console:
             for r in rows
         ]  # fmt: skip
 
-    def dispositions(self, session: Session) -> list[dict[str, str]]:
+    def dispositions(self, session: Session) -> list[DispositionChoice]:
         rows = session.scalars(
             select(Disposition).where(Disposition.active.is_(True)).order_by(Disposition.label)
         )
@@ -353,7 +469,7 @@ class Console:
             session.scalars(select(Tag.name).where(Tag.active.is_(True)).order_by(Tag.name))
         )
 
-    def advocates(self, session: Session, except_id: int, now: datetime) -> list[dict[str, Any]]:
+    def advocates(self, session: Session, except_id: int, now: datetime) -> list[AdvocateChoice]:
         """Who a conversation can be transferred to: active, available and connected (their
         console polled within the grace period), with their load. One query."""
         rows = session.execute(
@@ -394,12 +510,12 @@ class Console:
                 else f"that advocate has room for only {room} more conversations"
             )
 
-    def me(self, session: Session, user: StaffUser) -> dict[str, Any]:
+    def me(self, session: Session, user: StaffUser) -> Me:
         return {
             "id": user.id,
             "email": user.email,
-            "role": user.role.value,
-            "availability": user.availability.value,
+            "role": user.role,
+            "availability": user.availability,
             "capacity": self.capacity,
             "active_count": self.load(session, user.id),
             "totp_enabled": user.totp_enabled,
@@ -641,18 +757,14 @@ def _held_by(staff_id: int | SQLColumnExpression[int]) -> Select[Any]:
     )
 
 
-def _iso(at: datetime | None) -> str | None:
-    return at.isoformat() if at is not None else None
-
-
-def _last_emergency(conversation: Conversation, timeline: list[dict[str, Any]]) -> str | None:
+def _last_emergency(conversation: Conversation, timeline: list[TimelineEntry]) -> IsoTime | None:
     """When emergency words last came in this conversation (None if they never did): the
     latest emergency alert since ``emergency_at``, which records only the first."""
     if conversation.emergency_at is None:
         return None
-    first = conversation.emergency_at.isoformat()
-    later: list[str] = [
-        str(item["at"])
+    first = iso_time(conversation.emergency_at)
+    later: list[IsoTime] = [
+        item["at"]
         for item in timeline
         if item["type"] == "event"
         and item["kind"] == "alert"

@@ -6,7 +6,7 @@ Changes take effect at once (advocates' consoles read the tables) and are audite
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,7 +51,33 @@ def _checked(payload: dict[str, Any], limits: dict[str, int], *, partial: bool) 
     return values
 
 
-def quick_replies(session: Session) -> list[dict[str, Any]]:
+class QuickReplyEntry(TypedDict):
+    id: int
+    language: str
+    title: str
+    body: str
+    active: bool
+
+
+class ReferralDetails(TypedDict):
+    """A referral's entry in the directory (:data:`REFERRAL_FIELDS`), with its id."""
+
+    id: int
+    name: str
+    services: str
+    area: str
+    phone: str
+    hours: str
+    language: str
+
+
+class ReferralEntry(ReferralDetails):
+    """A referral as supervisors edit it."""
+
+    active: bool  # whether advocates are offered it
+
+
+def quick_replies(session: Session) -> list[QuickReplyEntry]:
     rows = session.scalars(select(QuickReply).order_by(QuickReply.language, QuickReply.title))
     return [
         {"id": r.id, "language": r.language, "title": r.title, "body": r.body, "active": r.active}
@@ -59,12 +85,15 @@ def quick_replies(session: Session) -> list[dict[str, Any]]:
     ]
 
 
-def referrals(session: Session) -> list[dict[str, Any]]:
+def referrals(session: Session) -> list[ReferralEntry]:
     rows = session.scalars(select(Referral).order_by(Referral.name))
     return [
-        {"id": r.id, "active": r.active, **{name: getattr(r, name) for name in REFERRAL_FIELDS}}
+        {
+            "id": r.id, "active": r.active, "name": r.name, "services": r.services,
+            "area": r.area, "phone": r.phone, "hours": r.hours, "language": r.language,
+        }
         for r in rows
-    ]
+    ]  # fmt: skip
 
 
 def do_save_quick_reply(

@@ -15,19 +15,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy.orm import Session
 
 from hotline.catalogue import LANGUAGES
 from hotline.db.models import StaffUser
 from hotline.domain.language import Detected, detect
-from hotline.domain.risk import Assessment, Lexicon, assess
+from hotline.domain.risk import Assessment, Lexicon, Priority, assess
 from hotline.domain.tuning import TuningError, check_lexicon, tuned_lexicon
 from hotline.services import events
 from hotline.services.tuning import refusing
 
 MAX_TRIAL_CHARS = 1000
+
+
+class FoundReason(TypedDict):
+    phrase: str
+    weight: int | None  # None: an emergency phrase
+    words: str  # the words of the text that earned it
+
+
+class TrialLanguage(TypedDict):
+    code: str | None  # ISO 639-1; None when the text does not say
+    confident: bool
+
+
+class Trial(TypedDict):
+    """What triage would make of a text, as the settings page shows it."""
+
+    score: int
+    priority: Priority
+    reasons: list[str]
+    found: list[FoundReason]
+    emergency: list[str]  # the emergency phrases found
+    minor: bool
+    language: TrialLanguage
 
 
 def check_trial_text(text: Any) -> str:
@@ -67,11 +90,11 @@ def with_draft(
     )
 
 
-def trial_answer(assessment: Assessment, detected: Detected) -> dict[str, Any]:
+def trial_answer(assessment: Assessment, detected: Detected) -> Trial:
     """The API's account of a trial. The one place an :class:`Assessment` becomes JSON."""
     return {
         "score": assessment.score,
-        "priority": assessment.priority.value,
+        "priority": assessment.priority,
         "reasons": list(assessment.reasons),
         # Each reason with the words of the text that earned it: the texter's words, shown to
         # the supervisor who typed them and never stored.
@@ -85,7 +108,7 @@ def trial_answer(assessment: Assessment, detected: Detected) -> dict[str, Any]:
     }
 
 
-def trial(text: str, lexicons: Sequence[Lexicon]) -> dict[str, Any]:
+def trial(text: str, lexicons: Sequence[Lexicon]) -> Trial:
     """What triage would make of ``text`` as a conversation's first text. Pure: the same
     :func:`hotline.domain.risk.assess` the worker runs (a minor is urgent; a new conversation
     starts normal, so its priority is the assessment's)."""
@@ -101,7 +124,7 @@ def try_text(
     *,
     language: Any = None,
     draft: Any = None,
-) -> dict[str, Any]:
+) -> Trial:
     """Check ``text`` and the draft, score the text, and audit that ``user`` tried a text.
 
     Raises :class:`~hotline.services.tuning.TuningRefused` (answered 400) before anything is

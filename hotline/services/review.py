@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
@@ -31,15 +31,19 @@ from hotline.domain.review import (
     NOT_APPLICABLE,
     RUBRIC,
     SCALE,
+    CriterionJson,
     ScoreError,
+    Scores,
     check_feedback,
     choose_sample,
     previous_week,
     validate_scores,
     week_bounds,
 )
+from hotline.domain.risk import Priority
 from hotline.infra.vault import Vault
 from hotline.services import events
+from hotline.services.answers import IsoDate, IsoTime, iso_date, iso_time, iso_time_or_none
 from hotline.services.errors import Conflict, InvalidInput, NotFound
 
 # A week is drawn this long after it ended, so a conversation closed in its last second has
@@ -68,7 +72,74 @@ class Draw:
     already_drawn: bool = False
 
 
-def rubric_json() -> dict[str, Any]:
+# -- what the review pages read (the JSON their scripts read, field for field) ------------------
+
+
+class ScalePoint(TypedDict):
+    score: int
+    label: str
+
+
+class Rubric(TypedDict):
+    criteria: list[CriterionJson]
+    scale: list[ScalePoint]
+    not_applicable: str  # the answer a criterion that allows it takes instead of a score
+
+
+class SampledReview(TypedDict):
+    """One conversation of a week's sample, for supervisors. No feedback text."""
+
+    id: int
+    conversation_id: int
+    week_start: IsoDate
+    advocate_id: int | None
+    advocate: str | None
+    opened_at: IsoTime
+    closed_at: IsoTime | None
+    disposition: str | None
+    priority: Priority
+    language: str
+    writes_in: str | None
+    erased: bool
+    reviewed: bool
+    reviewer: str | None
+    reviewed_at: IsoTime | None
+    seen_at: IsoTime | None  # when the advocate read the review
+    scores: Scores | None
+
+
+class ReviewDetail(SampledReview):
+    feedback: str | None
+
+
+class CriterionScore(TypedDict):
+    key: str
+    label: str
+    score: int | str | None  # 1 to 4, "n/a", or None when the review has none for it
+
+
+class FeedbackEntry(TypedDict):
+    """A review of one of the advocate's own conversations."""
+
+    id: int
+    conversation_id: int
+    week_start: IsoDate
+    closed_at: IsoTime | None
+    disposition: str | None
+    reviewer: str | None
+    reviewed_at: IsoTime | None
+    seen: bool
+    scores: list[CriterionScore]
+    feedback: str | None
+
+
+class Feedback(TypedDict):
+    unseen: int
+    items: list[FeedbackEntry]
+    rubric: Rubric
+
+
+def rubric_json() -> Rubric:
     return {
         "criteria": [criterion.as_json() for criterion in RUBRIC],
         "scale": [{"score": score, "label": label} for score, label in SCALE.items()],
@@ -189,7 +260,7 @@ def draw_week(
 # -- supervisors: the samples and one review ---------------------------------------------------
 
 
-def sample_weeks(session: Session) -> list[str]:
+def sample_weeks(session: Session) -> list[IsoDate]:
     """Weeks that have a sample, newest first (ISO dates of their Mondays)."""
     weeks = session.scalars(
         select(QualityReview.week_start)
@@ -197,7 +268,7 @@ def sample_weeks(session: Session) -> list[str]:
         .order_by(QualityReview.week_start.desc())
         .limit(WEEKS_LISTED)
     )
-    return [week.isoformat() for week in weeks]
+    return [iso_date(week) for week in weeks]
 
 
 def _rows() -> Any:
@@ -217,35 +288,31 @@ def _rows() -> Any:
     )
 
 
-def _iso(value: datetime | date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _row_json(row: Any) -> dict[str, Any]:
+def _row_json(row: Any) -> SampledReview:
     review: QualityReview = row.QualityReview
     conversation: Conversation = row.Conversation
     return {
         "id": review.id,
         "conversation_id": review.conversation_id,
-        "week_start": review.week_start.isoformat(),
+        "week_start": iso_date(review.week_start),
         "advocate_id": review.advocate_id,
         "advocate": row.advocate,
-        "opened_at": _iso(conversation.opened_at),
-        "closed_at": _iso(conversation.closed_at),
+        "opened_at": iso_time(conversation.opened_at),
+        "closed_at": iso_time_or_none(conversation.closed_at),
         "disposition": conversation.disposition,
-        "priority": conversation.priority.value,
+        "priority": conversation.priority,
         "language": conversation.language,
         "writes_in": conversation.texter_language,
         "erased": bool(row.erased),
         "reviewed": review.reviewed_at is not None,
         "reviewer": row.reviewer,
-        "reviewed_at": _iso(review.reviewed_at),
-        "seen_at": _iso(review.seen_at),
+        "reviewed_at": iso_time_or_none(review.reviewed_at),
+        "seen_at": iso_time_or_none(review.seen_at),
         "scores": review.scores,
     }
 
 
-def week_sample(session: Session, week_start: date) -> list[dict[str, Any]]:
+def week_sample(session: Session, week_start: date) -> list[SampledReview]:
     """The week's sample: to review first, then by when each was closed. No feedback text."""
     rows = session.execute(
         _rows()
@@ -255,7 +322,7 @@ def week_sample(session: Session, week_start: date) -> list[dict[str, Any]]:
     return [_row_json(row) for row in rows]
 
 
-def review_detail(session: Session, vault: Vault, review_id: int) -> dict[str, Any]:
+def review_detail(session: Session, vault: Vault, review_id: int) -> ReviewDetail:
     """One review with its feedback, for supervisors. :class:`ReviewNotFound` if none."""
     row = session.execute(_rows().where(QualityReview.id == review_id)).first()
     if row is None:
@@ -327,7 +394,7 @@ def do_submit_review(
 # -- advocates: feedback on their own conversations ----------------------------------------------
 
 
-def advocate_feedback(session: Session, vault: Vault, advocate: StaffUser) -> dict[str, Any]:
+def advocate_feedback(session: Session, vault: Vault, advocate: StaffUser) -> Feedback:
     """The reviews of ``advocate``'s own conversations, newest first; nobody else's."""
     reviewer = aliased(StaffUser)
     mine = (QualityReview.advocate_id == advocate.id, QualityReview.reviewed_at.is_not(None))
@@ -344,18 +411,18 @@ def advocate_feedback(session: Session, vault: Vault, advocate: StaffUser) -> di
         .select_from(QualityReview)
         .where(*mine, QualityReview.seen_at.is_(None))
     )
-    items = []
+    items: list[FeedbackEntry] = []
     for review, conversation, reviewer_email in rows:
         scores = review.scores or {}
         items.append(
             {
                 "id": review.id,
                 "conversation_id": review.conversation_id,
-                "week_start": review.week_start.isoformat(),
-                "closed_at": _iso(conversation.closed_at),
+                "week_start": iso_date(review.week_start),
+                "closed_at": iso_time_or_none(conversation.closed_at),
                 "disposition": conversation.disposition,
                 "reviewer": reviewer_email,
-                "reviewed_at": _iso(review.reviewed_at),
+                "reviewed_at": iso_time_or_none(review.reviewed_at),
                 "seen": review.seen_at is not None,
                 "scores": [
                     {"key": c.key, "label": c.label, "score": scores.get(c.key)} for c in RUBRIC

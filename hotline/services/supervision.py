@@ -12,15 +12,17 @@ import io
 import json
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, Interval, func, literal, select
 from sqlalchemy.orm import Session
 
 from hotline.db import after_commit
 from hotline.db.models import (
+    Availability,
     Conversation,
     ConversationStatus,
     ConversationTag,
@@ -34,7 +36,8 @@ from hotline.domain.delivery import Direction
 from hotline.domain.risk import Priority
 from hotline.domain.triage import State
 from hotline.services import events, presence
-from hotline.services.console import Console, stated_reason
+from hotline.services.answers import IsoTime, JsonObject, iso_time, iso_time_or_none
+from hotline.services.console import Console, ConversationSummary, stated_reason
 from hotline.services.errors import Conflict, InvalidInput
 
 PAGE_SIZE = 50
@@ -45,6 +48,118 @@ EXPORT_COLUMNS = (
 )  # fmt: skip
 MAX_EXPORT = 10_000
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+# -- what the supervisor's page reads (the JSON its script reads, field for field) --------------
+
+
+class HeldConversation(TypedDict):
+    """A conversation an advocate holds, on the board."""
+
+    id: int
+    priority: Priority
+    language: str
+    since_seconds: int
+    quiet_seconds: int
+
+
+class BoardAdvocate(TypedDict):
+    id: int
+    email: str
+    role: StaffRole
+    availability: Availability
+    connected: bool
+    seen_seconds: int | None  # since their console last polled; None if it never did
+    active: list[HeldConversation]
+
+
+class Today(TypedDict):
+    opened: int
+    closed: int
+    texts_in: int
+
+
+class Board(TypedDict):
+    waiting: list[ConversationSummary]
+    waiting_by_priority: dict[Priority, int]
+    urgent_waiting: int
+    longest_wait_seconds: int
+    advocates: list[BoardAdvocate]
+    today: Today
+
+
+class LogRow(TypedDict):
+    """One conversation in the logs (and a row of the export, which adds ``transcript``)."""
+
+    id: int
+    opened_at: IsoTime
+    closed_at: IsoTime | None
+    status: ConversationStatus
+    state: State
+    priority: Priority
+    risk_score: int
+    reasons: list[str]
+    language: str
+    returning: bool
+    advocate: str | None
+    disposition: str | None
+    close_reason: str | None
+    survey_score: int | None
+    tags: list[str]
+    wait_seconds: float | None
+
+
+class LogPage(TypedDict):
+    items: list[LogRow]
+    next_before_id: int | None  # where the next page starts; None on the last page
+
+
+# ``[value, count]``: a value (a day, an hour, a disposition, a priority, a score; None for the
+# rows without one) and how many conversations had it.
+Tally = list[str | int | None]
+
+
+class Spread(TypedDict):
+    """Nearest-rank percentiles of a duration, in seconds; None when nothing was measured."""
+
+    p50: float | None
+    p90: float | None
+
+
+class AdvocateTally(TypedDict):
+    advocate: str
+    conversations: int
+    closed: int
+
+
+class Metrics(TypedDict):
+    per_day: list[Tally]
+    per_hour: list[Tally]
+    wait_seconds: Spread
+    first_reply_seconds: Spread
+    handle_seconds: Spread
+    abandoned: int
+    queued: int
+    abandonment_rate: float | None
+    dispositions: list[Tally]
+    priorities: list[Tally]
+    survey_scores: list[Tally]
+    per_advocate: list[AdvocateTally]
+    conversations: int
+
+
+class AuditEntry(TypedDict):
+    id: int
+    at: IsoTime
+    kind: str
+    actor: str | None
+    conversation_id: int | None
+    detail: JsonObject
+
+
+class AuditPage(TypedDict):
+    items: list[AuditEntry]
+    next_before_id: int | None
 
 
 @dataclass(frozen=True)
@@ -90,7 +205,7 @@ class LogFilter:
             clauses.append(Conversation.survey_score == self.survey_score)
         return clauses
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> JsonObject:
         """The filter as plain values, for the audit trail."""
         return {
             key: (value.isoformat() if isinstance(value, datetime) else value)
@@ -155,7 +270,11 @@ def _rounded(value: Any) -> float | None:
     return None if value is None else round(float(value), 1)
 
 
-def _in_order(counts: dict[Any, int]) -> list[list[Any]]:
+def _spread(found: dict[str, float | None]) -> Spread:
+    return {"p50": found["p50"], "p90": found["p90"]}
+
+
+def _in_order(counts: Mapping[Any, int]) -> list[Tally]:
     """``[value, count]`` pairs by value (enums as their text), the rows without one last, the
     same on every database."""
     plain = {getattr(value, "value", value): count for value, count in counts.items()}
@@ -178,7 +297,7 @@ class Supervision:
 
     # -- the live board ----------------------------------------------------------------------
 
-    def board(self, session: Session, now: datetime) -> dict[str, Any]:
+    def board(self, session: Session, now: datetime) -> Board:
         waiting = self.console.queue(session, now)
         start_of_day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         advocates = session.scalars(
@@ -191,14 +310,14 @@ class Supervision:
             .where(Conversation.state == State.WITH_ADVOCATE)
             .order_by(Conversation.claimed_at)
         ).all()
-        by_advocate: dict[int, list[dict[str, Any]]] = {}
+        by_advocate: dict[int, list[HeldConversation]] = {}
         for conversation in active:
             if conversation.advocate_id is None:
                 continue
             by_advocate.setdefault(conversation.advocate_id, []).append(
                 {
                     "id": conversation.id,
-                    "priority": conversation.priority.value,
+                    "priority": conversation.priority,
                     "language": conversation.language,
                     "since_seconds": int(
                         (now - (conversation.claimed_at or conversation.opened_at)).total_seconds()
@@ -220,7 +339,7 @@ class Supervision:
         return {
             "waiting": waiting,
             "waiting_by_priority": {
-                p.value: sum(1 for w in waiting if w["priority"] == p.value) for p in Priority
+                p: sum(1 for w in waiting if w["priority"] == p) for p in Priority
             },
             "urgent_waiting": sum(1 for w in waiting if w["priority"] == "urgent"),
             "longest_wait_seconds": max((w["waiting_seconds"] for w in waiting), default=0),
@@ -228,8 +347,8 @@ class Supervision:
                 {
                     "id": user.id,
                     "email": user.email,
-                    "role": user.role.value,
-                    "availability": user.availability.value,
+                    "role": user.role,
+                    "availability": user.availability,
                     "connected": presence.connected(user, now, self.console.presence_grace),
                     "seen_seconds": (
                         int((now - user.console_seen_at).total_seconds())
@@ -257,7 +376,7 @@ class Supervision:
         *,
         before_id: int | None = None,
         page_size: int = PAGE_SIZE,
-    ) -> dict[str, Any]:
+    ) -> LogPage:
         """Newest first, ``page_size`` at a time; ``before_id`` continues after the last page
         (keyset pagination: as fast on page 2,000 as on page 1)."""
         clauses = filters.where()
@@ -288,17 +407,17 @@ class Supervision:
             "next_before_id": rows[-1][0].id if more else None,
         }
 
-    def _log_row(self, c: Conversation, advocate: str | None, tags: list[str]) -> dict[str, Any]:
+    def _log_row(self, c: Conversation, advocate: str | None, tags: list[str]) -> LogRow:
         wait = (
             (c.claimed_at - c.queued_at).total_seconds() if c.claimed_at and c.queued_at else None
         )
         return {
             "id": c.id,
-            "opened_at": c.opened_at.isoformat(),
-            "closed_at": c.closed_at.isoformat() if c.closed_at else None,
-            "status": c.status.value,
-            "state": c.state.value,
-            "priority": c.priority.value,
+            "opened_at": iso_time(c.opened_at),
+            "closed_at": iso_time_or_none(c.closed_at),
+            "status": c.status,
+            "state": c.state,
+            "priority": c.priority,
             "risk_score": c.risk_score,
             "reasons": c.risk_reasons or [],
             "language": c.language,
@@ -336,7 +455,7 @@ class Supervision:
         before: int | None = None
         while len(rows) < MAX_EXPORT:
             page = self.logs(session, filters, before_id=before, page_size=500)
-            rows.extend(page["items"])
+            rows.extend(dict(row) for row in page["items"])
             before = page["next_before_id"]
             if before is None:
                 break
@@ -381,7 +500,7 @@ class Supervision:
 
     # -- metrics -----------------------------------------------------------------------------
 
-    def metrics(self, session: Session, filters: LogFilter) -> dict[str, Any]:
+    def metrics(self, session: Session, filters: LogFilter) -> Metrics:
         """Everything the metrics page charts, in three scans of the conversations in range.
 
         One groups them by the hour they opened (UTC), giving the days and the hours of the day;
@@ -467,7 +586,9 @@ class Supervision:
         return {
             "per_day": _in_order(per_day),
             "per_hour": _in_order(per_hour),
-            **durations,
+            "wait_seconds": _spread(durations["wait_seconds"]),
+            "first_reply_seconds": _spread(durations["first_reply_seconds"]),
+            "handle_seconds": _spread(durations["handle_seconds"]),
             "abandoned": abandoned,
             "queued": queued,
             "abandonment_rate": round(abandoned / queued, 3) if queued else None,
@@ -497,7 +618,7 @@ class Supervision:
         since: datetime | None,
         until: datetime | None,
         before_id: int | None,
-    ) -> dict[str, Any]:
+    ) -> AuditPage:
         clauses: list[ColumnElement[bool]] = []
         if kind:
             clauses.append(Event.kind == kind)
@@ -524,7 +645,7 @@ class Supervision:
             "items": [
                 {
                     "id": e.id,
-                    "at": e.created_at.isoformat(),
+                    "at": iso_time(e.created_at),
                     "kind": e.kind,
                     "actor": email,
                     "conversation_id": e.conversation_id,
@@ -535,7 +656,7 @@ class Supervision:
             "next_before_id": rows[-1][0].id if more else None,
         }
 
-    def _audit_detail(self, event: Event) -> dict[str, Any]:
+    def _audit_detail(self, event: Event) -> JsonObject:
         """The event's values, with the stated reason (kept encrypted, apart from the event)
         while it is kept."""
         reason = events.stated_reason(self.console.vault, event)

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,6 +39,7 @@ from hotline.domain.tuning import (
 )
 from hotline.infra.vault import Vault
 from hotline.services import events
+from hotline.services.answers import IsoTime, JsonObject, JsonValue, iso_time, iso_time_or_none
 from hotline.services.errors import InvalidInput, NotFound
 from hotline.services.triage import Triage, TriagePolicy
 from hotline.settings import Settings
@@ -273,7 +274,31 @@ def _change(key: str, old: Any, new: Any) -> dict[str, Any]:
     return {name: part for name, part in diff.items() if part}
 
 
-def describe(session: Session, settings: Settings) -> list[dict[str, Any]]:
+class SettingEntry(TypedDict):
+    """A setting as the settings page shows it."""
+
+    key: str
+    label: str
+    help: str
+    kind: Kind
+    min: float | None  # minutes and counts only
+    max: float | None
+    value: JsonValue  # in force
+    default: JsonValue  # the environment's
+    overridden: bool
+    updated_at: IsoTime | None
+    updated_by: str | None
+    example: NotRequired[str]  # text settings only: the field's placeholder
+
+
+class SettingChange(TypedDict):
+    at: IsoTime
+    kind: str
+    actor: str | None
+    detail: JsonObject
+
+
+def describe(session: Session, settings: Settings) -> list[SettingEntry]:
     """Every setting for the settings page: value in force, default, and who changed it when."""
     stored = {
         row.key: row
@@ -295,26 +320,26 @@ def describe(session: Session, settings: Settings) -> list[dict[str, Any]]:
     for spec in KNOBS.values():
         default = every_default[spec.key]
         row = stored.get(spec.key) if spec.key in kept else None
-        items.append(
-            {
-                "key": spec.key,
-                "label": spec.label,
-                "help": spec.help,
-                "kind": spec.kind.value,
-                "min": spec.low if spec.kind in (Kind.MINUTES, Kind.COUNT) else None,
-                "max": spec.high if spec.kind in (Kind.MINUTES, Kind.COUNT) else None,
-                "value": kept.get(spec.key, default),
-                "default": default,
-                "overridden": row is not None,
-                "updated_at": row.updated_at.isoformat() if row else None,
-                "updated_by": emails.get(row.updated_by) if row and row.updated_by else None,
-                **({"example": spec.example} if spec.kind is Kind.TEXT else {}),
-            }
-        )
+        item: SettingEntry = {
+            "key": spec.key,
+            "label": spec.label,
+            "help": spec.help,
+            "kind": spec.kind,
+            "min": spec.low if spec.kind in (Kind.MINUTES, Kind.COUNT) else None,
+            "max": spec.high if spec.kind in (Kind.MINUTES, Kind.COUNT) else None,
+            "value": kept.get(spec.key, default),
+            "default": default,
+            "overridden": row is not None,
+            "updated_at": iso_time_or_none(row.updated_at if row else None),
+            "updated_by": emails.get(row.updated_by) if row and row.updated_by else None,
+        }
+        if spec.kind is Kind.TEXT:
+            item["example"] = spec.example
+        items.append(item)
     return items
 
 
-def history(session: Session, limit: int = 50) -> list[dict[str, Any]]:
+def history(session: Session, limit: int = 50) -> list[SettingChange]:
     """The latest changes to settings, dispositions and tags, newest first."""
     rows = session.execute(
         select(Event, StaffUser.email)
@@ -324,6 +349,6 @@ def history(session: Session, limit: int = 50) -> list[dict[str, Any]]:
         .limit(limit)
     ).all()
     return [
-        {"at": e.created_at.isoformat(), "kind": e.kind, "actor": email, "detail": e.detail}
+        {"at": iso_time(e.created_at), "kind": e.kind, "actor": email, "detail": e.detail}
         for e, email in rows
     ]

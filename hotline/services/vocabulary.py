@@ -11,7 +11,7 @@ change is in force at once.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -84,7 +84,14 @@ def _only(payload: dict[str, Any], allowed: set[str]) -> None:
 # -- dispositions ------------------------------------------------------------------------------
 
 
-def dispositions(session: Session) -> list[dict[str, Any]]:
+class DispositionEntry(TypedDict):
+    code: str
+    label: str
+    active: bool
+    uses: int  # conversations closed with it
+
+
+def dispositions(session: Session) -> list[DispositionEntry]:
     """Every disposition, retired ones too, with how many conversations carry it."""
     uses: dict[str | None, int] = {
         code: count
@@ -157,7 +164,13 @@ def do_change_disposition(
 # -- tags --------------------------------------------------------------------------------------
 
 
-def tags(session: Session, *, active_only: bool = False) -> list[dict[str, Any]]:
+class TagEntry(TypedDict):
+    name: str
+    active: bool
+    uses: int  # conversations carrying it
+
+
+def tags(session: Session, *, active_only: bool = False) -> list[TagEntry]:
     """The tag list (active first, then by name), with how many conversations carry each."""
     uses = {
         tag: count

@@ -9,15 +9,36 @@ dispositions and tags in :mod:`hotline.services.vocabulary`.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template
+from typing import TypedDict
+
+from flask import Blueprint, Response, render_template
 
 from hotline.services import lexicon_trial, tuning, vocabulary
 from hotline.services.errors import InvalidInput
+from hotline.services.lexicon_trial import Trial
+from hotline.services.tuning import SettingChange, SettingEntry
+from hotline.services.vocabulary import DispositionEntry, TagEntry
 from hotline.web import runtime
+from hotline.web.answers import Items, answers
 from hotline.web.console import body
 from hotline.web.staff import SUPERVISORS, current, staff_view
 
 bp = Blueprint("admin_settings", __name__, url_prefix="/supervisor")
+
+
+class SettingsPage(TypedDict):
+    items: list[SettingEntry]
+    history: list[SettingChange]  # the latest changes, newest first
+
+
+class DispositionSaved(TypedDict):
+    code: str  # the disposition added or changed
+    items: list[DispositionEntry]
+
+
+class TagSaved(TypedDict):
+    name: str  # the tag added or changed
+    items: list[TagEntry]
 
 
 @bp.get("/settings")
@@ -29,24 +50,26 @@ def page() -> Response:
     )
 
 
-def _settings_answer() -> Response:
+def _settings_answer() -> SettingsPage:
     staff = current()
-    return jsonify(
-        items=tuning.describe(staff.db, runtime().settings),
-        history=tuning.history(staff.db),
-    )
+    return {
+        "items": tuning.describe(staff.db, runtime().settings),
+        "history": tuning.history(staff.db),
+    }
 
 
 @bp.get("/api/settings")
 @staff_view(SUPERVISORS)
-def settings() -> Response:
+@answers(SettingsPage)
+def settings() -> SettingsPage:
     """Every setting: in force, default, who changed it when; and the latest changes."""
     return _settings_answer()
 
 
 @bp.put("/api/settings/<key>")
 @staff_view(SUPERVISORS)
-def change_setting(key: str) -> Response:
+@answers(SettingsPage)
+def change_setting(key: str) -> SettingsPage:
     """``{"value": ...}`` overrides the environment's value from the next text on."""
     staff = current()
     payload = body()
@@ -59,7 +82,8 @@ def change_setting(key: str) -> Response:
 
 @bp.delete("/api/settings/<key>")
 @staff_view(SUPERVISORS)
-def reset_setting(key: str) -> Response:
+@answers(SettingsPage)
+def reset_setting(key: str) -> SettingsPage:
     """Back to the environment's value."""
     staff = current()
     tuning.do_reset(staff.db, staff.user, key, staff.now, runtime().settings)
@@ -69,7 +93,8 @@ def reset_setting(key: str) -> Response:
 
 @bp.post("/api/settings/lexicon/try")
 @staff_view(SUPERVISORS)
-def try_lexicon() -> Response:
+@answers(Trial)
+def try_lexicon() -> Trial:
     """``{"text": ..., "language": "en", "draft": {lexicon}}`` (language and draft optional):
     the score, priority, reasons, emergency phrases and minor flag triage would give the text as
     a first text, with the draft in place of that language's lexicon. Nothing is saved."""
@@ -87,54 +112,60 @@ def try_lexicon() -> Response:
         draft=payload.get("draft"),
     )
     staff.db.flush()
-    return jsonify(answer)
+    return answer
 
 
 @bp.get("/api/dispositions")
 @staff_view(SUPERVISORS)
-def dispositions() -> Response:
-    return jsonify(items=vocabulary.dispositions(current().db))
+@answers(Items[DispositionEntry])
+def dispositions() -> Items[DispositionEntry]:
+    return {"items": vocabulary.dispositions(current().db)}
 
 
 @bp.post("/api/dispositions")
 @staff_view(SUPERVISORS)
-def add_disposition() -> Response:
+@answers(DispositionSaved)
+def add_disposition() -> DispositionSaved:
     staff = current()
     code = vocabulary.do_add_disposition(staff.db, staff.user, body(), staff.now)
     staff.db.flush()
-    return jsonify(code=code, items=vocabulary.dispositions(staff.db))
+    return {"code": code, "items": vocabulary.dispositions(staff.db)}
 
 
 @bp.post("/api/dispositions/<code>")
 @staff_view(SUPERVISORS)
-def change_disposition(code: str) -> Response:
+@answers(DispositionSaved)
+def change_disposition(code: str) -> DispositionSaved:
     """``{"label": ...}`` relabels, ``{"active": false}`` retires, ``{"active": true}`` restores."""
     staff = current()
     vocabulary.do_change_disposition(staff.db, staff.user, code, body(), staff.now)
     staff.db.flush()
-    return jsonify(code=code, items=vocabulary.dispositions(staff.db))
+    return {"code": code, "items": vocabulary.dispositions(staff.db)}
 
 
 @bp.get("/api/tags")
 @staff_view(SUPERVISORS)
-def tags() -> Response:
-    return jsonify(items=vocabulary.tags(current().db))
+@answers(Items[TagEntry])
+def tags() -> Items[TagEntry]:
+    return {"items": vocabulary.tags(current().db)}
 
 
 @bp.post("/api/tags")
 @staff_view(SUPERVISORS)
-def add_tag() -> Response:
+@answers(TagSaved)
+def add_tag() -> TagSaved:
     staff = current()
     name = vocabulary.do_add_tag(staff.db, staff.user, body(), staff.now)
     staff.db.flush()
-    return jsonify(name=name, items=vocabulary.tags(staff.db))
+    return {"name": name, "items": vocabulary.tags(staff.db)}
 
 
 @bp.post("/api/tags/<name>")
 @staff_view(SUPERVISORS)
-def change_tag(name: str) -> Response:
+@answers(TagSaved)
+def change_tag(name: str) -> TagSaved:
     """``{"active": false}`` retires the tag, ``{"active": true}`` restores it."""
     staff = current()
     vocabulary.do_change_tag(staff.db, staff.user, name, body(), staff.now)
     staff.db.flush()
-    return jsonify(name=name, items=vocabulary.tags(staff.db))
+    return {"name": name, "items": vocabulary.tags(staff.db)}

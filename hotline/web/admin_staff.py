@@ -9,18 +9,35 @@ refusal (:mod:`hotline.web.refusals`): its status (400, 403, 404 or 409) and a m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, TypedDict
 
-from flask import Blueprint, Response, jsonify, render_template
+from flask import Blueprint, Response, render_template
 
 from hotline.catalogue import LANGUAGES
 from hotline.services import accounts
-from hotline.services.accounts import AccountError
+from hotline.services.accounts import Account, AccountError
 from hotline.web import runtime
+from hotline.web.answers import Done, answers
 from hotline.web.console import body
 from hotline.web.staff import SUPERVISORS, current, staff_view
 
 bp = Blueprint("admin_staff", __name__, url_prefix="/supervisor")
+
+
+class Accounts(TypedDict):
+    items: list[Account]
+    me: int  # the caller's own account
+
+
+class Created(TypedDict):
+    id: int
+    email: str
+    password: str | None  # the generated password, shown once; None when one was given
+
+
+class PasswordReset(TypedDict):
+    ok: Literal[True]
+    password: str | None  # the generated password, shown once; None when one was given
 
 
 def _known(payload: dict[str, Any], *allowed: str) -> dict[str, Any]:
@@ -46,14 +63,16 @@ def page() -> Response:
 
 @bp.get("/api/staff-accounts")
 @staff_view(SUPERVISORS)
-def staff_accounts() -> Response:
+@answers(Accounts)
+def staff_accounts() -> Accounts:
     staff = current()
-    return jsonify(items=accounts.accounts(staff.db), me=staff.user.id)
+    return {"items": accounts.accounts(staff.db), "me": staff.user.id}
 
 
 @bp.post("/api/staff-accounts")
 @staff_view(SUPERVISORS)
-def create() -> Response:
+@answers(Created)
+def create() -> Created:
     staff = current()
     payload = _known(body(), "email", "role", "password")
     user, generated = accounts.do_create_account(
@@ -64,48 +83,53 @@ def create() -> Response:
         payload.get("password"),
         staff.now,
     )
-    return jsonify(id=user.id, email=user.email, password=generated)
+    return {"id": user.id, "email": user.email, "password": generated}
 
 
 @bp.post("/api/staff-accounts/<int:account_id>/deactivate")
 @staff_view(SUPERVISORS)
-def deactivate(account_id: int) -> Response:
+@answers(Done)
+def deactivate(account_id: int) -> Done:
     staff = current()
     accounts.do_deactivate_account(staff.db, runtime().triage, staff.user, account_id, staff.now)
-    return jsonify(ok=True)
+    return {"ok": True}
 
 
 @bp.post("/api/staff-accounts/<int:account_id>/reactivate")
 @staff_view(SUPERVISORS)
-def reactivate(account_id: int) -> Response:
+@answers(Done)
+def reactivate(account_id: int) -> Done:
     staff = current()
     accounts.do_reactivate_account(staff.db, staff.user, account_id, staff.now)
-    return jsonify(ok=True)
+    return {"ok": True}
 
 
 @bp.post("/api/staff-accounts/<int:account_id>/reset-password")
 @staff_view(SUPERVISORS)
-def reset_password(account_id: int) -> Response:
+@answers(PasswordReset)
+def reset_password(account_id: int) -> PasswordReset:
     staff = current()
     payload = _known(body(), "password")
     generated = accounts.do_reset_password(
         staff.db, staff.user, account_id, payload.get("password"), staff.now
     )
-    return jsonify(ok=True, password=generated)
+    return {"ok": True, "password": generated}
 
 
 @bp.post("/api/staff-accounts/<int:account_id>/role")
 @staff_view(SUPERVISORS)
-def change_role(account_id: int) -> Response:
+@answers(Done)
+def change_role(account_id: int) -> Done:
     staff = current()
     payload = _known(body(), "role")
     accounts.do_change_role(staff.db, staff.user, account_id, payload.get("role"), staff.now)
-    return jsonify(ok=True)
+    return {"ok": True}
 
 
 @bp.post("/api/staff-accounts/<int:account_id>/reset-two-factor")
 @staff_view(SUPERVISORS)
-def reset_two_factor(account_id: int) -> Response:
+@answers(Done)
+def reset_two_factor(account_id: int) -> Done:
     staff = current()
     accounts.do_reset_two_factor(staff.db, staff.user, account_id, staff.now)
-    return jsonify(ok=True)
+    return {"ok": True}

@@ -7,19 +7,74 @@ page with ``textContent``, never as HTML.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal, TypedDict
 
-from flask import Blueprint, Response, g, jsonify, render_template, request
+from flask import Blueprint, Response, g, render_template, request
 
+from hotline.db.models import Availability
 from hotline.infra.live import QUEUE, conversation_topic
 from hotline.services import presence
-from hotline.services.console import Console, do_erase_texter, do_reveal_number
+from hotline.services.console import (
+    AdvocateChoice,
+    Console,
+    ConversationSummary,
+    ConversationView,
+    DispositionChoice,
+    Me,
+    QuickReplyChoice,
+    ReferralChoice,
+    do_erase_texter,
+    do_reveal_number,
+)
 from hotline.services.errors import Conflict, InvalidInput
 from hotline.services.leave import do_leave
 from hotline.web import runtime
+from hotline.web.answers import Done, Items, answer, answers
 from hotline.web.staff import COOKIE, SUPERVISORS, clear_session_cookie, current, staff_view
 
 bp = Blueprint("console", __name__, url_prefix="/console")
+
+
+class Queue(TypedDict):
+    version: int  # the queue's live counter when it was read
+    items: list[ConversationSummary]  # waiting, most urgent first
+    mine: list[ConversationSummary]  # held by the caller
+
+
+class ConversationAnswer(ConversationView):
+    version: int  # the conversation's live counter when it was read
+
+
+class Taken(TypedDict):
+    conversation_id: int
+
+
+class Sent(TypedDict):
+    message_id: int
+
+
+class Revealed(TypedDict):
+    number: str
+
+
+class Idle(TypedDict):
+    """How long the session has left before it ends for idleness, and how long before that the
+    pages ask "still there?" (whole seconds)."""
+
+    idle_seconds_left: int
+    idle_warning_seconds: int
+
+
+class Poll(Idle):
+    queue: int  # the queue's live counter
+    conversations: dict[str, int]  # each visible conversation asked about: its live counter
+    availability: Availability
+
+
+class SignedOut(TypedDict):
+    signed_out: Literal[True]
+    returned: int  # conversations handed back to the queue
+    transferred: int  # conversations handed to a colleague
 
 
 def console() -> Console:
@@ -73,52 +128,58 @@ def page() -> Response:
 
 @bp.get("/api/me")
 @staff_view()
-def me() -> Response:
+@answers(Me)
+def me() -> Me:
     staff = current()
     seen()
-    return jsonify(console().me(staff.db, staff.user))
+    return console().me(staff.db, staff.user)
 
 
 @bp.post("/api/availability")
 @staff_view()
-def availability() -> Response:
+@answers(Me)
+def availability() -> Me:
     staff = current()
     console().set_availability(staff.db, staff.user, text_field(body(), "availability"), staff.now)
     seen()
-    return jsonify(console().me(staff.db, staff.user))
+    return console().me(staff.db, staff.user)
 
 
 @bp.get("/api/queue")
 @staff_view()
-def queue() -> Response:
+@answers(Queue)
+def queue() -> Queue:
     staff = current()
     rt = runtime()
-    return jsonify(
-        version=rt.live.versions([QUEUE])[QUEUE],
-        items=console().queue(staff.db, staff.now),
-        mine=console().mine(staff.db, staff.user, staff.now),
-    )
+    return {
+        "version": rt.live.versions([QUEUE])[QUEUE],
+        "items": console().queue(staff.db, staff.now),
+        "mine": console().mine(staff.db, staff.user, staff.now),
+    }
 
 
 @bp.post("/api/queue/take-next")
 @staff_view()
-def take_next() -> Response:
+@answers(Taken)
+def take_next() -> Taken:
     staff = current()
     conversation_id = console().take_next(staff.db, staff.user, staff.now)
-    return jsonify(conversation_id=conversation_id)
+    return {"conversation_id": conversation_id}
 
 
 @bp.post("/api/conversations/<int:conversation_id>/claim")
 @staff_view()
-def claim(conversation_id: int) -> Response:
+@answers(Taken)
+def claim(conversation_id: int) -> Taken:
     staff = current()
     console().claim(staff.db, staff.user, conversation_id, staff.now)
-    return jsonify(conversation_id=conversation_id)
+    return {"conversation_id": conversation_id}
 
 
 @bp.get("/api/conversations/<int:conversation_id>")
 @staff_view()
-def conversation(conversation_id: int) -> Response:
+@answers(ConversationAnswer)
+def conversation(conversation_id: int) -> ConversationAnswer:
     staff = current()
     rt = runtime()
     # The counter first: a change committed while the view is read then bumps it past this
@@ -126,39 +187,42 @@ def conversation(conversation_id: int) -> Response:
     topic = conversation_topic(conversation_id)
     version = rt.live.versions([topic])[topic]
     view = console().conversation(staff.db, staff.user, conversation_id, staff.now)
-    view["version"] = version
-    return jsonify(view)
+    return {**view, "version": version}
 
 
 @bp.post("/api/conversations/<int:conversation_id>/reply")
 @staff_view()
-def reply(conversation_id: int) -> Response:
+@answers(Sent)
+def reply(conversation_id: int) -> Sent:
     staff = current()
     message_id = console().reply(
         staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
     )
-    return jsonify(message_id=message_id)
+    return {"message_id": message_id}
 
 
 @bp.post("/api/conversations/<int:conversation_id>/notes")
 @staff_view()
-def note(conversation_id: int) -> Response:
+@answers(Done)
+def note(conversation_id: int) -> Done:
     staff = current()
     console().add_note(staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now)
-    return jsonify(ok=True)
+    return {"ok": True}
 
 
 @bp.post("/api/conversations/<int:conversation_id>/tags")
 @staff_view()
-def tag(conversation_id: int) -> Response:
+@answers(Done)
+def tag(conversation_id: int) -> Done:
     staff = current()
     console().tag(staff.db, staff.user, conversation_id, text_field(body(), "tag"), staff.now)
-    return jsonify(ok=True)
+    return {"ok": True}
 
 
 @bp.post("/api/conversations/<int:conversation_id>/transfer")
 @staff_view()
-def transfer(conversation_id: int) -> Response:
+@answers(Done)
+def transfer(conversation_id: int) -> Done:
     staff = current()
     payload = body()
     target = payload.get("to_advocate_id")
@@ -168,81 +232,89 @@ def transfer(conversation_id: int) -> Response:
         staff.db, staff.user, conversation_id, target,
         text_field(payload, "note", required=False), staff.now,
     )  # fmt: skip
-    return jsonify(ok=True)
+    return {"ok": True}
 
 
 @bp.post("/api/conversations/<int:conversation_id>/close")
 @staff_view()
-def close(conversation_id: int) -> Response:
+@answers(Done)
+def close(conversation_id: int) -> Done:
     staff = current()
     payload = body()
     console().close(
         staff.db, staff.user, conversation_id, text_field(payload, "disposition"),
         text_field(payload, "summary", required=False), staff.now,
     )  # fmt: skip
-    return jsonify(ok=True)
+    return {"ok": True}
 
 
 @bp.post("/api/conversations/<int:conversation_id>/reveal-number")
 @staff_view(SUPERVISORS)
-def reveal_number(conversation_id: int) -> Response:
+@answers(Revealed)
+def reveal_number(conversation_id: int) -> Revealed:
     staff = current()
     number = do_reveal_number(
         staff.db, console(), staff.user, conversation_id, text_field(body(), "reason"), staff.now
     )
-    return jsonify(number=number)
+    return {"number": number}
 
 
 @bp.post("/api/conversations/<int:conversation_id>/erase-texter")
 @staff_view(SUPERVISORS)
-def erase_texter(conversation_id: int) -> Response:
+@answers(Done)
+def erase_texter(conversation_id: int) -> Done:
     staff = current()
     do_erase_texter(
         staff.db, console(), staff.user, conversation_id, text_field(body(), "reason"), staff.now
     )
-    return jsonify(ok=True)
+    return {"ok": True}
 
 
 @bp.get("/api/quick-replies")
 @staff_view()
-def quick_replies() -> Response:
+@answers(Items[QuickReplyChoice])
+def quick_replies() -> Items[QuickReplyChoice]:
     staff = current()
     language = request.args.get("language", "en")[:8]
-    return jsonify(items=console().quick_replies(staff.db, language))
+    return {"items": console().quick_replies(staff.db, language)}
 
 
 @bp.get("/api/referrals")
 @staff_view()
-def referrals() -> Response:
+@answers(Items[ReferralChoice])
+def referrals() -> Items[ReferralChoice]:
     staff = current()
     query = request.args.get("q", "")[:100]
     language = request.args.get("language", "")[:20] or None
-    return jsonify(items=console().referrals(staff.db, query, language))
+    return {"items": console().referrals(staff.db, query, language)}
 
 
 @bp.get("/api/dispositions")
 @staff_view()
-def dispositions() -> Response:
+@answers(Items[DispositionChoice])
+def dispositions() -> Items[DispositionChoice]:
     staff = current()
-    return jsonify(items=console().dispositions(staff.db))
+    return {"items": console().dispositions(staff.db)}
 
 
 @bp.get("/api/tags")
 @staff_view()
-def tags() -> Response:
+@answers(Items[str])
+def tags() -> Items[str]:
     """The tags advocates may use: supervisors keep the list (/supervisor/settings)."""
     staff = current()
-    return jsonify(items=console().tags(staff.db))
+    return {"items": console().tags(staff.db)}
 
 
 @bp.get("/api/advocates")
 @staff_view()
-def advocates() -> Response:
+@answers(Items[AdvocateChoice])
+def advocates() -> Items[AdvocateChoice]:
     staff = current()
-    return jsonify(items=console().advocates(staff.db, staff.user.id, staff.now))
+    return {"items": console().advocates(staff.db, staff.user.id, staff.now)}
 
 
-def idle_answer() -> dict[str, int]:
+def idle_answer() -> Idle:
     """How long this session has before it ends for idleness, and when the pages should ask
     "still there?" (whole seconds)."""
     staff = current()
@@ -255,7 +327,8 @@ def idle_answer() -> dict[str, int]:
 
 @bp.get("/api/poll")
 @staff_view(background=True)
-def poll() -> Response:
+@answers(Poll)
+def poll() -> Poll:
     """The live counters: the page refetches whatever changed since it last looked.
 
     Each poll is also how the hotline knows the console is still open (see presence), and the
@@ -272,31 +345,34 @@ def poll() -> Response:
     ids = console().visible_ids(staff.db, staff.user, list(dict.fromkeys(asked))[:20])
     topics = [QUEUE, *(conversation_topic(i) for i in ids)]
     versions = runtime().live.versions(topics)
-    return jsonify(
-        queue=versions[QUEUE],
-        conversations={str(i): versions[conversation_topic(i)] for i in ids},
-        availability=staff.user.availability.value,
+    return {
+        "queue": versions[QUEUE],
+        "conversations": {str(i): versions[conversation_topic(i)] for i in ids},
+        "availability": staff.user.availability,
         **idle_answer(),
-    )
+    }
 
 
 @bp.get("/api/idle")
 @staff_view(background=True)
-def idle() -> Response:
+@answers(Idle)
+def idle() -> Idle:
     """How long the session has left, for pages that do not poll; a background request, so
     asking does not count as activity (input reported with it does)."""
-    return jsonify(idle_answer())
+    return idle_answer()
 
 
 @bp.post("/api/still-here")
 @staff_view()
-def still_here() -> Response:
+@answers(Idle)
+def still_here() -> Idle:
     """The "still there?" prompt's answer: a person's action, so the idle clock starts again."""
-    return jsonify(idle_answer())
+    return idle_answer()
 
 
 @bp.post("/api/sign-out")
 @staff_view()
+@answers(SignedOut)
 def sign_out() -> Response:
     """Sign out, first handing any held conversations on: ``{"conversations": "queue"}`` (the
     default) or ``{"conversations": "transfer", "to_advocate_id": id}``."""
@@ -312,6 +388,11 @@ def sign_out() -> Response:
         staff.db, console(), staff.user, request.cookies.get(COOKIE, ""), staff.now,
         choice=choice, to_advocate_id=target,
     )  # fmt: skip
-    response = jsonify(signed_out=True, returned=left.returned, transferred=left.transferred)
-    clear_session_cookie(response)
+    signed_out: SignedOut = {
+        "signed_out": True,
+        "returned": left.returned,
+        "transferred": left.transferred,
+    }
+    response = answer(signed_out)
+    clear_session_cookie(response)  # a header too: the one answer built here, not returned
     return response

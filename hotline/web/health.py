@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from typing import Literal, TypedDict
+
+from flask import Blueprint
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from hotline.web import runtime
+from hotline.web.answers import answers
 
 bp = Blueprint("health", __name__)
 
 
+class Health(TypedDict):
+    database: Literal["ok", "down"]
+    broker: Literal["ok", "down", "in-process"]  # in-process: the demo's, without a broker
+
+
 @bp.get("/healthz")
-def healthz() -> tuple[Response, int]:
+@answers(Health)
+def healthz() -> tuple[Health, int]:
     rt = runtime()
+    database: Literal["ok", "down"]
+    broker: Literal["ok", "down", "in-process"]
     try:
         with rt.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -31,4 +42,4 @@ def healthz() -> tuple[Response, int]:
         except (RedisError, OSError):
             broker = "down"
     status = 200 if database == "ok" else 503
-    return jsonify(database=database, broker=broker), status
+    return {"database": database, "broker": broker}, status

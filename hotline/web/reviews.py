@@ -8,16 +8,27 @@ every staff member sees the reviews of their own conversations and nobody else's
 from __future__ import annotations
 
 from datetime import date
+from typing import TypedDict
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 from hotline.services import review
+from hotline.services.answers import IsoDate, iso_date
 from hotline.services.errors import InvalidInput
+from hotline.services.review import Feedback, ReviewDetail, Rubric, SampledReview
 from hotline.web import runtime
+from hotline.web.answers import Done, answers
 from hotline.web.console import body
 from hotline.web.staff import SUPERVISORS, current, staff_view
 
 bp = Blueprint("reviews", __name__)
+
+
+class WeekSample(TypedDict):
+    rubric: Rubric
+    weeks: list[IsoDate]  # the weeks that have a sample, newest first (their Mondays)
+    week: IsoDate | None  # the week shown; None when no week has a sample
+    items: list[SampledReview]
 
 
 def _week() -> date | None:
@@ -41,31 +52,34 @@ def page() -> Response:
 
 @bp.get("/supervisor/api/reviews")
 @staff_view(SUPERVISORS)
-def sample() -> Response:
+@answers(WeekSample)
+def sample() -> WeekSample:
     """One week's sample (``?week=`` its Monday; by default the newest), and the weeks there are."""
     staff = current()
     weeks = review.sample_weeks(staff.db)
     week = _week()
     if week is None and weeks:
         week = date.fromisoformat(weeks[0])
-    return jsonify(
-        rubric=review.rubric_json(),
-        weeks=weeks,
-        week=week.isoformat() if week else None,
-        items=review.week_sample(staff.db, week) if week else [],
-    )
+    return {
+        "rubric": review.rubric_json(),
+        "weeks": weeks,
+        "week": iso_date(week) if week else None,
+        "items": review.week_sample(staff.db, week) if week else [],
+    }
 
 
 @bp.get("/supervisor/api/reviews/<int:review_id>")
 @staff_view(SUPERVISORS)
-def detail(review_id: int) -> Response:
+@answers(ReviewDetail)
+def detail(review_id: int) -> ReviewDetail:
     staff = current()
-    return jsonify(review.review_detail(staff.db, runtime().vault, review_id))
+    return review.review_detail(staff.db, runtime().vault, review_id)
 
 
 @bp.post("/supervisor/api/reviews/<int:review_id>")
 @staff_view(SUPERVISORS)
-def submit(review_id: int) -> Response:
+@answers(ReviewDetail)
+def submit(review_id: int) -> ReviewDetail:
     staff = current()
     payload = body()
     review.do_submit_review(
@@ -77,19 +91,21 @@ def submit(review_id: int) -> Response:
         payload.get("feedback"),
         staff.now,
     )
-    return jsonify(review.review_detail(staff.db, runtime().vault, review_id))
+    return review.review_detail(staff.db, runtime().vault, review_id)
 
 
 @bp.get("/console/api/feedback")
 @staff_view()
-def feedback() -> Response:
+@answers(Feedback)
+def feedback() -> Feedback:
     staff = current()
-    return jsonify(review.advocate_feedback(staff.db, runtime().vault, staff.user))
+    return review.advocate_feedback(staff.db, runtime().vault, staff.user)
 
 
 @bp.post("/console/api/feedback/<int:review_id>/seen")
 @staff_view()
-def seen(review_id: int) -> Response:
+@answers(Done)
+def seen(review_id: int) -> Done:
     staff = current()
     review.do_mark_seen(staff.db, staff.user, review_id, staff.now)
-    return jsonify(ok=True)
+    return {"ok": True}

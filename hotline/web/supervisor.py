@@ -8,21 +8,41 @@ each read.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Literal, TypedDict
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, render_template, request
 from sqlalchemy import select
 
-from hotline.db.models import StaffUser
+from hotline.db.models import Availability, StaffRole, StaffUser
 from hotline.services import directory, presence
-from hotline.services.alerts import Alerts, do_acknowledge
+from hotline.services.alerts import Alerts, OpenAlerts, do_acknowledge
+from hotline.services.directory import QuickReplyEntry, ReferralEntry
 from hotline.services.errors import InvalidInput
-from hotline.services.supervision import LogFilter, Supervision
+from hotline.services.supervision import AuditPage, Board, LogFilter, LogPage, Metrics, Supervision
 from hotline.web import runtime
+from hotline.web.answers import Done, Items, answers
 from hotline.web.console import body, console, text_field
 from hotline.web.staff import SUPERVISORS, current, staff_view
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
+
+
+class Acknowledged(TypedDict):
+    ok: Literal[True]
+    alert_id: int
+
+
+class StaffMember(TypedDict):
+    id: int
+    email: str
+    role: StaffRole
+    active: bool
+    availability: Availability
+    connected: bool  # their console polled within the grace period
+
+
+class Saved(TypedDict):
+    id: int  # of the quick reply or referral saved
 
 
 def supervision() -> Supervision:
@@ -90,32 +110,36 @@ def page() -> Response:
 
 @bp.get("/api/board")
 @staff_view(SUPERVISORS)
-def board() -> Response:
+@answers(Board)
+def board() -> Board:
     staff = current()
-    return jsonify(supervision().board(staff.db, staff.now))
+    return supervision().board(staff.db, staff.now)
 
 
 @bp.get("/api/alerts")
 @staff_view(SUPERVISORS)
-def alerts() -> Response:
+@answers(OpenAlerts)
+def alerts() -> OpenAlerts:
     """Open alerts, newest first; reading an opted-out texter's words is audited."""
     staff = current()
-    return jsonify(Alerts(console().vault).open_alerts(staff.db, staff.user, staff.now))
+    return Alerts(console().vault).open_alerts(staff.db, staff.user, staff.now)
 
 
 @bp.post("/api/alerts/<int:alert_id>/acknowledge")
 @staff_view(SUPERVISORS)
-def acknowledge_alert(alert_id: int) -> Response:
+@answers(Acknowledged)
+def acknowledge_alert(alert_id: int) -> Acknowledged:
     staff = current()
     do_acknowledge(staff.db, staff.user, alert_id, staff.now)
-    return jsonify(ok=True, alert_id=alert_id)
+    return {"ok": True, "alert_id": alert_id}
 
 
 @bp.get("/api/logs")
 @staff_view(SUPERVISORS)
-def logs() -> Response:
+@answers(LogPage)
+def logs() -> LogPage:
     staff = current()
-    return jsonify(supervision().logs(staff.db, filters(), before_id=_int("before_id")))
+    return supervision().logs(staff.db, filters(), before_id=_int("before_id"))
 
 
 @bp.route("/api/export", methods=["GET", "POST"])
@@ -142,117 +166,125 @@ def export() -> Response:
 
 @bp.get("/api/metrics")
 @staff_view(SUPERVISORS)
-def metrics() -> Response:
+@answers(Metrics)
+def metrics() -> Metrics:
     staff = current()
-    return jsonify(supervision().metrics(staff.db, filters()))
+    return supervision().metrics(staff.db, filters())
 
 
 @bp.get("/api/audit")
 @staff_view(SUPERVISORS)
-def audit() -> Response:
+@answers(AuditPage)
+def audit() -> AuditPage:
     staff = current()
-    return jsonify(
-        supervision().audit(
-            staff.db,
-            kind=request.args.get("kind", "").strip()[:48] or None,
-            actor_id=_int("actor_id"),
-            conversation_id=_int("conversation_id"),
-            since=_date("since"),
-            until=_date("until"),
-            before_id=_int("before_id"),
-        )
+    return supervision().audit(
+        staff.db,
+        kind=request.args.get("kind", "").strip()[:48] or None,
+        actor_id=_int("actor_id"),
+        conversation_id=_int("conversation_id"),
+        since=_date("since"),
+        until=_date("until"),
+        before_id=_int("before_id"),
     )
 
 
 @bp.get("/api/staff")
 @staff_view(SUPERVISORS)
-def staff_list() -> Response:
+@answers(Items[StaffMember])
+def staff_list() -> Items[StaffMember]:
     staff = current()
     rows = staff.db.scalars(select(StaffUser).order_by(StaffUser.email)).all()
     grace = supervision().console.presence_grace
-    items: list[dict[str, Any]] = [
+    items: list[StaffMember] = [
         {
             "id": u.id,
             "email": u.email,
-            "role": u.role.value,
+            "role": u.role,
             "active": u.active,
-            "availability": u.availability.value,
+            "availability": u.availability,
             "connected": presence.connected(u, staff.now, grace),
         }
         for u in rows
     ]
-    return jsonify(items=items)
+    return {"items": items}
 
 
 @bp.post("/api/conversations/<int:conversation_id>/note")
 @staff_view(SUPERVISORS)
-def note(conversation_id: int) -> Response:
+@answers(Done)
+def note(conversation_id: int) -> Done:
     staff = current()
     supervision().note_to_advocate(
         staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
     )
-    return jsonify(ok=True)
+    return {"ok": True}
 
 
 @bp.post("/api/conversations/<int:conversation_id>/reassign")
 @staff_view(SUPERVISORS)
-def reassign(conversation_id: int) -> Response:
+@answers(Done)
+def reassign(conversation_id: int) -> Done:
     staff = current()
     target = body().get("to_staff_id")
     if not isinstance(target, int) or isinstance(target, bool):
         raise InvalidInput("to_staff_id must be a staff member's id")
     supervision().reassign(staff.db, staff.user, conversation_id, target, staff.now)
-    return jsonify(ok=True)
+    return {"ok": True}
 
 
 @bp.post("/api/conversations/<int:conversation_id>/take-over")
 @staff_view(SUPERVISORS)
-def take_over(conversation_id: int) -> Response:
+@answers(Done)
+def take_over(conversation_id: int) -> Done:
     staff = current()
     supervision().reassign(
         staff.db, staff.user, conversation_id, staff.user.id, staff.now, take_over=True
     )
-    return jsonify(ok=True)
+    return {"ok": True}
 
 
 @bp.get("/api/quick-replies")
 @staff_view(SUPERVISORS)
-def quick_replies() -> Response:
-    return jsonify(items=directory.quick_replies(current().db))
+@answers(Items[QuickReplyEntry])
+def quick_replies() -> Items[QuickReplyEntry]:
+    return {"items": directory.quick_replies(current().db)}
 
 
 @bp.post("/api/quick-replies")
 @staff_view(SUPERVISORS)
-def add_quick_reply() -> Response:
+@answers(Saved)
+def add_quick_reply() -> Saved:
     staff = current()
-    return jsonify(id=directory.do_save_quick_reply(staff.db, staff.user, body(), staff.now))
+    return {"id": directory.do_save_quick_reply(staff.db, staff.user, body(), staff.now)}
 
 
 @bp.post("/api/quick-replies/<int:quick_reply_id>")
 @staff_view(SUPERVISORS)
-def change_quick_reply(quick_reply_id: int) -> Response:
+@answers(Saved)
+def change_quick_reply(quick_reply_id: int) -> Saved:
     staff = current()
     saved = directory.do_save_quick_reply(staff.db, staff.user, body(), staff.now, quick_reply_id)
-    return jsonify(id=saved)
+    return {"id": saved}
 
 
 @bp.get("/api/referrals")
 @staff_view(SUPERVISORS)
-def referrals() -> Response:
-    return jsonify(items=directory.referrals(current().db))
+@answers(Items[ReferralEntry])
+def referrals() -> Items[ReferralEntry]:
+    return {"items": directory.referrals(current().db)}
 
 
 @bp.post("/api/referrals")
 @staff_view(SUPERVISORS)
-def add_referral() -> Response:
+@answers(Saved)
+def add_referral() -> Saved:
     staff = current()
-    return jsonify(id=directory.do_save_referral(staff.db, staff.user, body(), staff.now))
+    return {"id": directory.do_save_referral(staff.db, staff.user, body(), staff.now)}
 
 
 @bp.post("/api/referrals/<int:referral_id>")
 @staff_view(SUPERVISORS)
-def change_referral(referral_id: int) -> Response:
+@answers(Saved)
+def change_referral(referral_id: int) -> Saved:
     staff = current()
-    return jsonify(
-        id=directory.do_save_referral(staff.db, staff.user, body(), staff.now, referral_id)
-    )
+    return {"id": directory.do_save_referral(staff.db, staff.user, body(), staff.now, referral_id)}
