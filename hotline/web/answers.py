@@ -1,4 +1,4 @@
-"""Every JSON answer of the web app leaves through here, and every JSON view says its shape.
+"""JSON answers: every JSON view declares the type of its answer, which is written as JSON here.
 
 A view that answers JSON is declared with :func:`answers` and the type of what it answers (a
 ``TypedDict``: see :mod:`hotline.services.answers`)::
