@@ -19,6 +19,7 @@ from hotline.services import events, presence
 from hotline.services.auth import do_sign_out
 from hotline.services.console import Console
 from hotline.services.errors import InvalidInput
+from hotline.services.handling import do_transfer
 
 QUEUE = "queue"
 TRANSFER = "transfer"
@@ -83,7 +84,7 @@ def do_leave(
         console.check_reachable(session, target, now, max(1, len(held)))
     left = Left()
     for conversation_id in held:
-        console.transfer(session, user, conversation_id, target.id if target else None, "", now)
+        do_transfer(session, console, user, conversation_id, target.id if target else None, "", now)
     if target is None:
         left.returned = len(held)
     else:

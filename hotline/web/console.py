@@ -23,11 +23,20 @@ from hotline.services.console import (
     Me,
     QuickReplyChoice,
     ReferralChoice,
-    do_erase_texter,
-    do_reveal_number,
 )
 from hotline.services.errors import Conflict, InvalidInput
+from hotline.services.handling import (
+    do_add_note,
+    do_claim,
+    do_close,
+    do_reply,
+    do_set_availability,
+    do_tag,
+    do_take_next,
+    do_transfer,
+)
 from hotline.services.leave import do_leave
+from hotline.services.supervision import do_erase_texter, do_reveal_number
 from hotline.web import runtime
 from hotline.web.answers import Done, Items, answer, answers
 from hotline.web.staff import COOKIE, SUPERVISORS, clear_session_cookie, current, staff_view
@@ -140,7 +149,7 @@ def me() -> Me:
 @answers(Me)
 def availability() -> Me:
     staff = current()
-    console().set_availability(staff.db, staff.user, text_field(body(), "availability"), staff.now)
+    do_set_availability(staff.db, staff.user, text_field(body(), "availability"), staff.now)
     seen()
     return console().me(staff.db, staff.user)
 
@@ -163,7 +172,7 @@ def queue() -> Queue:
 @answers(Taken)
 def take_next() -> Taken:
     staff = current()
-    conversation_id = console().take_next(staff.db, staff.user, staff.now)
+    conversation_id = do_take_next(staff.db, console(), staff.user, staff.now)
     return {"conversation_id": conversation_id}
 
 
@@ -172,7 +181,7 @@ def take_next() -> Taken:
 @answers(Taken)
 def claim(conversation_id: int) -> Taken:
     staff = current()
-    console().claim(staff.db, staff.user, conversation_id, staff.now)
+    do_claim(staff.db, console(), staff.user, conversation_id, staff.now)
     return {"conversation_id": conversation_id}
 
 
@@ -195,8 +204,8 @@ def conversation(conversation_id: int) -> ConversationAnswer:
 @answers(Sent)
 def reply(conversation_id: int) -> Sent:
     staff = current()
-    message_id = console().reply(
-        staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
+    message_id = do_reply(
+        staff.db, console(), staff.user, conversation_id, text_field(body(), "body"), staff.now
     )
     return {"message_id": message_id}
 
@@ -206,7 +215,9 @@ def reply(conversation_id: int) -> Sent:
 @answers(Done)
 def note(conversation_id: int) -> Done:
     staff = current()
-    console().add_note(staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now)
+    do_add_note(
+        staff.db, console(), staff.user, conversation_id, text_field(body(), "body"), staff.now
+    )
     return {"ok": True}
 
 
@@ -215,7 +226,7 @@ def note(conversation_id: int) -> Done:
 @answers(Done)
 def tag(conversation_id: int) -> Done:
     staff = current()
-    console().tag(staff.db, staff.user, conversation_id, text_field(body(), "tag"), staff.now)
+    do_tag(staff.db, console(), staff.user, conversation_id, text_field(body(), "tag"), staff.now)
     return {"ok": True}
 
 
@@ -228,8 +239,8 @@ def transfer(conversation_id: int) -> Done:
     target = payload.get("to_advocate_id")
     if target is not None and (not isinstance(target, int) or isinstance(target, bool)):
         raise Conflict("to_advocate_id must be an advocate's id, or null for the queue")
-    console().transfer(
-        staff.db, staff.user, conversation_id, target,
+    do_transfer(
+        staff.db, console(), staff.user, conversation_id, target,
         text_field(payload, "note", required=False), staff.now,
     )  # fmt: skip
     return {"ok": True}
@@ -241,8 +252,8 @@ def transfer(conversation_id: int) -> Done:
 def close(conversation_id: int) -> Done:
     staff = current()
     payload = body()
-    console().close(
-        staff.db, staff.user, conversation_id, text_field(payload, "disposition"),
+    do_close(
+        staff.db, console(), staff.user, conversation_id, text_field(payload, "disposition"),
         text_field(payload, "summary", required=False), staff.now,
     )  # fmt: skip
     return {"ok": True}

@@ -16,10 +16,13 @@ from sqlalchemy import select
 from hotline.db.models import Availability, StaffRole, StaffUser
 from hotline.services import directory, presence
 from hotline.services.alerts import Alerts, OpenAlerts, do_acknowledge
+from hotline.services.audit_trail import AuditPage, audit_page
+from hotline.services.board import Board, live_board
+from hotline.services.conversation_log import LogFilter, LogPage, do_export, log_page
 from hotline.services.directory import QuickReplyEntry, ReferralEntry
 from hotline.services.errors import InvalidInput
-from hotline.services.supervision import AuditPage, Board, LogFilter, LogPage, Metrics, Supervision
-from hotline.web import runtime
+from hotline.services.metrics import Metrics, metrics_for
+from hotline.services.supervision import do_note_to_advocate, do_reassign
 from hotline.web.answers import Done, Items, answers
 from hotline.web.console import body, console, text_field
 from hotline.web.staff import SUPERVISORS, current, staff_view
@@ -43,10 +46,6 @@ class StaffMember(TypedDict):
 
 class Saved(TypedDict):
     id: int  # of the quick reply or referral saved
-
-
-def supervision() -> Supervision:
-    return Supervision(console(), runtime().engine.dialect.name)
 
 
 def _date(name: str) -> datetime | None:
@@ -113,7 +112,7 @@ def page() -> Response:
 @answers(Board)
 def board() -> Board:
     staff = current()
-    return supervision().board(staff.db, staff.now)
+    return live_board(staff.db, console(), staff.now)
 
 
 @bp.get("/api/alerts")
@@ -139,7 +138,7 @@ def acknowledge_alert(alert_id: int) -> Acknowledged:
 @answers(LogPage)
 def logs() -> LogPage:
     staff = current()
-    return supervision().logs(staff.db, filters(), before_id=_int("before_id"))
+    return log_page(staff.db, filters(), before_id=_int("before_id"))
 
 
 @bp.route("/api/export", methods=["GET", "POST"])
@@ -152,9 +151,9 @@ def export() -> Response:
     fmt = _choice("format", ("csv", "json")) or "csv"
     include_text = request.args.get("include_text", "") in ("1", "yes", "true")
     reason = text_field(body(), "reason", required=False) if request.method == "POST" else ""
-    content = supervision().export(
-        staff.db, staff.user, filters(), fmt=fmt, include_text=include_text, now=staff.now,
-        reason=reason,
+    content = do_export(
+        staff.db, console().vault, staff.user, filters(), fmt=fmt, include_text=include_text,
+        now=staff.now, reason=reason,
     )  # fmt: skip
     stamp = staff.now.strftime("%Y%m%d-%H%M")
     return Response(
@@ -169,7 +168,7 @@ def export() -> Response:
 @answers(Metrics)
 def metrics() -> Metrics:
     staff = current()
-    return supervision().metrics(staff.db, filters())
+    return metrics_for(staff.db, filters())
 
 
 @bp.get("/api/audit")
@@ -177,8 +176,9 @@ def metrics() -> Metrics:
 @answers(AuditPage)
 def audit() -> AuditPage:
     staff = current()
-    return supervision().audit(
+    return audit_page(
         staff.db,
+        console().vault,
         kind=request.args.get("kind", "").strip()[:48] or None,
         actor_id=_int("actor_id"),
         conversation_id=_int("conversation_id"),
@@ -194,7 +194,7 @@ def audit() -> AuditPage:
 def staff_list() -> Items[StaffMember]:
     staff = current()
     rows = staff.db.scalars(select(StaffUser).order_by(StaffUser.email)).all()
-    grace = supervision().console.presence_grace
+    grace = console().presence_grace
     items: list[StaffMember] = [
         {
             "id": u.id,
@@ -214,8 +214,8 @@ def staff_list() -> Items[StaffMember]:
 @answers(Done)
 def note(conversation_id: int) -> Done:
     staff = current()
-    supervision().note_to_advocate(
-        staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
+    do_note_to_advocate(
+        staff.db, console(), staff.user, conversation_id, text_field(body(), "body"), staff.now
     )
     return {"ok": True}
 
@@ -228,7 +228,7 @@ def reassign(conversation_id: int) -> Done:
     target = body().get("to_staff_id")
     if not isinstance(target, int) or isinstance(target, bool):
         raise InvalidInput("to_staff_id must be a staff member's id")
-    supervision().reassign(staff.db, staff.user, conversation_id, target, staff.now)
+    do_reassign(staff.db, console(), staff.user, conversation_id, target, staff.now)
     return {"ok": True}
 
 
@@ -237,8 +237,8 @@ def reassign(conversation_id: int) -> Done:
 @answers(Done)
 def take_over(conversation_id: int) -> Done:
     staff = current()
-    supervision().reassign(
-        staff.db, staff.user, conversation_id, staff.user.id, staff.now, take_over=True
+    do_reassign(
+        staff.db, console(), staff.user, conversation_id, staff.user.id, staff.now, take_over=True
     )
     return {"ok": True}
 

@@ -27,7 +27,8 @@ from hotline.db.models import (
     StaffUser,
     Texter,
 )
-from hotline.services.console import Console, do_erase_texter
+from hotline.services.console import Console
+from hotline.services.supervision import do_erase_texter
 from tests.conftest import new_phone
 from tests.erasure import (
     MARKERS,
