@@ -35,9 +35,9 @@ from hotline.db.models import (
 )
 from hotline.db.types import UTCDateTime
 from hotline.services.console import Console
-from hotline.services.handling import do_add_note, do_close, do_reply, do_tag
+from hotline.services.handling import Handling
 from hotline.services.staff import do_create_staff
-from hotline.services.supervision import do_reveal_number
+from hotline.services.supervision import Supervision
 from tests.conftest import new_phone
 from tests.helpers import post_signed, sms_form
 from tests.texting import advocate, claim, conversation, run, text_in
@@ -77,14 +77,13 @@ def first_conversation(app: Flask, phone: str, supervisor: StaffUser) -> int:
         user = session.get(StaffUser, advocate_id)
         assert user is not None
         now = runtime.clock.now()
-        do_add_note(session, console, user, conversation_id, f"note: {STAFF_WORDS}", now)
-        do_tag(session, console, user, conversation_id, console.tags(session)[0], now)
-        do_reply(session, console, user, conversation_id, f"about {WORDS}", now)
-        do_close(
-            session, console, user, conversation_id, "referred", f"summary: {STAFF_WORDS}", now
-        )
-        number = do_reveal_number(
-            session, console, as_user(session, supervisor), conversation_id, REASON, now
+        handling = Handling(console)
+        handling.add_note(session, user, conversation_id, f"note: {STAFF_WORDS}", now)
+        handling.tag(session, user, conversation_id, console.tags(session)[0], now)
+        handling.reply(session, user, conversation_id, f"about {WORDS}", now)
+        handling.close(session, user, conversation_id, "referred", f"summary: {STAFF_WORDS}", now)
+        number = Supervision(console).reveal_number(
+            session, as_user(session, supervisor), conversation_id, REASON, now
         )
         assert number == phone
         session.add(

@@ -8,6 +8,7 @@ event (see :func:`hotline.services.events.stated_reason`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -19,82 +20,115 @@ from hotline.domain.triage import State
 from hotline.services import events
 from hotline.services.console import Console
 from hotline.services.errors import Conflict, NotFound, Refusal
-from hotline.services.handling import do_add_note
+from hotline.services.handling import Handling
 from hotline.services.privacy import erase_texter
 
 REASON_MIN_CHARS = 10
 REASON_MAX_CHARS = 500
 
 
-def do_note_to_advocate(
-    session: Session,
-    console: Console,
-    user: StaffUser,
-    conversation_id: int,
-    body: str,
-    now: datetime,
-) -> None:
-    """A private note for the advocate on the conversation: never sent to the texter."""
-    do_add_note(session, console, user, conversation_id, body, now)
-    events.record(
-        session, "supervisor_note", now, conversation_id=conversation_id, actor_id=user.id
-    )
+@dataclass(frozen=True)
+class Supervision:
+    """A supervisor's acts on one conversation, by the console's rules (``console``)."""
 
+    console: Console
 
-def do_reassign(
-    session: Session,
-    console: Console,
-    user: StaffUser,
-    conversation_id: int,
-    to_staff_id: int,
-    now: datetime,
-    *,
-    take_over: bool = False,
-) -> None:
-    """Give an active conversation to another advocate, or (``take_over``) to oneself."""
-    conversation = console.visible(session, user, conversation_id)
-    if conversation.state is not State.WITH_ADVOCATE:
-        raise Conflict("only a conversation with an advocate can be reassigned")
-    target = session.get(StaffUser, to_staff_id)
-    if target is None or not target.active:
-        raise Conflict("choose an active staff member")
-    if not take_over:
-        # Never to someone whose console is closed: the texter would wait on nobody.
-        console.check_reachable(session, target, now)
-    lock_texter(session, conversation.texter_id)
-    session.refresh(conversation)
-    previous = conversation.advocate_id
-    if previous == target.id:
-        raise Conflict("they already have this conversation")
-    conversation.advocate_id = target.id
-    conversation.claimed_at = conversation.claimed_at or now
-    events.record(
-        session,
-        "taken_over" if take_over else "reassigned",
-        now,
-        conversation_id=conversation.id,
-        texter_id=conversation.texter_id,
-        actor_id=user.id,
-        from_staff=previous,
-        to_staff=target.id,
-    )
-    after_commit.queue_changed(session)
-    after_commit.changed(session, conversation.id)
+    def note_to_advocate(
+        self, session: Session, user: StaffUser, conversation_id: int, body: str, now: datetime
+    ) -> None:
+        """A private note for the advocate on the conversation: never sent to the texter."""
+        Handling(self.console).add_note(session, user, conversation_id, body, now)
+        events.record(
+            session, "supervisor_note", now, conversation_id=conversation_id, actor_id=user.id
+        )
 
+    def reassign(
+        self,
+        session: Session,
+        user: StaffUser,
+        conversation_id: int,
+        to_staff_id: int,
+        now: datetime,
+        *,
+        take_over: bool = False,
+    ) -> None:
+        """Give an active conversation to another advocate, or (``take_over``) to oneself."""
+        conversation = self.console.visible(session, user, conversation_id)
+        if conversation.state is not State.WITH_ADVOCATE:
+            raise Conflict("only a conversation with an advocate can be reassigned")
+        target = session.get(StaffUser, to_staff_id)
+        if target is None or not target.active:
+            raise Conflict("choose an active staff member")
+        if not take_over:
+            # Never to someone whose console is closed: the texter would wait on nobody.
+            self.console.check_reachable(session, target, now)
+        lock_texter(session, conversation.texter_id)
+        session.refresh(conversation)
+        previous = conversation.advocate_id
+        if previous == target.id:
+            raise Conflict("they already have this conversation")
+        conversation.advocate_id = target.id
+        conversation.claimed_at = conversation.claimed_at or now
+        events.record(
+            session,
+            "taken_over" if take_over else "reassigned",
+            now,
+            conversation_id=conversation.id,
+            texter_id=conversation.texter_id,
+            actor_id=user.id,
+            from_staff=previous,
+            to_staff=target.id,
+        )
+        after_commit.queue_changed(session)
+        after_commit.changed(session, conversation.id)
 
-def _supervisor_with_reason(
-    session: Session,
-    console: Console,
-    user: StaffUser,
-    conversation_id: int,
-    reason: str,
-    why: str,
-) -> tuple[Conversation, str]:
-    """The conversation, for a supervisor who stated a reason; advocates see nothing."""
-    if user.role not in (StaffRole.SUPERVISOR, StaffRole.ADMIN):
-        raise NotFound("no such conversation")
-    reason = stated_reason(reason, why)
-    return console.visible(session, user, conversation_id), reason
+    def reveal_number(
+        self, session: Session, user: StaffUser, conversation_id: int, reason: str, now: datetime
+    ) -> str:
+        """The texter's full number, for a supervisor with a stated reason; audited."""
+        conversation, reason = self._with_reason(
+            session, user, conversation_id, reason, "the full number is needed"
+        )
+        texter = session.get(Texter, conversation.texter_id)
+        assert texter is not None
+        if texter.phone_ciphertext is None:
+            raise Conflict("this texter's number was erased")
+        events.record(
+            session,
+            "number_revealed",
+            now,
+            conversation_id=conversation.id,
+            texter_id=texter.id,
+            actor_id=user.id,
+            sealed_reason=self.console.vault.encrypt(reason),
+        )
+        return str(self.console.vault.decrypt(texter.phone_ciphertext))
+
+    def erase_texter(
+        self, session: Session, user: StaffUser, conversation_id: int, reason: str, now: datetime
+    ) -> None:
+        """A supervisor's "erase this texter": everything, everywhere, now; audited."""
+        conversation, reason = self._with_reason(
+            session, user, conversation_id, reason, "this texter is erased"
+        )
+        erase_texter(
+            session,
+            self.console.triage,
+            conversation.texter_id,
+            now,
+            actor_id=user.id,
+            by="supervisor",
+            sealed_reason=self.console.vault.encrypt(reason),
+        )
+
+    def _with_reason(
+        self, session: Session, user: StaffUser, conversation_id: int, reason: str, why: str
+    ) -> tuple[Conversation, str]:
+        """The conversation, for a supervisor who stated a reason; advocates see nothing."""
+        if user.role not in (StaffRole.SUPERVISOR, StaffRole.ADMIN):
+            raise NotFound("no such conversation")
+        reason = stated_reason(reason, why)
+        return self.console.visible(session, user, conversation_id), reason
 
 
 def stated_reason(reason: str, why: str, refusal: type[Refusal] = Conflict) -> str:
@@ -105,54 +139,3 @@ def stated_reason(reason: str, why: str, refusal: type[Refusal] = Conflict) -> s
     if len(reason) < REASON_MIN_CHARS:
         raise refusal(f"state why {why} (at least {REASON_MIN_CHARS} characters)")
     return reason[:REASON_MAX_CHARS]
-
-
-def do_reveal_number(
-    session: Session,
-    console: Console,
-    user: StaffUser,
-    conversation_id: int,
-    reason: str,
-    now: datetime,
-) -> str:
-    """The texter's full number, for a supervisor with a stated reason; audited."""
-    conversation, reason = _supervisor_with_reason(
-        session, console, user, conversation_id, reason, "the full number is needed"
-    )
-    texter = session.get(Texter, conversation.texter_id)
-    assert texter is not None
-    if texter.phone_ciphertext is None:
-        raise Conflict("this texter's number was erased")
-    events.record(
-        session,
-        "number_revealed",
-        now,
-        conversation_id=conversation.id,
-        texter_id=texter.id,
-        actor_id=user.id,
-        sealed_reason=console.vault.encrypt(reason),
-    )
-    return str(console.vault.decrypt(texter.phone_ciphertext))
-
-
-def do_erase_texter(
-    session: Session,
-    console: Console,
-    user: StaffUser,
-    conversation_id: int,
-    reason: str,
-    now: datetime,
-) -> None:
-    """A supervisor's "erase this texter": everything, everywhere, now; audited."""
-    conversation, reason = _supervisor_with_reason(
-        session, console, user, conversation_id, reason, "this texter is erased"
-    )
-    erase_texter(
-        session,
-        console.triage,
-        conversation.texter_id,
-        now,
-        actor_id=user.id,
-        by="supervisor",
-        sealed_reason=console.vault.encrypt(reason),
-    )

@@ -25,18 +25,9 @@ from hotline.services.console import (
     ReferralChoice,
 )
 from hotline.services.errors import Conflict, InvalidInput
-from hotline.services.handling import (
-    do_add_note,
-    do_claim,
-    do_close,
-    do_reply,
-    do_set_availability,
-    do_tag,
-    do_take_next,
-    do_transfer,
-)
+from hotline.services.handling import Handling
 from hotline.services.leave import do_leave
-from hotline.services.supervision import do_erase_texter, do_reveal_number
+from hotline.services.supervision import Supervision
 from hotline.web import runtime
 from hotline.web.answers import Done, Items, answer, answers
 from hotline.web.staff import COOKIE, SUPERVISORS, clear_session_cookie, current, staff_view
@@ -99,6 +90,11 @@ def console() -> Console:
     return found
 
 
+def handling() -> Handling:
+    """An advocate's actions, by the rules of :func:`console`."""
+    return Handling(console())
+
+
 def seen() -> None:
     """This request came from the console page: its advocate is there (see presence)."""
     staff = current()
@@ -149,7 +145,7 @@ def me() -> Me:
 @answers(Me)
 def availability() -> Me:
     staff = current()
-    do_set_availability(staff.db, staff.user, text_field(body(), "availability"), staff.now)
+    handling().set_availability(staff.db, staff.user, text_field(body(), "availability"), staff.now)
     seen()
     return console().me(staff.db, staff.user)
 
@@ -172,7 +168,7 @@ def queue() -> Queue:
 @answers(Taken)
 def take_next() -> Taken:
     staff = current()
-    conversation_id = do_take_next(staff.db, console(), staff.user, staff.now)
+    conversation_id = handling().take_next(staff.db, staff.user, staff.now)
     return {"conversation_id": conversation_id}
 
 
@@ -181,7 +177,7 @@ def take_next() -> Taken:
 @answers(Taken)
 def claim(conversation_id: int) -> Taken:
     staff = current()
-    do_claim(staff.db, console(), staff.user, conversation_id, staff.now)
+    handling().claim(staff.db, staff.user, conversation_id, staff.now)
     return {"conversation_id": conversation_id}
 
 
@@ -204,8 +200,8 @@ def conversation(conversation_id: int) -> ConversationAnswer:
 @answers(Sent)
 def reply(conversation_id: int) -> Sent:
     staff = current()
-    message_id = do_reply(
-        staff.db, console(), staff.user, conversation_id, text_field(body(), "body"), staff.now
+    message_id = handling().reply(
+        staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
     )
     return {"message_id": message_id}
 
@@ -215,8 +211,8 @@ def reply(conversation_id: int) -> Sent:
 @answers(Done)
 def note(conversation_id: int) -> Done:
     staff = current()
-    do_add_note(
-        staff.db, console(), staff.user, conversation_id, text_field(body(), "body"), staff.now
+    handling().add_note(
+        staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
     )
     return {"ok": True}
 
@@ -226,7 +222,7 @@ def note(conversation_id: int) -> Done:
 @answers(Done)
 def tag(conversation_id: int) -> Done:
     staff = current()
-    do_tag(staff.db, console(), staff.user, conversation_id, text_field(body(), "tag"), staff.now)
+    handling().tag(staff.db, staff.user, conversation_id, text_field(body(), "tag"), staff.now)
     return {"ok": True}
 
 
@@ -239,8 +235,8 @@ def transfer(conversation_id: int) -> Done:
     target = payload.get("to_advocate_id")
     if target is not None and (not isinstance(target, int) or isinstance(target, bool)):
         raise Conflict("to_advocate_id must be an advocate's id, or null for the queue")
-    do_transfer(
-        staff.db, console(), staff.user, conversation_id, target,
+    handling().transfer(
+        staff.db, staff.user, conversation_id, target,
         text_field(payload, "note", required=False), staff.now,
     )  # fmt: skip
     return {"ok": True}
@@ -252,8 +248,8 @@ def transfer(conversation_id: int) -> Done:
 def close(conversation_id: int) -> Done:
     staff = current()
     payload = body()
-    do_close(
-        staff.db, console(), staff.user, conversation_id, text_field(payload, "disposition"),
+    handling().close(
+        staff.db, staff.user, conversation_id, text_field(payload, "disposition"),
         text_field(payload, "summary", required=False), staff.now,
     )  # fmt: skip
     return {"ok": True}
@@ -264,8 +260,8 @@ def close(conversation_id: int) -> Done:
 @answers(Revealed)
 def reveal_number(conversation_id: int) -> Revealed:
     staff = current()
-    number = do_reveal_number(
-        staff.db, console(), staff.user, conversation_id, text_field(body(), "reason"), staff.now
+    number = Supervision(console()).reveal_number(
+        staff.db, staff.user, conversation_id, text_field(body(), "reason"), staff.now
     )
     return {"number": number}
 
@@ -275,8 +271,8 @@ def reveal_number(conversation_id: int) -> Revealed:
 @answers(Done)
 def erase_texter(conversation_id: int) -> Done:
     staff = current()
-    do_erase_texter(
-        staff.db, console(), staff.user, conversation_id, text_field(body(), "reason"), staff.now
+    Supervision(console()).erase_texter(
+        staff.db, staff.user, conversation_id, text_field(body(), "reason"), staff.now
     )
     return {"ok": True}
 

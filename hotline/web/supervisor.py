@@ -22,7 +22,7 @@ from hotline.services.conversation_log import LogFilter, LogPage, do_export, log
 from hotline.services.directory import QuickReplyEntry, ReferralEntry
 from hotline.services.errors import InvalidInput
 from hotline.services.metrics import Metrics, metrics_for
-from hotline.services.supervision import do_note_to_advocate, do_reassign
+from hotline.services.supervision import Supervision
 from hotline.web.answers import Done, Items, answers
 from hotline.web.console import body, console, text_field
 from hotline.web.staff import SUPERVISORS, current, staff_view
@@ -46,6 +46,10 @@ class StaffMember(TypedDict):
 
 class Saved(TypedDict):
     id: int  # of the quick reply or referral saved
+
+
+def supervision() -> Supervision:
+    return Supervision(console())
 
 
 def _date(name: str) -> datetime | None:
@@ -214,8 +218,8 @@ def staff_list() -> Items[StaffMember]:
 @answers(Done)
 def note(conversation_id: int) -> Done:
     staff = current()
-    do_note_to_advocate(
-        staff.db, console(), staff.user, conversation_id, text_field(body(), "body"), staff.now
+    supervision().note_to_advocate(
+        staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
     )
     return {"ok": True}
 
@@ -228,7 +232,7 @@ def reassign(conversation_id: int) -> Done:
     target = body().get("to_staff_id")
     if not isinstance(target, int) or isinstance(target, bool):
         raise InvalidInput("to_staff_id must be a staff member's id")
-    do_reassign(staff.db, console(), staff.user, conversation_id, target, staff.now)
+    supervision().reassign(staff.db, staff.user, conversation_id, target, staff.now)
     return {"ok": True}
 
 
@@ -237,8 +241,8 @@ def reassign(conversation_id: int) -> Done:
 @answers(Done)
 def take_over(conversation_id: int) -> Done:
     staff = current()
-    do_reassign(
-        staff.db, console(), staff.user, conversation_id, staff.user.id, staff.now, take_over=True
+    supervision().reassign(
+        staff.db, staff.user, conversation_id, staff.user.id, staff.now, take_over=True
     )
     return {"ok": True}
 

@@ -28,7 +28,7 @@ from hotline.db.models import (
     Texter,
 )
 from hotline.services.console import Console
-from hotline.services.supervision import do_erase_texter
+from hotline.services.supervision import Supervision
 from tests.conftest import new_phone
 from tests.erasure import (
     MARKERS,
@@ -71,9 +71,8 @@ def erase(app: Flask, phone: str, path: str, supervisor: StaffUser) -> None:
         console = Console(runtime.triage, 3)
         conversation_id = conversation(app, phone).id
         with runtime.sessions.begin() as session:
-            do_erase_texter(
+            Supervision(console).erase_texter(
                 session,
-                console,
                 as_user(session, supervisor),
                 conversation_id,
                 REASON,
