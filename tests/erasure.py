@@ -34,8 +34,10 @@ from hotline.db.models import (
     StaffUser,
 )
 from hotline.db.types import UTCDateTime
-from hotline.services.console import Console, do_reveal_number
+from hotline.services.console import Console
+from hotline.services.handling import Handling
 from hotline.services.staff import do_create_staff
+from hotline.services.supervision import Supervision
 from tests.conftest import new_phone
 from tests.helpers import post_signed, sms_form
 from tests.texting import advocate, claim, conversation, run, text_in
@@ -75,12 +77,13 @@ def first_conversation(app: Flask, phone: str, supervisor: StaffUser) -> int:
         user = session.get(StaffUser, advocate_id)
         assert user is not None
         now = runtime.clock.now()
-        console.add_note(session, user, conversation_id, f"note: {STAFF_WORDS}", now)
-        console.tag(session, user, conversation_id, console.tags(session)[0], now)
-        console.reply(session, user, conversation_id, f"about {WORDS}", now)
-        console.close(session, user, conversation_id, "referred", f"summary: {STAFF_WORDS}", now)
-        number = do_reveal_number(
-            session, console, as_user(session, supervisor), conversation_id, REASON, now
+        handling = Handling(console)
+        handling.add_note(session, user, conversation_id, f"note: {STAFF_WORDS}", now)
+        handling.tag(session, user, conversation_id, console.tags(session)[0], now)
+        handling.reply(session, user, conversation_id, f"about {WORDS}", now)
+        handling.close(session, user, conversation_id, "referred", f"summary: {STAFF_WORDS}", now)
+        number = Supervision(console).reveal_number(
+            session, as_user(session, supervisor), conversation_id, REASON, now
         )
         assert number == phone
         session.add(

@@ -19,6 +19,7 @@ from hotline.services import events, presence
 from hotline.services.auth import do_sign_out
 from hotline.services.console import Console
 from hotline.services.errors import InvalidInput
+from hotline.services.handling import Handling
 
 QUEUE = "queue"
 TRANSFER = "transfer"
@@ -82,8 +83,9 @@ def do_leave(
             raise InvalidInput("to_advocate_id is not another advocate's id")
         console.check_reachable(session, target, now, max(1, len(held)))
     left = Left()
+    handling = Handling(console)
     for conversation_id in held:
-        console.transfer(session, user, conversation_id, target.id if target else None, "", now)
+        handling.transfer(session, user, conversation_id, target.id if target else None, "", now)
     if target is None:
         left.returned = len(held)
     else:

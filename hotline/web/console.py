@@ -23,11 +23,11 @@ from hotline.services.console import (
     Me,
     QuickReplyChoice,
     ReferralChoice,
-    do_erase_texter,
-    do_reveal_number,
 )
 from hotline.services.errors import Conflict, InvalidInput
+from hotline.services.handling import Handling
 from hotline.services.leave import do_leave
+from hotline.services.supervision import Supervision
 from hotline.web import runtime
 from hotline.web.answers import Done, Items, answer, answers
 from hotline.web.staff import COOKIE, SUPERVISORS, clear_session_cookie, current, staff_view
@@ -90,6 +90,11 @@ def console() -> Console:
     return found
 
 
+def handling() -> Handling:
+    """An advocate's actions, by the rules of :func:`console`."""
+    return Handling(console())
+
+
 def seen() -> None:
     """This request came from the console page: its advocate is there (see presence)."""
     staff = current()
@@ -140,7 +145,7 @@ def me() -> Me:
 @answers(Me)
 def availability() -> Me:
     staff = current()
-    console().set_availability(staff.db, staff.user, text_field(body(), "availability"), staff.now)
+    handling().set_availability(staff.db, staff.user, text_field(body(), "availability"), staff.now)
     seen()
     return console().me(staff.db, staff.user)
 
@@ -163,7 +168,7 @@ def queue() -> Queue:
 @answers(Taken)
 def take_next() -> Taken:
     staff = current()
-    conversation_id = console().take_next(staff.db, staff.user, staff.now)
+    conversation_id = handling().take_next(staff.db, staff.user, staff.now)
     return {"conversation_id": conversation_id}
 
 
@@ -172,7 +177,7 @@ def take_next() -> Taken:
 @answers(Taken)
 def claim(conversation_id: int) -> Taken:
     staff = current()
-    console().claim(staff.db, staff.user, conversation_id, staff.now)
+    handling().claim(staff.db, staff.user, conversation_id, staff.now)
     return {"conversation_id": conversation_id}
 
 
@@ -195,7 +200,7 @@ def conversation(conversation_id: int) -> ConversationAnswer:
 @answers(Sent)
 def reply(conversation_id: int) -> Sent:
     staff = current()
-    message_id = console().reply(
+    message_id = handling().reply(
         staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
     )
     return {"message_id": message_id}
@@ -206,7 +211,9 @@ def reply(conversation_id: int) -> Sent:
 @answers(Done)
 def note(conversation_id: int) -> Done:
     staff = current()
-    console().add_note(staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now)
+    handling().add_note(
+        staff.db, staff.user, conversation_id, text_field(body(), "body"), staff.now
+    )
     return {"ok": True}
 
 
@@ -215,7 +222,7 @@ def note(conversation_id: int) -> Done:
 @answers(Done)
 def tag(conversation_id: int) -> Done:
     staff = current()
-    console().tag(staff.db, staff.user, conversation_id, text_field(body(), "tag"), staff.now)
+    handling().tag(staff.db, staff.user, conversation_id, text_field(body(), "tag"), staff.now)
     return {"ok": True}
 
 
@@ -228,7 +235,7 @@ def transfer(conversation_id: int) -> Done:
     target = payload.get("to_advocate_id")
     if target is not None and (not isinstance(target, int) or isinstance(target, bool)):
         raise Conflict("to_advocate_id must be an advocate's id, or null for the queue")
-    console().transfer(
+    handling().transfer(
         staff.db, staff.user, conversation_id, target,
         text_field(payload, "note", required=False), staff.now,
     )  # fmt: skip
@@ -241,7 +248,7 @@ def transfer(conversation_id: int) -> Done:
 def close(conversation_id: int) -> Done:
     staff = current()
     payload = body()
-    console().close(
+    handling().close(
         staff.db, staff.user, conversation_id, text_field(payload, "disposition"),
         text_field(payload, "summary", required=False), staff.now,
     )  # fmt: skip
@@ -253,8 +260,8 @@ def close(conversation_id: int) -> Done:
 @answers(Revealed)
 def reveal_number(conversation_id: int) -> Revealed:
     staff = current()
-    number = do_reveal_number(
-        staff.db, console(), staff.user, conversation_id, text_field(body(), "reason"), staff.now
+    number = Supervision(console()).reveal_number(
+        staff.db, staff.user, conversation_id, text_field(body(), "reason"), staff.now
     )
     return {"number": number}
 
@@ -264,8 +271,8 @@ def reveal_number(conversation_id: int) -> Revealed:
 @answers(Done)
 def erase_texter(conversation_id: int) -> Done:
     staff = current()
-    do_erase_texter(
-        staff.db, console(), staff.user, conversation_id, text_field(body(), "reason"), staff.now
+    Supervision(console()).erase_texter(
+        staff.db, staff.user, conversation_id, text_field(body(), "reason"), staff.now
     )
     return {"ok": True}
 

@@ -16,10 +16,13 @@ from sqlalchemy import select
 from hotline.db.models import Availability, StaffRole, StaffUser
 from hotline.services import directory, presence
 from hotline.services.alerts import Alerts, OpenAlerts, do_acknowledge
+from hotline.services.audit_trail import AuditPage, audit_page
+from hotline.services.board import Board, live_board
+from hotline.services.conversation_log import LogFilter, LogPage, do_export, log_page
 from hotline.services.directory import QuickReplyEntry, ReferralEntry
 from hotline.services.errors import InvalidInput
-from hotline.services.supervision import AuditPage, Board, LogFilter, LogPage, Metrics, Supervision
-from hotline.web import runtime
+from hotline.services.metrics import Metrics, metrics_for
+from hotline.services.supervision import Supervision
 from hotline.web.answers import Done, Items, answers
 from hotline.web.console import body, console, text_field
 from hotline.web.staff import SUPERVISORS, current, staff_view
@@ -46,7 +49,7 @@ class Saved(TypedDict):
 
 
 def supervision() -> Supervision:
-    return Supervision(console(), runtime().engine.dialect.name)
+    return Supervision(console())
 
 
 def _date(name: str) -> datetime | None:
@@ -113,7 +116,7 @@ def page() -> Response:
 @answers(Board)
 def board() -> Board:
     staff = current()
-    return supervision().board(staff.db, staff.now)
+    return live_board(staff.db, console(), staff.now)
 
 
 @bp.get("/api/alerts")
@@ -139,7 +142,7 @@ def acknowledge_alert(alert_id: int) -> Acknowledged:
 @answers(LogPage)
 def logs() -> LogPage:
     staff = current()
-    return supervision().logs(staff.db, filters(), before_id=_int("before_id"))
+    return log_page(staff.db, filters(), before_id=_int("before_id"))
 
 
 @bp.route("/api/export", methods=["GET", "POST"])
@@ -152,9 +155,9 @@ def export() -> Response:
     fmt = _choice("format", ("csv", "json")) or "csv"
     include_text = request.args.get("include_text", "") in ("1", "yes", "true")
     reason = text_field(body(), "reason", required=False) if request.method == "POST" else ""
-    content = supervision().export(
-        staff.db, staff.user, filters(), fmt=fmt, include_text=include_text, now=staff.now,
-        reason=reason,
+    content = do_export(
+        staff.db, console().vault, staff.user, filters(), fmt=fmt, include_text=include_text,
+        now=staff.now, reason=reason,
     )  # fmt: skip
     stamp = staff.now.strftime("%Y%m%d-%H%M")
     return Response(
@@ -169,7 +172,7 @@ def export() -> Response:
 @answers(Metrics)
 def metrics() -> Metrics:
     staff = current()
-    return supervision().metrics(staff.db, filters())
+    return metrics_for(staff.db, filters())
 
 
 @bp.get("/api/audit")
@@ -177,8 +180,9 @@ def metrics() -> Metrics:
 @answers(AuditPage)
 def audit() -> AuditPage:
     staff = current()
-    return supervision().audit(
+    return audit_page(
         staff.db,
+        console().vault,
         kind=request.args.get("kind", "").strip()[:48] or None,
         actor_id=_int("actor_id"),
         conversation_id=_int("conversation_id"),
@@ -194,7 +198,7 @@ def audit() -> AuditPage:
 def staff_list() -> Items[StaffMember]:
     staff = current()
     rows = staff.db.scalars(select(StaffUser).order_by(StaffUser.email)).all()
-    grace = supervision().console.presence_grace
+    grace = console().presence_grace
     items: list[StaffMember] = [
         {
             "id": u.id,

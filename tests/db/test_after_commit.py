@@ -22,6 +22,7 @@ from hotline.infra.live import QUEUE, conversation_topic
 from hotline.infra.taskqueue import SEND_MESSAGE, InProcessQueue
 from hotline.runtime import Runtime
 from hotline.services.console import Console
+from hotline.services.handling import Handling
 from tests.conftest import new_phone
 from tests.helpers import messages_of, post_signed, sms_form
 from tests.texting import advocate, claim, conversation, run, sent_to, text_in
@@ -64,7 +65,7 @@ def advocate_reply(runtime: Runtime, session_user: tuple[int, int], body: str) -
     with runtime.sessions.begin() as session:
         user = session.get(StaffUser, advocate_id)
         assert user is not None
-        return Console(runtime.triage, 3).reply(
+        return Handling(Console(runtime.triage, 3)).reply(
             session, user, conversation_id, body, runtime.clock.now()
         )
 
@@ -93,9 +94,9 @@ def test_a_rolled_back_reply_sends_nothing_and_bumps_nothing(app: Flask) -> None
     with pytest.raises(Undone), runtime.sessions.begin() as session:
         user = session.get(StaffUser, advocate_id)
         assert user is not None
-        console = Console(runtime.triage, 3)
-        console.reply(session, user, conversation_id, "never stored", runtime.clock.now())
-        console.transfer(session, user, conversation_id, None, "", runtime.clock.now())
+        handling = Handling(Console(runtime.triage, 3))
+        handling.reply(session, user, conversation_id, "never stored", runtime.clock.now())
+        handling.transfer(session, user, conversation_id, None, "", runtime.clock.now())
         assert after_commit.registered(session)  # registered, and about to be rolled back
         raise Undone
 
@@ -112,19 +113,19 @@ def test_what_a_rolled_back_transaction_registered_does_not_follow_the_next_comm
     runtime = runtime_of(app)
     _, conversation_id, advocate_id = held_texter(app)
     topic = conversation_topic(conversation_id)
-    console = Console(runtime.triage, 3)
+    handling = Handling(Console(runtime.triage, 3))
     with runtime.sessions() as session:
         with pytest.raises(Undone), session.begin():
             user = session.get(StaffUser, advocate_id)
             assert user is not None
-            console.add_note(session, user, conversation_id, "rolled back", runtime.clock.now())
+            handling.add_note(session, user, conversation_id, "rolled back", runtime.clock.now())
             after_commit.queue_changed(session)
             raise Undone
         before = runtime.live.versions([topic, QUEUE])
         with session.begin():
             user = session.get(StaffUser, advocate_id)
             assert user is not None
-            message_id = console.reply(session, user, conversation_id, "kept", runtime.clock.now())
+            message_id = handling.reply(session, user, conversation_id, "kept", runtime.clock.now())
         with session.begin():
             pass  # a later transaction of the same session: nothing left over to run again
 

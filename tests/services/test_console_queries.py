@@ -15,6 +15,7 @@ from sqlalchemy import Engine, event
 from hotline import runtime_of
 from hotline.db.models import Availability, StaffRole, StaffUser
 from hotline.services.console import Console
+from hotline.services.handling import Handling
 from tests.conftest import new_phone
 from tests.console_client import queued_texter
 from tests.texting import claim, conversation, text_in
@@ -149,8 +150,8 @@ def test_a_view_of_200_texts_takes_the_statements_of_a_short_one_and_only_its_st
     with runtime.sessions.begin() as session:
         user = session.get(StaffUser, holder)
         assert user is not None
-        console(app).add_note(session, user, long_id, "a note", runtime.clock.now())
-        console(app).reply(session, user, long_id, "hello", runtime.clock.now())
+        Handling(console(app)).add_note(session, user, long_id, "a note", runtime.clock.now())
+        Handling(console(app)).reply(session, user, long_id, "hello", runtime.clock.now())
 
     viewed(app, supervisor, short_id, statements)
     short_view = len(statements)

@@ -27,7 +27,8 @@ from hotline.db.models import (
     StaffUser,
     Texter,
 )
-from hotline.services.console import Console, do_erase_texter
+from hotline.services.console import Console
+from hotline.services.supervision import Supervision
 from tests.conftest import new_phone
 from tests.erasure import (
     MARKERS,
@@ -70,9 +71,8 @@ def erase(app: Flask, phone: str, path: str, supervisor: StaffUser) -> None:
         console = Console(runtime.triage, 3)
         conversation_id = conversation(app, phone).id
         with runtime.sessions.begin() as session:
-            do_erase_texter(
+            Supervision(console).erase_texter(
                 session,
-                console,
                 as_user(session, supervisor),
                 conversation_id,
                 REASON,

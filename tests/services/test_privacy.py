@@ -38,18 +38,19 @@ def full_conversation(app: Flask, phone: str, secret: str) -> int:
     runtime = runtime_of(app)
     from hotline.db.models import StaffUser
     from hotline.services.console import Console
+    from hotline.services.handling import Handling
 
-    console = Console(runtime.triage, 3)
+    handling = Handling(Console(runtime.triage, 3))
     conversation_id = conversation(app, phone).id
     with runtime.sessions.begin() as session:
         user = session.get(StaffUser, advocate_id)
         assert user is not None
-        console.add_note(
+        handling.add_note(
             session, user, conversation_id, f"note about {secret}", runtime.clock.now()
         )
         now = runtime.clock.now()
-        console.reply(session, user, conversation_id, f"reply about {secret}", now)
-        console.close(session, user, conversation_id, "referred", f"summary {secret}", now)
+        handling.reply(session, user, conversation_id, f"reply about {secret}", now)
+        handling.close(session, user, conversation_id, "referred", f"summary {secret}", now)
     run(app)
     return conversation_id
 

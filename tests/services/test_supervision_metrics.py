@@ -15,8 +15,8 @@ from hotline import runtime_of
 from hotline.db.models import Conversation, ConversationStatus, StaffRole, StaffUser, Texter
 from hotline.domain.risk import Priority
 from hotline.domain.triage import State
-from hotline.services.console import Console
-from hotline.services.supervision import LogFilter, Supervision
+from hotline.services.conversation_log import LogFilter
+from hotline.services.metrics import metrics_for
 from tests.console_client import sign_in, staff
 
 AT = datetime(2026, 11, 20, tzinfo=UTC)
@@ -101,10 +101,8 @@ def seed(app: Flask) -> dict[str, int]:
 
 
 def metrics(app: Flask, filters: LogFilter) -> dict[str, Any]:
-    runtime = runtime_of(app)
-    supervision = Supervision(Console(runtime.triage, 3), runtime.engine.dialect.name)
-    with runtime.sessions() as session:
-        return supervision.metrics(session, filters)
+    with runtime_of(app).sessions() as session:
+        return metrics_for(session, filters)
 
 
 def test_every_figure_is_exact_and_the_same_on_both_databases(app: Flask) -> None:

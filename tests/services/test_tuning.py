@@ -25,6 +25,7 @@ from hotline.domain.tuning import TuningError, UnknownSetting
 from hotline.services import tuning, vocabulary
 from hotline.services.console import Console
 from hotline.services.errors import Conflict, InvalidInput
+from hotline.services.handling import Handling
 from tests.console_client import queued_texter, staff
 from tests.fakes import FakeClock
 from tests.helpers import bodies, conversations_of, messages_of
@@ -250,11 +251,11 @@ def test_advocates_may_tag_only_with_active_tags_from_the_list(app: Flask) -> No
         with not_listed, runtime.sessions.begin() as session:
             user = session.get(StaffUser, supervisor.id)
             assert user is not None
-            console.tag(session, user, conversation_id, refused, now)
+            Handling(console).tag(session, user, conversation_id, refused, now)
     with runtime.sessions.begin() as session:
         user = session.get(StaffUser, supervisor.id)
         assert user is not None
-        console.tag(session, user, conversation_id, "Wage Theft", now)
+        Handling(console).tag(session, user, conversation_id, "Wage Theft", now)
     tagged = events(app, "tagged")
     assert [(e.detail["tag"], e.actor_id) for e in tagged] == [("wage theft", supervisor.id)]
     with runtime.sessions() as session:

@@ -17,6 +17,7 @@ from hotline.domain import totp
 from hotline.domain.triage import State
 from hotline.services.accounts import do_deactivate_account
 from hotline.services.console import Console
+from hotline.services.handling import Handling
 from tests.console_client import (
     PASSWORD,
     available,
@@ -442,7 +443,7 @@ def test_twenty_concurrent_claims_give_exactly_one_owner(
         for advocate in advocates:
             session.get(StaffUser, advocate.id).availability = "available"  # type: ignore[union-attr,assignment]
         conversation_id = session.scalars(select(Conversation.id)).one()
-    console = Console(runtime.triage, 5)
+    handling = Handling(Console(runtime.triage, 5))
     barrier = threading.Barrier(20)
     winners: list[int] = []
     losers: list[str] = []
@@ -453,7 +454,7 @@ def test_twenty_concurrent_claims_give_exactly_one_owner(
             with runtime.sessions.begin() as session:
                 user = session.get(StaffUser, advocate_id)
                 assert user is not None
-                console.claim(session, user, conversation_id, runtime.clock.now())
+                handling.claim(session, user, conversation_id, runtime.clock.now())
             winners.append(advocate_id)
         except Exception as error:
             losers.append(str(error))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from hotline import runtime_of
 from hotline.db.models import Conversation, Event
 from hotline.domain.triage import State
-from hotline.services.supervision import neutralise
+from hotline.services.conversation_log import neutralise
 from tests.console_client import (
     SUPERVISOR_ENDPOINTS as ENDPOINTS,
 )
