@@ -9,10 +9,12 @@
  * refetches only what changed (the queue, the open conversation). Nothing keeps a connection
  * open between polls. Polls are background requests: only a person's input, which staff.js
  * reports with them, keeps the session from going idle.
+ *
+ * An ES module (console.html loads it with type="module"): the timeline comes from timeline.js.
  */
-(() => {
-  "use strict";
+import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
 
+(() => {
   const POLL_MS = 1000;
   // Besides the counters, refetch the lists now and then (the open conversation less often):
   // a counter bump can be missed (the live feed never raises), and a transfer to this
@@ -165,14 +167,6 @@
     const m = Math.floor((s % 3600) / 60);
     const pad = (n) => String(n).padStart(2, "0");
     return h > 0 ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
-  }
-
-  function formatTime(iso) {
-    const when = new Date(iso);
-    if (Number.isNaN(when.getTime())) return "";
-    const sameDay = when.toDateString() === new Date().toDateString();
-    const time = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    return sameDay ? time : `${when.toLocaleDateString()} ${time}`;
   }
 
   /** The flags a texter carries, as chips with words: emergency words, a minor, do not text
@@ -537,10 +531,6 @@
     if (inboundBefore !== null && inboundCount(view) > inboundBefore) say("New text from the texter.");
   }
 
-  function inboundCount(view) {
-    return (view.timeline || []).filter((item) => item.type === "message" && item.direction === "inbound").length;
-  }
-
   function renderConversation(view, first) {
     ui.empty.hidden = true;
     ui.conversation.hidden = false;
@@ -575,7 +565,7 @@
     for (const control of [ui.transferTo, ui.transferNote, ui.transfer, ui.disposition, ui.summary, ui.close]) {
       control.disabled = !canAct;
     }
-    renderTimeline(view.timeline || [], first);
+    renderTimeline(ui.timeline, view.timeline || [], { first });
     renderEarlier(view.earlier || []);
     if (first) {
       loadQuickReplies(view.language);
@@ -607,127 +597,6 @@
       if (arrived) beep();
     }
     ui.emergency.hidden = false;
-  }
-
-  const STATUS_LABELS = {
-    pending: "waiting to send",
-    submitting: "sending",
-    accepted: "accepted",
-    scheduled: "scheduled",
-    queued: "queued",
-    sending: "sending",
-    sent: "sent",
-    delivered: "delivered",
-    read: "read",
-    undelivered: "not delivered",
-    failed: "failed",
-    canceled: "not sent",
-    received: "received",
-  };
-
-  function messageItem(item) {
-    const inbound = item.direction === "inbound";
-    const node = el("li", `item message ${inbound ? "inbound" : "outbound"}`);
-    node.dataset.kind = "message";
-    const status = Object.hasOwn(STATUS_LABELS, item.status) ? item.status : "unknown";
-    node.dataset.status = status;
-    const who = inbound ? "Texter" : item.automatic ? "Automatic" : item.author || "Staff";
-    const meta = el("div", "meta", el("span", "who", who), " · ", el("time", "", formatTime(item.at)));
-    if (!inbound) {
-      meta.append(" · ", el("span", `delivery status-${status}`, STATUS_LABELS[status] || String(item.status)));
-      if (item.error_code) meta.append(el("span", "delivery status-failed", ` (error ${item.error_code})`));
-    }
-    const bubble = el("div", "bubble");
-    bubble.append(item.body === null || item.body === undefined ? el("em", "muted", "(erased)") : document.createTextNode(item.body));
-    if (Array.isArray(item.media) && item.media.length) {
-      bubble.append(el("div", "media muted", `Attachment: ${item.media.map(String).join(", ")} (not shown)`));
-    }
-    node.append(meta, bubble);
-    return node;
-  }
-
-  function noteItem(item) {
-    const node = el("li", "item note");
-    node.dataset.kind = "note";
-    node.append(
-      el("div", "meta", el("span", "who", "Private note"), " · ", item.author || "staff", " · ", el("time", "", formatTime(item.at))),
-      el("div", "bubble", item.body === null || item.body === undefined ? "(erased)" : item.body),
-    );
-    return node;
-  }
-
-  const QUESTIONS = { danger: "in danger", safety: "safe to text", needs: "needs", location: "location", survey: "survey" };
-  const ANSWERS = { free_text: "answered", location: "answered", skip: "skipped", emergency: "emergency words", distress: "asked for help", score: "scored", blank: "no answer" };
-
-  const HELD_WHY = { urgent: "may be in danger", minor: "may be a minor", not_safe: "not safe to text" };
-  const ALERT_WORDS = {
-    emergency: "emergency words",
-    urgent: "emergency words",
-    held: "kept open for a person",
-    minor: "may be under 18",
-    opted_out_emergency: "emergency words after STOP",
-    advocate_gone: "advocate's session ended",
-  };
-
-  function eventDetail(item) {
-    const detail = item.detail && typeof item.detail === "object" ? item.detail : {};
-    const parts = [];
-    const add = (value) => {
-      if (value !== undefined && value !== null && value !== "") parts.push(Array.isArray(value) ? value.map(String).join(", ") : String(value));
-    };
-    switch (item.kind) {
-      case "answer":
-        add(QUESTIONS[detail.question] || detail.question);
-        add(ANSWERS[detail.answer] || detail.answer);
-        break;
-      case "risk_assessed":
-        add(detail.priority);
-        add(detail.reasons);
-        break;
-      case "transferred":
-        add(detail.to === "queue" ? "back to the queue" : detail.to ? `to ${detail.to}` : null);
-        break;
-      case "tagged":
-        add(detail.tag);
-        break;
-      case "closed_by_advocate":
-        add(detail.disposition);
-        break;
-      case "conversation_closed":
-        add(detail.reason);
-        break;
-      case "alert":
-        add(Object.hasOwn(ALERT_WORDS, detail.alert) ? ALERT_WORDS[detail.alert] : detail.alert);
-        if (detail.alert === "held") add(Object.hasOwn(HELD_WHY, detail.why) ? HELD_WHY[detail.why] : detail.why);
-        break;
-      default:
-        break;
-    }
-    return parts.join(": ");
-  }
-
-  function eventItem(item) {
-    const detail = eventDetail(item);
-    const node = el(
-      "li",
-      `item event${item.kind === "alert" ? " alarm" : ""}`,
-      el("span", "label", item.label || item.kind || "Event"),
-      detail ? el("span", "detail", ` — ${detail}`) : null,
-      item.author ? el("span", "muted", ` · ${item.author}`) : null,
-      el("time", "muted", ` · ${formatTime(item.at)}`),
-    );
-    node.dataset.kind = "event";
-    return node;
-  }
-
-  function renderTimeline(items, first) {
-    const box = ui.timeline;
-    const nearBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
-    box.replaceChildren(
-      ...items.map((item) => (item.type === "message" ? messageItem(item) : item.type === "note" ? noteItem(item) : eventItem(item))),
-    );
-    if (!items.length) box.append(el("li", "item event", "Nothing yet."));
-    if (first || nearBottom) box.scrollTop = box.scrollHeight;
   }
 
   function renderEarlier(earlier) {

@@ -7,11 +7,12 @@
  * CSP forbids inline scripts and styles, so layout lives in supervisor.css and reviews.css.
  *
  * The transcript comes from the console API (/console/api/conversations/<id>), the same one the
- * supervisor's viewer uses, so each reading is recorded in the audit trail the same way.
+ * supervisor's viewer uses, so each reading is recorded in the audit trail the same way, and is
+ * shown by the same timeline.js. An ES module: reviews.html loads it with type="module".
  */
-(() => {
-  "use strict";
+import { renderTimeline } from "./timeline.js";
 
+(() => {
   const root = document.getElementById("reviews");
   if (!root) return;
   const { el } = window.Staff;
@@ -266,45 +267,6 @@
     ui.criteria.replaceChildren(...groups);
   }
 
-  const STATUS_LABELS = {
-    pending: "waiting to send", submitting: "sending", accepted: "accepted", queued: "queued",
-    sending: "sending", sent: "sent", delivered: "delivered", read: "read", undelivered: "not delivered",
-    failed: "failed", canceled: "not sent", received: "received",
-  };
-
-  function timelineItem(item) {
-    if (item.type === "message") {
-      const inbound = item.direction === "inbound";
-      const node = el("li", `item message ${inbound ? "inbound" : "outbound"}`);
-      node.dataset.kind = "message";
-      const who = inbound ? "Texter" : item.automatic ? "Automatic" : item.author || "Staff";
-      const status = STATUS_LABELS[item.status] || String(item.status || "");
-      node.append(
-        el("div", "meta", el("span", "who", who), " · ", el("time", "", formatWhen(item.at)), " · ", status),
-        el("div", "bubble", item.body === null || item.body === undefined ? el("em", "muted", "(erased)") : item.body),
-      );
-      return node;
-    }
-    if (item.type === "note") {
-      const node = el("li", "item note");
-      node.dataset.kind = "note";
-      node.append(
-        el("div", "meta", el("span", "who", "Private note"), " · ", item.author || "staff", " · ", el("time", "", formatWhen(item.at))),
-        el("div", "bubble", item.body === null || item.body === undefined ? "(erased)" : item.body),
-      );
-      return node;
-    }
-    const node = el(
-      "li",
-      "item event",
-      el("span", "label", item.label || item.kind || "Event"),
-      item.author ? el("span", "muted", ` · ${item.author}`) : null,
-      el("time", "muted", ` · ${formatWhen(item.at)}`),
-    );
-    node.dataset.kind = "event";
-    return node;
-  }
-
   function renderConversation(view) {
     const extra = [];
     if (view.needs) extra.push(...fact("Needs", view.needs));
@@ -312,9 +274,7 @@
     if ((view.tags || []).length) extra.push(...fact("Tags", view.tags.map(String).join(", ")));
     ui.viewerFacts.append(...extra);
     const items = Array.isArray(view.timeline) ? view.timeline : [];
-    ui.timeline.replaceChildren(...items.map(timelineItem));
-    if (!items.length) ui.timeline.append(el("li", "item event", "Nothing in this conversation."));
-    ui.timeline.scrollTop = 0;
+    renderTimeline(ui.timeline, items, { readFrom: "start", empty: "Nothing in this conversation." });
   }
 
   // -- submitting a review ---------------------------------------------------------------------

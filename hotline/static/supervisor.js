@@ -10,10 +10,12 @@
  * Live updates: about once a second the page asks /console/api/poll for version counters (the
  * queue, and the conversation being watched) and refetches what changed; every 5 seconds it
  * refetches the board and the watched conversation anyway, since a counter bump can be missed.
+ *
+ * An ES module (supervisor.html loads it with type="module"): the timeline comes from timeline.js.
  */
-(() => {
-  "use strict";
+import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
 
+(() => {
   const POLL_MS = 1000;
   const SAFETY_MS = 5000;
   const LONG_WAIT = 300; // seconds: a wait, or a silence, shown as long
@@ -193,14 +195,6 @@
     if (s < 3600) return s % 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s / 60} min`;
     const m = Math.round(s / 60);
     return m % 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m / 60} h`;
-  }
-
-  function formatTime(iso) {
-    const when = new Date(iso);
-    if (Number.isNaN(when.getTime())) return "";
-    const sameDay = when.toDateString() === new Date().toDateString();
-    const time = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    return sameDay ? time : `${when.toLocaleDateString()} ${time}`;
   }
 
   function formatWhen(iso) {
@@ -751,13 +745,19 @@
     if (before !== null && inboundCount(view) > before) say(`New text from the texter in conversation #${id}.`);
   }
 
-  function inboundCount(view) {
-    return (view.timeline || []).filter((item) => item.type === "message" && item.direction === "inbound").length;
-  }
-
   function fact(term, value, className = "") {
     return [el("dt", "", term), el("dd", className, value)];
   }
+
+  /** How the viewer's timeline names staff: reassignments and takeovers by email, and a note by
+   * anyone but an advocate as a supervisor's. */
+  const timelineStaff = {
+    staffName: emailOf,
+    fromSupervisor(note) {
+      const author = [...state.staffById.values()].find((user) => user.email === note.author);
+      return Boolean(author && author.role !== "advocate");
+    },
+  };
 
   function renderViewer(view, first) {
     ui.viewerId.textContent = `#${view.id}`;
@@ -797,7 +797,7 @@
     ui.takenOver.hidden = !(withAdvocate && view.mine);
     ui.openInConsole.href = `/console#c=${Number(view.id)}`;
     renderReassignOptions();
-    renderTimeline(view.timeline || [], first);
+    renderTimeline(ui.timeline, view.timeline || [], { first, ...timelineStaff });
   }
 
   function renderReassignOptions() {
@@ -826,138 +826,6 @@
     }
     ui.reassignTo.replaceChildren(...options);
     if ([...ui.reassignTo.options].some((option) => option.value === chosen && chosen)) ui.reassignTo.value = chosen;
-  }
-
-  const STATUS_LABELS = {
-    pending: "waiting to send",
-    submitting: "sending",
-    accepted: "accepted",
-    scheduled: "scheduled",
-    queued: "queued",
-    sending: "sending",
-    sent: "sent",
-    delivered: "delivered",
-    read: "read",
-    undelivered: "not delivered",
-    failed: "failed",
-    canceled: "not sent",
-    received: "received",
-  };
-
-  function messageItem(item) {
-    const inbound = item.direction === "inbound";
-    const node = el("li", `item message ${inbound ? "inbound" : "outbound"}`);
-    node.dataset.kind = "message";
-    const status = Object.hasOwn(STATUS_LABELS, item.status) ? item.status : "unknown";
-    node.dataset.status = status;
-    const who = inbound ? "Texter" : item.automatic ? "Automatic" : item.author || "Staff";
-    const meta = el("div", "meta", el("span", "who", who), " · ", el("time", "", formatTime(item.at)));
-    meta.append(" · ", el("span", `delivery status-${status}`, STATUS_LABELS[status] || String(item.status)));
-    if (item.error_code) meta.append(el("span", "delivery status-failed", ` (error ${item.error_code})`));
-    const bubble = el("div", "bubble");
-    bubble.append(item.body === null || item.body === undefined ? el("em", "muted", "(erased)") : document.createTextNode(item.body));
-    if (Array.isArray(item.media) && item.media.length) {
-      bubble.append(el("div", "media muted", `Attachment: ${item.media.map(String).join(", ")} (not shown)`));
-    }
-    node.append(meta, bubble);
-    return node;
-  }
-
-  function noteItem(item) {
-    const node = el("li", "item note");
-    node.dataset.kind = "note";
-    const author = [...state.staffById.values()].find((user) => user.email === item.author);
-    const fromSupervisor = author && author.role !== "advocate";
-    node.append(
-      el("div", "meta", el("span", "who", fromSupervisor ? "Note from a supervisor" : "Private note"), " · ", item.author || "staff", " · ", el("time", "", formatTime(item.at))),
-      el("div", "bubble", item.body === null || item.body === undefined ? "(erased)" : item.body),
-    );
-    return node;
-  }
-
-  const QUESTIONS = { danger: "in danger", safety: "safe to text", needs: "needs", location: "location", survey: "survey" };
-  const ANSWERS = { free_text: "answered", location: "answered", skip: "skipped", emergency: "emergency words", score: "scored", blank: "no answer", yes: "yes", no: "no" };
-  const EXTRA_EVENTS = { reassigned: "Reassigned by a supervisor", taken_over: "Taken over by a supervisor", supervisor_note: "Note from a supervisor" };
-
-  const HELD_WHY = { urgent: "may be in danger", minor: "may be a minor", not_safe: "not safe to text" };
-  const ALERT_WORDS = {
-    emergency: "emergency words",
-    urgent: "emergency words",
-    held: "kept open for a person",
-    minor: "may be under 18",
-    opted_out_emergency: "emergency words after STOP",
-    advocate_gone: "advocate's session ended",
-  };
-
-  function eventDetail(item) {
-    const detail = item.detail && typeof item.detail === "object" ? item.detail : {};
-    const parts = [];
-    const add = (value) => {
-      if (value !== undefined && value !== null && value !== "") parts.push(Array.isArray(value) ? value.map(String).join(", ") : String(value));
-    };
-    switch (item.kind) {
-      case "answer":
-        add(QUESTIONS[detail.question] || detail.question);
-        add(ANSWERS[detail.answer] || detail.answer);
-        break;
-      case "risk_assessed":
-        add(detail.priority);
-        add(detail.reasons);
-        break;
-      case "transferred":
-        add(detail.to === "queue" ? "back to the queue" : detail.to ? `to ${detail.to}` : null);
-        break;
-      case "reassigned":
-      case "taken_over":
-        add(detail.from_staff ? `from ${emailOf(detail.from_staff)}` : null);
-        add(detail.to_staff ? `to ${emailOf(detail.to_staff)}` : null);
-        break;
-      case "tagged":
-        add(detail.tag);
-        break;
-      case "closed_by_advocate":
-        add(detail.disposition);
-        break;
-      case "conversation_closed":
-        add(detail.reason);
-        break;
-      case "alert":
-        add(Object.hasOwn(ALERT_WORDS, detail.alert) ? ALERT_WORDS[detail.alert] : detail.alert);
-        if (detail.alert === "held") add(Object.hasOwn(HELD_WHY, detail.why) ? HELD_WHY[detail.why] : detail.why);
-        break;
-      case "send_failed":
-      case "delivery_failed":
-        add(detail.error_code ? `error ${detail.error_code}` : null);
-        break;
-      default:
-        break;
-    }
-    return parts.join(": ");
-  }
-
-  function eventItem(item) {
-    const detail = eventDetail(item);
-    const node = el(
-      "li",
-      `item event${item.kind === "alert" || item.kind === "send_failed" || item.kind === "delivery_failed" ? " alarm" : ""}`,
-      el("span", "label", item.label || EXTRA_EVENTS[item.kind] || item.kind || "Event"),
-      detail ? el("span", "detail", ` — ${detail}`) : null,
-      item.author ? el("span", "muted", ` · ${item.author}`) : null,
-      el("time", "muted", ` · ${formatTime(item.at)}`),
-    );
-    node.dataset.kind = "event";
-    node.dataset.event = String(item.kind || "");
-    return node;
-  }
-
-  function renderTimeline(items, first) {
-    const box = ui.timeline;
-    const nearBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
-    box.replaceChildren(
-      ...items.map((item) => (item.type === "message" ? messageItem(item) : item.type === "note" ? noteItem(item) : eventItem(item))),
-    );
-    if (!items.length) box.append(el("li", "item event", "Nothing yet."));
-    if (first || nearBottom) box.scrollTop = box.scrollHeight;
   }
 
   // -- stepping in: note, reassign, take over ----------------------------------------------------
