@@ -264,6 +264,8 @@ class StaffUser(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True, info=holds(Holds.STAFF_RECORD))
+    # How staff see each other ("Maria Lopez"); its first word is the name a texter is told.
+    display_name: Mapped[str | None] = mapped_column(String(80), info=holds(Holds.STAFF_RECORD))
     password_hash: Mapped[str] = mapped_column(String(255), info=holds(Holds.CREDENTIAL))
     role: Mapped[StaffRole] = mapped_column(_enum(StaffRole, 16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -292,6 +294,19 @@ class StaffUser(Base):
         Boolean, default=False, server_default=text("false")
     )
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def name(self) -> str:
+        """How staff are shown to staff: the display name, or before one is set, the local part
+        of the email. Never an id."""
+        return (self.display_name or "").strip() or self.email.partition("@")[0]
+
+    @property
+    def first_name(self) -> str | None:
+        """The name a texter may be told: the display name's first word, or None while no
+        display name is set (an email is never told to a texter)."""
+        words = (self.display_name or "").split()
+        return words[0] if words else None
 
 
 class StaffSession(Base):
