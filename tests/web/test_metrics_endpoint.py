@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +14,6 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from hotline import runtime_of
-from hotline.infra import metrics
 from hotline.infra.taskqueue import InProcessQueue
 from hotline.settings import Mode, Settings, SettingsError
 from hotline.sms.sender import LocalSender
@@ -167,8 +169,34 @@ def test_failed_hand_offs_have_a_series_from_the_start(metered: Flask) -> None:
         assert ("hotline_hand_offs_failed_total", (("reason", reason),)) in samples
 
 
-def test_with_a_multiprocess_folder_the_counts_come_from_it(tmp_path: Path) -> None:
-    """Under gunicorn with PROMETHEUS_MULTIPROC_DIR the library keeps the counts in files; the
-    scrape reads them there (an empty folder: no counts yet), not this process's registry."""
-    body = metrics.exposition(multiprocess_dir=str(tmp_path)).decode()
-    assert "hotline_texts_stored" not in body
+COUNT_ONE_TEXT = (
+    "from hotline.infra import metrics; metrics.TEXTS_STORED.inc(); "
+    "metrics.SENDS.labels(result='sent').inc()"
+)
+SCRAPE = (
+    "import sys; from hotline.infra import metrics; sys.stdout.write(metrics.exposition("
+    "multiprocess_dir=sys.argv[1]).decode())"
+)
+
+
+def test_with_a_multiprocess_folder_every_process_counts_into_one_total(tmp_path: Path) -> None:
+    """Gunicorn's workers (and Celery's) each count in the folder; any one scrape adds them up.
+    The library picks its storage when imported, so each process here is a fresh interpreter."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    for _ in range(2):  # two worker processes, each storing a text and sending a reply
+        subprocess.run([sys.executable, "-c", COUNT_ONE_TEXT], env=env, check=True, timeout=60)
+    scraped = subprocess.run(
+        [sys.executable, "-c", SCRAPE, str(tmp_path)],
+        env=env,
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    ).stdout
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(scraped)
+        for sample in family.samples
+    }
+    assert samples[("hotline_texts_stored_total", ())] == 2
+    assert samples[("hotline_sends_total", (("result", "sent"),))] == 2
