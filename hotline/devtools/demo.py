@@ -100,7 +100,6 @@ def _listen(host: str, port: int) -> socket.socket:
         raise click.ClickException(
             f"cannot listen on {host} port {port} ({exc.strerror}); choose another with --port"
         ) from None
-    listening.set_inheritable(True)
     return listening
 
 
