@@ -255,6 +255,7 @@ def test_json_lines_carry_level_logger_message_and_time(
     assert line["level"] == "INFO"
     assert line["logger"] == "tests.test_logs.json"
     assert line["message"] == "conversation 12345 claimed by advocate 7"
+    assert "T" in line["timestamp"]  # ISO 8601, as collectors parse it
     assert datetime.fromisoformat(line["timestamp"]).tzinfo is not None
 
 

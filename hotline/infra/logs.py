@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from datetime import date
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -70,6 +71,8 @@ def _redacted_value(value: Any) -> Any:
         return [_redacted_value(v) for v in value]
     if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, date):  # the timestamp: ISO 8601, as the encoder would have written it
+        return value.isoformat()
     if isinstance(value, int | float) and redact(str(value)) == str(value):
         return value
     return redact(str(value))
