@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import socket
 import time
 from collections.abc import Iterator
 
@@ -140,3 +142,52 @@ def test_the_sweep_asking_the_broker_ends_the_pause(celery: Celery) -> None:
 
     tasks.process_inbound(1)
     assert tasks.waiting() == 1
+
+
+@pytest.fixture
+def unanswering_port() -> Iterator[int]:
+    """A port whose listener never accepts and whose backlog is full: a connection attempt
+    hangs until its timeout, as with a broker host that has gone silent."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    waiting = []
+    for _ in range(4):
+        client = socket.socket()
+        client.setblocking(False)
+        with contextlib.suppress(BlockingIOError):  # the handshake is left to the kernel
+            client.connect(("127.0.0.1", port))
+        waiting.append(client)
+    time.sleep(0.1)
+    yield port
+    for client in waiting:
+        client.close()
+    listener.close()
+
+
+def test_a_broker_host_that_does_not_answer_costs_one_text_under_a_second(
+    unanswering_port: int,
+) -> None:
+    celery = Celery("silent-broker")
+    celery.conf.update(
+        broker_url=f"redis://127.0.0.1:{unanswering_port}/0",
+        task_publish_retry=False,
+        broker_connection_timeout=2,
+        broker_transport_options={"socket_connect_timeout": 2, "socket_timeout": 5},
+    )
+    tasks = CeleryTaskQueue(celery, BrokerPause(30.0))
+
+    started = time.perf_counter()
+    with pytest.raises(HandOffError):
+        tasks.process_inbound(1)
+    took = time.perf_counter() - started
+    started = time.perf_counter()
+    with pytest.raises(BrokerPaused):
+        tasks.process_inbound(2)
+    then = time.perf_counter() - started
+
+    print(f"\nsilent broker host: first hand-off {took * 1000:.0f} ms, next {then * 1000:.2f} ms")
+    assert took < 1.0, took  # production's settings alone: 2 s and more
+    assert then < 0.01, then
+    celery.close()
