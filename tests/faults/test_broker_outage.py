@@ -6,8 +6,12 @@ The app is wired as production wires it (``HOTLINE_REDIS_URL`` set: Celery confi
 starts again. Without the pause every text waited about 2 s on kombu's connection retries,
 so a surge during an outage tied up every web thread. Now the first failing hand-off makes one
 refused connection attempt, and the rest are not tried for ``HOTLINE_BROKER_PAUSE_SECONDS``:
-each text's webhook answers in milliseconds. Measured here: the median and slowest of
-``SURGE`` texts, printed (``pytest -s``) and held under ``BOUND``.
+each text's webhook answers in milliseconds. Measured here, for ``SURGE`` texts and printed
+(``pytest -s``): the webhook's median, held under ``BOUND``; the hand-off's own share of each
+text, every one held under ``BOUND`` (it was 2 s); and the slowest webhook, held under
+``SLOWEST``. That last bound is wider because on a machine shared with other work a stray
+database commit alone can take 200 ms, Redis up or down; on a quiet machine the slowest text
+stays under ``BOUND`` too.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ from tests.support.stack import Process, free_port, redis_server, wait_until
 pytestmark = pytest.mark.redis
 
 SURGE = 20
-BOUND = 0.050  # seconds, for the median and for the slowest text
+BOUND = 0.050  # seconds: the webhook's median, and the hand-off's share of every text
+SLOWEST = 0.5  # seconds: the slowest webhook, database commits on a busy machine included
 QUEUE = "hotline"  # task_default_queue
 
 
@@ -83,13 +88,25 @@ def queued_ids(client: redis_client.Redis) -> list[int]:
 
 
 def test_a_surge_while_redis_is_down_is_answered_fast_and_swept_when_it_is_back(
-    app: Flask, broker: tuple[Process, int]
+    app: Flask, broker: tuple[Process, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     process, port = broker
     client = app.test_client()
     runtime = runtime_of(app)
-    assert isinstance(runtime.tasks, CeleryTaskQueue)
+    tasks = runtime.tasks
+    assert isinstance(tasks, CeleryTaskQueue)
     redis = redis_client.Redis(port=port, socket_connect_timeout=0.5)
+    handing_off: list[float] = []  # the hand-off's own share of each webhook
+    hand_off = tasks.process_inbound
+
+    def timed_hand_off(message_id: int) -> None:
+        started = time.perf_counter()
+        try:
+            hand_off(message_id)
+        finally:
+            handing_off.append(time.perf_counter() - started)
+
+    monkeypatch.setattr(tasks, "process_inbound", timed_hand_off)
 
     # Redis up: the hand-off reaches it (and leaves a connection in the pool, as in production).
     warm = new_phone()
@@ -97,6 +114,7 @@ def test_a_surge_while_redis_is_down_is_answered_fast_and_swept_when_it_is_back(
     assert len(queued_ids(redis)) == 1
 
     process.stop()
+    handing_off.clear()
     phones = [new_phone() for _ in range(SURGE)]
     took = []
     for phone in phones:
@@ -107,11 +125,16 @@ def test_a_surge_while_redis_is_down_is_answered_fast_and_swept_when_it_is_back(
     median, slowest = statistics.median(took), max(took)
     print(
         f"\nwebhook with Redis down, {SURGE} texts: median {median * 1000:.1f} ms, "
-        f"slowest {slowest * 1000:.1f} ms (first {took[0] * 1000:.1f} ms)"
+        f"slowest {slowest * 1000:.1f} ms (first {took[0] * 1000:.1f} ms); the hand-off's "
+        f"share: first {handing_off[0] * 1000:.2f} ms, then at most "
+        f"{max(handing_off[1:]) * 1000:.2f} ms"
     )
+    assert len(handing_off) == SURGE
+    assert max(handing_off) < BOUND, handing_off  # one refused attempt, then none at all
+    assert max(handing_off[1:]) < 0.005, handing_off
     assert median < BOUND, took
-    assert slowest < BOUND, took
-    assert runtime.tasks.pause.paused
+    assert slowest < SLOWEST, took
+    assert tasks.pause.paused
 
     # Every text is stored, none processed yet: nothing is lost, it waits for the sweep.
     stored = [messages_of(app, phone) for phone in phones]
@@ -123,7 +146,7 @@ def test_a_surge_while_redis_is_down_is_answered_fast_and_swept_when_it_is_back(
     wait_until(lambda: _answers(redis), 10, "redis-server to start again")
     runtime.settings = runtime.settings.with_overrides(sweep_grace_seconds=0.0001)
     jobs.sweep(runtime)
-    assert not runtime.tasks.pause.paused
+    assert not tasks.pause.paused
     expected = {found[0].id for found in stored} | {messages_of(app, warm)[0].id}
     handed = queued_ids(redis)
     assert set(handed) == expected and len(handed) == len(expected)
