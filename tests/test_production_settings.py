@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,39 @@ from hotline.infra.one_process import lock_path
 from hotline.infra.taskqueue import InProcessQueue
 from hotline.settings import Mode, Settings, SettingsError
 from tests.support.stack import free_port, wait_until
-from tests.test_settings import PRODUCTION, SECRETS, production_without, refusal
+
+SECRET_KEY = "session-signing-secret-9f8e7d6c5b4a"
+AUTH_TOKEN = "auth-token-0a1b2c3d4e5f6a7b8c9d"
+DATA_KEY = Fernet.generate_key().decode()
+HASH_KEY = Fernet.generate_key().decode()
+SECRETS = [SECRET_KEY, AUTH_TOKEN, DATA_KEY, HASH_KEY]
+PRODUCTION = {
+    "HOTLINE_ENV": "production",
+    "HOTLINE_DATABASE_URL": "postgresql+psycopg://hotline@db/hotline",
+    "HOTLINE_REDIS_URL": "redis://redis:6379/0",
+    "HOTLINE_SECRET_KEY": SECRET_KEY,
+    "HOTLINE_DATA_KEYS": DATA_KEY,
+    "HOTLINE_HASH_KEY": HASH_KEY,
+    "TWILIO_ACCOUNT_SID": "AC" + "1234567890abcdef" * 2,
+    "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+    "TWILIO_FROM": "233733",
+}
+
+
+def refusal(environ: dict[str, str], instance: Path) -> str:
+    """The one-line refusal, checked to quote no secret anywhere in its traceback."""
+    with pytest.raises(SettingsError) as excinfo:
+        Settings.from_env(environ, instance_path=instance)
+    everything = "".join(traceback.format_exception(excinfo.value))
+    assert not any(secret in everything for secret in SECRETS)
+    return str(excinfo.value)
+
+
+def production_without(*names: str, **changes: str) -> dict[str, str]:
+    environ = {k: v for k, v in PRODUCTION.items() if k not in names}
+    environ.update(changes)
+    return environ
+
 
 SQLITE_PROBLEM = (
     "HOTLINE_DATABASE_URL names SQLite, which production refuses (use PostgreSQL, "
@@ -110,7 +143,6 @@ def one_process_environment(tmp_path: Path) -> dict[str, str]:
         "HOTLINE_REDIS_URL",
         HOTLINE_DATABASE_URL=f"sqlite:///{tmp_path / 'hotline.sqlite3'}",
         HOTLINE_ALLOW_SQLITE="true",
-        HOTLINE_DATA_KEYS=Fernet.generate_key().decode(),
     )
     return environ
 
