@@ -37,10 +37,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if settings.mode is Mode.DEMO:
         # The demo is the embedded default whatever the environment says: no broker, no Twilio.
         settings = settings.with_overrides(redis_url=None, twilio_account_sid=None)
-    if settings.mode is Mode.PRODUCTION and not overrides.pop("command_line", False):
+    command_line = overrides.pop("command_line", False)
+    if settings.mode is Mode.PRODUCTION and settings.allow_sqlite and not command_line:
         # SQLite in production (HOTLINE_ALLOW_SQLITE): one web process, or none.
         claim_the_only_web_process(settings.database_url)
-    overrides.pop("command_line", None)
     sender = overrides.pop("sender", None)
     clock = overrides.pop("clock", None)
     engine = overrides.pop("engine", None)
