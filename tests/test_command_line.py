@@ -161,3 +161,14 @@ def test_users_create_reaches_the_running_demo_and_the_new_account_signs_in(
         )
     assert answer.status_code == 302  # signed in (and asked to choose their own password)
     assert not (tmp_path / "someone-else.sqlite3").exists()
+
+
+def test_demo_flag_is_the_demo_s_default_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hotline.devtools import demo
+
+    monkeypatch.setattr(demo, "default_instance", lambda: tmp_path / "default")
+    result = CliRunner().invoke(cli, ["--demo", "purge"])
+    assert result.exit_code == 1
+    assert f"no demo database in {tmp_path / 'default'}" in result.output
