@@ -468,6 +468,13 @@ def _production_stores(values: Mapping[str, Any], given: set[str]) -> list[str]:
     one_process = sqlite and values.get("allow_sqlite")
     if "redis_url" not in given and not one_process:
         problems.append("HOTLINE_REDIS_URL is required (redis://HOST:6379/0)")
+    if "redis_url" in given and one_process:
+        # Workers and beat would be processes of their own on the SQLite file, each taking
+        # the one web process's place.
+        problems.append(
+            "HOTLINE_ALLOW_SQLITE is for a one-process install, without a broker: leave "
+            "HOTLINE_REDIS_URL unset (or use PostgreSQL)"
+        )
     return problems
 
 

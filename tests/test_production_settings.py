@@ -104,6 +104,20 @@ def test_allowed_sqlite_is_a_one_process_install_without_a_broker(tmp_path: Path
     assert settings.allow_sqlite and settings.on_sqlite and settings.embedded
 
 
+def test_allowed_sqlite_takes_no_broker(tmp_path: Path) -> None:
+    message = refusal(
+        production_without(
+            HOTLINE_DATABASE_URL=f"sqlite:///{tmp_path / 'hotline.sqlite3'}",
+            HOTLINE_ALLOW_SQLITE="true",
+        ),
+        tmp_path,
+    )
+    assert (
+        "HOTLINE_ALLOW_SQLITE is for a one-process install, without a broker: leave "
+        "HOTLINE_REDIS_URL unset (or use PostgreSQL)"
+    ) in message
+
+
 def test_allowing_sqlite_does_not_excuse_postgresql_from_a_broker(tmp_path: Path) -> None:
     message = refusal(
         production_without("HOTLINE_REDIS_URL", HOTLINE_ALLOW_SQLITE="true"), tmp_path
