@@ -57,8 +57,12 @@ class _Target:
 def _runtime() -> Runtime:
     """The runtime of the hotline this command works on, inside its app context (for as long
     as the command runs)."""
+    from flask import current_app, has_app_context
+
     from hotline import runtime_of
 
+    if has_app_context():  # run as `flask --app hotline ...`: that app is the one
+        return runtime_of(current_app._get_current_object())  # type: ignore[attr-defined]
     context = click.get_current_context()
     target = context.find_object(_Target) or _Target(None, demo=False)
     app = target.app()

@@ -192,7 +192,7 @@ def empty_database(postgres: PostgresServer) -> Iterator[str]:
 @pytest.mark.redis
 @pytest.mark.worker
 def test_installed_it_migrates_serves_and_answers_a_text(
-    installed: Installed, empty_database: str, tmp_path: Path
+    empty_database: str, installed: Installed, tmp_path: Path
 ) -> None:
     redis_port, web_port = free_port(), free_port()
     try:
