@@ -8,6 +8,7 @@ import re
 import secrets
 import socket
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -22,6 +23,12 @@ from hotline.runtime import Runtime
 from hotline.services.staff import do_create_staff
 from hotline.settings import Mode, Settings
 
+# A database other than the demo's own, named by the environment: the demo never touches it.
+IGNORED_VARIABLES = (
+    "HOTLINE_DATABASE_URL",
+    "HOTLINE_MIGRATE_DATABASE_URL",
+    "HOTLINE_DATABASE_APP_ROLE",
+)
 DEMO_STAFF = (("advocate@demo.hotline", "advocate"), ("supervisor@demo.hotline", "supervisor"))
 
 
@@ -36,11 +43,17 @@ def run_demo(
     """
     listening = _listen(host, port)
     try:
-        instance = instance or _instance()
+        instance = instance or default_instance()
+        ignored = [name for name in IGNORED_VARIABLES if os.environ.get(name, "").strip()]
+        if ignored:
+            click.echo(
+                f"the demo ignores {', '.join(ignored)}: it only ever writes to its own "
+                f"database in {instance}"
+            )
+        settings = demo_settings(instance)
         if reset:
-            _remove_sqlite_database(Settings.from_env(mode=Mode.DEMO, instance_path=instance))
+            _remove_sqlite_database(settings)
         base = f"http://{host}:{port}"
-        settings = Settings.from_env(mode=Mode.DEMO, instance_path=instance)
         # Signatures and the simulator's delivery reports use this address.
         app = create_app({"settings": settings.with_overrides(public_url=base)})
         runtime = runtime_of(app)
@@ -67,6 +80,7 @@ def run_demo(
     click.echo(f"  webhook:    {base}/twilio/sms")
     click.echo(f"  health:     {base}/healthz")
     click.echo(f"  database:   {runtime.engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"  accounts:   hotline --instance {instance} users create EMAIL --role advocate")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -130,10 +144,20 @@ class QuietRequests(QuietPolls):
         return True
 
 
-def _instance() -> Path:
+def default_instance() -> Path:
+    """Where ``hotline demo`` keeps its database, keys and sign-ins without ``--instance``."""
     from flask import Flask
 
     return Path(Flask("hotline").instance_path)
+
+
+def demo_settings(instance: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """The demo's settings: its own SQLite database and keys in ``instance``, whatever database
+    the environment names (the demo creates accounts with printed passwords: it must never do
+    that in a database it did not create)."""
+    env = os.environ if environ is None else environ
+    own = {name: value for name, value in env.items() if name not in IGNORED_VARIABLES}
+    return Settings.from_env(own, mode=Mode.DEMO, instance_path=instance)
 
 
 def _remove_sqlite_database(settings: Settings) -> None:
