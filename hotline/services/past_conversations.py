@@ -78,7 +78,9 @@ def _kept_since(now: datetime, retention_days: float) -> datetime:
 
 
 def _labels(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(Disposition.code, Disposition.label)).tuples().all())
+    return {
+        code: label for code, label in session.execute(select(Disposition.code, Disposition.label))
+    }
 
 
 def _may_open(session: Session, user: StaffUser, conversation: Conversation) -> bool:
