@@ -15,8 +15,8 @@ from sqlalchemy import select
 from hotline import runtime_of
 from hotline.db.models import Event, EventDetail
 from hotline.sms.sender import LocalSender
-from tests.console_client import available, post, run, sign_in, staff
 from tests.conftest import new_phone
+from tests.console_client import available, post, run, sign_in, staff
 from tests.fakes import FakeClock
 from tests.helpers import post_signed, sms_form
 
