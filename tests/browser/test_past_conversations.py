@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.axe import violations
 from tests.browser.conftest import Account, Console, Hotline, Texter
 from tests.browser.pages import conversation_of, screenshot
 
@@ -84,6 +85,7 @@ def test_a_returning_texters_earlier_conversation_opens_in_the_console(
     hide = earlier.first.get_by_role("button", name="Hide details")
     expect(hide).to_have_attribute("aria-expanded", "true")
     screenshot(page, "console-earlier-conversation.png")
+    assert violations(page, ["#tools"]) == []
     hide.click()
     expect(details).to_be_hidden()
     ben_console.assert_clean()
@@ -129,6 +131,7 @@ def test_an_advocate_searches_their_own_recent_cases(
     expect(page).to_have_url(f"{hotline.url}/console#c={held_id}")
     assert closed_id != held_id
     screenshot(page, "console-case-search.png")
+    assert violations(page, [".my-cases"]) == []
 
     # Ben handled none of it: his search finds nothing of Ann's.
     ben_console = at_console(open_console, ben)

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from hotline import runtime_of
 from hotline.db.models import QuickReply, StaffUser
+from tests.browser.axe import violations
 from tests.browser.conftest import REPLY_TIMEOUT, Console, Hotline
 from tests.browser.pages import screenshot
 from tests.support.stack import wait_until
@@ -89,6 +90,7 @@ def test_quick_replies_are_filled_in_searched_and_picked_with_slash(
     expect(options).to_have_count(1)
     expect(options.first).to_have_attribute("aria-selected", "true")
     screenshot(page, "console-quick-reply-picker.png")
+    assert violations(page, ["#quick-reply-picker"]) == []
     page.keyboard.press("Enter")
     expect(picker).to_be_hidden()
     expect(reply).to_have_value("Hi, this is Ann, an advocate with the hotline.")
@@ -99,6 +101,7 @@ def test_quick_replies_are_filled_in_searched_and_picked_with_slash(
     expect(warning).to_have_text(
         "This reply looks like English, but this texter writes Spanish.", timeout=5000
     )
+    assert violations(page, ["#tools", "#reply-form"]) == []
     reply.fill("")
     page.keyboard.press("/")
     page.keyboard.press("Escape")  # back out of the picker: nothing inserted
