@@ -109,7 +109,7 @@ def do_save_quick_reply(
     try:
         reply_variables.check(values.get("body", ""))
     except reply_variables.UnknownVariable as unknown:
-        raise InvalidInput(f"the quick reply holds an {unknown}") from None
+        raise InvalidInput(f"body holds an {unknown}") from None
     if quick_reply_id is None:
         row = QuickReply(active=True, **values)
         session.add(row)

@@ -160,3 +160,31 @@ def test_an_advocate_without_a_display_name_is_not_named_to_the_texter(
     )
     expect(page.locator("#reply-language-warning")).to_be_hidden()
     console.assert_clean()
+
+
+def test_the_admin_page_refuses_a_quick_reply_with_an_unknown_variable(
+    hotline: Hotline, open_console: Callable[[], Console]
+) -> None:
+    admin = hotline.staff("ada", "admin")
+    console = open_console()
+    console.sign_in(admin)
+    page = console.page
+    page.goto("/supervisor/admin#quick-replies")
+    section = page.locator("#quick-replies")
+    expect(section.get_by_text("{advocate_name} the advocate's first name")).to_be_visible()
+    section.get_by_label("Title").fill("Intro")
+    text = section.get_by_label("Text")
+    text.fill("Hi, this is {advocat_name}.")
+    section.get_by_role("button", name="Add quick reply").click()
+    expect(page.locator("#status")).to_have_text(
+        "body holds an unknown variable {advocat_name}: the variables are {advocate_name}, "
+        "{location}, {safe_word}"
+    )
+    expect(text).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#quick-reply-empty")).to_be_visible()
+    text.fill("Hi, this is {advocate_name}.")
+    section.get_by_role("button", name="Add quick reply").click()
+    expect(page.locator("#quick-reply-rows tr", has_text="Intro")).to_contain_text(
+        "Hi, this is {advocate_name}."
+    )
+    console.assert_clean()

@@ -158,7 +158,7 @@ def test_saving_a_quick_reply_with_an_unknown_variable_is_refused(app: Flask) ->
         {"language": "en", "title": "Typo", "body": "Hi, this is {name}."},
     )  # fmt: skip
     assert bad.status_code == 400
-    assert bad.get_json()["error"].startswith("the quick reply holds an unknown variable {name}")
+    assert bad.get_json()["error"].startswith("body holds an unknown variable {name}:")
     changed = post(
         client, csrf, f"/supervisor/api/quick-replies/{good.get_json()['id']}",
         {"body": "Hi from {where}."},
