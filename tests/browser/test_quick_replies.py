@@ -188,3 +188,26 @@ def test_the_admin_page_refuses_a_quick_reply_with_an_unknown_variable(
         "Hi, this is {advocate_name}."
     )
     console.assert_clean()
+
+
+def test_a_reply_with_an_unknown_variable_is_refused_and_kept(
+    hotline: Hotline, open_console: Callable[[], Console]
+) -> None:
+    take = seeded(hotline, "Ann Lee")
+    texter = hotline.texter()
+    texter.triage()
+    console = open_console()
+    page = take(console)
+    before = len(texter.replies())
+    reply = page.locator("#reply")
+    reply.fill("Hi, this is {advocat_name}.")
+    page.locator("#send").click()
+    expect(page.locator("#status")).to_contain_text(
+        "the reply holds an unknown variable {advocat_name}"
+    )
+    expect(reply).to_have_value("Hi, this is {advocat_name}.")  # kept, to correct
+    reply.fill("Hi, this is {advocate_name}.")
+    page.locator("#send").click()
+    wait_until(lambda: len(texter.replies()) > before, REPLY_TIMEOUT, "the reply at the fake API")
+    assert [m.body for m in texter.replies()[before:]] == ["Hi, this is Ann."]
+    console.assert_clean()
