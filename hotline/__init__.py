@@ -13,7 +13,7 @@ from hotline.background import jobs
 from hotline.devtools.simulated import SimulatedCarrier
 from hotline.infra.clock import SystemClock
 from hotline.infra.logs import configure_logging
-from hotline.infra.taskqueue import CeleryTaskQueue, InProcessQueue, TaskQueue
+from hotline.infra.taskqueue import BrokerPause, CeleryTaskQueue, InProcessQueue, TaskQueue
 from hotline.runtime import Runtime, build_runtime
 from hotline.settings import Mode, Settings
 
@@ -51,13 +51,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.mode.value == "production",
     )
     app.config.update(overrides)
-    configure_logging()
+    configure_logging(json_lines=settings.log_format == "json")
 
     if settings.redis_url is not None:
         from hotline.background.celery_app import celery_init_app
 
         celery = celery_init_app(app, settings)
-        tasks = tasks or CeleryTaskQueue(celery)
+        tasks = tasks or CeleryTaskQueue(celery, BrokerPause(settings.broker_pause_seconds))
     if tasks is None:
         in_process = InProcessQueue(start=True)
         atexit.register(in_process.stop)

@@ -174,12 +174,13 @@ def rotate_keys(batch_size: int) -> None:
     default=None,
     help="Folder for the demo's database, secrets and sign-ins (default: ./instance of the app).",
 )
-def demo(port: int, host: str, reset: bool, instance: Path | None) -> None:
+@click.option("--quiet", is_flag=True, help="Log only the requests that fail.")
+def demo(port: int, host: str, reset: bool, instance: Path | None, quiet: bool) -> None:
     """Run the whole hotline on this machine: SQLite, tasks in-process, no Twilio."""
     from hotline.devtools.demo import run_demo
 
     try:
-        run_demo(host=host, port=port, reset=reset, instance=instance)
+        run_demo(host=host, port=port, reset=reset, instance=instance, quiet=quiet)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -133,6 +133,14 @@ class Settings:
     # tables) instead of `database_url`, and grants `database_app_role` what the app needs.
     migrate_database_url: str | None = field(default=None, repr=False)
     database_app_role: str | None = None
+    # Operations (hotline.infra.metrics, hotline.infra.logs): after a failed hand-off to the
+    # broker, skip hand-offs this long and leave the stored work to the sweep; GET /metrics
+    # exists only with a bearer token set (24 characters or more); "json" logs one JSON
+    # object a line. The multiprocess folder is prometheus_client's own variable.
+    broker_pause_seconds: float = 30.0
+    metrics_token: str | None = field(default=None, repr=False)
+    metrics_multiprocess_dir: str | None = None
+    log_format: str = "text"
 
     @property
     def uses_twilio(self) -> bool:
@@ -296,6 +304,21 @@ def _checked(check: Callable[[str], str]) -> Callable[[str], str]:
     return read
 
 
+MIN_METRICS_TOKEN = 24
+
+
+def _metrics_token(raw: str) -> str:
+    if len(raw) < MIN_METRICS_TOKEN or not (raw.isascii() and raw.isprintable()) or " " in raw:
+        raise _Refused(f"must be at least {MIN_METRICS_TOKEN} ASCII characters, without spaces")
+    return raw
+
+
+def _log_format(raw: str) -> str:
+    if raw.lower() not in ("text", "json"):
+        raise _Refused("must be text or json")
+    return raw.lower()
+
+
 def _key(raw: str) -> str:
     if not _is_fernet_key(raw):
         raise _Refused("is not 32 bytes of URL-safe base64")
@@ -387,6 +410,11 @@ VARIABLES: tuple[Variable, ...] = (
     # PostgreSQL with two roles; checked together with HOTLINE_DATABASE_URL (_database_roles).
     Variable("HOTLINE_MIGRATE_DATABASE_URL", "migrate_database_url", _text),
     Variable("HOTLINE_DATABASE_APP_ROLE", "database_app_role", _text),
+    # Operations.
+    Variable("HOTLINE_BROKER_PAUSE_SECONDS", "broker_pause_seconds", _positive),
+    Variable("HOTLINE_METRICS_TOKEN", "metrics_token", _metrics_token),
+    Variable("PROMETHEUS_MULTIPROC_DIR", "metrics_multiprocess_dir", _text),
+    Variable("HOTLINE_LOG_FORMAT", "log_format", _log_format),
 )
 
 
