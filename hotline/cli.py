@@ -124,6 +124,11 @@ def db_upgrade() -> None:
         if owner_url:
             engine.dispose()
     click.echo(f"database is at the newest schema ({engine.dialect.name})")
+    from hotline.services.quick_replies import seed_introductions
+
+    with runtime.sessions.begin() as session:
+        if seed_introductions(session):
+            click.echo("first run: added the introduction quick replies (English, Spanish)")
     if settings.database_app_role:
         click.echo("the app's database role holds what it needs; it owns nothing")
 

@@ -20,6 +20,7 @@ from hotline.db.migrate import upgrade
 from hotline.db.models import QuickReply, Referral, StaffUser
 from hotline.infra.taskqueue import InProcessQueue
 from hotline.runtime import Runtime
+from hotline.services.quick_replies import seed_introductions
 from hotline.services.staff import do_create_staff
 from hotline.settings import Mode, Settings
 
@@ -174,6 +175,7 @@ def _seed_directory(runtime: Runtime) -> None:
         directory = tomllib.load(handle)
     with runtime.sessions.begin() as session:
         if session.scalar(select(QuickReply.id).limit(1)) is None:
+            seed_introductions(session)
             for entry in directory["quick_replies"]:
                 session.add(QuickReply(active=True, **entry))
         if session.scalar(select(Referral.id).limit(1)) is None:

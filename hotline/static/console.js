@@ -12,6 +12,8 @@
  *
  * An ES module (console.html loads it with type="module"): the timeline comes from timeline.js.
  */
+import { setUpPastConversations } from "./past_conversations.js";
+import { setUpQuickReplies } from "./quick_replies.js";
 import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
 
 (() => {
@@ -64,8 +66,6 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
     reply: $("reply"),
     segments: $("segments"),
     send: $("send"),
-    quickReplies: $("quick-replies"),
-    quickRepliesEmpty: $("quick-replies-empty"),
     referralSearch: $("referral-search"),
     referrals: $("referrals"),
     note: $("note"),
@@ -78,8 +78,6 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
     disposition: $("disposition"),
     summary: $("summary"),
     close: $("close"),
-    earlier: $("earlier"),
-    earlierEmpty: $("earlier-empty"),
     supervisor: $("supervisor-tools"),
     revealReason: $("reveal-reason"),
     revealNumber: $("reveal-number"),
@@ -115,7 +113,6 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
     mineVersions: new Map(), // conversation id -> last version seen, for "new activity" marks
     updated: new Set(),
     drafts: new Map(), // conversation id -> unsent reply text
-    quickReplies: new Map(), // language -> items
     urgentIds: new Set(),
     signedOut: false,
     busy: false,
@@ -198,6 +195,13 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
 
   /** Run an action, showing its error in the status line; true when it succeeded. */
   const attempt = Staff.attempter(say);
+
+  // Quick replies (list, search, "/" picker, language warning) and earlier conversations with
+  // the case search: their own modules.
+  const quickReplies = setUpQuickReplies({ api, el, attempt, insert: insertIntoReply, reply: ui.reply });
+  const past = setUpPastConversations({
+    api, el, attempt, formatTime, priorityBadge, openConversation: (id) => openConversation(id, true),
+  });
 
   // -- who is signed in ------------------------------------------------------------------------
 
@@ -492,6 +496,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
     state.view = null;
     state.viewKey = null;
     forgetSupervisorState();
+    quickReplies.close();
     ui.conversation.hidden = true;
     ui.tools.hidden = true;
     ui.empty.hidden = false;
@@ -566,9 +571,9 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       control.disabled = !canAct;
     }
     renderTimeline(ui.timeline, view.timeline || [], { first });
-    renderEarlier(view.earlier || []);
+    past.renderEarlier(view.earlier || []);
     if (first) {
-      loadQuickReplies(view.language);
+      quickReplies.open(view.id, view.language);
       loadAdvocates();
       if (canAct && !ui.reply.disabled) ui.reply.focus();
     }
@@ -597,23 +602,6 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       if (arrived) beep();
     }
     ui.emergency.hidden = false;
-  }
-
-  function renderEarlier(earlier) {
-    ui.earlier.replaceChildren(
-      ...earlier.map((c) =>
-        el(
-          "li",
-          "",
-          priorityBadge(c.priority),
-          " ",
-          formatTime(c.opened_at),
-          c.closed_at ? ` – ${formatTime(c.closed_at)}` : " (open)",
-          c.disposition ? el("span", "muted", ` · ${c.disposition}`) : null,
-        ),
-      ),
-    );
-    ui.earlierEmpty.hidden = earlier.length > 0;
   }
 
   // -- replying --------------------------------------------------------------------------------
@@ -725,24 +713,6 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
   }
 
   // -- tools: quick replies, referrals, notes, tags, transfer, close --------------------------
-
-  async function loadQuickReplies(language) {
-    await attempt(async () => {
-      if (!state.quickReplies.has(language)) {
-        const answer = await api("GET", `/console/api/quick-replies?language=${encodeURIComponent(language || "en")}`);
-        state.quickReplies.set(language, answer.items || []);
-      }
-      const items = state.quickReplies.get(language);
-      ui.quickReplies.replaceChildren(
-        ...items.map((item) => {
-          const insert = button(item.title, "secondary quick-reply", () => insertIntoReply(item.body));
-          insert.title = item.body;
-          return el("li", "", insert);
-        }),
-      );
-      ui.quickRepliesEmpty.hidden = items.length > 0;
-    });
-  }
 
   let referralTimer = null;
   let referralAsked = 0;
