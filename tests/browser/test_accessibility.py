@@ -53,9 +53,31 @@ def headed_and_skippable(page: Page, where: str) -> None:
     assert landed, f"{where}: the skip link did not reach the main region"
 
 
+def repeated_names(page: Page) -> list[str]:
+    """Names that more than one visible button or link shares (WCAG 2.4.6, 2.4.9: a screen
+    reader's list of controls must say which "Claim" is which)."""
+    found = page.evaluate(
+        """() => {
+            const seen = new Map();
+            for (const node of document.querySelectorAll("button, a[href], [role=button]")) {
+                if (!node.checkVisibility()) continue;
+                const label = node.getAttribute("aria-label");
+                const name = (label || node.textContent || "").replace(/\\s+/g, " ").trim();
+                const href = node.tagName === "A" ? node.getAttribute("href") : "";
+                const key = name + "\\u0000" + href; // links with one name and one target are one
+                seen.set(key, (seen.get(key) || 0) + 1);
+            }
+            return [...seen].filter(([, n]) => n > 1).map(([key]) => key.split("\\u0000")[0]);
+        }"""
+    )
+    assert isinstance(found, list)
+    return [str(name) for name in found]
+
+
 def check(page: Page, where: str) -> None:
     serious(page, where)
     headed_and_skippable(page, where)
+    assert repeated_names(page) == [], where
 
 
 def test_no_serious_violation_on_any_staff_page(
