@@ -58,7 +58,11 @@ def test_every_staff_page(app: Flask, role: str, paths: list[str]) -> None:
         response = client.get(path, headers=PAGE)
         expected = 403 if (role, path) == ("advocate", "/supervisor") else 200  # the refusal page
         assert response.status_code == expected, path
-        well_formed(response.get_data(as_text=True), path)
+        html = response.get_data(as_text=True)
+        well_formed(html, path)
+        if response.status_code == 200 and not path.startswith("/account/"):
+            # Every staff page's account menu links to the two-factor page.
+            assert 'id="two-factor-link" href="/account/two-factor"' in html, path
 
 
 def test_the_simulator(make_app: Callable[..., Flask], database_url: str) -> None:
