@@ -175,6 +175,7 @@ def test_the_supervisor_bar_is_one_line_and_its_links_spaced(
         }"""
     )
     assert gaps and min(gaps) >= 12, gaps
+    screenshot(page, "supervisor-1440.png")
 
     # Who is signed in, their password and two-factor are in the account menu.
     menu = page.locator("#account-menu")
