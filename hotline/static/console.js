@@ -15,6 +15,7 @@
 import { setUpPastConversations } from "./past_conversations.js";
 import { setUpQuickReplies } from "./quick_replies.js";
 import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
+import { shortcutsEnabled } from "./shortcuts.js";
 
 (() => {
   const POLL_MS = 1000;
@@ -133,6 +134,12 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
   /** One term and its value, for a <dl>. */
   function pair(term, value, className = "answer") {
     return el("div", className, el("dt", "", `${term}:`), " ", el("dd", "", value));
+  }
+
+  /** ``node`` with the accessible name ``name``: one of several same-looking buttons. */
+  function labelled(node, name) {
+    node.setAttribute("aria-label", name);
+    return node;
   }
 
   function button(label, className, onClick) {
@@ -313,7 +320,9 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
     row.append(el("p", "needs", el("span", "muted", "Needs: "), item.needs ? item.needs : "not given"));
     const claim = button("Claim", "secondary claim", () => claimConversation(item.id));
     claim.dataset.id = String(item.id);
-    claim.setAttribute("aria-label", `Claim this ${(PRIORITIES[item.priority] || "").toLowerCase()} priority texter`);
+    // Unique among the queue's buttons (WCAG 2.4.6): its place in line says which texter.
+    const place = state.items.indexOf(item) + 1;
+    claim.setAttribute("aria-label", `Claim texter ${place}, ${(PRIORITIES[item.priority] || "").toLowerCase()} priority`);
     row.append(el("div", "actions", claim));
     return row;
   }
@@ -737,7 +746,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
             el("span", "muted", ` · ${item.area}`),
             el("div", "", item.services),
             el("div", "muted", `${item.phone} · ${item.hours} · ${item.language}`),
-            button("Insert", "secondary insert-referral", () => insertIntoReply(item.text)),
+            labelled(button("Insert", "secondary insert-referral", () => insertIntoReply(item.text)), `Insert ${item.name}`),
           ),
         ),
       );
@@ -1099,6 +1108,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       if (event.key === "Escape") target.blur();
       return;
     }
+    if (!shortcutsEnabled()) return; // switched off in the account menu (WCAG 2.1.4)
     if (event.key === "n") {
       event.preventDefault();
       takeNext();

@@ -8,18 +8,10 @@
  * reply is checked with a POST (its words never go in a URL), and nothing is stored or sent.
  */
 
+import { shortcutsEnabled } from "./shortcuts.js";
+
 const CHECK_DELAY_MS = 700;
 const LANGUAGES = { en: "English", es: "Spanish" };
-
-/** Whether single-key shortcuts are on: the console's shortcuts toggle stores "off" under
- * "hotline.shortcuts" (on when unset, or when storage cannot be read). */
-export function shortcutsEnabled() {
-  try {
-    return window.localStorage.getItem("hotline.shortcuts") !== "off";
-  } catch {
-    return true;
-  }
-}
 
 /** Lower case without accents: "presentacion" finds "Presentación". */
 export function folded(text) {

@@ -40,6 +40,18 @@
     return node;
   }
 
+  /** Words a screen reader says after a button's own (so that "Save" says which setting) but
+   * that the page does not show; not an aria-label, which would name the button as a field's
+   * label would. */
+  function hiddenWords(words) {
+    return el("span", "visually-hidden", `: ${words}`);
+  }
+
+  function labelledButton(node, words) {
+    node.append(hiddenWords(words));
+    return node;
+  }
+
   function formatWhen(iso) {
     const when = new Date(iso);
     if (Number.isNaN(when.getTime())) return "";
@@ -191,7 +203,12 @@
       }),
     );
     reset.disabled = !item.overridden;
-    form.append(help, el("div", "actions", button("Save", "", null, "submit"), reset), meta(item), error);
+    // Each form's buttons say which setting they act on (unique names, WCAG 2.4.6), starting
+    // with the words they show (2.5.3).
+    reset.append(hiddenWords(item.label));
+    const save = button("Save", "", null, "submit");
+    save.append(hiddenWords(item.label));
+    form.append(help, el("div", "actions", save, reset), meta(item), error);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       submit(form, field, async () => {
@@ -308,6 +325,7 @@
       }),
     );
     reset.disabled = !item.overridden;
+    reset.append(hiddenWords(item.label));
     const asNumber = (field) => (field.value.trim() === "" ? null : Number(field.value));
     /** The lexicon as typed, unsaved; throws the weights box's parse error as saving does. */
     const draft = () => ({
@@ -362,6 +380,7 @@
       });
     });
     tryButton.setAttribute("aria-describedby", `${id}-try-help`);
+    tryButton.append(hiddenWords(`a text, ${name}`));
 
     form.append(
       el("h3", "", item.label),
@@ -374,7 +393,7 @@
         + "with shorthand spelled out and one-letter misspellings; \u201c...\u201d stands for up to four "
         + "words (\u201ctook ... papers\u201d), \u201cword*\u201d for any ending (\u201camenaz*\u201d). "
         + "Emergency phrases match the words as written: \u201cis hitting me\u201d, not \u201chit me\u201d."),
-      el("div", "actions", button("Save lexicon", "", null, "submit"), reset),
+      el("div", "actions", labelledButton(button("Save lexicon", "", null, "submit"), item.label), reset),
       meta(item),
       error,
       el("div", "try-text",

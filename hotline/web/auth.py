@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import segno
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -21,6 +19,7 @@ from hotline.services.two_factor import (
 )
 from hotline.web import runtime
 from hotline.web.console import console
+from hotline.web.landing import landing, landing_name, safe_next
 from hotline.web.login_csrf import login_token_ok, new_login_token
 from hotline.web.security import served_over_https
 from hotline.web.staff import COOKIE, clear_session_cookie, current, set_session_cookie, staff_view
@@ -30,24 +29,12 @@ LOGIN_CSRF_COOKIE = "hotline_login_csrf"
 ISSUER = "Hotline"  # the name authenticator apps show next to the code
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an open redirect."""
-    if (
-        target
-        and target.startswith("/")
-        and not target.startswith("//")
-        and not urlsplit(target).netloc
-    ):
-        return target
-    return url_for("console.page")
-
-
 def _login_form(
     error: str | None = None, status: int = 200, template: str = "login.html"
 ) -> Response:
     cookie, token = new_login_token(runtime().settings.secret_key)
     response = Response(
-        render_template(template, error=error, csrf_token=token, next=request.args.get("next", "")),
+        render_template(template, error=error, csrf_token=token, next=_asked_next() or ""),
         status=status,
     )
     response.set_cookie(
@@ -59,6 +46,11 @@ def _login_form(
         path="/",
     )
     return response
+
+
+def _asked_next() -> str | None:
+    """The safe ``next`` this request carries, in its form or its query string."""
+    return safe_next(request.form.get("next") or request.args.get("next"))
 
 
 def _login_csrf_ok() -> bool:
@@ -81,11 +73,14 @@ def sign_in_submit() -> BaseResponse:
     password = request.form.get("password", "")[:1024]
     with rt.sessions.begin() as db:
         signed_in = do_sign_in(db, rt.auth, email, password, rt.clock.now())
-    if isinstance(signed_in, Refused):
-        return _login_form(signed_in.message, 401)
-    target = (
-        url_for("auth.code") if signed_in.awaiting_totp else _safe_next(request.form.get("next"))
-    )
+        if isinstance(signed_in, Refused):
+            return _login_form(signed_in.message, 401)
+        # The code step carries the page asked for on to its own form.
+        target = (
+            url_for("auth.code", next=_asked_next())
+            if signed_in.awaiting_totp
+            else landing(signed_in.user, _asked_next())
+        )
     response = redirect(target)
     set_session_cookie(response, signed_in.token)
     return response
@@ -106,9 +101,10 @@ def code_submit() -> BaseResponse:
             db, rt.auth, rt.vault, request.cookies.get(COOKIE, ""),
             request.form.get("code", "")[:32], rt.clock.now(),
         )  # fmt: skip
-    if isinstance(signed_in, Refused):
-        return _login_form(signed_in.message, 401, "code.html")
-    response = redirect(url_for("console.page"))
+        if isinstance(signed_in, Refused):
+            return _login_form(signed_in.message, 401, "code.html")
+        target = landing(signed_in.user, _asked_next())
+    response = redirect(target)
     set_session_cookie(response, signed_in.token)
     return response
 
@@ -146,8 +142,15 @@ def _two_factor_page(error: str | None = None, status: int = 200) -> Response:
         "two_factor.html", error=error, csrf_token=staff.staff_session.csrf_token,
         enabled=staff.user.totp_enabled, secret=totp.grouped(secret) if secret else None,
         uri=uri, qr=_qr_data_uri(uri) if uri else None,
-        recovery_codes_left=recovery_codes_left(staff.db, staff.user),
+        recovery_codes_left=recovery_codes_left(staff.db, staff.user), **_go_on(),
     ), status=status)  # fmt: skip
+
+
+def _go_on() -> dict[str, str]:
+    """What the two-factor pages need to send someone on to the page they asked for before
+    enrolment was required (:mod:`hotline.web.landing`): the hidden ``next`` field, the link."""
+    target = landing(current().user, _asked_next())
+    return {"next": _asked_next() or "", "go_on": target, "go_on_name": landing_name(target)}
 
 
 def _qr_data_uri(uri: str) -> str:
@@ -159,7 +162,7 @@ def _qr_data_uri(uri: str) -> str:
 def _recovery_codes_page(codes: list[str], replaced: bool | None) -> Response:
     return Response(render_template(
         "recovery_codes.html", codes=codes, replaced=replaced,
-        csrf_token=current().staff_session.csrf_token,
+        csrf_token=current().staff_session.csrf_token, **_go_on(),
     ))  # fmt: skip
 
 
@@ -174,7 +177,7 @@ def two_factor_setup() -> Response:
 def two_factor_start() -> BaseResponse:
     staff = current()
     do_start_totp(staff.db, runtime().vault, staff.user, staff.now)
-    return redirect(url_for("auth.two_factor_setup"), 303)
+    return redirect(url_for("auth.two_factor_setup", next=_asked_next()), 303)
 
 
 @bp.post("/account/two-factor")

@@ -14,13 +14,20 @@ from werkzeug.wrappers import Response as BaseResponse
 from hotline.services.passwords import do_change_password
 from hotline.services.staff import MIN_PASSWORD_LENGTH
 from hotline.web import runtime
+from hotline.web.landing import landing, landing_name, safe_next
 from hotline.web.staff import current, staff_view
 
 bp = Blueprint("password", __name__)
 
 
+def _next() -> str | None:
+    """The page asked for before the change was required (see :mod:`hotline.web.landing`)."""
+    return safe_next(request.form.get("next") or request.args.get("next"))
+
+
 def _form(error: str | None = None, status: int = 200, changed: bool = False) -> Response:
     staff = current()
+    go_on = landing(staff.user, _next())
     return Response(
         render_template(
             "password.html",
@@ -30,6 +37,9 @@ def _form(error: str | None = None, status: int = 200, changed: bool = False) ->
             changed=changed,
             required=staff.user.must_change_password,
             min_length=MIN_PASSWORD_LENGTH,
+            next=_next() or "",
+            go_on=go_on,
+            go_on_name=landing_name(go_on),
         ),
         status=status,
     )
@@ -52,4 +62,4 @@ def change() -> BaseResponse:
     )  # fmt: skip
     if refused is not None:
         return _form(refused.message, 400)
-    return redirect(url_for("password.page", changed="1"))
+    return redirect(url_for("password.page", changed="1", next=_next()))

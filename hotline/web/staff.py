@@ -35,6 +35,7 @@ from hotline.db.models import StaffRole, StaffSession, StaffUser
 from hotline.services.auth import AuthPolicy, load_session
 from hotline.services.errors import InvalidInput, NotAllowed, Refusal
 from hotline.web import runtime
+from hotline.web.landing import home_of, safe_next
 from hotline.web.security import served_over_https
 
 COOKIE = "hotline_session"
@@ -133,15 +134,23 @@ def _turned_away(
         "auth.sign_out",
     ):
         if page:
-            return redirect(url_for("auth.two_factor_setup"))
+            return redirect(url_for("auth.two_factor_setup", next=_page_asked_for(user)))
         return NotAllowed("set up two-factor sign-in first")
     # -- forced password change (issue 15, item 8) ------------------------------------------
     if user.must_change_password and not _reachable_before_password_change():
         if page:
-            return redirect(url_for("password.page"))
+            return redirect(url_for("password.page", next=_page_asked_for(user)))
         return NotAllowed("change your password first")
     # -- end of forced password change ------------------------------------------------------
     return None
+
+
+def _page_asked_for(user: StaffUser) -> str | None:
+    """The page to go on to once a step in the way (a password change, two-factor enrolment) is
+    done: this one, unless it is a form's POST or the user's home page anyway."""
+    if request.method != "GET" or request.path == home_of(user):
+        return None
+    return safe_next(request.full_path.rstrip("?"))
 
 
 def _reachable_before_password_change() -> bool:

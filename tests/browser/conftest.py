@@ -6,12 +6,14 @@ fail under ``CI=true``).
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -231,7 +233,11 @@ class Console:
         page.get_by_label("Password").fill(password or account.password)
         page.get_by_role("button", name="Sign in").click()
         if password is None:
-            page.wait_for_url("**/console*")
+            # Supervisors and admins land on their board (hotline.web.landing): this is the
+            # console's sign-in, so go on to it.
+            page.wait_for_url(re.compile(r"/(console|supervisor)(#.*)?$"))
+            if urlsplit(page.url).path == "/supervisor":
+                page.goto("/console")
             page.wait_for_selector("#availability:not([disabled])")
 
     def set_available(self) -> None:

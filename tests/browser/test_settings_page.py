@@ -260,13 +260,13 @@ def test_a_supervisor_tries_a_text_before_saving_a_lexicon(
     expect(result).to_have_attribute("aria-live", "polite")
 
     # Nothing typed: the server's reason beside the form, the box marked.
-    form.get_by_role("button", name="Try", exact=True).click()
+    form.get_by_role("button", name=re.compile(r"^Try\b")).click()
     expect(form.locator(".form-error")).to_have_text("text is empty: type a text to try")
     expect(trial).to_have_attribute("aria-invalid", "true")
 
     # Texter-written words are shown as text, never as markup.
     trial.fill("<b>they</b> lost my pasport, I'm 16")
-    form.get_by_role("button", name="Try", exact=True).press("Enter")  # the keyboard works
+    form.get_by_role("button", name=re.compile(r"^Try\b")).press("Enter")  # the keyboard works
     expect(result).to_contain_text("Would be Urgent with a score of 30.")
     # Each reason with the texter's words that earned it: here a misspelling.
     expect(result.get_by_role("listitem")).to_have_text(
@@ -281,14 +281,14 @@ def test_a_supervisor_tries_a_text_before_saving_a_lexicon(
     weights = page.get_by_label("Weighted phrases, English, one per line: phrase = weight")
     weights.fill(weights.input_value().replace("passport = 30", "passport = 70"))
     trial.fill("they lost my passport")
-    form.get_by_role("button", name="Try", exact=True).click()
+    form.get_by_role("button", name=re.compile(r"^Try\b")).click()
     expect(result).to_contain_text("Would be Urgent with a score of 70.")
     expect(result.get_by_role("listitem")).to_have_text(
         ["passport (+70) \u2190 \u201cpassport\u201d"]
     )
     page.get_by_label("Emergency phrases, English, one per line").fill("gun\nhe is here")
     trial.fill("He's here")
-    form.get_by_role("button", name="Try", exact=True).click()
+    form.get_by_role("button", name=re.compile(r"^Try\b")).click()
     expect(result).to_contain_text("Emergency words: he is here")
     expect(result.get_by_role("listitem")).to_have_text(
         ["emergency: he is here \u2190 \u201ches here\u201d"]
@@ -298,12 +298,12 @@ def test_a_supervisor_tries_a_text_before_saving_a_lexicon(
     screenshot(page, "settings-try-a-text.png")
 
     weights.fill("passport = 70\nthey watch me")
-    form.get_by_role("button", name="Try", exact=True).click()
+    form.get_by_role("button", name=re.compile(r"^Try\b")).click()
     expect(form.locator(".form-error")).to_have_text(
         "Weighted phrases, line 2: write the phrase, then = and its weight (e.g. locked in = 40)."
     )
     weights.fill("passport = 500")
-    form.get_by_role("button", name="Try", exact=True).click()
+    form.get_by_role("button", name=re.compile(r"^Try\b")).click()
     expect(form.locator(".form-error")).to_have_text(
         "lexicon_en weights: \u201cpassport\u201d must weigh a whole number from 1 to 100"
     )

@@ -43,8 +43,8 @@ def sign_in_with(console: Console, hotline: Hotline, email: str, code: str) -> N
     expect(page.get_by_text("A recovery code works once")).to_be_visible()
     page.get_by_label(re.compile("Six-digit code from your authenticator app")).fill(code)
     page.get_by_role("button", name="Continue").click()
-    page.wait_for_url("**/console*")
-    page.wait_for_selector("#availability:not([disabled])")
+    page.wait_for_url("**/supervisor")  # a supervisor lands on the board
+    expect(page.locator("#who")).to_have_text(email)
 
 
 def sign_out(page: Page) -> None:
@@ -97,8 +97,8 @@ def test_setting_up_two_factor_then_signing_in_with_a_code_and_a_recovery_code(
     no_violations(page)
 
     page.set_viewport_size({"width": 1440, "height": 900})
-    page.get_by_role("link", name="Continue to the console").click()
-    page.wait_for_selector("#availability:not([disabled])")
+    page.get_by_role("link", name="Continue to the supervisor's board").click()
+    page.wait_for_url("**/supervisor")
     sign_out(page)
 
     # The step after the one that turned it on: a code is never accepted twice.
