@@ -132,6 +132,14 @@ KNOBS: dict[str, Knob] = {
             1440,
         ),
         Knob(
+            "reopen_minutes",
+            "Closing: the advocate may reopen a conversation they closed for",
+            "The satisfaction survey waits until this has passed.",
+            Kind.MINUTES,
+            1,
+            60,
+        ),
+        Knob(
             "operating_hours",
             "Opening hours (empty: always open)",
             "When advocates answer, in the hotline's time zone: days, then times, entries "

@@ -23,6 +23,7 @@ TIMER_EVENTS = {
     "wait_update": On.WAIT_TIMER,
     "check_in": On.INACTIVE,
     "survey": On.INACTIVE,
+    "survey_due": On.INACTIVE,  # the reopen window after closing is over
 }
 
 

@@ -39,6 +39,9 @@ def init_app(app: Flask) -> None:
     from hotline.web import password
 
     app.register_blueprint(password.bp)
+    from hotline.web import asking
+
+    app.register_blueprint(asking.bp)
     security.init_app(app)
     refusals.init_app(app)
     from hotline.web import throttle

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, g, render_template, request
 from hotline.db.models import Availability
 from hotline.infra.live import QUEUE, conversation_topic
 from hotline.services import presence
+from hotline.services.closing import Closed, Closing
 from hotline.services.console import (
     AdvocateChoice,
     Console,
@@ -242,16 +243,36 @@ def transfer(conversation_id: int) -> Done:
     return {"ok": True}
 
 
+def closing() -> Closing:
+    """Closing and reopening, with the reopen window in force for this request."""
+    minutes = runtime().tuned(current().db).settings.reopen_minutes
+    return Closing(handling(), timedelta(minutes=minutes))
+
+
 @bp.post("/api/conversations/<int:conversation_id>/close")
 @staff_view()
-@answers(Done)
-def close(conversation_id: int) -> Done:
+@answers(Closed)
+def close(conversation_id: int) -> Closed:
+    """Close; 409 "confirm closing: <reasons>" unless ``confirmed`` is true when closing now
+    deserves a second look (see :mod:`hotline.services.closing`)."""
     staff = current()
     payload = body()
-    handling().close(
+    confirmed = payload.get("confirmed", False)
+    if not isinstance(confirmed, bool):
+        raise InvalidInput("confirmed must be true or false")
+    return closing().close(
         staff.db, staff.user, conversation_id, text_field(payload, "disposition"),
-        text_field(payload, "summary", required=False), staff.now,
+        text_field(payload, "summary", required=False), staff.now, confirmed=confirmed,
     )  # fmt: skip
+
+
+@bp.post("/api/conversations/<int:conversation_id>/reopen")
+@staff_view()
+@answers(Done)
+def reopen(conversation_id: int) -> Done:
+    """Take back a conversation the caller closed a moment ago."""
+    staff = current()
+    closing().reopen(staff.db, staff.user, conversation_id, staff.now)
     return {"ok": True}
 
 
