@@ -90,11 +90,12 @@ def answer(app: Flask, phone: str, advocate_id: int, body: str = "I am here to h
     from hotline.services.handling import Handling
 
     runtime = runtime_of(app)
+    conversation_id = conversation(app, phone).id
     with runtime.sessions.begin() as session:
         user = session.get(StaffUser, advocate_id)
         assert user is not None
         handling = Handling(Console(runtime.triage, runtime.settings.capacity))
-        handling.reply(session, user, conversation(app, phone).id, body, runtime.clock.now())
+        handling.reply(session, user, conversation_id, body, runtime.clock.now())
     run(app)
 
 

@@ -12,6 +12,7 @@
  *
  * An ES module (console.html loads it with type="module"): the timeline comes from timeline.js.
  */
+import { askSupervisor, closeConversation, confirmAction, offerReopen } from "./closing.js";
 import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
 
 (() => {
@@ -78,6 +79,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
     disposition: $("disposition"),
     summary: $("summary"),
     close: $("close"),
+    askSupervisor: $("ask-supervisor"),
     earlier: $("earlier"),
     earlierEmpty: $("earlier-empty"),
     supervisor: $("supervisor-tools"),
@@ -562,7 +564,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
     const canAct = Boolean(view.mine);
     ui.reply.disabled = !canAct || Boolean(view.opted_out);
     ui.send.disabled = ui.reply.disabled;
-    for (const control of [ui.transferTo, ui.transferNote, ui.transfer, ui.disposition, ui.summary, ui.close]) {
+    for (const control of [ui.transferTo, ui.transferNote, ui.transfer, ui.disposition, ui.summary, ui.close, ui.askSupervisor]) {
       control.disabled = !canAct;
     }
     renderTimeline(ui.timeline, view.timeline || [], { first });
@@ -841,7 +843,10 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       const chosen = ui.transferTo.value;
       const options = [new Option("Choose who takes over…", ""), new Option("Back to the queue", "queue")];
       for (const advocate of answer.items || []) {
-        options.push(new Option(`${advocate.email} (${advocate.active_count} active)`, String(advocate.id)));
+        // At capacity: listed, so the advocate sees why they cannot choose them, but disabled.
+        const option = new Option(`${advocate.email} (${advocate.full ? "full" : `${advocate.active_count} active`})`, String(advocate.id));
+        option.disabled = Boolean(advocate.full);
+        options.push(option);
       }
       ui.transferTo.replaceChildren(...options);
       if ([...ui.transferTo.options].some((option) => option.value === chosen)) ui.transferTo.value = chosen;
@@ -860,6 +865,10 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       ui.transferTo.removeAttribute("aria-invalid");
       const target = choice === "queue" ? null : Number(choice);
       const label = ui.transferTo.selectedOptions[0] ? ui.transferTo.selectedOptions[0].textContent : "";
+      const sure = await (target === null
+        ? confirmAction("Return to the queue?", "The texter goes back to the queue, keeping their place, for the next advocate.", "Return to the queue")
+        : confirmAction("Transfer this conversation?", `It goes to ${label.replace(/ \(.*\)$/, "")}, with your handover note.`, "Transfer"));
+      if (!sure) return;
       await api("POST", `/console/api/conversations/${state.openId}/transfer`, { to_advocate_id: target, note: ui.transferNote.value });
       ui.transferNote.value = "";
       ui.transferTo.value = "";
@@ -886,13 +895,24 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
         say("Choose a disposition before closing.", "error");
         return;
       }
-      await api("POST", `/console/api/conversations/${state.openId}/close`, { disposition, summary: ui.summary.value });
+      const id = state.openId;
+      const closed = await closeConversation(api, id, { disposition, summary: ui.summary.value });
+      if (!closed) return; // kept open: the advocate had a second look
       ui.summary.value = "";
       ui.disposition.value = "";
       clearConversation("Conversation closed.");
+      const reopen = async (again) => {
+        await loadQueue();
+        await openConversation(again, true);
+      };
+      offerReopen({ anchor: ui.status, id, until: closed.reopen_until, api, say, reopen });
       await loadQueue();
     }),
   );
+
+  ui.askSupervisor.addEventListener("click", () => {
+    if (state.openId !== null) askSupervisor({ api, id: state.openId, say });
+  });
 
   // -- supervisor: reveal the full number, erase the texter --------------------------------------
 
