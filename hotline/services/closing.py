@@ -18,9 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.db import after_commit
-from hotline.db.models import Conversation, Message, StaffUser
+from hotline.db.models import Conversation, Disposition, Message, StaffUser
 from hotline.domain.delivery import Direction
 from hotline.domain.risk import Priority
+from hotline.domain.triage import State
 from hotline.services.answers import IsoTime, iso_time
 from hotline.services.claims import do_reopen
 from hotline.services.errors import Conflict
@@ -91,8 +92,14 @@ class Closing:
         confirmed: bool,
     ) -> Closed:
         """Close, after the advocate confirmed when :func:`reasons_to_confirm` finds reasons
-        (:class:`ConfirmClosing` otherwise, and nothing changes)."""
+        (:class:`ConfirmClosing` otherwise, and nothing changes). A refusal the advocate must
+        fix first (the disposition, not holding it) comes before the question."""
+        known = session.get(Disposition, disposition)
+        if known is None or not known.active:
+            raise Conflict("choose a disposition to close")
         conversation = self.handling.console.visible(session, user, conversation_id)
+        if conversation.advocate_id != user.id or conversation.state is not State.WITH_ADVOCATE:
+            raise Conflict("take this conversation before acting on it")
         reasons = reasons_to_confirm(session, conversation)
         if reasons and not confirmed:
             raise ConfirmClosing(reasons)
