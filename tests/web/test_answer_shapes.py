@@ -140,7 +140,10 @@ def conversation_of(app: Flask, conversation_id: int) -> Conversation:
 def newest_alert(app: Flask) -> int:
     with runtime_of(app).sessions() as session:
         found = session.scalar(
-            select(Event.id).where(Event.kind == "alert").order_by(Event.id.desc()).limit(1)
+            select(Event.id)
+            .where(Event.kind == "alert", Event.actor_id.is_(None))  # the worker's, not a request
+            .order_by(Event.id.desc())
+            .limit(1)
         )
         assert found is not None
         return found
@@ -259,7 +262,13 @@ def test_every_json_answer_fits_its_declared_type(app: Flask, clock: FakeClock) 
         "POST", f"/console/api/conversations/{urgent_id}/transfer",
         {"to_advocate_id": ben.user.id, "note": "Over to you."},
     )  # fmt: skip
-    as_ann("POST", f"{conversation}/close", {"disposition": "referred", "summary": "Referred."})
+    asked = as_ann("POST", f"{conversation}/ask-supervisor", {"reason": "Unsure about shelter"})
+    as_boss("GET", "/supervisor/api/alerts")  # with the request for help in it
+    as_boss("POST", f"/supervisor/api/alerts/{asked['alert_id']}/answer", {"answer": "Call me."})
+    closing = {"disposition": "referred", "summary": "Referred.", "confirmed": True}
+    as_ann("POST", f"{conversation}/close", closing)
+    as_ann("POST", f"{conversation}/reopen", {})
+    as_ann("POST", f"{conversation}/close", closing)
     call(simulator, "GET", f"/simulator/api/phones/{phone['id']}/messages")
 
     # -- the supervisor watches, and steps in -----------------------------------------------
