@@ -866,8 +866,8 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       const target = choice === "queue" ? null : Number(choice);
       const label = ui.transferTo.selectedOptions[0] ? ui.transferTo.selectedOptions[0].textContent : "";
       const sure = await (target === null
-        ? confirmAction("Return to the queue?", "The texter goes back to the queue, keeping their place, for the next advocate.", "Return to the queue")
-        : confirmAction("Transfer this conversation?", `It goes to ${label.replace(/ \(.*\)$/, "")}, with your handover note.`, "Transfer"));
+        ? confirmAction("Return to the queue?", "The texter goes back to the queue, keeping their place, for the next advocate.", "Yes, return to the queue")
+        : confirmAction("Transfer this conversation?", `It goes to ${label.replace(/ \(.*\)$/, "")}, with your handover note.`, "Yes, transfer"));
       if (!sure) return;
       await api("POST", `/console/api/conversations/${state.openId}/transfer`, { to_advocate_id: target, note: ui.transferNote.value });
       ui.transferNote.value = "";

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -15,6 +16,14 @@ from tests.browser.pages import LIVE, screenshot
 from tests.support.stack import wait_until
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def hotline_settings() -> dict[str, Any]:
+    """The survey waits for the end of the reopen window after closing: a short window here,
+    and timers looked at often, so the survey comes within the tests' waits."""
+    return {"reopen_minutes": 0.02, "timer_tick_seconds": 0.5}
+
 
 # Texts that tell the GSM-7 / UCS-2 rules apart, each on an edge.
 SEGMENT_CASES = [
@@ -135,7 +144,8 @@ def test_an_advocate_takes_a_texter_and_talks_it_through(
     # To Bob, with a handover note; Bob sees it and hands it back.
     page.locator("#transfer-to").select_option(str(bob.id))
     page.get_by_label("Handover note").fill("Handing over: shift change")
-    page.get_by_role("button", name="Transfer").click()
+    page.get_by_role("button", name="Transfer", exact=True).click()
+    page.get_by_role("button", name="Yes, transfer").click()  # it asks first
     expect(page.locator("#status")).to_contain_text(f"Transferred to {bob.email}")
     expect(conversation).to_be_hidden()
     expect(page.locator("#capacity")).to_have_text("0 of 3")
@@ -147,7 +157,8 @@ def test_an_advocate_takes_a_texter_and_talks_it_through(
     expect(bob_page.locator("#timeline")).to_contain_text("Handing over: shift change")
     expect(bob_page.locator("#timeline")).to_contain_text(f"Transferred — to {bob.email}")
     bob_page.locator("#transfer-to").select_option(str(alice.id))
-    bob_page.get_by_role("button", name="Transfer").click()
+    bob_page.get_by_role("button", name="Transfer", exact=True).click()
+    bob_page.get_by_role("button", name="Yes, transfer").click()
     expect(bob_page.locator("#status")).to_contain_text(f"Transferred to {alice.email}")
 
     mine = page.locator("#mine-list .mine-open")
