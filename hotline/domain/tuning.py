@@ -140,6 +140,14 @@ KNOBS: dict[str, Knob] = {
             60,
         ),
         Knob(
+            "transfer_accept_minutes",
+            "Transfers: an offer to a colleague comes back when not accepted within",
+            "Until they accept, the advocate who offered it still holds the texter.",
+            Kind.MINUTES,
+            1,
+            30,
+        ),
+        Knob(
             "operating_hours",
             "Opening hours (empty: always open)",
             "When advocates answer, in the hotline's time zone: days, then times, entries "

@@ -172,6 +172,25 @@ def do_close(
     )
 
 
+def do_hand_over(
+    session: Session,
+    conversation_id: int,
+    from_advocate_id: int,
+    to_advocate_id: int,
+    now: datetime,
+) -> Conversation:
+    """Move a conversation ``from_advocate_id`` holds to ``to_advocate_id`` at once (a transfer
+    taken up, a sign-out hand-over). The caller checked the receiver; :class:`ClaimError` when
+    the conversation is no longer the sender's. Takes the texter's lock."""
+    conversation = _held(session, conversation_id, from_advocate_id)
+    conversation.advocate_id = to_advocate_id
+    conversation.claimed_at = now
+    after_commit.changed(session, conversation.id)
+    # Both advocates' "my conversations" lists travel with the queue: tell their consoles.
+    after_commit.queue_changed(session)
+    return conversation
+
+
 def do_reopen(
     session: Session, triage: Triage, conversation_id: int, advocate_id: int, now: datetime
 ) -> Conversation:

@@ -29,6 +29,7 @@ from hotline.services.errors import Conflict, InvalidInput
 from hotline.services.handling import Handling
 from hotline.services.leave import do_leave
 from hotline.services.supervision import Supervision
+from hotline.services.transfers import Transfers
 from hotline.web import runtime
 from hotline.web.answers import Done, Items, answer, answers
 from hotline.web.staff import COOKIE, SUPERVISORS, clear_session_cookie, current, staff_view
@@ -236,11 +237,18 @@ def transfer(conversation_id: int) -> Done:
     target = payload.get("to_advocate_id")
     if target is not None and (not isinstance(target, int) or isinstance(target, bool)):
         raise Conflict("to_advocate_id must be an advocate's id, or null for the queue")
-    handling().transfer(
-        staff.db, staff.user, conversation_id, target,
-        text_field(payload, "note", required=False), staff.now,
-    )  # fmt: skip
+    note = text_field(payload, "note", required=False)
+    if target is None:  # back to the queue: at once
+        handling().transfer(staff.db, staff.user, conversation_id, None, note, staff.now)
+    else:  # to a colleague: offered, and theirs once they accept (hotline.services.transfers)
+        transfers().offer(staff.db, staff.user, conversation_id, target, note, staff.now)
     return {"ok": True}
+
+
+def transfers() -> Transfers:
+    """Warm transfers, with the time to accept in force for this request."""
+    minutes = runtime().tuned(current().db).settings.transfer_accept_minutes
+    return Transfers(console(), timedelta(minutes=minutes))
 
 
 def closing() -> Closing:
