@@ -14,6 +14,7 @@
  */
 import { askSupervisor, closeConversation, confirmAction, offerReopen } from "./closing.js";
 import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
+import { watchTransfers } from "./transfers.js";
 
 (() => {
   const POLL_MS = 1000;
@@ -867,12 +868,18 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       const label = ui.transferTo.selectedOptions[0] ? ui.transferTo.selectedOptions[0].textContent : "";
       const sure = await (target === null
         ? confirmAction("Return to the queue?", "The texter goes back to the queue, keeping their place, for the next advocate.", "Yes, return to the queue")
-        : confirmAction("Transfer this conversation?", `It goes to ${label.replace(/ \(.*\)$/, "")}, with your handover note.`, "Yes, transfer"));
+        : confirmAction("Transfer this conversation?", `${label.replace(/ \(.*\)$/, "")} is offered it with your handover note; it stays with you until they accept.`, "Yes, transfer"));
       if (!sure) return;
       await api("POST", `/console/api/conversations/${state.openId}/transfer`, { to_advocate_id: target, note: ui.transferNote.value });
       ui.transferNote.value = "";
       ui.transferTo.value = "";
-      clearConversation(target === null ? "Returned to the queue." : `Transferred to ${label.replace(/ \(\d+ active\)$/, "")}.`);
+      if (target === null) {
+        clearConversation("Returned to the queue.");
+      } else {
+        // A warm transfer: offered; the texter stays with us until the colleague accepts.
+        say(`Offered to ${label.replace(/ \(\d+ active\)$/, "")}: they see your note and accept. Until then the texter is still yours.`);
+        await transferWatch.look();
+      }
       await loadQueue();
     }),
   );
@@ -909,6 +916,16 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       await loadQueue();
     }),
   );
+
+  const transferWatch = watchTransfers({
+    anchor: ui.status,
+    api,
+    say,
+    opened: async (id) => {
+      await loadQueue();
+      await openConversation(id, true);
+    },
+  });
 
   ui.askSupervisor.addEventListener("click", () => {
     if (state.openId !== null) askSupervisor({ api, id: state.openId, say });

@@ -258,10 +258,22 @@ def test_every_json_answer_fits_its_declared_type(app: Flask, clock: FakeClock) 
     as_ann("GET", f"/console/api/poll?conversations={first_id},{urgent_id}")
     as_ann("GET", "/console/api/idle")
     as_ann("POST", "/console/api/still-here", {})
-    as_ann(
-        "POST", f"/console/api/conversations/{urgent_id}/transfer",
-        {"to_advocate_id": ben.user.id, "note": "Over to you."},
-    )  # fmt: skip
+
+    def as_ben(method: str, path: str, payload: Any = None, **kw: Any) -> Any:
+        return call(ben.client, method, path, payload, csrf=ben.csrf, **kw)
+
+    # A warm transfer: offered, withdrawn, offered and declined, offered and accepted.
+    urgent = f"/console/api/conversations/{urgent_id}"
+    offer = {"to_advocate_id": ben.user.id, "note": "Over to you."}
+    as_ann("POST", f"{urgent}/transfer", offer)
+    as_ann("POST", f"{urgent}/transfer/withdraw", {})
+    as_ann("POST", f"{urgent}/transfer", offer)
+    as_ben("POST", f"{urgent}/transfer/decline", {})
+    as_ann("POST", f"{urgent}/transfer", offer)
+    assert as_ben("GET", "/console/api/transfer-offers")["received"]
+    sent_and_back = as_ann("GET", "/console/api/transfer-offers")
+    assert sent_and_back["sent"] and sent_and_back["returned"]
+    as_ben("POST", f"{urgent}/transfer/accept", {})
     asked = as_ann("POST", f"{conversation}/ask-supervisor", {"reason": "Unsure about shelter"})
     as_boss("GET", "/supervisor/api/alerts")  # with the request for help in it
     as_boss("POST", f"/supervisor/api/alerts/{asked['alert_id']}/answer", {"answer": "Call me."})

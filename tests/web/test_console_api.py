@@ -277,6 +277,12 @@ def test_take_next_reply_note_tag_transfer_and_close(app: Flask) -> None:
         {"to_advocate_id": colleague.id, "note": "Spanish speaker needed"},
     )
     assert moved.status_code == 200
+    # Offered: Ann still holds the texter until her colleague accepts (a warm transfer).
+    assert client.get(f"/console/api/conversations/{conversation_id}").status_code == 200
+    accepted = post(
+        other, other_csrf, f"/console/api/conversations/{conversation_id}/transfer/accept", {}
+    )
+    assert accepted.status_code == 200
     assert client.get(f"/console/api/conversations/{conversation_id}").status_code == 404
     assert other.get(f"/console/api/conversations/{conversation_id}").status_code == 200
 
