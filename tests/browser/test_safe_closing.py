@@ -161,3 +161,48 @@ def test_ask_a_supervisor_and_the_answer_comes_as_a_note(
     assert state_of(hotline, conversation_id) is State.WITH_ADVOCATE
     console.assert_clean()
     board.assert_clean()
+
+
+def test_a_declined_offer_comes_back_with_a_notice_and_a_waiting_one_can_be_withdrawn(
+    hotline: Hotline, open_console: Callable[[], Console]
+) -> None:
+    alice, bob = hotline.staff("alice"), hotline.staff("bob")
+    texter = hotline.texter()
+    texter.triage(needs="I need a lawyer")
+    consoles = []
+    for account in (bob, alice):
+        console = open_console()
+        console.sign_in(account)
+        console.set_available()
+        consoles.append(console)
+    bob_page, page = consoles[0].page, consoles[1].page
+    page.get_by_role("button", name="Take next").click()
+    expect(page.locator("#conversation")).to_be_visible()
+    conversation_id = conversation_of(hotline, texter)
+
+    def offer() -> None:
+        page.locator("#transfer-to").select_option(str(bob.id))
+        page.get_by_label("Handover note").fill("<i>Spanish</i> speaker")
+        page.get_by_role("button", name="Transfer", exact=True).click()
+        page.get_by_role("button", name="Yes, transfer").click()
+        expect(page.locator("#status")).to_contain_text(f"Offered to {bob.email}")
+
+    offer()
+    received = bob_page.locator("#transfer-offers .transfer-offer.received")
+    expect(received.locator(".transfer-note")).to_contain_text("<i>Spanish</i> speaker")
+    assert violations(bob_page) == []
+    received.get_by_role("button", name="Decline").click()
+    expect(page.locator("#status")).to_contain_text(
+        f"{bob.email} declined: the texter (conversation #{conversation_id}) is still with you.",
+        timeout=8000,
+    )
+    expect(page.locator("#conversation")).to_be_visible()
+
+    offer()
+    expect(received).to_have_count(1, timeout=8000)
+    page.locator("#transfer-offers").get_by_role("button", name="Withdraw").click()
+    expect(page.locator("#status")).to_have_text("Offer withdrawn.")
+    expect(received).to_have_count(0, timeout=8000)
+    assert state_of(hotline, conversation_id) is State.WITH_ADVOCATE
+    for console in consoles:
+        console.assert_clean()
