@@ -182,3 +182,20 @@ def test_an_offer_needs_a_reachable_colleague_with_room_and_accepting_needs_room
     refused = ann.act(conversation_id, "transfer", {"to_advocate_id": ben.user.id})
     assert refused.status_code == 409
     assert refused.get_json() == {"error": "that advocate has no room for another conversation"}
+
+
+def test_the_time_to_accept_is_a_setting_from_1_to_30_minutes(app: Flask, clock: FakeClock) -> None:
+    boss = staff(app, "supervisor")
+    client, csrf = sign_in(app, boss)
+    path = "/supervisor/api/settings/transfer_accept_minutes"
+    for wrong in (0, 31, "soon"):
+        refused = client.put(path, json={"value": wrong}, headers={"X-CSRF-Token": csrf})
+        assert refused.status_code == 400, wrong
+    assert client.put(path, json={"value": 1}, headers={"X-CSRF-Token": csrf}).status_code == 200
+    ann, ben, conversation_id, _ = offered(app)
+
+    tick(app, clock, 1.1)
+
+    assert ben.offers()["received"] == []
+    assert [n["outcome"] for n in ann.offers()["returned"]] == ["lapsed"]
+    assert holder_of(app, conversation_id) == ann.user.id
