@@ -185,6 +185,8 @@ def do_hand_over(
     conversation = _held(session, conversation_id, from_advocate_id)
     conversation.advocate_id = to_advocate_id
     conversation.claimed_at = now
+    if conversation.timer == "transfer":  # a warm offer still waiting ends with the move
+        conversation.timer, conversation.timer_due_at = None, None
     after_commit.changed(session, conversation.id)
     # Both advocates' "my conversations" lists travel with the queue: tell their consoles.
     after_commit.queue_changed(session)

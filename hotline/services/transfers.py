@@ -81,7 +81,8 @@ class Transfers:
         """Offer a conversation ``user`` holds to a colleague who is reachable and has room;
         the note is kept as a private note. :class:`Conflict` when one is pending already."""
         conversation = self._held_by(session, user, conversation_id)
-        if conversation.timer == TIMER and pending_offer(session, conversation) is not None:
+        waiting = pending_offer(session, conversation) if conversation.timer == TIMER else None
+        if waiting is not None and waiting.actor_id == user.id:
             raise Conflict("this conversation is already offered: withdraw that offer first")
         target = session.get(StaffUser, to_advocate_id)
         if target is None or not target.active or target.id == user.id:
@@ -253,7 +254,11 @@ def do_lapse(session: Session, conversation: Conversation, now: datetime) -> Non
     """The timer job: an offer nobody answered in time comes back to its sender, who still
     holds the texter. The caller holds the texter's lock and has cleared the timer."""
     offer = pending_offer(session, conversation)
-    if offer is not None and conversation.state is State.WITH_ADVOCATE:
+    if (
+        offer is not None
+        and conversation.state is State.WITH_ADVOCATE
+        and conversation.advocate_id == offer.actor_id  # not moved since by someone else
+    ):
         end_offer(session, conversation, offer, "transfer_lapsed", None, now)
 
 

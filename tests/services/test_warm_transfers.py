@@ -199,3 +199,30 @@ def test_the_time_to_accept_is_a_setting_from_1_to_30_minutes(app: Flask, clock:
     assert ben.offers()["received"] == []
     assert [n["outcome"] for n in ann.offers()["returned"]] == ["lapsed"]
     assert holder_of(app, conversation_id) == ann.user.id
+
+
+def test_a_supervisor_reassigning_during_an_offer_ends_it_without_a_false_notice(
+    app: Flask, clock: FakeClock
+) -> None:
+    ann, ben, conversation_id, _ = offered(app)
+    carl = At(app)
+    boss = staff(app, "supervisor")
+    client, csrf = sign_in(app, boss)
+    carl.client.get("/console/api/poll")
+    reassigned = post(
+        client,
+        csrf,
+        f"/supervisor/api/conversations/{conversation_id}/reassign",
+        {"to_staff_id": carl.user.id},
+    )
+    assert reassigned.status_code == 200, reassigned.get_json()
+
+    assert ben.act(conversation_id, "transfer/accept").status_code == 409
+    assert ben.offers()["received"] == []
+    tick(app, clock, runtime_of(app).settings.transfer_accept_minutes + 1)
+    assert ann.offers()["returned"] == [], "not Ann's any more: nothing to tell her"
+    assert holder_of(app, conversation_id) == carl.user.id
+    ben.client.get("/console/api/poll")
+    again = carl.act(conversation_id, "transfer", {"to_advocate_id": ben.user.id})
+    assert again.status_code == 200, again.get_json()
+    assert [o["conversation_id"] for o in ben.offers()["received"]] == [conversation_id]
