@@ -87,6 +87,10 @@ class Settings:
     check_in_after_minutes: float = 30.0  # queued and silent this long: "still there?"
     check_in_timeout_minutes: float = 10.0  # no answer to "still there?": release
     survey_timeout_minutes: float = 60.0
+    # After an advocate closes, they may reopen it this long; the survey waits until then.
+    reopen_minutes: float = 5.0
+    # A transfer to a named advocate waits this long for them to accept, then comes back.
+    transfer_accept_minutes: float = 3.0
     timer_tick_seconds: float = 15.0  # how often due timers are looked for
     # Emergencies: the 911 guidance goes out again only after this long, however many
     # emergency texts arrive (each is still recorded and raises the alert again).
@@ -393,6 +397,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HOTLINE_CHECK_IN_AFTER_MINUTES", "check_in_after_minutes", _positive),
     Variable("HOTLINE_CHECK_IN_TIMEOUT_MINUTES", "check_in_timeout_minutes", _positive),
     Variable("HOTLINE_SURVEY_TIMEOUT_MINUTES", "survey_timeout_minutes", _positive),
+    Variable("HOTLINE_REOPEN_MINUTES", "reopen_minutes", _positive),
+    Variable("HOTLINE_TRANSFER_ACCEPT_MINUTES", "transfer_accept_minutes", _positive),
     Variable("HOTLINE_TIMER_TICK_SECONDS", "timer_tick_seconds", _positive),
     Variable("HOTLINE_EMERGENCY_GUIDANCE_MINUTES", "emergency_guidance_minutes", _positive),
     Variable("HOTLINE_ACK_MINUTES", "ack_minutes", _positive),

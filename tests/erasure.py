@@ -39,8 +39,9 @@ from hotline.services.handling import Handling
 from hotline.services.staff import do_create_staff
 from hotline.services.supervision import Supervision
 from tests.conftest import new_phone
+from tests.fakes import FakeClock
 from tests.helpers import post_signed, sms_form
-from tests.texting import advocate, claim, conversation, run, text_in
+from tests.texting import advocate, claim, conversation, run, text_in, tick
 
 WORDS = "tamarind"  # in what the texter writes
 STAFF_WORDS = "quillwort"  # in what staff write about them
@@ -99,7 +100,10 @@ def first_conversation(app: Flask, phone: str, supervisor: StaffUser) -> int:
             )
         )
     run(app)
-    text_in(app, phone, "5")  # the survey
+    clock = runtime.clock
+    assert isinstance(clock, FakeClock)
+    tick(app, clock, runtime.settings.reopen_minutes + 0.5)  # the survey, after the reopen window
+    text_in(app, phone, "5")  # its answer
     return conversation_id
 
 

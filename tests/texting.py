@@ -84,6 +84,21 @@ def close(app: Flask, phone: str, advocate_id: int, disposition: str = "referred
     run(app)
 
 
+def answer(app: Flask, phone: str, advocate_id: int, body: str = "I am here to help.") -> None:
+    """The advocate holding ``phone``'s conversation replies, as from the console."""
+    from hotline.services.console import Console
+    from hotline.services.handling import Handling
+
+    runtime = runtime_of(app)
+    conversation_id = conversation(app, phone).id
+    with runtime.sessions.begin() as session:
+        user = session.get(StaffUser, advocate_id)
+        assert user is not None
+        handling = Handling(Console(runtime.triage, runtime.settings.capacity))
+        handling.reply(session, user, conversation_id, body, runtime.clock.now())
+    run(app)
+
+
 def queued_text(app: Flask, position: int, wait: int, language: str = "en") -> str:
     return runtime_of(app).triage.render_plain("queued", language, position=position, wait=wait)
 

@@ -80,6 +80,8 @@ def classify(text: str, state: State, lexicons: list[Lexicon], safe_word: str) -
             return Event(On.SCORE)
         if _is_thanks(text):
             return Event(On.THANKS)
+    if state is State.JUST_CLOSED and _is_thanks(text):
+        return Event(On.THANKS)  # "thanks, bye" after closing: not a new request
     answer = yes_or_no(text)
     if answer is not None:
         return Event(answer)

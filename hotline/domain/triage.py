@@ -27,6 +27,9 @@ class State(StrEnum):
     QUEUED = "queued"
     QUEUE_CHECK_IN = "queue_check_in"
     WITH_ADVOCATE = "with_advocate"
+    # Closed by an advocate a moment ago: they may reopen it until the "survey_due" timer fires,
+    # which then sends the survey (if it is wanted and allowed) or ends the conversation.
+    JUST_CLOSED = "just_closed"
     SURVEY = "survey"
     ENDED = "ended"
 
@@ -53,6 +56,7 @@ class On(StrEnum):
     CLAIMED = "claimed"
     RETURNED = "returned"  # an advocate handed the texter back to the queue
     CLOSED = "closed"  # an advocate closed the conversation
+    REOPENED = "reopened"  # the advocate who closed it took it back within the reopen window
 
 
 class Guard(StrEnum):
@@ -160,6 +164,7 @@ ON_ENTER: dict[State, tuple[Action, ...]] = {
     State.QUEUED: (Action(Op.ENQUEUE), send("queued"), Action(Op.TIMER, "wait_update")),
     State.QUEUE_CHECK_IN: (send("still_there"), Action(Op.TIMER, "check_in")),
     State.WITH_ADVOCATE: (Action(Op.TIMER, ""),),
+    State.JUST_CLOSED: (Action(Op.TIMER, "survey_due"),),
     State.SURVEY: (send("survey_question"), Action(Op.TIMER, "survey")),
     State.ENDED: (Action(Op.TIMER, ""),),
 }
@@ -192,7 +197,7 @@ def _rows() -> tuple[Transition, ...]:
     # no question to answer before a person sees them.
     rows += _emergency(State.NEW, State.QUEUED, Action(Op.RECORD, "danger"))
     # STOP and the safe word end everything at once, from every live state.
-    for state in (*LIVE, State.SURVEY):
+    for state in (*LIVE, State.JUST_CLOSED, State.SURVEY):
         rows.append(Transition(state, On.STOP, State.ENDED, (Action(Op.CLOSE, "opt_out"),)))
         rows.append(
             Transition(
@@ -340,14 +345,11 @@ def _rows() -> tuple[Transition, ...]:
             (send("released"), Action(Op.CLOSE, "abandoned")),
         ),
         Transition(State.WITH_ADVOCATE, On.RETURNED, State.QUEUED),
+        # Closed by a person: first the reopen window, then maybe the survey.
         Transition(
-            State.WITH_ADVOCATE,
-            On.CLOSED,
-            State.SURVEY,
-            (Action(Op.CLOSE, "closed"),),
-            Guard.SURVEY_WANTED,
+            State.WITH_ADVOCATE, On.CLOSED, State.JUST_CLOSED, (Action(Op.CLOSE, "closed"),)
         ),
-        Transition(State.WITH_ADVOCATE, On.CLOSED, State.ENDED, (Action(Op.CLOSE, "closed"),)),
+        *_just_closed(),
         Transition(
             State.SURVEY,
             On.SCORE,
@@ -369,6 +371,31 @@ def _rows() -> tuple[Transition, ...]:
         Transition(State.SURVEY, On.INACTIVE, State.ENDED, ()),
     ]
     return tuple(rows)
+
+
+def _just_closed() -> list[Transition]:
+    """Rows of the reopen window after an advocate closed the conversation.
+
+    The advocate may take it back (REOPENED). When the window's timer fires, the survey goes out
+    only if it is wanted (``details["survey"]``: switched on, and a person answered them) and the
+    texter never needed a person (urgent at any time, or a minor); otherwise it simply ends.
+    A thank-you or an empty text changes nothing; anything else, emergency words above all, is
+    a new request: a new conversation, which triage answers and the queue shows to a person.
+    """
+    restart = (Action(Op.RESTART),)
+    quiet = (On.THANKS, On.BLANK)
+    return [
+        Transition(State.JUST_CLOSED, On.REOPENED, State.WITH_ADVOCATE),
+        Transition(State.JUST_CLOSED, On.INACTIVE, State.ENDED, (), Guard.NEEDS_PERSON),
+        Transition(State.JUST_CLOSED, On.INACTIVE, State.SURVEY, (), Guard.SURVEY_WANTED),
+        Transition(State.JUST_CLOSED, On.INACTIVE, State.ENDED),
+        *(Transition(State.JUST_CLOSED, on, None) for on in quiet),
+        *(
+            Transition(State.JUST_CLOSED, on, State.ENDED, restart)
+            for on in (*_TEXTS, On.EMERGENCY, On.LANGUAGE)
+            if on not in quiet
+        ),
+    ]
 
 
 def _honest_waiting() -> list[Transition]:

@@ -132,6 +132,22 @@ KNOBS: dict[str, Knob] = {
             1440,
         ),
         Knob(
+            "reopen_minutes",
+            "Closing: the advocate may reopen a conversation they closed for",
+            "The satisfaction survey waits until this has passed.",
+            Kind.MINUTES,
+            1,
+            60,
+        ),
+        Knob(
+            "transfer_accept_minutes",
+            "Transfers: an offer to a colleague comes back when not accepted within",
+            "Until they accept, the advocate who offered it still holds the texter.",
+            Kind.MINUTES,
+            1,
+            30,
+        ),
+        Knob(
             "operating_hours",
             "Opening hours (empty: always open)",
             "When advocates answer, in the hotline's time zone: days, then times, entries "

@@ -46,6 +46,7 @@ LABELS = {
     "minor": "A texter who may be under 18",
     "opted_out_emergency": "Emergency words from a number that texted STOP",
     "advocate_gone": "An advocate's session ended while holding texters",
+    "help_requested": "An advocate asks for a supervisor",
 }
 HELD_BECAUSE = {
     "urgent": "the texter may be in danger",
@@ -64,11 +65,12 @@ class AlertEntry(TypedDict):
     at: IsoTime
     conversation_id: int | None
     why: str | None  # held: why the conversation was kept open
-    advocate: str | None  # advocate_gone: whose session ended
+    advocate: str | None  # advocate_gone: whose session ended; help_requested: who asks
     conversations: int | None  # advocate_gone: how many texters they held
     phone: str | None  # opted_out_emergency: the masked number
     words: str | None  # opted_out_emergency: the text, while it is kept
     history_conversation_id: int | None  # opted_out_emergency: the texter's latest conversation
+    reason: str | None  # help_requested: what the advocate needs, while it is kept
 
 
 class OpenAlerts(TypedDict):
@@ -159,6 +161,7 @@ class Alerts:
             "phone": None,
             "words": None,
             "history_conversation_id": None,
+            "reason": None,
         }
         if kind == "held":
             why = detail.get("why")
@@ -170,6 +173,10 @@ class Alerts:
             item["conversations"] = count if isinstance(count, int) else None
         elif kind == "opted_out_emergency":
             self._opted_out(session, user, alert, now, item)
+        elif kind == "help_requested":
+            advocate = detail.get("advocate_id")
+            item["advocate"] = emails.get(advocate) if isinstance(advocate, int) else None
+            item["reason"] = events.stated_reason(self.vault, alert)
         return item
 
     def _opted_out(

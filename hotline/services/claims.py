@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hotline.db import after_commit
-from hotline.db.models import Conversation, Texter
+from hotline.db.models import Conversation, ConversationStatus, Texter
 from hotline.db.session import lock_texter
 from hotline.domain.triage import Event as TriageEvent
 from hotline.domain.triage import On, State
@@ -153,12 +153,14 @@ def do_close(
     disposition: str,
     now: datetime,
 ) -> None:
-    """Close a conversation the advocate holds; the survey goes out if it is switched on."""
+    """Close a conversation the advocate holds. It stays theirs to reopen
+    (:func:`do_reopen`) until its reopen window's timer fires, which then sends the survey if
+    it is wanted and allowed (see :meth:`Triage.facts`)."""
     if not disposition.strip():
         raise ClaimError("a disposition is required to close")
     conversation = _held(session, conversation_id, advocate_id)
-    survey = "yes" if triage.policy.survey else "no"
-    triage.advance(session, conversation, TriageEvent(On.CLOSED, details={"survey": survey}), now)
+    triage.advance(session, conversation, TriageEvent(On.CLOSED), now)
+    after_commit.queue_changed(session)  # their "my conversations" list travels with the queue
     events.record(
         session,
         "closed_by_advocate",
@@ -168,3 +170,62 @@ def do_close(
         actor_id=advocate_id,
         disposition=disposition.strip(),
     )
+
+
+def do_hand_over(
+    session: Session,
+    conversation_id: int,
+    from_advocate_id: int,
+    to_advocate_id: int,
+    now: datetime,
+) -> Conversation:
+    """Move a conversation ``from_advocate_id`` holds to ``to_advocate_id`` at once (a transfer
+    taken up, a sign-out hand-over). The caller checked the receiver; :class:`ClaimError` when
+    the conversation is no longer the sender's. Takes the texter's lock."""
+    conversation = _held(session, conversation_id, from_advocate_id)
+    conversation.advocate_id = to_advocate_id
+    conversation.claimed_at = now
+    if conversation.timer == "transfer":  # a warm offer still waiting ends with the move
+        conversation.timer, conversation.timer_due_at = None, None
+    after_commit.changed(session, conversation.id)
+    # Both advocates' "my conversations" lists travel with the queue: tell their consoles.
+    after_commit.queue_changed(session)
+    return conversation
+
+
+def do_reopen(
+    session: Session, triage: Triage, conversation_id: int, advocate_id: int, now: datetime
+) -> Conversation:
+    """Give back to ``advocate_id`` a conversation they closed, while its reopen window lasts.
+
+    :class:`ClaimError` when it was not theirs, or the window is over: the survey went, the
+    texter wrote again (a new conversation), or they texted STOP. Takes the texter's lock.
+    """
+    texter_id = session.scalar(
+        select(Conversation.texter_id).where(Conversation.id == conversation_id)
+    )
+    if texter_id is None:
+        raise ClaimError("no such conversation")
+    lock_texter(session, texter_id)
+    conversation = session.get(Conversation, conversation_id)
+    assert conversation is not None
+    session.refresh(conversation)
+    if conversation.advocate_id != advocate_id or conversation.state is not State.JUST_CLOSED:
+        raise ClaimError("this conversation can no longer be reopened")
+    if conversation.timer_due_at is not None and conversation.timer_due_at <= now:
+        raise ClaimError("the time to reopen this conversation is over")
+    triage.advance(session, conversation, TriageEvent(On.REOPENED), now)
+    conversation.status = ConversationStatus.OPEN
+    conversation.closed_at = None
+    conversation.close_reason = None
+    conversation.disposition = None
+    after_commit.queue_changed(session)
+    events.record(
+        session,
+        "reopened",
+        now,
+        conversation_id=conversation.id,
+        texter_id=conversation.texter_id,
+        actor_id=advocate_id,
+    )
+    return conversation

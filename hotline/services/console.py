@@ -117,6 +117,7 @@ class AdvocateChoice(TypedDict):
     id: int
     email: str
     active_count: int
+    full: bool  # at capacity: shown, but a transfer to them would be refused
 
 
 class Me(TypedDict):
@@ -337,7 +338,10 @@ class Console:
             )
             .order_by(StaffUser.email)
         )
-        return [{"id": i, "email": email, "active_count": load} for i, email, load in rows]
+        return [
+            {"id": i, "email": email, "active_count": load, "full": load >= self.capacity}
+            for i, email, load in rows
+        ]
 
     def load(self, session: Session, user_id: int) -> int:
         """How many conversations ``user_id`` holds now."""

@@ -175,7 +175,7 @@ def purge_expired(
     expired = select(Conversation.id).where(
         Conversation.status == ConversationStatus.CLOSED,
         Conversation.closed_at < cutoff,
-        Conversation.state.in_((State.ENDED, State.SURVEY)),
+        Conversation.state.in_((State.ENDED, State.JUST_CLOSED, State.SURVEY)),
     )
     report = PurgeReport()
     emptied = empty_content(session, PURGED, expired, loose_before=cutoff)

@@ -77,7 +77,11 @@ _PENDING = (
     )
     .order_by(Message.id)
 )
-_CURRENT = (Conversation.status == ConversationStatus.OPEN) | (Conversation.state == State.SURVEY)
+# Closed, but still listening: the reopen window and the survey (see AFTER_CLOSING).
+AFTER_CLOSING = (State.JUST_CLOSED, State.SURVEY)
+_CURRENT = (Conversation.status == ConversationStatus.OPEN) | (
+    Conversation.state.in_(AFTER_CLOSING)
+)
 _LATEST = (
     select(Conversation)
     .options(undefer(Conversation.risk_findings_ciphertext))  # read by Triage.reassess
@@ -88,7 +92,7 @@ _LATEST = (
 
 
 def _is_current(conversation: Conversation) -> bool:
-    return conversation.status is ConversationStatus.OPEN or conversation.state is State.SURVEY
+    return conversation.status is ConversationStatus.OPEN or conversation.state in AFTER_CLOSING
 
 
 def _handle(
@@ -159,7 +163,7 @@ def _handle(
             )
             _alert_if_in_danger(session, triage, texter, message, body, now)
         return
-    if conversation is not None and conversation.state is not State.SURVEY:
+    if conversation is not None and conversation.state not in AFTER_CLOSING:
         conversation.last_texter_at = now
         if keyword is Keyword.HELP:
             if fold(body) == "AYUDA":
@@ -191,7 +195,7 @@ def _handle(
             text=body,
         )
         return
-    if conversation is not None:  # a survey is waiting for its answer
+    if conversation is not None:  # just closed, or a survey is waiting for its answer
         actions = triage.advance(
             session,
             conversation,

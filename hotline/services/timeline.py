@@ -38,6 +38,13 @@ TIMELINE_EVENTS = {
     "tagged": "Tagged",
     "reassigned": "Reassigned by a supervisor",
     "taken_over": "Taken over by a supervisor",
+    "reopened": "Reopened by the advocate",
+    "transfer_offered": "Transfer offered",
+    "transfer_accepted": "Transfer accepted",
+    "transfer_declined": "Transfer declined",
+    "transfer_withdrawn": "Transfer offer withdrawn",
+    "transfer_lapsed": "Transfer not accepted in time: still with the advocate",
+    "help_answered": "A supervisor answered the request for help",
 }
 
 

@@ -15,7 +15,7 @@ from hotline.db.models import Conversation
 from hotline.db.session import lock_texter
 from hotline.domain.triage import Event as TriageEvent
 from hotline.domain.triage import On
-from hotline.services import waiting
+from hotline.services import transfers, waiting
 from hotline.services.triage import Triage
 
 TIMER_EVENTS = {
@@ -23,6 +23,7 @@ TIMER_EVENTS = {
     "wait_update": On.WAIT_TIMER,
     "check_in": On.INACTIVE,
     "survey": On.INACTIVE,
+    "survey_due": On.INACTIVE,  # the reopen window after closing is over
 }
 
 
@@ -44,6 +45,9 @@ def fire_timer(session: Session, triage: Triage, conversation_id: int, now: date
     if name is None or due is None or due > now:
         return
     conversation.timer, conversation.timer_due_at = None, None  # the machine may set the next
+    if name == transfers.TIMER:  # a warm transfer's offer: not the triage machine's
+        transfers.do_lapse(session, conversation, now)
+        return
     quiet = (now - (conversation.last_texter_at or conversation.opened_at)).total_seconds()
     actions = triage.advance(
         session, conversation, TriageEvent(TIMER_EVENTS[name], quiet_seconds=quiet), now

@@ -39,7 +39,7 @@ from hotline.domain.risk import (
     higher,
     read,
 )
-from hotline.domain.triage import Action, On, Op, Snapshot, step
+from hotline.domain.triage import Action, On, Op, Snapshot, State, step
 from hotline.domain.triage import Event as TriageEvent
 from hotline.infra.vault import Vault
 from hotline.services import events, waiting
@@ -78,6 +78,7 @@ class TriagePolicy:
                 "wait_update": settings.wait_update_minutes,
                 "check_in": settings.check_in_timeout_minutes,
                 "survey": settings.survey_timeout_minutes,
+                "survey_due": settings.reopen_minutes,
             },
             quiet_limit_seconds=settings.check_in_after_minutes * 60,
             lexicons=lexicons(settings.lexicon_dir),
@@ -123,7 +124,11 @@ class Triage:
 
     def facts(self, conversation: Conversation, event: TriageEvent, now: datetime) -> TriageEvent:
         """``event`` with what the pure machine cannot see for itself: whether the emergency
-        guidance may be sent again yet."""
+        guidance may be sent again yet; at the end of the reopen window, whether the survey may
+        go (switched on, and a person answered the texter: never to one nobody answered)."""
+        if event.on is On.INACTIVE and conversation.state is State.JUST_CLOSED:
+            wanted = self.policy.survey and conversation.first_reply_at is not None
+            return replace(event, details={**event.details, "survey": "yes" if wanted else "no"})
         if event.on is not On.EMERGENCY:
             return event
         last = conversation.guidance_at

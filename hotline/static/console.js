@@ -12,10 +12,12 @@
  *
  * An ES module (console.html loads it with type="module"): the timeline comes from timeline.js.
  */
+import { askSupervisor, closeConversation, confirmAction, offerReopen } from "./closing.js";
 import { setUpPastConversations } from "./past_conversations.js";
 import { setUpQuickReplies } from "./quick_replies.js";
-import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
 import { shortcutsEnabled } from "./shortcuts.js";
+import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
+import { watchTransfers } from "./transfers.js";
 
 (() => {
   const POLL_MS = 1000;
@@ -79,6 +81,7 @@ import { shortcutsEnabled } from "./shortcuts.js";
     disposition: $("disposition"),
     summary: $("summary"),
     close: $("close"),
+    askSupervisor: $("ask-supervisor"),
     supervisor: $("supervisor-tools"),
     revealReason: $("reveal-reason"),
     revealNumber: $("reveal-number"),
@@ -576,7 +579,7 @@ import { shortcutsEnabled } from "./shortcuts.js";
     const canAct = Boolean(view.mine);
     ui.reply.disabled = !canAct || Boolean(view.opted_out);
     ui.send.disabled = ui.reply.disabled;
-    for (const control of [ui.transferTo, ui.transferNote, ui.transfer, ui.disposition, ui.summary, ui.close]) {
+    for (const control of [ui.transferTo, ui.transferNote, ui.transfer, ui.disposition, ui.summary, ui.close, ui.askSupervisor]) {
       control.disabled = !canAct;
     }
     renderTimeline(ui.timeline, view.timeline || [], { first });
@@ -820,7 +823,10 @@ import { shortcutsEnabled } from "./shortcuts.js";
       const chosen = ui.transferTo.value;
       const options = [new Option("Choose who takes over…", ""), new Option("Back to the queue", "queue")];
       for (const advocate of answer.items || []) {
-        options.push(new Option(`${advocate.email} (${advocate.active_count} active)`, String(advocate.id)));
+        // At capacity: listed, so the advocate sees why they cannot choose them, but disabled.
+        const option = new Option(`${advocate.email} (${advocate.full ? "full" : `${advocate.active_count} active`})`, String(advocate.id));
+        option.disabled = Boolean(advocate.full);
+        options.push(option);
       }
       ui.transferTo.replaceChildren(...options);
       if ([...ui.transferTo.options].some((option) => option.value === chosen)) ui.transferTo.value = chosen;
@@ -839,10 +845,20 @@ import { shortcutsEnabled } from "./shortcuts.js";
       ui.transferTo.removeAttribute("aria-invalid");
       const target = choice === "queue" ? null : Number(choice);
       const label = ui.transferTo.selectedOptions[0] ? ui.transferTo.selectedOptions[0].textContent : "";
+      const sure = await (target === null
+        ? confirmAction("Return to the queue?", "The texter goes back to the queue, keeping their place, for the next advocate.", "Yes, return to the queue")
+        : confirmAction("Transfer this conversation?", `${label.replace(/ \(.*\)$/, "")} is offered it with your handover note; it stays with you until they accept.`, "Yes, transfer"));
+      if (!sure) return;
       await api("POST", `/console/api/conversations/${state.openId}/transfer`, { to_advocate_id: target, note: ui.transferNote.value });
       ui.transferNote.value = "";
       ui.transferTo.value = "";
-      clearConversation(target === null ? "Returned to the queue." : `Transferred to ${label.replace(/ \(\d+ active\)$/, "")}.`);
+      if (target === null) {
+        clearConversation("Returned to the queue.");
+      } else {
+        // A warm transfer: offered; the texter stays with us until the colleague accepts.
+        say(`Offered to ${label.replace(/ \(\d+ active\)$/, "")}: they see your note and accept. Until then the texter is still yours.`);
+        await transferWatch.look();
+      }
       await loadQueue();
     }),
   );
@@ -865,13 +881,34 @@ import { shortcutsEnabled } from "./shortcuts.js";
         say("Choose a disposition before closing.", "error");
         return;
       }
-      await api("POST", `/console/api/conversations/${state.openId}/close`, { disposition, summary: ui.summary.value });
+      const id = state.openId;
+      const closed = await closeConversation(api, id, { disposition, summary: ui.summary.value });
+      if (!closed) return; // kept open: the advocate had a second look
       ui.summary.value = "";
       ui.disposition.value = "";
       clearConversation("Conversation closed.");
+      const reopen = async (again) => {
+        await loadQueue();
+        await openConversation(again, true);
+      };
+      offerReopen({ anchor: ui.status, id, until: closed.reopen_until, api, say, reopen });
       await loadQueue();
     }),
   );
+
+  const transferWatch = watchTransfers({
+    anchor: ui.status,
+    api,
+    say,
+    opened: async (id) => {
+      await loadQueue();
+      await openConversation(id, true);
+    },
+  });
+
+  ui.askSupervisor.addEventListener("click", () => {
+    if (state.openId !== null) askSupervisor({ api, id: state.openId, say });
+  });
 
   // -- supervisor: reveal the full number, erase the texter --------------------------------------
 

@@ -13,6 +13,7 @@
  *
  * An ES module (supervisor.html loads it with type="module"): the timeline comes from timeline.js.
  */
+import { helpRequestParts } from "./help_requests.js";
 import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
 
 (() => {
@@ -551,7 +552,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
 
   // -- alerts: what the worker flagged, until a supervisor acknowledges it -------------------------
 
-  const ALERT_KINDS = ["emergency", "held", "minor", "opted_out_emergency", "advocate_gone"];
+  const ALERT_KINDS = ["emergency", "held", "minor", "opted_out_emergency", "advocate_gone", "help_requested"];
   const knownAlert = (kind) => (ALERT_KINDS.includes(kind) ? kind : "other");
 
   async function loadAlerts() {
@@ -612,6 +613,9 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
           Number.isInteger(held) && item.conversations !== null ? ` · held ${held} ${held === 1 ? "conversation" : "conversations"}` : "",
         ),
       );
+    }
+    if (kind === "help_requested") {
+      row.append(...helpRequestParts(item, { api, say, done: () => attempt(loadAlerts) }));
     }
     if (kind === "opted_out_emergency") {
       row.append(

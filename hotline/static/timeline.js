@@ -101,6 +101,7 @@ const ALERT_WORDS = {
   minor: "may be under 18",
   opted_out_emergency: "emergency words after STOP",
   advocate_gone: "advocate's session ended",
+  help_requested: "an advocate asks for a supervisor",
 };
 // Events shown as alarming: something to act on, not just something that happened.
 const ALARMS = new Set(["alert", "send_failed", "delivery_failed"]);

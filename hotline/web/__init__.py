@@ -45,6 +45,12 @@ def init_app(app: Flask) -> None:
     from hotline.web import metrics
 
     app.register_blueprint(metrics.bp)
+    from hotline.web import asking
+
+    app.register_blueprint(asking.bp)
+    from hotline.web import transfers
+
+    app.register_blueprint(transfers.bp)
     security.init_app(app)
     refusals.init_app(app)
     from hotline.web import throttle

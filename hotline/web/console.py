@@ -14,6 +14,7 @@ from flask import Blueprint, Response, g, render_template, request
 from hotline.db.models import Availability
 from hotline.infra.live import QUEUE, conversation_topic
 from hotline.services import presence
+from hotline.services.closing import Closed, Closing
 from hotline.services.console import (
     AdvocateChoice,
     Console,
@@ -28,6 +29,7 @@ from hotline.services.errors import Conflict, InvalidInput
 from hotline.services.handling import Handling
 from hotline.services.leave import do_leave
 from hotline.services.supervision import Supervision
+from hotline.services.transfers import Transfers
 from hotline.web import runtime
 from hotline.web.answers import Done, Items, answer, answers
 from hotline.web.staff import COOKIE, SUPERVISORS, clear_session_cookie, current, staff_view
@@ -235,23 +237,50 @@ def transfer(conversation_id: int) -> Done:
     target = payload.get("to_advocate_id")
     if target is not None and (not isinstance(target, int) or isinstance(target, bool)):
         raise Conflict("to_advocate_id must be an advocate's id, or null for the queue")
-    handling().transfer(
-        staff.db, staff.user, conversation_id, target,
-        text_field(payload, "note", required=False), staff.now,
-    )  # fmt: skip
+    note = text_field(payload, "note", required=False)
+    if target is None:  # back to the queue: at once
+        handling().transfer(staff.db, staff.user, conversation_id, None, note, staff.now)
+    else:  # to a colleague: offered, and theirs once they accept (hotline.services.transfers)
+        transfers().offer(staff.db, staff.user, conversation_id, target, note, staff.now)
     return {"ok": True}
+
+
+def transfers() -> Transfers:
+    """Warm transfers, with the time to accept in force for this request."""
+    minutes = runtime().tuned(current().db).settings.transfer_accept_minutes
+    return Transfers(console(), timedelta(minutes=minutes))
+
+
+def closing() -> Closing:
+    """Closing and reopening, with the reopen window in force for this request."""
+    minutes = runtime().tuned(current().db).settings.reopen_minutes
+    return Closing(handling(), timedelta(minutes=minutes))
 
 
 @bp.post("/api/conversations/<int:conversation_id>/close")
 @staff_view()
-@answers(Done)
-def close(conversation_id: int) -> Done:
+@answers(Closed)
+def close(conversation_id: int) -> Closed:
+    """Close; 409 "confirm closing: <reasons>" unless ``confirmed`` is true when closing now
+    deserves a second look (see :mod:`hotline.services.closing`)."""
     staff = current()
     payload = body()
-    handling().close(
+    confirmed = payload.get("confirmed", False)
+    if not isinstance(confirmed, bool):
+        raise InvalidInput("confirmed must be true or false")
+    return closing().close(
         staff.db, staff.user, conversation_id, text_field(payload, "disposition"),
-        text_field(payload, "summary", required=False), staff.now,
+        text_field(payload, "summary", required=False), staff.now, confirmed=confirmed,
     )  # fmt: skip
+
+
+@bp.post("/api/conversations/<int:conversation_id>/reopen")
+@staff_view()
+@answers(Done)
+def reopen(conversation_id: int) -> Done:
+    """Take back a conversation the caller closed a moment ago."""
+    staff = current()
+    closing().reopen(staff.db, staff.user, conversation_id, staff.now)
     return {"ok": True}
 
 

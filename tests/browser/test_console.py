@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -15,6 +16,14 @@ from tests.browser.pages import LIVE, screenshot
 from tests.support.stack import wait_until
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def hotline_settings() -> dict[str, Any]:
+    """The survey waits for the end of the reopen window after closing: a short window here,
+    and timers looked at often, so the survey comes within the tests' waits."""
+    return {"reopen_minutes": 0.02, "timer_tick_seconds": 2.0}
+
 
 # Texts that tell the GSM-7 / UCS-2 rules apart, each on an edge.
 SEGMENT_CASES = [
@@ -132,28 +141,35 @@ def test_an_advocate_takes_a_texter_and_talks_it_through(
     expect(page.locator("#conv-tags")).to_contain_text("labor")
     expect(timeline).to_contain_text("Tagged — labor")
 
-    # To Bob, with a handover note; Bob sees it and hands it back.
+    # Offered to Bob, with a handover note (a warm transfer): Alice keeps the texter until Bob,
+    # who reads the note first, accepts; then Bob hands it back the same way.
     page.locator("#transfer-to").select_option(str(bob.id))
     page.get_by_label("Handover note").fill("Handing over: shift change")
-    page.get_by_role("button", name="Transfer").click()
-    expect(page.locator("#status")).to_contain_text(f"Transferred to {bob.email}")
-    expect(conversation).to_be_hidden()
-    expect(page.locator("#capacity")).to_have_text("0 of 3")
+    page.get_by_role("button", name="Transfer", exact=True).click()
+    page.get_by_role("button", name="Yes, transfer").click()  # it asks first
+    expect(page.locator("#status")).to_contain_text(f"Offered to {bob.email}")
+    expect(conversation).to_be_visible()
+    expect(page.locator("#transfer-offers")).to_contain_text(f"Waiting for {bob.email} to accept")
 
     bob_page = bob_console.page
-    bob_mine = bob_page.locator("#mine-list .mine-open")
-    expect(bob_mine).to_have_count(1, timeout=8000)
-    bob_mine.click()
+    offer = bob_page.locator("#transfer-offers .transfer-offer.received")
+    expect(offer).to_contain_text("Handing over: shift change", timeout=8000)
+    expect(offer).to_contain_text(f"{alice.email} offers you a texter")
+    offer.get_by_role("button", name="Accept").click()
+    expect(bob_page.locator("#conversation")).to_be_visible()
     expect(bob_page.locator("#timeline")).to_contain_text("Handing over: shift change")
     expect(bob_page.locator("#timeline")).to_contain_text(f"Transferred — to {bob.email}")
+    expect(page.locator("#capacity")).to_have_text("0 of 3", timeout=8000)
     bob_page.locator("#transfer-to").select_option(str(alice.id))
-    bob_page.get_by_role("button", name="Transfer").click()
-    expect(bob_page.locator("#status")).to_contain_text(f"Transferred to {alice.email}")
+    bob_page.get_by_role("button", name="Transfer", exact=True).click()
+    bob_page.get_by_role("button", name="Yes, transfer").click()
+    expect(bob_page.locator("#status")).to_contain_text(f"Offered to {alice.email}")
 
-    mine = page.locator("#mine-list .mine-open")
-    expect(mine).to_have_count(1, timeout=8000)
-    mine.click()
+    back = page.locator("#transfer-offers .transfer-offer.received")
+    expect(back).to_have_count(1, timeout=8000)
+    back.get_by_role("button", name="Accept").click()
     expect(conversation).to_be_visible()
+    expect(page.locator("#mine-list .mine-open")).to_have_count(1, timeout=8000)
     expect(timeline).to_contain_text(f"Transferred — to {alice.email}")
 
     # Closing needs a disposition: the button refuses without one.

@@ -41,6 +41,14 @@ from tests.support.stack import wait_until
 
 pytestmark = pytest.mark.browser
 
+
+@pytest.fixture
+def hotline_settings() -> dict[str, Any]:
+    """The survey waits for the end of the reopen window after closing: a short window here,
+    and timers looked at often, so the survey comes within the tests' waits."""
+    return {"reopen_minutes": 0.02, "timer_tick_seconds": 2.0}
+
+
 URGENT_TEXT = "he has a gun"
 NOTE = "Supervisor here: ask whether she can reach the shelter tonight."
 NEEDS = 'I need somewhere to stay <img src=x onerror="window.__pwned=1"> {{7*7}}'

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -20,6 +21,14 @@ from tests.browser.pages import LIVE, conversation_of, open_supervisor
 from tests.support.stack import wait_until
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def hotline_settings() -> dict[str, Any]:
+    """The survey waits for the end of the reopen window after closing: a short window here,
+    and timers looked at often, so the survey comes within the tests' waits."""
+    return {"reopen_minutes": 0.02, "timer_tick_seconds": 2.0}
+
 
 NEEDS = "I need somewhere safe <b>tonight</b>"
 REPLY = "We can find you a shelter tonight. Are you somewhere safe right now?"

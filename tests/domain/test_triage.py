@@ -101,7 +101,7 @@ def make_event(on: On, language: str, quiet_seconds: float, survey: str) -> Even
         return Event(on, language=language)
     if on is On.WAIT_TIMER:
         return Event(on, quiet_seconds=quiet_seconds)
-    if on is On.CLOSED:
+    if on is On.INACTIVE:  # at the end of the reopen window: whether the survey may go
         return Event(on, details={"survey": survey})
     if on is On.EMERGENCY:  # whether the guidance may go out again yet: yes or no
         return Event(on, details={"guidance_due": survey})
@@ -116,7 +116,7 @@ def every_event() -> list[Event]:
             found += [make_event(on, language, 0.0, "no") for language in LANGUAGES]
         elif on is On.WAIT_TIMER:
             found += [make_event(on, "en", quiet, "no") for quiet in (0.0, QUIET_LIMIT, 1e6)]
-        elif on in (On.CLOSED, On.EMERGENCY):
+        elif on in (On.INACTIVE, On.EMERGENCY):
             found += [make_event(on, "en", 0.0, detail) for detail in ("yes", "no")]
         else:
             found.append(make_event(on, "en", 0.0, "no"))
@@ -384,7 +384,9 @@ def test_yes_to_the_danger_question_is_an_emergency(start: Snapshot) -> None:
 DUE = Event(On.EMERGENCY, details={"guidance_due": "yes"})
 NOT_DUE = Event(On.EMERGENCY, details={"guidance_due": "no"})
 DANGER = [Action(Op.MARK_URGENT), Action(Op.MARK_EMERGENCY), Action(Op.ALERT, "emergency")]
-NO_ADVOCATE = [s for s in State if s not in (State.WITH_ADVOCATE, State.SURVEY, State.ENDED)]
+# After closing, danger starts a new conversation (process._handle), which these rows then see.
+AFTER_CLOSE = (State.JUST_CLOSED, State.SURVEY, State.ENDED)
+NO_ADVOCATE = [s for s in State if s is not State.WITH_ADVOCATE and s not in AFTER_CLOSE]
 
 
 @pytest.mark.parametrize("start", [s for s in START_SNAPSHOTS if s.state in NO_ADVOCATE])
@@ -598,22 +600,48 @@ def test_a_claim_takes_the_texter_to_the_advocate_and_clears_the_timer() -> None
         assert actions == [Action(Op.TIMER, "")]
 
 
-def test_closing_with_the_survey_on_asks_it() -> None:
-    after, actions = step(
-        Snapshot(State.WITH_ADVOCATE), Event(On.CLOSED, details={"survey": "yes"})
-    )
+def test_closing_opens_the_reopen_window_without_a_word() -> None:
+    after, actions = step(Snapshot(State.WITH_ADVOCATE), Event(On.CLOSED))
+    assert after.state is State.JUST_CLOSED
+    assert sent(actions) == []
+    assert actions == [Action(Op.CLOSE, "closed"), Action(Op.TIMER, "survey_due")]
+
+
+def test_the_survey_goes_after_the_window_only_when_wanted_and_never_to_the_urgent() -> None:
+    wanted = Event(On.INACTIVE, details={"survey": "yes"})
+    after, actions = step(Snapshot(State.JUST_CLOSED), wanted)
     assert after.state is State.SURVEY
     assert sent(actions) == ["survey_question"]
-    assert Action(Op.CLOSE, "closed") in actions
     assert Action(Op.TIMER, "survey") in actions
-
-
-def test_closing_with_the_survey_off_ends_without_a_word() -> None:
-    for details in ({"survey": "no"}, {}):
-        after, actions = step(Snapshot(State.WITH_ADVOCATE), Event(On.CLOSED, details=details))
+    for start, event in (
+        (Snapshot(State.JUST_CLOSED), Event(On.INACTIVE, details={"survey": "no"})),
+        (Snapshot(State.JUST_CLOSED), Event(On.INACTIVE)),
+        (Snapshot(State.JUST_CLOSED, urgent=True), wanted),
+        (Snapshot(State.JUST_CLOSED, minor=True), wanted),
+    ):
+        after, actions = step(start, event)
         assert after.state is State.ENDED
         assert sent(actions) == []
-        assert Action(Op.CLOSE, "closed") in actions
+
+
+def test_reopening_gives_the_conversation_back_and_stops_the_timer() -> None:
+    after, actions = step(Snapshot(State.JUST_CLOSED, urgent=True), Event(On.REOPENED))
+    assert after == Snapshot(State.WITH_ADVOCATE, urgent=True)
+    assert actions == [Action(Op.TIMER, "")]
+    for state in State:
+        if state is not State.JUST_CLOSED:
+            assert step(Snapshot(state), Event(On.REOPENED)) == (Snapshot(state), [])
+
+
+def test_in_the_reopen_window_thanks_is_quiet_and_anything_else_starts_anew() -> None:
+    for on in (On.THANKS, On.BLANK):
+        assert step(Snapshot(State.JUST_CLOSED), Event(on)) == (Snapshot(State.JUST_CLOSED), [])
+    for on in (On.FREE_TEXT, On.YES, On.NO, On.DISTRESS, On.EMERGENCY, On.LANGUAGE, On.SCORE):
+        after, actions = step(Snapshot(State.JUST_CLOSED), Event(on, language="es"))
+        assert after.state is State.ENDED
+        assert actions == [Action(Op.RESTART), Action(Op.TIMER, "")]
+    after, actions = step(Snapshot(State.JUST_CLOSED), Event(On.STOP))
+    assert after.state is State.ENDED and sent(actions) == []
 
 
 def test_the_bot_stays_silent_while_an_advocate_talks() -> None:

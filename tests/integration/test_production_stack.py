@@ -215,13 +215,18 @@ def test_triage_silence_closes_on_a_real_timer(stack: Stack) -> None:
     assert replies[1].startswith("We haven't heard back, so we've closed this chat")
 
 
-def test_survey_after_an_advocate_closes(stack: Stack) -> None:
+def test_survey_after_an_advocate_answers_and_closes(stack: Stack) -> None:
+    """The survey goes once the reopen window is over, on the real beat, and only because an
+    advocate answered the texter (never to one nobody answered, nor to an urgent one)."""
     from hotline import create_app, runtime_of
-    from hotline.services.claims import do_claim, do_close
+    from hotline.db.models import StaffUser
+    from hotline.services.claims import do_claim
+    from hotline.services.console import Console
+    from hotline.services.handling import Handling
     from hotline.services.staff import do_create_staff
 
     phone = new_phone()
-    converse(stack, phone, ["hi", "yes"])  # in danger: queued at once
+    converse(stack, phone, ["hi", "no", "yes", "I need a job", "skip"])  # queued, not urgent
     app = create_app({"settings": stack.settings})
     runtime = runtime_of(app)
     try:
@@ -242,16 +247,20 @@ def test_survey_after_an_advocate_closes(stack: Stack) -> None:
             assert conversation_id is not None
         with runtime.sessions.begin() as session:
             do_claim(session, runtime.triage, conversation_id, advocate_id, runtime.clock.now())
+        handling = Handling(Console(runtime.triage, runtime.settings.capacity))
         with runtime.sessions.begin() as session:
-            do_close(
-                session,
-                runtime.triage,
-                conversation_id,
-                advocate_id,
-                "safety planning",
-                runtime.clock.now(),
+            user = session.get(StaffUser, advocate_id)
+            assert user is not None
+            handling.reply(session, user, conversation_id, "We can help.", runtime.clock.now())
+        with runtime.sessions.begin() as session:
+            user = session.get(StaffUser, advocate_id)
+            assert user is not None
+            handling.close(
+                session, user, conversation_id, "safety_planning", "", runtime.clock.now()
             )
-        replies = stack.wait_for_replies(phone, 4)  # welcome, emergency, queued, survey
+        # welcome, three questions, queued, the advocate's reply, then the survey
+        replies = stack.wait_for_replies(phone, 7)
+        assert replies[5] == "We can help."
         assert replies[-1].startswith("Thank you for talking with us. How helpful was this chat")
         replies = converse(stack, phone, ["4"])
         assert replies[-1] == "Thank you. Text us any time you need us."

@@ -104,7 +104,12 @@ def test_twenty_advocates_and_their_loads_in_one_query(
     assert len(statements) == 1, [sql for sql, _ in statements]
     held = {advocates[3]: 2, advocates[7]: 1}
     assert offered == [
-        {"id": i, "email": emails[i], "active_count": held.get(i, 0)}
+        {
+            "id": i,
+            "email": emails[i],
+            "active_count": held.get(i, 0),
+            "full": held.get(i, 0) >= runtime.settings.capacity,
+        }
         for i in sorted(advocates, key=emails.__getitem__)
     ]
 

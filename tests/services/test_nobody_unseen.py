@@ -24,7 +24,17 @@ from hotline.sms.sender import LocalSender
 from tests.conftest import new_phone
 from tests.fakes import FakeClock
 from tests.helpers import events_of, texter_of
-from tests.texting import advocate, claim, close, conversation, said, sent_to, text_in, tick
+from tests.texting import (
+    advocate,
+    answer,
+    claim,
+    close,
+    conversation,
+    said,
+    sent_to,
+    text_in,
+    tick,
+)
 
 SPANISH_PHRASES = ["esta aqui, tengo miedo", "me va a matar"]
 EMERGENCY_PHRASES = ["they are here now", "he has a knife", "he is here", *SPANISH_PHRASES]
@@ -36,6 +46,7 @@ NO_ADVOCATE = [
     State.AWAIT_LOCATION,
     State.QUEUED,
     State.QUEUE_CHECK_IN,
+    State.JUST_CLOSED,
     State.SURVEY,
     State.ENDED,
 ]
@@ -74,10 +85,14 @@ def bring_to(app: Flask, clock: FakeClock, phone: str, state: State, advocate_id
     if state is State.QUEUE_CHECK_IN:
         for _ in range(3):  # wait updates every 10 minutes, "still there?" after 30 silent
             tick(app, clock, 10.5)
-    if state in (State.WITH_ADVOCATE, State.SURVEY, State.ENDED):
+    closed = (State.JUST_CLOSED, State.SURVEY, State.ENDED)
+    if state in (State.WITH_ADVOCATE, *closed):
         claim(app, phone, advocate_id)
-    if state in (State.SURVEY, State.ENDED):
+    if state in closed:
+        answer(app, phone, advocate_id)  # the survey goes only to texters a person answered
         close(app, phone, advocate_id)
+    if state in (State.SURVEY, State.ENDED):
+        tick(app, clock, 5.5)  # past the reopen window
     if state is State.ENDED:
         text_in(app, phone, "5")
     assert conversation(app, phone).state is state
@@ -119,7 +134,7 @@ def test_emergency_words_without_an_advocate_get_guidance_and_the_head_of_the_qu
     # In the language they wrote in: a Spanish emergency is answered in Spanish.
     assert now.language == ("es" if phrase in SPANISH_PHRASES else "en")
     assert replies[0] == said(app, "emergency", now.language), "the guidance comes first"
-    if state in (State.NEW, State.SURVEY, State.ENDED):
+    if state in (State.NEW, State.JUST_CLOSED, State.SURVEY, State.ENDED):
         # A new conversation: the guidance alone, then their place; no question first.
         assert replies == [
             said(app, "emergency", now.language),

@@ -46,6 +46,7 @@ from tests.helpers import (
 )
 from tests.texting import (
     advocate,
+    answer,
     claim,
     close,
     conversation,
@@ -326,7 +327,7 @@ def test_queue_wait_updates_check_in_and_release(app: Flask, clock: FakeClock) -
     assert released.state is State.ENDED and released.close_reason == "abandoned"
 
 
-def test_with_an_advocate_the_bot_is_silent_then_survey(app: Flask) -> None:
+def test_with_an_advocate_the_bot_is_silent_then_survey(app: Flask, clock: FakeClock) -> None:
     phone = new_phone()
     for body in ("hi", "no", "yes", "I was promised a job", "CA"):
         text_in(app, phone, body)
@@ -338,7 +339,9 @@ def test_with_an_advocate_the_bot_is_silent_then_survey(app: Flask) -> None:
     assert len(sent_to(app, phone)) == before
     assert conversation(app, phone).state is State.WITH_ADVOCATE
 
+    answer(app, phone, advocate_id)  # the survey goes only to texters a person answered
     close(app, phone, advocate_id)
+    tick(app, clock, runtime_of(app).settings.reopen_minutes + 0.5)  # the reopen window
     assert sent_to(app, phone)[-1] == said(app, "survey_question")
     text_in(app, phone, "5")
     assert sent_to(app, phone)[-1] == said(app, "survey_thanks")

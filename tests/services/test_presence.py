@@ -509,13 +509,14 @@ def test_a_transfer_or_reassignment_to_someone_absent_is_refused_and_changes_not
     assert events(app, "transferred", conversation_id=conversation_id) == []
     assert events(app, "reassigned", conversation_id=conversation_id) == []
 
-    # The one who is there is accepted.
+    # The one who is there is offered it (a warm transfer: theirs once they accept).
     moved = advocate.post(
         f"/console/api/conversations/{conversation_id}/transfer",
         {"to_advocate_id": named["connected"]},
     )
     assert moved.status_code == 200
-    assert conversation(app, conversation_id).advocate_id == named["connected"]
+    assert conversation(app, conversation_id).advocate_id == advocate.id
+    assert len(events(app, "transfer_offered", conversation_id=conversation_id)) == 1
 
 
 def test_the_board_shows_who_is_connected_not_only_who_is_available(

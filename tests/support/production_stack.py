@@ -159,6 +159,8 @@ def start_stack(database_url: str, log_dir: Path, **settings: str) -> Iterator[S
             "HOTLINE_WAIT_UPDATE_MINUTES": "0.05",
             "HOTLINE_CHECK_IN_AFTER_MINUTES": "0.1",
             "HOTLINE_CHECK_IN_TIMEOUT_MINUTES": "0.05",
+            # After an advocate closes, the survey waits 3 s (the reopen window).
+            "HOTLINE_REOPEN_MINUTES": "0.05",
             **settings,  # a caller's own values win
         },
     )

@@ -140,7 +140,10 @@ def conversation_of(app: Flask, conversation_id: int) -> Conversation:
 def newest_alert(app: Flask) -> int:
     with runtime_of(app).sessions() as session:
         found = session.scalar(
-            select(Event.id).where(Event.kind == "alert").order_by(Event.id.desc()).limit(1)
+            select(Event.id)
+            .where(Event.kind == "alert", Event.actor_id.is_(None))  # the worker's, not a request
+            .order_by(Event.id.desc())
+            .limit(1)
         )
         assert found is not None
         return found
@@ -257,11 +260,29 @@ def test_every_json_answer_fits_its_declared_type(app: Flask, clock: FakeClock) 
     as_ann("GET", f"/console/api/poll?conversations={first_id},{urgent_id}")
     as_ann("GET", "/console/api/idle")
     as_ann("POST", "/console/api/still-here", {})
-    as_ann(
-        "POST", f"/console/api/conversations/{urgent_id}/transfer",
-        {"to_advocate_id": ben.user.id, "note": "Over to you."},
-    )  # fmt: skip
-    as_ann("POST", f"{conversation}/close", {"disposition": "referred", "summary": "Referred."})
+
+    def as_ben(method: str, path: str, payload: Any = None, **kw: Any) -> Any:
+        return call(ben.client, method, path, payload, csrf=ben.csrf, **kw)
+
+    # A warm transfer: offered, withdrawn, offered and declined, offered and accepted.
+    urgent = f"/console/api/conversations/{urgent_id}"
+    offer = {"to_advocate_id": ben.user.id, "note": "Over to you."}
+    as_ann("POST", f"{urgent}/transfer", offer)
+    as_ann("POST", f"{urgent}/transfer/withdraw", {})
+    as_ann("POST", f"{urgent}/transfer", offer)
+    as_ben("POST", f"{urgent}/transfer/decline", {})
+    as_ann("POST", f"{urgent}/transfer", offer)
+    assert as_ben("GET", "/console/api/transfer-offers")["received"]
+    sent_and_back = as_ann("GET", "/console/api/transfer-offers")
+    assert sent_and_back["sent"] and sent_and_back["returned"]
+    as_ben("POST", f"{urgent}/transfer/accept", {})
+    asked = as_ann("POST", f"{conversation}/ask-supervisor", {"reason": "Unsure about shelter"})
+    as_boss("GET", "/supervisor/api/alerts")  # with the request for help in it
+    as_boss("POST", f"/supervisor/api/alerts/{asked['alert_id']}/answer", {"answer": "Call me."})
+    closing = {"disposition": "referred", "summary": "Referred.", "confirmed": True}
+    as_ann("POST", f"{conversation}/close", closing)
+    as_ann("POST", f"{conversation}/reopen", {})
+    as_ann("POST", f"{conversation}/close", closing)
     as_ann("POST", "/console/api/cases", {"query": "referred"})
     call(simulator, "GET", f"/simulator/api/phones/{phone['id']}/messages")
 

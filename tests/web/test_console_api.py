@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from hotline import runtime_of
+from hotline.background import jobs
 from hotline.db.models import Conversation, Event, Message, StaffSession, StaffUser
 from hotline.domain import totp
 from hotline.domain.triage import State
@@ -276,6 +277,12 @@ def test_take_next_reply_note_tag_transfer_and_close(app: Flask) -> None:
         {"to_advocate_id": colleague.id, "note": "Spanish speaker needed"},
     )
     assert moved.status_code == 200
+    # Offered: Ann still holds the texter until her colleague accepts (a warm transfer).
+    assert client.get(f"/console/api/conversations/{conversation_id}").status_code == 200
+    accepted = post(
+        other, other_csrf, f"/console/api/conversations/{conversation_id}/transfer/accept", {}
+    )
+    assert accepted.status_code == 200
     assert client.get(f"/console/api/conversations/{conversation_id}").status_code == 404
     assert other.get(f"/console/api/conversations/{conversation_id}").status_code == 200
 
@@ -293,6 +300,12 @@ def test_take_next_reply_note_tag_transfer_and_close(app: Flask) -> None:
         {"disposition": "referred", "summary": "Referred to legal aid"},
     )
     assert closed.status_code == 200
+    run(app)
+    assert not sent(app)[-1].startswith("Thank you for talking with us.")
+    clock = runtime_of(app).clock
+    assert isinstance(clock, FakeClock)
+    clock.advance(runtime_of(app).settings.reopen_minutes * 60 + 1)  # the reopen window ends
+    jobs.fire_timers(runtime_of(app))
     run(app)
     assert sent(app)[-1].startswith("Thank you for talking with us.")
     with runtime_of(app).sessions() as session:

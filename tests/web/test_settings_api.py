@@ -192,7 +192,8 @@ def test_the_settings_answer_lists_every_knob_with_its_default(app: Flask) -> No
         "capacity", "discreet_mode", "triage_timeout_minutes", "wait_update_minutes",
         "check_in_after_minutes", "check_in_timeout_minutes", "survey_timeout_minutes",
         "operating_hours", "timezone", "voice_number", "web_address", "unprompted_per_hour",
-        "ack_minutes", "keep_place_minutes", "lexicon_en", "lexicon_es",
+        "ack_minutes", "keep_place_minutes", "lexicon_en", "lexicon_es", "reopen_minutes",
+        "transfer_accept_minutes",
     }  # fmt: skip
     assert items["discreet_mode"]["value"] is True
     assert items["triage_timeout_minutes"]["default"] == 15.0
@@ -220,7 +221,7 @@ def test_a_disposition_added_by_a_supervisor_closes_a_conversation_until_retired
     first = post(advocate_client, advocate_csrf, "/console/api/queue/take-next", {}).get_json()
     closed = post(advocate_client, advocate_csrf,
                   f"/console/api/conversations/{first['conversation_id']}/close",
-                  {"disposition": "legal_aid"})  # fmt: skip
+                  {"disposition": "legal_aid", "confirmed": True})  # fmt: skip
     assert closed.status_code == 200
 
     retired = call(client, "post", "/supervisor/api/dispositions/legal_aid", {"active": False},
@@ -240,6 +241,7 @@ def test_a_disposition_added_by_a_supervisor_closes_a_conversation_until_retired
                    f"/console/api/conversations/{second['conversation_id']}/close",
                    {"disposition": "legal_aid"})  # fmt: skip
     assert refused.status_code == 409
+    assert refused.get_json() == {"error": "choose a disposition to close"}
 
 
 @pytest.mark.parametrize(
