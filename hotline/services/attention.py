@@ -369,7 +369,7 @@ def _noticed(session: Session, user: StaffUser, ids: list[int]) -> dict[int, lis
         .where(
             Event.conversation_id.in_(ids),
             Event.kind.in_(("supervisor_note", "alert")),
-            Event.created_at >= func.coalesce(Holding.seen_at, Holding.started_at),
+            Event.created_at > func.coalesce(Holding.seen_at, Holding.started_at),
         )
         .order_by(Event.id)
     ).unique():
