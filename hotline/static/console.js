@@ -1188,7 +1188,8 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
         }
       }
       const work = [];
-      if (answer.queue !== state.queueVersion) work.push(loadQueue());
+      let queueAsked = answer.queue !== state.queueVersion;
+      if (queueAsked) work.push(loadQueue());
       const versions = answer.conversations || {};
       for (const id of ids) {
         const version = versions[String(id)];
@@ -1206,7 +1207,10 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
         } else {
           const seen = state.mineVersions.get(id);
           // Something happened in one of mine: its unread count and alerts come with the queue.
-          if (seen !== undefined && seen !== version && !work.length) work.push(loadQueue());
+          if (seen !== undefined && seen !== version && !queueAsked) {
+            queueAsked = true;
+            work.push(loadQueue());
+          }
           state.mineVersions.set(id, version);
         }
       }

@@ -109,15 +109,15 @@ export function createMine(deps) {
       " ",
       ...deps.spaced(
         unread ? el("span", "unread", `${unread} new`) : null,
-        unread ? el("span", "new-mark", "New activity") : null,
+        unread || alerts.length ? el("span", "new-mark", "New activity") : null,
         deps.priorityBadge(item.priority),
         waitNode(item.waiting_for_reply_seconds),
         ...alerts.filter((kind) => ALERT_CHIPS[kind]).map((kind) => el("span", `chip alert-chip alert-${kind}`, ALERT_CHIPS[kind])),
         ...deps.flagChips(item),
       ),
-      item.last_words ? el("span", "mine-last", el("span", "muted", "Last text: "), item.last_words) : null,
-      el("span", "mine-needs", item.needs ? `Needs: ${item.needs}` : "No needs given"),
     );
+    if (item.last_words) open.append(el("span", "mine-last", el("span", "muted", "Last text: "), item.last_words));
+    open.append(el("span", "mine-needs", item.needs ? `Needs: ${item.needs}` : "No needs given"));
     row.append(open);
     return row;
   }
@@ -231,6 +231,10 @@ export function createMine(deps) {
       kept = null;
       ui.lostBanner.hidden = true;
       deps.clearConversation(`${capital(label(item.id))}: ${lostWords(item)}`);
+      // Hidden is not gone: the texter's answers and texts leave the page itself.
+      for (const node of [ui.answers, ui.reasons, ui.phone, ui.tags, ui.flags, ui.emergency, ui.earlier, ui.timeline]) {
+        if (node) node.replaceChildren();
+      }
     }
   }
 
