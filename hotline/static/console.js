@@ -1206,8 +1206,9 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
           state.mineVersions.set(id, version);
         } else {
           const seen = state.mineVersions.get(id);
-          // Something happened in one of mine: its unread count and alerts come with the queue.
-          if (seen !== undefined && seen !== version && !queueAsked) {
+          // Something happened in one of mine (or it is new to this page, and something may
+          // have happened before its first counter): unread counts and alerts come with the queue.
+          if (seen !== version && !queueAsked) {
             queueAsked = true;
             work.push(loadQueue());
           }
