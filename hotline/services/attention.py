@@ -454,8 +454,16 @@ def do_mark_read(
     conversation = console.visible(session, user, conversation_id)
     if conversation.advocate_id != user.id:
         raise NotFound("no such conversation")  # a supervisor viewing holds nothing
-    attend(session, console, user, now)  # a holding for it, if this is the first look
-    holding = _holding(session, user, conversation_id)
+    holding = session.scalar(
+        select(Holding).where(
+            Holding.advocate_id == user.id, Holding.conversation_id == conversation_id
+        )
+    )
+    if holding is None or holding.ended_at is not None:
+        # Looked at before any poll opened its holding (or since it came back): open it now.
+        holdings = {holding.conversation_id: holding} if holding is not None else {}
+        _open_holdings(session, user, [conversation_id], holdings, now)
+        holding = holdings[conversation_id]
     newest = session.scalar(
         select(func.max(Message.id)).where(
             Message.conversation_id == conversation_id, Message.direction == Direction.INBOUND

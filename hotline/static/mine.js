@@ -74,6 +74,7 @@ export function createMine(deps) {
   const labels = new Map(); // conversation id -> "texter N", stable while the page is open
   const lostNodes = new Map(); // conversation id -> { key, node }: a form being filled survives
   let lostById = new Map();
+  let mineById = new Map();
   let alertKeys = null; // alerts already raised; null until the first answer (seeded silently)
   let mineCount = 0;
   let kept = null; // the open conversation taken away, kept on screen
@@ -330,6 +331,7 @@ export function createMine(deps) {
     queueLength = waiting;
     mineCount = mine.filter((item) => (item.alerts || []).length).length + lost.length;
     for (const item of mine) label(item.id);
+    mineById = new Map(mine.map((item) => [item.id, item]));
     ui.mineList.replaceChildren(...mine.map(mineRow));
     ui.mineEmpty.hidden = mine.length > 0;
 
@@ -371,9 +373,12 @@ export function createMine(deps) {
     const newest = Math.max(0, ...(view.timeline || []).filter((entry) => entry.type === "message" && entry.direction === "inbound").map((entry) => Number(entry.id) || 0));
     if (reads.has(view.id) && reads.get(view.id) >= newest) return;
     reads.set(view.id, newest);
+    // Only a list that shows something to clear is fetched again: the poll stays light.
+    const listed = mineById.get(view.id);
+    const marked = !listed || Number(listed.unread) > 0 || (listed.alerts || []).length > 0;
     deps
       .api("POST", `/console/api/conversations/${view.id}/read`, newest ? { through: newest } : {})
-      .then(() => deps.loadQueue())
+      .then(() => (marked ? deps.loadQueue() : null))
       .catch(() => reads.delete(view.id)); // said again at the next view
   }
 
