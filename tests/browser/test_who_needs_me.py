@@ -139,6 +139,24 @@ def test_my_conversations_first_with_unread_alerts_and_the_mark_clearing(
             )
         )
     assert read is not None
+
+    # Emergency words in one of mine that is not open: highlighted in red, with the sound.
+    page.locator("#mine-list .mine-open").filter(has_text="Texter 2").click()
+    expect(page.locator("#timeline")).to_contain_text("thank you")
+    sounds = page.evaluate("window.__sounds")
+    first.says("he has a gun", replies=0)
+    expect(row(page, "Texter 1")).to_contain_text("Emergency", timeout=LIVE)
+    expect(row(page, "Texter 1")).to_have_class(re.compile(r"\balerting-emergency\b"))
+    expect(page.locator("#mine-announcer")).to_contain_text("Emergency words from texter 1")
+    assert page.evaluate("window.__sounds") > sounds
+
+    # Closing one while another is held: the page says so, and where to find it.
+    page.locator("#disposition").select_option("referred")
+    page.get_by_role("button", name="Close conversation").click()
+    expect(page.locator("#conversation")).to_be_hidden()
+    expect(page.locator("#mine-hint")).to_have_text(
+        "You hold 1 conversation: open it from “My conversations”."
+    )
     console.assert_clean()
 
 
