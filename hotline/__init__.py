@@ -13,7 +13,8 @@ from hotline.background import jobs
 from hotline.devtools.simulated import SimulatedCarrier
 from hotline.infra.clock import SystemClock
 from hotline.infra.logs import configure_logging
-from hotline.infra.taskqueue import CeleryTaskQueue, InProcessQueue, TaskQueue
+from hotline.infra.one_process import claim_the_only_web_process
+from hotline.infra.taskqueue import BrokerPause, CeleryTaskQueue, InProcessQueue, TaskQueue
 from hotline.runtime import Runtime, build_runtime
 from hotline.settings import Mode, Settings
 
@@ -23,7 +24,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     ``test_config`` may carry ``settings`` (a :class:`Settings`) or ``mode`` (a :class:`Mode`),
     and the collaborators
-    ``sender``, ``clock``, ``tasks`` and ``engine`` to use instead of those the settings name;
+    ``sender``, ``clock``, ``tasks`` and ``engine`` to use instead of those the settings name,
+    and ``command_line`` (True for the ``hotline`` commands, which may run beside the web);
     every other key goes into ``app.config``.
     """
     app = Flask(__name__, instance_relative_config=True)
@@ -35,6 +37,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if settings.mode is Mode.DEMO:
         # The demo is the embedded default whatever the environment says: no broker, no Twilio.
         settings = settings.with_overrides(redis_url=None, twilio_account_sid=None)
+    command_line = overrides.pop("command_line", False)
+    if settings.mode is Mode.PRODUCTION and settings.allow_sqlite and not command_line:
+        # SQLite in production (HOTLINE_ALLOW_SQLITE): one web process, or none.
+        claim_the_only_web_process(settings.database_url)
     sender = overrides.pop("sender", None)
     clock = overrides.pop("clock", None)
     engine = overrides.pop("engine", None)
@@ -51,13 +57,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.mode.value == "production",
     )
     app.config.update(overrides)
-    configure_logging()
+    configure_logging(json_lines=settings.log_format == "json")
 
     if settings.redis_url is not None:
         from hotline.background.celery_app import celery_init_app
 
         celery = celery_init_app(app, settings)
-        tasks = tasks or CeleryTaskQueue(celery)
+        tasks = tasks or CeleryTaskQueue(celery, BrokerPause(settings.broker_pause_seconds))
     if tasks is None:
         in_process = InProcessQueue(start=True)
         atexit.register(in_process.stop)

@@ -1,30 +1,98 @@
-"""The ``hotline`` command line: a Flask CLI group."""
+"""The ``hotline`` command line: a plain click group.
+
+Not Flask's CLI group: listing the commands, ``--help`` and ``--version`` need no environment
+and load no app, and Flask's own options (``--app``, ``--env-file``, ``--debug``) and ``.env``
+loading do not apply. A command that works on the hotline's data builds the app when it runs
+(:func:`_runtime`): from the environment, or a demo's instance folder with ``--instance``.
+"""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask import Flask
 
 from hotline.settings import Mode, SettingsError
 
-
-def _create_app() -> Flask:
-    from hotline import create_app
-
-    try:
-        return create_app()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
+if TYPE_CHECKING:
+    from hotline.runtime import Runtime
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
-def cli() -> None:
-    """The hotline's command line."""
+@dataclass
+class _Target:
+    """Which hotline the admin commands work on: the environment's, or a demo's folder."""
+
+    instance: Path | None
+    demo: bool
+    _app: Flask | None = field(default=None, init=False)
+
+    def app(self) -> Flask:
+        if self._app is None:
+            self._app = self._build()
+        return self._app
+
+    def _build(self) -> Flask:
+        from hotline import create_app
+
+        try:
+            if self.instance is None and not self.demo:
+                return create_app({"command_line": True})
+            from hotline.devtools.demo import default_instance, demo_settings
+
+            instance = self.instance or default_instance()
+            if not (instance / "hotline.sqlite3").is_file():
+                raise click.ClickException(
+                    f"no demo database in {instance}: start `hotline demo` there first"
+                )
+            return create_app({"settings": demo_settings(instance)})
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _runtime() -> Runtime:
+    """The runtime of the hotline this command works on, inside its app context (for as long
+    as the command runs)."""
+    from flask import current_app, has_app_context
+
+    from hotline import runtime_of
+
+    if has_app_context():  # run as `flask --app hotline ...`: that app is the one
+        return runtime_of(current_app._get_current_object())  # type: ignore[attr-defined]
+    context = click.get_current_context()
+    target = context.find_object(_Target) or _Target(None, demo=False)
+    app = target.app()
+    context.with_resource(app.app_context())
+    return runtime_of(app)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hotline", prog_name="hotline", message="%(prog)s %(version)s")
+@click.option(
+    "--instance",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Work on the demo started with `hotline demo --instance DIR` (its database and keys) "
+    "instead of the hotline the environment describes.",
+)
+@click.option(
+    "--demo",
+    "use_demo",
+    is_flag=True,
+    help="Work on the demo started with plain `hotline demo` (its default instance folder).",
+)
+@click.pass_context
+def cli(context: click.Context, instance: Path | None, use_demo: bool) -> None:
+    """The hotline's command line.
+
+    Without --instance or --demo, the commands work on the hotline the environment describes
+    (HOTLINE_ENV, HOTLINE_DATABASE_URL, ...: see the README's Deploying section).
+    """
+    context.obj = _Target(instance, demo=use_demo)
 
 
 @cli.group()
@@ -33,7 +101,6 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@with_appcontext
 def db_upgrade() -> None:
     """Apply every migration not yet applied (safe to run on every release).
 
@@ -45,7 +112,7 @@ def db_upgrade() -> None:
     from hotline.db.migrate import upgrade
     from hotline.db.session import make_engine
 
-    runtime = current_app.extensions["hotline"]
+    runtime = _runtime()
     settings = runtime.settings
     owner_url = settings.migrate_database_url
     engine = make_engine(owner_url) if owner_url else runtime.engine
@@ -57,6 +124,11 @@ def db_upgrade() -> None:
         if owner_url:
             engine.dispose()
     click.echo(f"database is at the newest schema ({engine.dialect.name})")
+    from hotline.services.quick_replies import seed_introductions
+
+    with runtime.sessions.begin() as session:
+        if seed_introductions(session):
+            click.echo("first run: added the introduction quick replies (English, Spanish)")
     if settings.database_app_role:
         click.echo("the app's database role holds what it needs; it owns nothing")
 
@@ -74,17 +146,16 @@ def users() -> None:
     required=True,
     help="What the account may do.",
 )
-@with_appcontext
 def users_create(email: str, role: str) -> None:
     """Create a staff account. The password is read from a prompt, or from stdin when piped; its
     owner chooses their own at their first sign-in."""
     from hotline.services.staff import StaffError, do_create_staff
 
+    runtime = _runtime()  # a setup that cannot start is said before the password is asked
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    runtime = current_app.extensions["hotline"]
     try:
         with runtime.sessions.begin() as session:
             user = do_create_staff(
@@ -101,7 +172,7 @@ def purge() -> None:
     past HOTLINE_STAFF_RECORD_DAYS, and print what was removed."""
     from hotline.background import jobs
 
-    report = jobs.purge(current_app.extensions["hotline"])
+    report = jobs.purge(_runtime())
     for line in report.lines():
         click.echo(line)
 
@@ -119,14 +190,13 @@ def review() -> None:
     help="Any day of the week to draw (default: the last week that ended). Weeks start on "
     "Monday, UTC.",
 )
-@with_appcontext
 def review_draw(week: datetime | None) -> None:
     """Draw a week's random sample of closed conversations for review. Drawing again adds none."""
     from hotline.background import jobs
     from hotline.domain.review import week_of
     from hotline.services.errors import Refusal
 
-    runtime = current_app.extensions["hotline"]
+    runtime = _runtime()
     try:
         drawn = jobs.draw_reviews(runtime, week_of(week.date()) if week else None)
     except Refusal as exc:
@@ -151,7 +221,7 @@ def rotate_keys(batch_size: int) -> None:
     """
     from hotline.services.privacy import rotate_keys as rotate
 
-    runtime = current_app.extensions["hotline"]
+    runtime = _runtime()
     report = rotate(runtime.sessions, runtime.vault, batch_size=batch_size)
     click.echo(
         f"re-encrypted {report.rotated} values ({report.already_current} were current already); "
@@ -159,7 +229,7 @@ def rotate_keys(batch_size: int) -> None:
     )
 
 
-@cli.command(with_appcontext=False)
+@cli.command()
 @click.option("--port", default=5000, show_default=True, help="Port to serve on.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
 @click.option("--reset", is_flag=True, help="Start from an empty database.")
@@ -167,19 +237,23 @@ def rotate_keys(batch_size: int) -> None:
     "--instance",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder for the demo's database, secrets and sign-ins (default: ./instance of the app).",
+    help="Folder for the demo's database, secrets and sign-ins (default: the app's instance "
+    "folder, which `hotline --demo ...` reaches too).",
 )
-def demo(port: int, host: str, reset: bool, instance: Path | None) -> None:
+@click.option("--quiet", is_flag=True, help="Log only the requests that fail.")
+def demo(port: int, host: str, reset: bool, instance: Path | None, quiet: bool) -> None:
     """Run the whole hotline on this machine: SQLite, tasks in-process, no Twilio."""
     from hotline.devtools.demo import run_demo
 
+    target = click.get_current_context().find_object(_Target)
+    instance = instance or (target.instance if target else None)
     try:
-        run_demo(host=host, port=port, reset=reset, instance=instance)
+        run_demo(host=host, port=port, reset=reset, instance=instance, quiet=quiet)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
 
 
-@cli.command(with_appcontext=False)
+@cli.command()
 @click.argument("text")
 @click.option("--from", "from_number", required=True, help="The texter's (fake) number.")
 @click.option(

@@ -27,6 +27,7 @@ from hotline.domain.segments import count_segments
 
 MAX_ORG_NAME = 40  # GSM-7 septets: every text holding it fits in two segments
 MAX_TRUSTED_PROXIES = 5  # more hops than this in front of one app is a misconfiguration
+MIN_SECRET_KEY_BYTES = 32  # it signs the sign-in form's token: as strong as a data key
 
 
 class Mode(StrEnum):
@@ -133,6 +134,23 @@ class Settings:
     # tables) instead of `database_url`, and grants `database_app_role` what the app needs.
     migrate_database_url: str | None = field(default=None, repr=False)
     database_app_role: str | None = None
+    # Operations (hotline.infra.metrics, hotline.infra.logs): after a failed hand-off to the
+    # broker, skip hand-offs this long and leave the stored work to the sweep; GET /metrics
+    # exists only with a bearer token set (24 characters or more); "json" logs one JSON
+    # object a line. The multiprocess folder is prometheus_client's own variable.
+    broker_pause_seconds: float = 30.0
+    metrics_token: str | None = field(default=None, repr=False)
+    metrics_multiprocess_dir: str | None = None
+    log_format: str = "text"
+
+    # Production on SQLite: only for a one-process install (one web worker, tasks in-process).
+    allow_sqlite: bool = False
+
+    @property
+    def on_sqlite(self) -> bool:
+        from sqlalchemy.engine import make_url  # parsing only: no driver, no connection
+
+        return make_url(self.database_url).get_backend_name() == "sqlite"
 
     @property
     def uses_twilio(self) -> bool:
@@ -174,13 +192,14 @@ class Settings:
             except _Refused as refusal:
                 refused.add(variable.field)
                 malformed += [f"{variable.name} {reason}" for reason in refusal.reasons]
+        given = set(values)  # before the demo's database fills in for a missing one
         values.setdefault("database_url", f"sqlite:///{instance / 'hotline.sqlite3'}")
 
         problems = _twilio_problems(values) + malformed + _database_roles(values)
         if mode.lenient:  # after the Twilio check: an invented token is no credential given
             _invent_secrets(values, refused, instance)
         else:
-            problems = _missing_in_production(values, refused) + problems
+            problems = _missing_in_production(values, refused, given) + problems
         if problems:
             raise SettingsError(
                 "hotline cannot start: " + "; ".join(problems) + f" (HOTLINE_ENV={mode.value})"
@@ -296,6 +315,30 @@ def _checked(check: Callable[[str], str]) -> Callable[[str], str]:
     return read
 
 
+MIN_METRICS_TOKEN = 24
+
+
+def _metrics_token(raw: str) -> str:
+    if len(raw) < MIN_METRICS_TOKEN or not (raw.isascii() and raw.isprintable()) or " " in raw:
+        raise _Refused(f"must be at least {MIN_METRICS_TOKEN} ASCII characters, without spaces")
+    return raw
+
+
+def _log_format(raw: str) -> str:
+    if raw.lower() not in ("text", "json"):
+        raise _Refused("must be text or json")
+    return raw.lower()
+
+
+def _secret_key(raw: str) -> str:
+    if len(raw.encode()) < MIN_SECRET_KEY_BYTES:
+        raise _Refused(
+            f"must be at least {MIN_SECRET_KEY_BYTES} bytes "
+            "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))' prints one)"
+        )
+    return raw
+
+
 def _key(raw: str) -> str:
     if not _is_fernet_key(raw):
         raise _Refused("is not 32 bytes of URL-safe base64")
@@ -330,7 +373,7 @@ class Variable(NamedTuple):
 VARIABLES: tuple[Variable, ...] = (
     Variable("HOTLINE_DATABASE_URL", "database_url", _text),
     Variable("HOTLINE_REDIS_URL", "redis_url", _text),
-    Variable("HOTLINE_SECRET_KEY", "secret_key", _text),
+    Variable("HOTLINE_SECRET_KEY", "secret_key", _secret_key),
     Variable("HOTLINE_DATA_KEYS", "data_keys", _keys),
     # Opt-outs and returning texters are found by this hash: it must outlive any data key.
     Variable("HOTLINE_HASH_KEY", "hash_key", _key),
@@ -375,6 +418,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HOTLINE_DISCREET_MODE", "discreet_mode", _flag),
     Variable("HOTLINE_SURVEY", "survey_enabled", _flag),
     Variable("HOTLINE_REQUIRE_2FA_FOR_SUPERVISORS", "require_2fa_for_supervisors", _flag),
+    Variable("HOTLINE_ALLOW_SQLITE", "allow_sqlite", _flag),
     # What texters read.
     Variable("HOTLINE_ORG_NAME", "org_name", _org_name),
     Variable("HOTLINE_ORG_NAME_ES", "org_name_es", _org_name),
@@ -387,6 +431,11 @@ VARIABLES: tuple[Variable, ...] = (
     # PostgreSQL with two roles; checked together with HOTLINE_DATABASE_URL (_database_roles).
     Variable("HOTLINE_MIGRATE_DATABASE_URL", "migrate_database_url", _text),
     Variable("HOTLINE_DATABASE_APP_ROLE", "database_app_role", _text),
+    # Operations.
+    Variable("HOTLINE_BROKER_PAUSE_SECONDS", "broker_pause_seconds", _positive),
+    Variable("HOTLINE_METRICS_TOKEN", "metrics_token", _metrics_token),
+    Variable("PROMETHEUS_MULTIPROC_DIR", "metrics_multiprocess_dir", _text),
+    Variable("HOTLINE_LOG_FORMAT", "log_format", _log_format),
 )
 
 
@@ -404,9 +453,13 @@ def _missing(values: Mapping[str, Any], refused: set[str], attribute: str) -> bo
     return not values.get(attribute) and attribute not in refused
 
 
-def _missing_in_production(values: Mapping[str, Any], refused: set[str]) -> list[str]:
-    """Production invents nothing: the secrets, Twilio's credentials and a sender are given."""
-    problems = [
+def _missing_in_production(
+    values: Mapping[str, Any], refused: set[str], given: set[str]
+) -> list[str]:
+    """Production invents nothing: the database, the broker, the secrets, Twilio's credentials
+    and a sender are given; SQLite only when explicitly allowed (one process, no broker)."""
+    problems = _production_stores(values, given)
+    problems += [
         problem
         for attribute, problem in (
             ("secret_key", "HOTLINE_SECRET_KEY is required"),
@@ -419,6 +472,38 @@ def _missing_in_production(values: Mapping[str, Any], refused: set[str]) -> list
     ]
     if "twilio_from" not in values and "twilio_messaging_service_sid" not in values:
         problems.append("TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required")
+    return problems
+
+
+def _production_stores(values: Mapping[str, Any], given: set[str]) -> list[str]:
+    """The demo's SQLite file is never production's: each web worker would get its own queue,
+    timers and live counters, and the demo's accounts would sign in."""
+    from sqlalchemy.engine import make_url  # parsing only: no driver, no connection
+
+    if "database_url" not in given:
+        problems = ["HOTLINE_DATABASE_URL is required (postgresql+psycopg://USER:PASSWORD@HOST/DB)"]
+        sqlite = False
+    else:
+        try:
+            sqlite = make_url(values["database_url"]).get_backend_name() == "sqlite"
+        except Exception:  # its message may quote the URL, and the URL a password
+            return ["HOTLINE_DATABASE_URL is not a database URL"]
+        problems = []
+        if sqlite and not values.get("allow_sqlite"):
+            problems.append(
+                "HOTLINE_DATABASE_URL names SQLite, which production refuses (use PostgreSQL, "
+                "or HOTLINE_ALLOW_SQLITE=true for a one-process install)"
+            )
+    one_process = sqlite and values.get("allow_sqlite")
+    if "redis_url" not in given and not one_process:
+        problems.append("HOTLINE_REDIS_URL is required (redis://HOST:6379/0)")
+    if "redis_url" in given and one_process:
+        # Workers and beat would be processes of their own on the SQLite file, each taking
+        # the one web process's place.
+        problems.append(
+            "HOTLINE_ALLOW_SQLITE is for a one-process install, without a broker: leave "
+            "HOTLINE_REDIS_URL unset (or use PostgreSQL)"
+        )
     return problems
 
 

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import Flask
 
-from hotline.infra.logs import REDACTED, RedactingFormatter, configure_logging, redact
+from hotline.infra.logs import (
+    REDACTED,
+    RedactingFormatter,
+    RedactingJsonFormatter,
+    configure_logging,
+    redact,
+)
+from hotline.settings import Mode, Settings, SettingsError
 
 PHONE = "+15551234567"
 DIGITS = re.compile(r"\d{3}\D?\d{4}")  # what is left of any phone-shaped run
@@ -206,3 +218,81 @@ def test_configure_logging_makes_every_root_handler_redact() -> None:
     assert "Traceback" in output
     assert "555" not in output
     assert logging.getLogger("twilio.http_client").getEffectiveLevel() >= logging.WARNING
+
+
+# --- JSON lines (HOTLINE_LOG_FORMAT=json) ------------------------------------------------------
+
+
+@pytest.fixture
+def json_root() -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A root handler writing to a string, turned to JSON lines; plain text again after."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    logger = logging.getLogger("tests.test_logs.json")
+    logger.setLevel(logging.INFO)
+    try:
+        configure_logging(json_lines=True)
+        configure_logging(json_lines=True)  # idempotent
+        assert isinstance(handler.formatter, RedactingJsonFormatter)
+        yield logger, stream
+    finally:
+        root.removeHandler(handler)
+        configure_logging()  # the other root handlers (pytest's) back to plain text
+
+
+def lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_lines_carry_level_logger_message_and_time(
+    json_root: tuple[logging.Logger, io.StringIO],
+) -> None:
+    logger, stream = json_root
+    logger.info("conversation %d claimed by advocate %d", 12345, 7)
+    [line] = lines(stream)
+    assert line["level"] == "INFO"
+    assert line["logger"] == "tests.test_logs.json"
+    assert line["message"] == "conversation 12345 claimed by advocate 7"
+    assert "T" in line["timestamp"]  # ISO 8601, as collectors parse it
+    assert datetime.fromisoformat(line["timestamp"]).tzinfo is not None
+
+
+def test_a_number_in_a_json_line_is_redacted_wherever_it_is(
+    json_root: tuple[logging.Logger, io.StringIO],
+) -> None:
+    logger, stream = json_root
+    logger.warning("texter %s wrote", PHONE)
+    logger.info("inbound", extra={"sender": PHONE, "digits": 5551234567, "count": 3})
+    _log_failure(logger)
+    first, second, third = lines(stream)  # each line is still valid JSON
+    assert first["message"] == f"texter {REDACTED} wrote"
+    assert second["sender"] == REDACTED
+    assert second["digits"] == REDACTED  # a bare JSON number would have kept it
+    assert second["count"] == 3
+    assert third["level"] == "ERROR"
+    assert f"RuntimeError: Twilio rejected To={REDACTED}" in third["exc_info"]
+    assert "555" not in stream.getvalue()
+
+
+def test_the_app_logs_json_lines_when_told(
+    make_app: Callable[..., Flask], sqlite_url: str, tmp_path: Path
+) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        make_app(sqlite_url, settings_overrides={"log_format": "json"})
+        logging.getLogger("hotline.test").warning("text %s from %s", 42, PHONE)
+    finally:
+        root.removeHandler(handler)
+        configure_logging()
+    [line] = lines(stream)
+    assert line["message"] == f"text 42 from {REDACTED}"
+
+    with pytest.raises(SettingsError, match="HOTLINE_LOG_FORMAT must be text or json"):
+        Settings.from_env({"HOTLINE_LOG_FORMAT": "yaml"}, mode=Mode.TEST, instance_path=tmp_path)
+    env = {"HOTLINE_LOG_FORMAT": "JSON"}
+    assert Settings.from_env(env, mode=Mode.TEST, instance_path=tmp_path).log_format == "json"

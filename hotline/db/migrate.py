@@ -1,5 +1,8 @@
 """Applying the Alembic migrations in ``migrations/`` (``hotline db upgrade``).
 
+The migrations ship as the ``migrations`` package, found where it is installed (the checkout
+with ``pip install -e``, site-packages from the wheel), never in the working directory.
+
 With an app role, the engine is the owner's and the app's role is given its privileges after
 the migrations, on every upgrade (see :mod:`hotline.db.grants`).
 """
@@ -12,10 +15,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+import migrations
 from hotline.db.grants import check_app_role, grant_app_role
 from hotline.infra.vault import Vault
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+MIGRATIONS = Path(migrations.__file__).resolve().parent
 
 
 def alembic_config(engine: Engine, vault: Vault | None = None) -> Config:

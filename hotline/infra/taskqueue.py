@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from hotline.infra import metrics
+
 log = logging.getLogger(__name__)
 
 PROCESS_INBOUND = "hotline.process_inbound"
@@ -41,11 +43,54 @@ class TaskQueue(Protocol):
         ...
 
 
-class CeleryTaskQueue:
-    """Publishes by task name, so the web process never imports the worker's code."""
+class BrokerPaused(HandOffError):
+    """A hand-off skipped, not tried: the broker failed moments ago (see :class:`BrokerPause`)."""
 
-    def __init__(self, celery: Any) -> None:
+
+class BrokerPause:
+    """After one failed hand-off, skip hand-offs for ``seconds`` and leave the work to the sweep.
+
+    Without it every text of a surge during a broker outage would wait on its own failing
+    connection attempt, tying up a web thread each. The work is stored either way; the sweep
+    hands it over once the broker answers. Shared by the threads of one process: a race between
+    two of them costs at most one extra attempt, so no lock.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._until: float | None = None
+
+    @property
+    def paused(self) -> bool:
+        until = self._until
+        return until is not None and self._clock() < until
+
+    def failed(self) -> None:
+        self._until = self._clock() + self.seconds
+
+    def recovered(self) -> None:
+        self._until = None
+
+
+# How long one hand-off may spend reaching a broker that does not answer at all. A broker that
+# is up answers in milliseconds; one that refuses the connection fails at once.
+PUBLISH_CONNECT_TIMEOUT = 0.25
+PUBLISH_POOL_SIZE = 16
+
+
+class CeleryTaskQueue:
+    """Publishes by task name, so the web process never imports the worker's code.
+
+    A hand-off makes one connection attempt, never retried (``max_retries`` 0: kombu would
+    otherwise retry for the whole connection timeout) and, once it fails, none at all while
+    ``pause`` lasts: each raises :class:`HandOffError` at once and the sweep takes over.
+    """
+
+    def __init__(self, celery: Any, pause: BrokerPause | None = None) -> None:
         self._celery = celery
+        self.pause = pause or BrokerPause(30.0)
+        self._connections: Any = None
 
     def process_inbound(self, message_id: int) -> None:
         self._publish(PROCESS_INBOUND, message_id, 0.0)
@@ -54,6 +99,8 @@ class CeleryTaskQueue:
         self._publish(SEND_MESSAGE, message_id, delay)
 
     def waiting(self) -> int:
+        """Asks the broker whatever the pause says: the sweep's question is how it stands now,
+        and an answer ends the pause."""
         from kombu.exceptions import KombuError, OperationalError
         from redis.exceptions import RedisError
 
@@ -64,18 +111,36 @@ class CeleryTaskQueue:
                 declared = connection.default_channel.queue_declare(queue)
         except (OperationalError, KombuError, RedisError, OSError) as exc:
             raise HandOffError(f"broker not answering ({type(exc).__name__})") from exc
+        self.pause.recovered()
         return int(declared.message_count)
+
+    def _pool(self) -> Any:
+        if self._connections is None:
+            connection = self._celery.connection_for_write(
+                transport_options={
+                    "max_retries": 0,
+                    "socket_connect_timeout": PUBLISH_CONNECT_TIMEOUT,
+                }
+            )
+            self._connections = connection.Pool(limit=PUBLISH_POOL_SIZE)
+        return self._connections
 
     def _publish(self, name: str, message_id: int, delay: float) -> None:
         from kombu.exceptions import KombuError, OperationalError
         from redis.exceptions import RedisError
 
+        if self.pause.paused:
+            metrics.HAND_OFFS_FAILED.labels(reason="paused").inc()
+            raise BrokerPaused(f"broker paused after a failure; {name} left to the sweep")
         options: dict[str, Any] = {"retry": False}
         if delay > 0:
             options["countdown"] = delay
         try:
-            self._celery.send_task(name, args=[message_id], **options)
+            with self._pool().acquire(block=True, timeout=1.0) as connection:
+                self._celery.send_task(name, args=[message_id], connection=connection, **options)
         except (OperationalError, KombuError, RedisError, OSError) as exc:
+            self.pause.failed()
+            metrics.HAND_OFFS_FAILED.labels(reason="error").inc()
             raise HandOffError(f"broker refused {name} ({type(exc).__name__})") from exc
 
 

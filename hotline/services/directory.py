@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from hotline.catalogue import LANGUAGES
 from hotline.db.models import QuickReply, Referral, StaffUser
+from hotline.domain import reply_variables
 from hotline.services import events
 from hotline.services.errors import InvalidInput, NotFound
 
@@ -105,6 +106,10 @@ def do_save_quick_reply(
 ) -> int:
     """Create a quick reply, or change one (``quick_reply_id``). Audited."""
     values = _checked(payload, QUICK_REPLY_FIELDS, partial=quick_reply_id is not None)
+    try:
+        reply_variables.check(values.get("body", ""))
+    except reply_variables.UnknownVariable as unknown:
+        raise InvalidInput(f"body holds an {unknown}") from None
     if quick_reply_id is None:
         row = QuickReply(active=True, **values)
         session.add(row)

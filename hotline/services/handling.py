@@ -32,6 +32,7 @@ from hotline.services.claims import do_claim, do_close, do_return_to_queue, do_t
 from hotline.services.console import Console
 from hotline.services.errors import Conflict
 from hotline.services.outbox import queue_text
+from hotline.services.quick_replies import fill_reply
 
 MAX_REPLY_CHARS = 1600
 MAX_NOTE_CHARS = 4000
@@ -88,6 +89,8 @@ class Handling:
         if "\x00" in body:
             raise Conflict("the reply contains a character that cannot be sent")
         conversation = self._held(session, user, conversation_id)
+        # A quick reply's variables, filled in; an unknown one is refused, never sent as typed.
+        body = fill_reply(self.console, conversation, user, body)
         texter = lock_texter(session, conversation.texter_id)
         assert texter is not None
         if texter.opted_out:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.db.models import Message, Texter
 from hotline.db.session import lock_texter_of
 from hotline.domain.delivery import DeliveryStatus, Direction, advances
+from hotline.infra import metrics
 from hotline.infra.clock import Clock
 from hotline.infra.vault import Vault
 from hotline.services import events
@@ -111,6 +112,11 @@ class Dispatcher:
 
         Never raises for carrier trouble: the outcome says whether to retry and when.
         """
+        outcome = self._send(message_id)
+        metrics.SENDS.labels(result=outcome.result.value).inc()
+        return outcome
+
+    def _send(self, message_id: int) -> SendOutcome:
         claim = self._claim(message_id)
         if isinstance(claim, SendOutcome):
             return claim

@@ -12,6 +12,8 @@
  *
  * An ES module (console.html loads it with type="module"): the timeline comes from timeline.js.
  */
+import { setUpPastConversations } from "./past_conversations.js";
+import { setUpQuickReplies } from "./quick_replies.js";
 import { createMine } from "./mine.js";
 import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
 
@@ -65,8 +67,6 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
     reply: $("reply"),
     segments: $("segments"),
     send: $("send"),
-    quickReplies: $("quick-replies"),
-    quickRepliesEmpty: $("quick-replies-empty"),
     referralSearch: $("referral-search"),
     referrals: $("referrals"),
     note: $("note"),
@@ -79,8 +79,6 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
     disposition: $("disposition"),
     summary: $("summary"),
     close: $("close"),
-    earlier: $("earlier"),
-    earlierEmpty: $("earlier-empty"),
     supervisor: $("supervisor-tools"),
     revealReason: $("reveal-reason"),
     revealNumber: $("reveal-number"),
@@ -117,7 +115,6 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
     mineVersions: new Map(), // conversation id -> last version seen, for "new activity" marks
     updated: new Set(),
     drafts: new Map(), // conversation id -> unsent reply text
-    quickReplies: new Map(), // language -> items
     urgentIds: new Set(),
     signedOut: false,
     busy: false,
@@ -213,6 +210,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       mineHint: $("mine-hint"),
       queueCollapse: $("queue-collapse"),
       queueMore: $("queue-more"),
+      earlier: $("earlier"),
     },
     el, button, spaced, api, attempt, say, priorityBadge, flagChips, formatWait,
     beep: () => beep(),
@@ -226,6 +224,13 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       state.drafts.delete(id);
       if (id === state.openId) ui.reply.value = "";
     },
+  });
+
+  // Quick replies (list, search, "/" picker, language warning) and earlier conversations with
+  // the case search: their own modules.
+  const quickReplies = setUpQuickReplies({ api, el, attempt, insert: insertIntoReply, reply: ui.reply });
+  const past = setUpPastConversations({
+    api, el, attempt, formatTime, priorityBadge, openConversation: (id) => openConversation(id, true),
   });
 
   // -- who is signed in ------------------------------------------------------------------------
@@ -507,6 +512,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
     state.view = null;
     state.viewKey = null;
     forgetSupervisorState();
+    quickReplies.close();
     ui.conversation.hidden = true;
     ui.tools.hidden = true;
     ui.empty.hidden = false;
@@ -582,10 +588,10 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       control.disabled = !canAct;
     }
     renderTimeline(ui.timeline, view.timeline || [], { first });
-    renderEarlier(view.earlier || []);
+    past.renderEarlier(view.earlier || []);
     mine.shown(view);
     if (first) {
-      loadQuickReplies(view.language);
+      quickReplies.open(view.id, view.language);
       loadAdvocates();
       if (canAct && !ui.reply.disabled) ui.reply.focus();
     }
@@ -614,23 +620,6 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       if (arrived) beep();
     }
     ui.emergency.hidden = false;
-  }
-
-  function renderEarlier(earlier) {
-    ui.earlier.replaceChildren(
-      ...earlier.map((c) =>
-        el(
-          "li",
-          "",
-          priorityBadge(c.priority),
-          " ",
-          formatTime(c.opened_at),
-          c.closed_at ? ` – ${formatTime(c.closed_at)}` : " (open)",
-          c.disposition ? el("span", "muted", ` · ${c.disposition}`) : null,
-        ),
-      ),
-    );
-    ui.earlierEmpty.hidden = earlier.length > 0;
   }
 
   // -- replying --------------------------------------------------------------------------------
@@ -742,24 +731,6 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
   }
 
   // -- tools: quick replies, referrals, notes, tags, transfer, close --------------------------
-
-  async function loadQuickReplies(language) {
-    await attempt(async () => {
-      if (!state.quickReplies.has(language)) {
-        const answer = await api("GET", `/console/api/quick-replies?language=${encodeURIComponent(language || "en")}`);
-        state.quickReplies.set(language, answer.items || []);
-      }
-      const items = state.quickReplies.get(language);
-      ui.quickReplies.replaceChildren(
-        ...items.map((item) => {
-          const insert = button(item.title, "secondary quick-reply", () => insertIntoReply(item.body));
-          insert.title = item.body;
-          return el("li", "", insert);
-        }),
-      );
-      ui.quickRepliesEmpty.hidden = items.length > 0;
-    });
-  }
 
   let referralTimer = null;
   let referralAsked = 0;

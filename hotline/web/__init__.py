@@ -42,6 +42,12 @@ def init_app(app: Flask) -> None:
     from hotline.web import attention
 
     app.register_blueprint(attention.bp)
+    from hotline.web import console_replies
+
+    app.register_blueprint(console_replies.bp)
+    from hotline.web import metrics
+
+    app.register_blueprint(metrics.bp)
     security.init_app(app)
     refusals.init_app(app)
     from hotline.web import throttle

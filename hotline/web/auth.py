@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from urllib.parse import urlsplit
 
 import segno
@@ -23,6 +21,7 @@ from hotline.services.two_factor import (
 )
 from hotline.web import runtime
 from hotline.web.console import console
+from hotline.web.login_csrf import login_token_ok, new_login_token
 from hotline.web.security import served_over_https
 from hotline.web.staff import COOKIE, clear_session_cookie, current, set_session_cookie, staff_view
 
@@ -46,14 +45,14 @@ def _safe_next(target: str | None) -> str:
 def _login_form(
     error: str | None = None, status: int = 200, template: str = "login.html"
 ) -> Response:
-    token = secrets.token_urlsafe(24)
+    cookie, token = new_login_token(runtime().settings.secret_key)
     response = Response(
         render_template(template, error=error, csrf_token=token, next=request.args.get("next", "")),
         status=status,
     )
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
-        token,
+        cookie,
         httponly=True,
         secure=served_over_https(),
         samesite="Strict",
@@ -65,7 +64,7 @@ def _login_form(
 def _login_csrf_ok() -> bool:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     form = request.form.get("csrf_token", "")
-    return bool(cookie) and hmac.compare_digest(cookie, form)
+    return login_token_ok(runtime().settings.secret_key, cookie, form)
 
 
 @bp.get("/login")

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, abort, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 
+from hotline.infra import metrics
 from hotline.infra.live import conversation_topic
 from hotline.infra.taskqueue import HandOffError
 from hotline.services.receive import store_inbound
@@ -59,6 +60,7 @@ def _signed_form() -> MultiDict[str, str]:
 
 
 @bp.post("/sms")
+@metrics.WEBHOOK_SECONDS.time()
 def inbound_sms() -> Response:
     form = _signed_form()
     rt = runtime()
@@ -75,6 +77,7 @@ def inbound_sms() -> Response:
     if message_id is None:
         log.info("duplicate delivery of a stored text ignored")
         return _twiml()
+    metrics.TEXTS_STORED.inc()
     try:
         rt.tasks.process_inbound(message_id)
     except HandOffError as exc:

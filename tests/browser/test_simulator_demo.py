@@ -74,7 +74,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
     reader.start()
     try:
         wait_until(
-            lambda: "sign-in:   supervisor" in running.output() or popen.poll() is not None,
+            lambda: "supervisor@demo.hotline /" in running.output() or popen.poll() is not None,
             30,
             "the demo's sign-ins",
         )

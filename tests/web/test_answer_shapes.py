@@ -249,6 +249,8 @@ def test_every_json_answer_fits_its_declared_type(app: Flask, clock: FakeClock) 
     as_ann("POST", f"{conversation}/tags", {"tag": "labor"})
     as_ann("GET", conversation)
     as_ann("GET", "/console/api/quick-replies?language=en")
+    as_ann("GET", f"{conversation}/quick-replies")
+    as_ann("POST", f"{conversation}/reply-check", {"body": "Hola, estoy aquí para ayudarle."})
     as_ann("GET", "/console/api/referrals?q=legal")
     as_ann("GET", "/console/api/dispositions")
     as_ann("GET", "/console/api/tags")
@@ -261,6 +263,7 @@ def test_every_json_answer_fits_its_declared_type(app: Flask, clock: FakeClock) 
         {"to_advocate_id": ben.user.id, "note": "Over to you."},
     )  # fmt: skip
     as_ann("POST", f"{conversation}/close", {"disposition": "referred", "summary": "Referred."})
+    as_ann("POST", "/console/api/cases", {"query": "referred"})
     call(simulator, "GET", f"/simulator/api/phones/{phone['id']}/messages")
 
     # -- the supervisor watches, and steps in -----------------------------------------------
@@ -289,6 +292,7 @@ def test_every_json_answer_fits_its_declared_type(app: Flask, clock: FakeClock) 
     run(app)
     returned = as_boss("GET", f"/console/api/conversations/{newest_conversation(app)}")
     assert [c["id"] for c in returned["earlier"]] == [first_id]
+    as_boss("GET", f"/console/api/past-conversations/{first_id}")
     waiting_id = conversation_id_of_phone(as_ann("GET", "/console/api/queue"), app, waiting_phone)
     as_boss(
         "POST", f"/console/api/conversations/{waiting_id}/erase-texter",
