@@ -123,6 +123,8 @@ def test_an_advocate_searches_their_own_recent_cases(
     other = hotline.texter()
     other.triage(needs="somewhere to sleep")
     page.locator("#take-next").click()
+    # The conversation opens with the reply box focused: wait for it, or Enter goes there.
+    expect(page.locator("#reply")).to_be_focused()
     held_id = conversation_of(hotline, other)
     search.fill("")
     search.press("Enter")
