@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import select
 
 from hotline import runtime_of
@@ -76,7 +76,7 @@ def take_next(page: Page) -> None:
     expect(page.locator("#conversation")).to_be_visible()
 
 
-def row(page: Page, label: str):  # type: ignore[no-untyped-def]
+def row(page: Page, label: str) -> Locator:
     return page.locator("#mine-list .mine-item").filter(has_text=label)
 
 
