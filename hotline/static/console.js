@@ -539,6 +539,8 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
         await loadQueue().catch(() => {});
         return;
       }
+      // Cleared or replaced while this was on its way (an erasure, say): nothing to tell.
+      if (error instanceof ApiError && error.status === 404 && state.openId !== id) return;
       throw error;
     }
     if (state.openId !== id) return; // another one was opened meanwhile

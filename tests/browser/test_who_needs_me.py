@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from hotline import runtime_of
 from hotline.db.models import Event, Holding, Note, StaffUser
+from tests.browser.axe import violations
 from tests.browser.conftest import Account, Console, Hotline, Texter
 from tests.browser.pages import LIVE, conversation_of
 
@@ -117,6 +118,7 @@ def test_my_conversations_first_with_unread_alerts_and_the_mark_clearing(
     expect(page).to_have_title(re.compile(r"^\(1\) "))
     expect(page.locator("#mine-announcer")).to_have_text("New text from texter 1")
     expect(page.locator("#mine-announcer")).to_have_attribute("aria-live", "polite")
+    assert violations(page, ["#mine-list"]) == []
     notes = page.evaluate("window.__notes")
     assert {"title": "Hotline console", "body": "New text from texter 1"} in notes
     assert not any("still there" in n["body"] or first.phone[-4:] in n["body"] for n in notes)
@@ -188,6 +190,7 @@ def test_taken_over_is_explained_kept_until_dismissed_with_a_wrap_up(
     expect(lost).to_contain_text("Taken over by Sam Rivera")
     expect(page.locator("#mine-announcer")).to_contain_text("Taken over by Sam Rivera")
     expect(page).to_have_title(re.compile(r"^\(1\) "))
+    assert violations(page, ["#lost-section", "#lost-banner", "header.topbar"]) == []
 
     lost.get_by_label("Disposition for texter 1").select_option("referred")
     lost.get_by_label("Note on how it went with texter 1").fill("Was about to refer her.")
