@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from hotline.cli import cli
-from hotline.db.models import StaffUser
+from hotline.db.models import QuickReply, StaffUser
 from hotline.db.session import make_engine
 from hotline.infra.vault import Vault
 from hotline.services.privacy import PurgeReport
@@ -140,3 +140,16 @@ def test_a_production_start_without_settings_names_what_is_missing(tmp_path: Pat
     result = CliRunner().invoke(cli, ["db", "upgrade"], env={"HOTLINE_ENV": "production"})
     assert result.exit_code != 0
     assert "HOTLINE_SECRET_KEY is required" in result.output
+
+
+def test_db_upgrade_adds_the_introduction_quick_replies_on_the_first_run_only(
+    env: dict[str, str],
+) -> None:
+    code, output = run(env, "db", "upgrade")
+    assert code == 0 and "added the introduction quick replies" in output
+    code, output = run(env, "db", "upgrade")
+    assert code == 0 and "introduction" not in output
+    engine = make_engine(env["HOTLINE_DATABASE_URL"])
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(QuickReply)) == 2
+    engine.dispose()

@@ -538,3 +538,34 @@ class OptedOutNumber(Base):
     __tablename__ = "opted_out_numbers"
 
     phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True, info=holds(Holds.OPT_OUT))
+
+
+class Holding(Base):
+    """An advocate's hold on a conversation, from the first time the console saw it theirs
+    until they dismiss its ending (:mod:`hotline.services.attention`): what they have read,
+    how they came to hold it, and how it left them and by whose hand.
+
+    One row per advocate and conversation: holding it again (transferred back) reopens it.
+    """
+
+    __tablename__ = "holdings"
+    __table_args__ = (
+        Index("uq_holdings_advocate_conversation", "advocate_id", "conversation_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advocate_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # "claimed", "transferred", "reassigned", "taken_over": how it came to them.
+    came_how: Mapped[str] = mapped_column(String(24), info=holds(Holds.CODE))
+    # The newest texter text they have seen (a message id), and when they last looked.
+    read_through: Mapped[int | None] = mapped_column(Integer)
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How it left them: "closed", "transferred", "returned", "stop", "safe_word", "erased",
+    # "taken_over", "reassigned", "ended"; and who did it (None: the texter or the hotline).
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_how: Mapped[str | None] = mapped_column(String(24), info=holds(Holds.CODE))
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    wrapped_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

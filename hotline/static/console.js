@@ -15,6 +15,7 @@
 import { askSupervisor, closeConversation, confirmAction, offerReopen } from "./closing.js";
 import { setUpPastConversations } from "./past_conversations.js";
 import { setUpQuickReplies } from "./quick_replies.js";
+import { createMine } from "./mine.js";
 import { shortcutsEnabled } from "./shortcuts.js";
 import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
 import { watchTransfers } from "./transfers.js";
@@ -107,6 +108,7 @@ import { watchTransfers } from "./transfers.js";
     queueVersion: null,
     items: [],
     mine: [],
+    lost: [], // conversations taken from this advocate, until dismissed (mine.js)
     fetchedAt: performance.now(),
     queueKey: null,
     queueLoadedAt: 0,
@@ -206,6 +208,34 @@ import { watchTransfers } from "./transfers.js";
   /** Run an action, showing its error in the status line; true when it succeeded. */
   const attempt = Staff.attempter(say);
 
+  // "Who needs me now": my conversations, their alerts, and those taken from me (mine.js).
+  const mine = createMine({
+    ui: {
+      ...ui,
+      announcer: $("mine-announcer"),
+      notify: $("notify"),
+      lostSection: $("lost-section"),
+      lostList: $("lost-list"),
+      lostBanner: $("lost-banner"),
+      mineHint: $("mine-hint"),
+      queueCollapse: $("queue-collapse"),
+      queueMore: $("queue-more"),
+      earlier: $("earlier"),
+    },
+    el, button, spaced, api, attempt, say, priorityBadge, flagChips, formatWait,
+    beep: () => beep(),
+    openConversation: (id) => openConversation(id, true),
+    clearConversation: (message) => clearConversation(message),
+    loadQueue: () => loadQueue(),
+    openId: () => state.openId,
+    currentView: () => (state.view && state.view.id === state.openId ? state.view : null),
+    draftOf: (id) => (id === state.openId ? ui.reply.value : state.drafts.get(id) || ""),
+    forgetDraft: (id) => {
+      state.drafts.delete(id);
+      if (id === state.openId) ui.reply.value = "";
+    },
+  });
+
   // Quick replies (list, search, "/" picker, language warning) and earlier conversations with
   // the case search: their own modules.
   const quickReplies = setUpQuickReplies({ api, el, attempt, insert: insertIntoReply, reply: ui.reply });
@@ -255,8 +285,8 @@ import { watchTransfers } from "./transfers.js";
 
   /** What a list shows, minus the wait times that tick anyway: re-render only when it differs. */
   function queueKey(items, mine) {
-    const strip = (list) => list.map((item) => ({ ...item, waiting_seconds: 0 }));
-    return JSON.stringify([strip(items), strip(mine)]);
+    const strip = (list) => list.map((item) => ({ ...item, waiting_seconds: 0, waiting_for_reply_seconds: item.waiting_for_reply_seconds === null ? null : 0 }));
+    return JSON.stringify([strip(items), strip(mine), state.lostKey]);
   }
 
   async function loadQueue() {
@@ -265,6 +295,8 @@ import { watchTransfers } from "./transfers.js";
     state.queueVersion = answer.version;
     const items = Array.isArray(answer.items) ? answer.items : [];
     const mine = Array.isArray(answer.mine) ? answer.mine : [];
+    state.lost = Array.isArray(answer.lost) ? answer.lost : [];
+    state.lostKey = JSON.stringify(state.lost);
     const key = queueKey(items, mine);
     if (key === state.queueKey) return; // unchanged: keep focus, hover and ticking waits as they are
     state.queueKey = key;
@@ -330,24 +362,6 @@ import { watchTransfers } from "./transfers.js";
     return row;
   }
 
-  function mineRow(item) {
-    const row = el("li", "mine-item");
-    const open = button("", "mine-open", () => openConversation(item.id, true));
-    open.dataset.id = String(item.id);
-    if (item.id === state.openId) open.setAttribute("aria-current", "true");
-    open.append(
-      ...spaced(
-        priorityBadge(item.priority),
-        el("span", "chip", languageName(item.language)),
-        ...flagChips(item),
-        state.updated.has(item.id) ? el("span", "new-mark", "New activity") : null,
-        el("span", "mine-needs", item.needs || "No needs given"),
-      ),
-    );
-    row.append(open);
-    return row;
-  }
-
   function renderQueue() {
     // Keep the keyboard where it was across a re-render.
     const focused = document.activeElement;
@@ -361,8 +375,7 @@ import { watchTransfers } from "./transfers.js";
     const mineIds = new Set(state.mine.map((item) => item.id));
     for (const id of [...state.mineVersions.keys()]) if (!mineIds.has(id)) state.mineVersions.delete(id);
     for (const id of [...state.updated]) if (!mineIds.has(id)) state.updated.delete(id);
-    ui.mineList.replaceChildren(...state.mine.map(mineRow));
-    ui.mineEmpty.hidden = state.mine.length > 0;
+    mine.render(state.mine, state.lost, state.items.length);
     renderCapacity();
     renderUrgent();
     if (refocus) {
@@ -423,12 +436,15 @@ import { watchTransfers } from "./transfers.js";
   }
 
   function renderTitle() {
+    // How many of my conversations need me (mine.js), before everything else.
+    const needs = mine.titleCount();
+    const title = needs ? `(${needs}) ${baseTitle}` : baseTitle;
     if (!state.urgentIds.size) {
-      document.title = baseTitle;
+      document.title = title;
       return;
     }
     const count = state.urgentIds.size;
-    document.title = titleFlash ? `(URGENT) ${count} waiting · ${baseTitle}` : `(URGENT) ${baseTitle}`;
+    document.title = titleFlash ? `(URGENT) ${count} waiting · ${title}` : `(URGENT) ${title}`;
   }
 
   function beep() {
@@ -527,6 +543,7 @@ import { watchTransfers } from "./transfers.js";
       view = await api("GET", `/console/api/conversations/${id}`);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404 && state.openId === id) {
+        if (!first && (await mine.keepLost(id))) return; // taken from them: kept, explained
         clearConversation(
           first ? "No such conversation, or it is not yours to open." : "That conversation is no longer with you: it was closed, ended or moved.",
           "error",
@@ -534,6 +551,8 @@ import { watchTransfers } from "./transfers.js";
         await loadQueue().catch(() => {});
         return;
       }
+      // Cleared or replaced while this was on its way (an erasure, say): nothing to tell.
+      if (error instanceof ApiError && error.status === 404 && state.openId !== id) return;
       throw error;
     }
     if (state.openId !== id) return; // another one was opened meanwhile
@@ -584,6 +603,7 @@ import { watchTransfers } from "./transfers.js";
     }
     renderTimeline(ui.timeline, view.timeline || [], { first });
     past.renderEarlier(view.earlier || []);
+    mine.shown(view);
     if (first) {
       quickReplies.open(view.id, view.language);
       loadAdvocates();
@@ -1188,7 +1208,8 @@ import { watchTransfers } from "./transfers.js";
         }
       }
       const work = [];
-      if (answer.queue !== state.queueVersion) work.push(loadQueue());
+      let queueAsked = answer.queue !== state.queueVersion;
+      if (queueAsked) work.push(loadQueue());
       const versions = answer.conversations || {};
       for (const id of ids) {
         const version = versions[String(id)];
@@ -1205,13 +1226,11 @@ import { watchTransfers } from "./transfers.js";
           state.mineVersions.set(id, version);
         } else {
           const seen = state.mineVersions.get(id);
-          if (seen !== undefined && seen !== version) {
-            state.updated.add(id);
-            for (const node of ui.mineList.querySelectorAll(".mine-open")) {
-              if (Number(node.dataset.id) === id && !node.querySelector(".new-mark")) {
-                node.querySelector(".mine-needs").before(el("span", "new-mark", "New activity"), " ");
-              }
-            }
+          // Something happened in one of mine (or it is new to this page, and something may
+          // have happened before its first counter): unread counts and alerts come with the queue.
+          if (seen !== version && !queueAsked) {
+            queueAsked = true;
+            work.push(loadQueue());
           }
           state.mineVersions.set(id, version);
         }
@@ -1243,6 +1262,7 @@ import { watchTransfers } from "./transfers.js";
 
   setInterval(() => {
     tickWaits();
+    mine.tick();
     titleFlash = !titleFlash;
     renderTitle();
   }, 1000);
@@ -1251,9 +1271,9 @@ import { watchTransfers } from "./transfers.js";
 
   async function start() {
     try {
-      ui.sound.checked = localStorage.getItem("hotline.console.sound") === "on";
+      ui.sound.checked = localStorage.getItem("hotline.console.sound") !== "off"; // on by default
     } catch (_) {
-      ui.sound.checked = false;
+      ui.sound.checked = true;
     }
     ui.reply.setAttribute("maxlength", String(maxReply));
     updateSegments();

@@ -39,6 +39,9 @@ def init_app(app: Flask) -> None:
     from hotline.web import password
 
     app.register_blueprint(password.bp)
+    from hotline.web import attention
+
+    app.register_blueprint(attention.bp)
     from hotline.web import console_replies
 
     app.register_blueprint(console_replies.bp)

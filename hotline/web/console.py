@@ -13,7 +13,7 @@ from flask import Blueprint, Response, g, render_template, request
 
 from hotline.db.models import Availability
 from hotline.infra.live import QUEUE, conversation_topic
-from hotline.services import presence
+from hotline.services import attention, presence
 from hotline.services.closing import Closed, Closing
 from hotline.services.console import (
     AdvocateChoice,
@@ -40,7 +40,8 @@ bp = Blueprint("console", __name__, url_prefix="/console")
 class Queue(TypedDict):
     version: int  # the queue's live counter when it was read
     items: list[ConversationSummary]  # waiting, most urgent first
-    mine: list[ConversationSummary]  # held by the caller
+    mine: list[attention.MineItem]  # held by the caller, with what is new in each
+    lost: list[attention.LostItem]  # taken from the caller, until they dismiss it
 
 
 class ConversationAnswer(ConversationView):
@@ -158,10 +159,13 @@ def availability() -> Me:
 def queue() -> Queue:
     staff = current()
     rt = runtime()
+    version = rt.live.versions([QUEUE])[QUEUE]
+    attended = attention.attend(staff.db, console(), staff.user, staff.now)
     return {
-        "version": rt.live.versions([QUEUE])[QUEUE],
+        "version": version,
         "items": console().queue(staff.db, staff.now),
-        "mine": console().mine(staff.db, staff.user, staff.now),
+        "mine": attended.mine,
+        "lost": attended.lost,
     }
 
 

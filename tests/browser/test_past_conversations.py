@@ -53,7 +53,14 @@ def handle_and_close(hotline: Hotline, console: Console, texter: Texter) -> int:
     conversation_id = conversation_of(hotline, texter)
     path = f"/console/api/conversations/{conversation_id}"
     assert api(page, f"{path}/notes", {"body": NOTE}) == 200
-    assert api(page, f"{path}/close", {"disposition": "referred", "summary": SUMMARY}) == 200
+    assert (
+        api(
+            page,
+            f"{path}/close",
+            {"disposition": "referred", "summary": SUMMARY, "confirmed": True},
+        )
+        == 200
+    )
     return conversation_id
 
 
@@ -123,6 +130,8 @@ def test_an_advocate_searches_their_own_recent_cases(
     other = hotline.texter()
     other.triage(needs="somewhere to sleep")
     page.locator("#take-next").click()
+    # The conversation opens with the reply box focused: wait for it, or Enter goes there.
+    expect(page.locator("#reply")).to_be_focused()
     held_id = conversation_of(hotline, other)
     search.fill("")
     search.press("Enter")

@@ -245,6 +245,7 @@ def test_every_json_answer_fits_its_declared_type(app: Flask, clock: FakeClock) 
     assert conversation_of(app, urgent_id).priority.value == "urgent"
     as_ann("POST", f"/console/api/conversations/{first_id}/claim", {})
     conversation = f"/console/api/conversations/{first_id}"
+    as_ann("POST", f"{conversation}/read", {})
     as_ann("POST", f"{conversation}/reply", {"body": "Hello, I am here to help."})
     run(app)
     as_ann("POST", f"{conversation}/notes", {"body": "Asked about documents."})
@@ -298,7 +299,11 @@ def test_every_json_answer_fits_its_declared_type(app: Flask, clock: FakeClock) 
     as_boss("POST", f"{stepping_in}/note", {"body": "Check for a safe place."})
     call(ann.client, "GET", "/console/api/poll")  # Ann's console is there: she can take it
     as_boss("POST", f"{stepping_in}/reassign", {"to_staff_id": ann.user.id})
+    as_ann("GET", "/console/api/queue")  # hers again, with the supervisor's note: alerts
     as_boss("POST", f"{stepping_in}/take-over", {})
+    assert as_ann("GET", "/console/api/queue")["lost"]  # taken from her, explained
+    as_ann("POST", f"/console/api/conversations/{urgent_id}/wrap-up", {"note": "Went well."})
+    as_ann("POST", f"/console/api/conversations/{urgent_id}/dismiss", {})
     as_boss(
         "POST", f"/console/api/conversations/{urgent_id}/reveal-number",
         {"reason": "a welfare check the texter asked for"},

@@ -223,17 +223,6 @@ def test_the_first_run_adds_the_introduction_once(app: Flask) -> None:
         assert all("{advocate_name}" in r.body for r in rows)
 
 
-def test_hotline_db_upgrade_adds_the_introduction_on_the_first_run(app: Flask) -> None:
-    runner = app.test_cli_runner()
-    first = runner.invoke(args=["db", "upgrade"])
-    assert first.exit_code == 0, first.output
-    assert "added the introduction quick replies" in first.output
-    again = runner.invoke(args=["db", "upgrade"])
-    assert again.exit_code == 0 and "introduction" not in again.output
-    with runtime_of(app).sessions() as session:
-        assert session.scalar(select(func.count()).select_from(QuickReply)) == 2
-
-
 def test_the_demo_quick_replies_are_english_spanish_pairs_with_the_emergency_text() -> None:
     path = Path(__file__).parents[2] / "hotline" / "devtools" / "demo_directory.toml"
     entries = tomllib.loads(path.read_text())["quick_replies"]
