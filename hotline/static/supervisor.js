@@ -14,6 +14,7 @@
  * An ES module (supervisor.html loads it with type="module"): the timeline comes from timeline.js.
  */
 import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
+import { heldRiskNodes, heldTickBases, stillHeld, waitingRiskNodes } from "./board_risk.js";
 
 (() => {
   const POLL_MS = 1000;
@@ -332,7 +333,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       advocates: (board.advocates || []).map((a) => ({
         ...a,
         seen_seconds: 0, // only its title moves; "connected" says when it matters
-        active: (a.active || []).map((c) => ({ ...c, since_seconds: 0, quiet_seconds: 0 })),
+        active: (a.active || []).map((c) => ({ ...stillHeld(c), since_seconds: 0, quiet_seconds: 0 })),
       })),
     });
   }
@@ -373,6 +374,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       for (const c of a.active || []) {
         bases.set(`since:${c.id}`, c.since_seconds);
         bases.set(`quiet:${c.id}`, c.quiet_seconds);
+        for (const [key, base] of heldTickBases(c)) bases.set(key, base);
       }
     }
     for (const node of document.querySelectorAll("#board [data-tick]")) {
@@ -452,6 +454,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
           item.returning ? el("span", "chip returning", "Returning") : null,
           item.state === "queue_check_in" ? el("span", "chip", "Asked: still there?") : null,
           ...flagChips(item),
+          ...waitingRiskNodes(item, state.board || {}),
         ),
       ),
     );
@@ -476,7 +479,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       el(
         "div",
         "line",
-        el("span", "email", advocate.email),
+        el("span", "email", advocate.name || advocate.email),
         advocate.role && advocate.role !== "advocate" ? el("span", "chip", advocate.role) : null,
         el("span", `chip ${isAvailable ? "available" : "away"}`, isAvailable ? "Available" : "Away"),
         connectionChip(advocate, connected, gone),
@@ -515,6 +518,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
         el("span", "chip", languageName(conversation.language)),
         tickNode("since", conversation.since_seconds, id, "for"),
         tickNode("quiet", conversation.quiet_seconds, id, "quiet"),
+        ...heldRiskNodes(conversation, el, tickNode),
       ),
       el(
         "div",
@@ -525,7 +529,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
         action("Take over", "take-over", () => openViewer(id, "take-over")),
       ),
     );
-    row.title = `Held by ${advocate.email}`;
+    row.title = `Held by ${advocate.name || advocate.email}`;
     return row;
   }
 
@@ -551,7 +555,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
 
   // -- alerts: what the worker flagged, until a supervisor acknowledges it -------------------------
 
-  const ALERT_KINDS = ["emergency", "held", "minor", "opted_out_emergency", "advocate_gone"];
+  const ALERT_KINDS = ["emergency", "held", "minor", "opted_out_emergency", "advocate_gone", "urgent_waiting", "unanswered"];
   const knownAlert = (kind) => (ALERT_KINDS.includes(kind) ? kind : "other");
 
   async function loadAlerts() {
@@ -601,7 +605,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       ),
     );
     if (item.why) row.append(el("p", "", el("span", "muted", "Why: "), item.why));
-    if (kind === "advocate_gone") {
+    if (kind === "advocate_gone" || kind === "unanswered") {
       const held = Number(item.conversations);
       row.append(
         el(

@@ -22,7 +22,9 @@ from hotline.services.conversation_log import LogFilter, LogPage, do_export, log
 from hotline.services.directory import QuickReplyEntry, ReferralEntry
 from hotline.services.errors import InvalidInput
 from hotline.services.metrics import Metrics, metrics_for
+from hotline.services.overdue import Thresholds
 from hotline.services.supervision import Supervision
+from hotline.web import runtime
 from hotline.web.answers import Done, Items, answers
 from hotline.web.console import body, console, text_field
 from hotline.web.staff import SUPERVISORS, current, staff_view
@@ -116,7 +118,11 @@ def page() -> Response:
 @answers(Board)
 def board() -> Board:
     staff = current()
-    return live_board(staff.db, console(), staff.now)
+    settings = runtime().tuned(staff.db).settings
+    thresholds = Thresholds.minutes(
+        settings.urgent_wait_alert_minutes, settings.unanswered_alert_minutes
+    )
+    return live_board(staff.db, console(), staff.now, thresholds)
 
 
 @bp.get("/api/alerts")
