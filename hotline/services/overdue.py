@@ -87,7 +87,7 @@ def unanswered(session: Session, conversations: list[Conversation]) -> dict[int,
     ).all()
     waiting: dict[int, list[datetime]] = {}
     for conversation_id, message_id, created_at in inbound:
-        if message_id > (last_reply.get(conversation_id) or 0):
+        if conversation_id is not None and message_id > (last_reply.get(conversation_id) or 0):
             waiting.setdefault(conversation_id, []).append(created_at)
     found: dict[int, Unanswered] = {}
     for conversation in conversations:
@@ -124,7 +124,8 @@ def urgent_waits(session: Session, now: datetime) -> dict[int, datetime]:
         .group_by(Event.conversation_id)
     ).all()
     for conversation_id, at in returned:
-        waiting[conversation_id] = max(waiting[conversation_id], at)
+        if conversation_id is not None:
+            waiting[conversation_id] = max(waiting[conversation_id], at)
     return waiting
 
 
