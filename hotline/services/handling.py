@@ -28,7 +28,7 @@ from hotline.db.session import lock_texter
 from hotline.domain.segments import count_segments
 from hotline.domain.triage import State
 from hotline.services import events
-from hotline.services.claims import do_claim, do_close, do_return_to_queue, do_take_next
+from hotline.services.claims import do_claim, do_close, do_return_to_queue, do_take_next, hold
 from hotline.services.console import Console
 from hotline.services.errors import Conflict
 from hotline.services.outbox import queue_text
@@ -206,8 +206,7 @@ class Handling:
         if target is None:
             do_return_to_queue(session, self.console.triage, conversation.id, user.id, now)
         else:
-            conversation.advocate_id = target.id
-            conversation.claimed_at = now
+            hold(session, conversation, target.id, now)
             after_commit.changed(session, conversation.id)
             # Both advocates' "my conversations" lists travel with the queue: tell their consoles.
             after_commit.queue_changed(session)
