@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from hotline.db.models import Conversation, ConversationHandler, StaffUser
 from hotline.domain.risk import Priority
 from hotline.services.conversation_log import LogFilter
+from hotline.services.labels import disposition_labels
 
 # ``[value, count]``: a value (a day, an hour, a disposition, a priority, a score; None for the
 # rows without one) and how many conversations had it.
@@ -50,6 +51,7 @@ class Metrics(TypedDict):
     queued: int
     abandonment_rate: float | None
     dispositions: list[Tally]
+    disposition_labels: dict[str, str]  # the label of each code in ``dispositions``
     priorities: list[Tally]
     survey_scores: list[Tally]
     per_advocate: list[AdvocateTally]
@@ -102,6 +104,7 @@ def metrics_for(session: Session, filters: LogFilter) -> Metrics:
         queued += row.queued
         abandoned += row.abandoned
     per_advocate = _per_advocate(session, where)
+    labels = disposition_labels(session)
 
     # From the first claim, not the holder's: a transfer must not restart the clocks (a first
     # reply before the transfer made the time to first reply negative). Rows older than the
@@ -137,6 +140,9 @@ def metrics_for(session: Session, filters: LogFilter) -> Metrics:
         "queued": queued,
         "abandonment_rate": round(abandoned / queued, 3) if queued else None,
         "dispositions": _in_order(dispositions),
+        "disposition_labels": {
+            code: labels.get(code, code) for code in dispositions if code is not None
+        },
         "priorities": _in_order(priorities),
         "survey_scores": _in_order(survey_scores),
         "per_advocate": per_advocate,

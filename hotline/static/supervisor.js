@@ -963,7 +963,7 @@ import { heldRiskNodes, heldTickBases, stillHeld, waitingRiskNodes } from "./boa
       el("td", "", status),
       el("td", "", priorityBadge(item.priority), Array.isArray(item.reasons) && item.reasons.length ? el("div", "reasons small", item.reasons.map(String).join(", ")) : null),
       el("td", "", item.advocate || el("span", "muted", "–")),
-      el("td", "", item.disposition || el("span", "muted", item.close_reason || "–")),
+      el("td", "", item.disposition_label || item.disposition || el("span", "muted", item.close_reason || "–")),
       el("td", "", (item.tags || []).length ? item.tags.map(String).join(", ") : el("span", "muted", "–")),
       el("td", "", languageName(item.language), item.returning ? el("div", "", el("span", "chip returning", "returning")) : null),
       el("td", "num", item.survey_score ?? el("span", "muted", "–")),
@@ -1106,8 +1106,9 @@ import { heldRiskNodes, heldTickBases, stillHeld, waitingRiskNodes } from "./boa
     const scores = new Map(pairs(m.survey_scores).map(([score, count]) => [score === null ? null : Number(score), Number(count)]));
     const unanswered = scores.get(null) || 0;
     const priorities = new Map(pairs(m.priorities).map(([p, count]) => [String(p), Number(count)]));
+    const labels = m.disposition_labels || {};
     const dispositions = pairs(m.dispositions)
-      .map(([code, count]) => [code === null ? "none (open, or ended without one)" : String(code), Number(count)])
+      .map(([code, count]) => [code === null ? "none (open, or ended without one)" : String(labels[code] || code), Number(count)])
       .sort((a, b) => b[1] - a[1]);
 
     ui.charts.replaceChildren(

@@ -120,6 +120,10 @@ def test_every_figure_is_exact_and_the_same_on_both_databases(app: Flask) -> Non
         "abandonment_rate": 0.2,
         # By value, the ones without a value last, whichever the database.
         "dispositions": [["information", 1], ["referred", 2], [None, 3]],
+        "disposition_labels": {
+            "information": "Information given",
+            "referred": "Referred to services",
+        },
         "priorities": [["high", 1], ["normal", 4], ["urgent", 1]],
         "survey_scores": [[2, 1], [5, 2], [None, 3]],
         "per_advocate": [
@@ -156,6 +160,7 @@ def test_an_empty_range_has_zeroes_and_no_percentiles(app: Flask) -> None:
         "queued": 0,
         "abandonment_rate": None,
         "dispositions": [],
+        "disposition_labels": {},
         "priorities": [],
         "survey_scores": [],
         "per_advocate": [],
