@@ -34,14 +34,14 @@ def check_display_name(value: Any) -> str | None:
     if not isinstance(value, str):
         raise AccountError("name must be text")
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in value):
-        raise AccountError("a name cannot contain control or invisible characters")
+        raise AccountError("name cannot contain control or invisible characters")
     name = " ".join(value.split())
     if not name:
         return None
     if len(name) > MAX_NAME_CHARS:
-        raise AccountError(f"a name is at most {MAX_NAME_CHARS} characters")
+        raise AccountError(f"name is at most {MAX_NAME_CHARS} characters")
     if not any(c.isalpha() for c in name):
-        raise AccountError("a name needs at least one letter")
+        raise AccountError("name needs at least one letter")
     return name
 
 

@@ -285,7 +285,7 @@
       box.append(el("p", "", `The name colleagues see for ${name}; its first word is what a texter may be told. Empty: shown as ${name.split("@")[0]}.`));
       const field = el("input", "");
       field.type = "text";
-      field.name = "display_name";
+      field.name = "name";
       field.maxLength = 80;
       field.value = account.display_name || "";
       field.autocomplete = "off";
