@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from hotline.db.models import Disposition, StaffUser
 
 
-def staff_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
-    """The name of each staff member among ``ids`` that exists, by id."""
+def staff_names(session: Session, ids: Iterable[object]) -> dict[int, str]:
+    """The name of each staff member among ``ids`` that exists, by id (values that are not
+    ids, such as None or an old email, are passed over)."""
     wanted = {i for i in ids if isinstance(i, int) and not isinstance(i, bool)}
     if not wanted:
         return {}
