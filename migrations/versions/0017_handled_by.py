@@ -100,7 +100,8 @@ def _back_fill(connection: sa.Connection, handlers: sa.Table) -> None:
             first_claim[conversation_id] = min(first_claim.get(conversation_id, at), at)
             credit(conversation_id, actor_id, at)
         elif kind == "transferred":
-            credit(conversation_id, by_email.get(str(detail.get("to"))), at)
+            to_staff = detail.get("to_staff")  # newer events; older ones name an email
+            credit(conversation_id, to_staff or by_email.get(str(detail.get("to"))), at)
         else:
             credit(conversation_id, detail.get("to_staff"), at)
     rows = connection.execute(
