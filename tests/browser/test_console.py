@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from hotline.domain.segments import count_segments
 from tests.browser.conftest import QUICK_REPLY, REFERRAL_TEXT, REPLY_TIMEOUT, Console, Hotline
-from tests.browser.pages import LIVE, screenshot
+from tests.browser.pages import LIVE, name_of, screenshot
 from tests.support.stack import wait_until
 
 pytestmark = pytest.mark.browser
@@ -110,7 +110,7 @@ def test_an_advocate_takes_a_texter_and_talks_it_through(
     wait_until(lambda: reply in [m.body for m in texter.replies()], 5, "the reply at the fake API")
     expect(reply_box).to_have_value("")
     sent = timeline.locator(".message.outbound").filter(has_text=reply)
-    expect(sent).to_contain_text(alice.email)
+    expect(sent).to_contain_text(name_of(alice))
     expect(sent.locator(".delivery")).to_have_text("delivered", timeout=5000)
 
     page.get_by_role("button", name=QUICK_REPLY[0]).click()

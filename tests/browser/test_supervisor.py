@@ -233,7 +233,7 @@ def test_the_live_board_watch_note_reassign_and_take_over(
     expect(timeline.locator(".note")).to_contain_text(NOTE)
     expect(timeline.locator(".note")).to_contain_text("Note from a supervisor")
     expect(alice_timeline.locator(".note")).to_contain_text(NOTE, timeout=LIVE)
-    expect(alice_timeline.locator(".note")).to_contain_text(supervisor.email)
+    expect(alice_timeline.locator(".note")).to_contain_text(name_of(supervisor))
     page.evaluate("() => window.scrollTo(0, 0)")
     screenshot(page, "supervisor-board.png")
     assert len(hotline.fake.messages) == sent_before
