@@ -297,7 +297,9 @@ import { heldRiskNodes, heldTickBases, stillHeld, waitingRiskNodes } from "./boa
 
   // -- staff and dispositions (for selects) ---------------------------------------------------------
 
-  const emailOf = (id) => (state.staffById.has(id) ? state.staffById.get(id).email : id ? `staff #${id}` : "");
+  // Staff by name (the audit trail and timelines show names since issue 18); the email is the
+  // account's, kept for the selects' titles.
+  const emailOf = (id) => (state.staffById.has(id) ? state.staffById.get(id).name || state.staffById.get(id).email : id ? `staff #${id}` : "");
 
   async function loadStaff() {
     const answer = await api("GET", "/supervisor/api/staff");
@@ -758,7 +760,7 @@ import { heldRiskNodes, heldTickBases, stillHeld, waitingRiskNodes } from "./boa
   const timelineStaff = {
     staffName: emailOf,
     fromSupervisor(note) {
-      const author = [...state.staffById.values()].find((user) => user.email === note.author);
+      const author = [...state.staffById.values()].find((user) => (user.name || user.email) === note.author);
       return Boolean(author && author.role !== "advocate");
     },
   };

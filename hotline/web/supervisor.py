@@ -40,6 +40,7 @@ class Acknowledged(TypedDict):
 class StaffMember(TypedDict):
     id: int
     email: str
+    name: str  # how staff are shown (StaffUser.name)
     role: StaffRole
     active: bool
     availability: Availability
@@ -209,6 +210,7 @@ def staff_list() -> Items[StaffMember]:
         {
             "id": u.id,
             "email": u.email,
+            "name": u.name,
             "role": u.role,
             "active": u.active,
             "availability": u.availability,
