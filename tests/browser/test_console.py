@@ -145,7 +145,7 @@ def test_an_advocate_takes_a_texter_and_talks_it_through(
     expect(bob_mine).to_have_count(1, timeout=8000)
     bob_mine.click()
     expect(bob_page.locator("#timeline")).to_contain_text("Handing over: shift change")
-    expect(bob_page.locator("#timeline")).to_contain_text(f"Transferred — to {bob.email}")
+    expect(bob_page.locator("#timeline")).to_contain_text(f"Transferred — to {name_of(bob)}")
     bob_page.locator("#transfer-to").select_option(str(alice.id))
     bob_page.get_by_role("button", name="Transfer").click()
     expect(bob_page.locator("#status")).to_contain_text(f"Transferred to {alice.email}")
@@ -154,7 +154,7 @@ def test_an_advocate_takes_a_texter_and_talks_it_through(
     expect(mine).to_have_count(1, timeout=8000)
     mine.click()
     expect(conversation).to_be_visible()
-    expect(timeline).to_contain_text(f"Transferred — to {alice.email}")
+    expect(timeline).to_contain_text(f"Transferred — to {name_of(alice)}")
 
     # Closing needs a disposition: the button refuses without one.
     page.get_by_role("button", name="Close conversation").click()

@@ -104,7 +104,7 @@ def test_a_supervisor_reviews_a_sampled_conversation_and_the_advocate_reads_it(
     expect(spage.locator("#review-feedback")).to_have_text(FEEDBACK)  # as text, never markup
     expect(spage.locator("#review-scores")).to_contain_text("Closed properly2 · Partly")
     expect(spage.locator("#sample-count")).to_have_text("1 of 1 reviewed")
-    expect(row).to_contain_text(f"reviewed by {lead.email}")
+    expect(row).to_contain_text(f"reviewed by {name_of(lead)}")
     screenshot(spage, "supervisor-review.png")
 
     with runtime.sessions() as session:
