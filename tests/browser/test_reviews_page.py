@@ -135,7 +135,7 @@ def test_a_supervisor_reviews_a_sampled_conversation_and_the_advocate_reads_it(
     item = panel.locator(".feedback-item")
     expect(item).to_have_count(1)
     expect(item).to_contain_text(f"Conversation #{conversation_id}")
-    expect(item).to_contain_text(f"reviewed by {lead.email}")
+    expect(item).to_contain_text(f"reviewed by {name_of(lead)}")
     expect(item).to_contain_text("Tone and empathy4 of 4 · Exemplary")
     expect(item.locator(".feedback-text")).to_have_text(FEEDBACK)
     screenshot(page, "console-feedback.png")
