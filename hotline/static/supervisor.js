@@ -322,6 +322,7 @@ import { heldRiskNodes, heldTickBases, stillHeld, waitingRiskNodes } from "./boa
     const options = [new Option("Any", "")];
     for (const item of answer.items || []) options.push(new Option(item.label, item.code));
     ui.dispositionSelect.replaceChildren(...options);
+    state.dispositionLabels = new Map((answer.items || []).map((item) => [item.code, item.label]));
   }
 
   // -- 1. the live board --------------------------------------------------------------------------
@@ -786,7 +787,7 @@ import { heldRiskNodes, heldTickBases, stillHeld, waitingRiskNodes } from "./boa
       ...fact("Needs", view.needs || "not given"),
       ...fact("Location", view.location || "not given"),
       ...fact("Tags", (view.tags || []).length ? view.tags.map(String).join(", ") : "none"),
-      ...(view.disposition ? fact("Disposition", view.disposition) : []),
+      ...(view.disposition ? fact("Disposition", (state.dispositionLabels && state.dispositionLabels.get(view.disposition)) || view.disposition) : []),
       ...(view.survey_score !== null && view.survey_score !== undefined ? fact("Survey score", `${view.survey_score} of 5`) : []),
       ...((view.earlier || []).length ? fact("Earlier", `${view.earlier.length} earlier conversation(s): ${view.earlier.map((c) => `#${c.id}`).join(", ")}`) : []),
     );
