@@ -101,6 +101,8 @@ const ALERT_WORDS = {
   minor: "may be under 18",
   opted_out_emergency: "emergency words after STOP",
   advocate_gone: "advocate's session ended",
+  urgent_waiting: "urgent texter waiting too long",
+  unanswered: "texts unanswered too long",
 };
 // Events shown as alarming: something to act on, not just something that happened.
 const ALARMS = new Set(["alert", "send_failed", "delivery_failed"]);
