@@ -65,38 +65,40 @@ class Unanswered:
 
 
 def unanswered(session: Session, conversations: list[Conversation]) -> dict[int, Unanswered]:
-    """:class:`Unanswered` for each conversation, by id, in two queries whatever their number."""
+    """:class:`Unanswered` for each conversation, by id, in one query whatever their number."""
     if not conversations:
         return {}
     ids = [c.id for c in conversations]
-    last_reply = dict(
-        session.execute(
-            select(Message.conversation_id, func.max(Message.id))
+    last_reply = (
+        select(Message.conversation_id, func.max(Message.id).label("id"))
+        .where(
+            Message.conversation_id.in_(ids),
+            Message.direction == Direction.OUTBOUND,
+            Message.author_id.is_not(None),  # a person's reply, not an automatic text
+        )
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+    waiting = {
+        conversation_id: (int(count), first)
+        for conversation_id, count, first in session.execute(
+            select(Message.conversation_id, func.count(), func.min(Message.created_at))
+            .outerjoin(last_reply, last_reply.c.conversation_id == Message.conversation_id)
             .where(
                 Message.conversation_id.in_(ids),
-                Message.direction == Direction.OUTBOUND,
-                Message.author_id.is_not(None),  # a person's reply, not an automatic text
+                Message.direction == Direction.INBOUND,
+                Message.id > func.coalesce(last_reply.c.id, 0),
             )
             .group_by(Message.conversation_id)
-        ).all()
-    )
-    inbound = session.execute(
-        select(Message.conversation_id, Message.id, Message.created_at)
-        .where(Message.conversation_id.in_(ids), Message.direction == Direction.INBOUND)
-        .order_by(Message.id)
-    ).all()
-    waiting: dict[int, list[datetime]] = {}
-    for conversation_id, message_id, created_at in inbound:
-        if conversation_id is not None and message_id > (last_reply.get(conversation_id) or 0):
-            waiting.setdefault(conversation_id, []).append(created_at)
+        )
+    }
     found: dict[int, Unanswered] = {}
     for conversation in conversations:
-        texts = waiting.get(conversation.id, [])
-        since = texts[0] if texts else None
+        texts, since = waiting.get(conversation.id, (0, None))
         if since is not None and conversation.claimed_at is not None:
             since = max(since, conversation.claimed_at)
         found[conversation.id] = Unanswered(
-            no_reply_yet=conversation.first_reply_at is None, since=since, texts=len(texts)
+            no_reply_yet=conversation.first_reply_at is None, since=since, texts=texts
         )
     return found
 
