@@ -142,6 +142,8 @@ def raise_overdue_alerts(session: Session, thresholds: Thresholds, now: datetime
     for conversation_id, started in urgent_waits(session, now).items():
         if now - started < thresholds.urgent_wait:
             continue
+        if _alerted_since(session, conversation_id, URGENT_WAITING, started):
+            continue  # the usual case, every tick after the first: no lock needed to know
         conversation = session.get(Conversation, conversation_id)
         assert conversation is not None
         lock_texter(session, conversation.texter_id)
@@ -167,7 +169,15 @@ def raise_overdue_alerts(session: Session, thresholds: Thresholds, now: datetime
         found = standing[conversation.id]
         if found.since is None or now - found.since < thresholds.unanswered:
             continue
+        if _alerted_since(session, conversation.id, UNANSWERED, found.since):
+            continue
         lock_texter(session, conversation.texter_id)
+        session.refresh(conversation)
+        if conversation.state is not State.WITH_ADVOCATE or conversation.advocate_id is None:
+            continue  # closed or handed back meanwhile
+        found = unanswered(session, [conversation])[conversation.id]  # a reply may have come
+        if found.since is None or now - found.since < thresholds.unanswered:
+            continue
         if _alerted_since(session, conversation.id, UNANSWERED, found.since):
             continue
         events.record(
