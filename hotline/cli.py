@@ -146,10 +146,18 @@ def users() -> None:
     required=True,
     help="What the account may do.",
 )
-def users_create(email: str, role: str) -> None:
+@click.option("--name", default=None, help='How colleagues see them, e.g. "Maria Lopez".')
+def users_create(email: str, role: str, name: str | None) -> None:
     """Create a staff account. The password is read from a prompt, or from stdin when piped; its
     owner chooses their own at their first sign-in."""
+    from hotline.services.accounts import AccountError
     from hotline.services.staff import StaffError, do_create_staff
+    from hotline.services.staff_names import check_display_name
+
+    try:
+        display_name = None if name is None else check_display_name(name)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
 
     runtime = _runtime()  # a setup that cannot start is said before the password is asked
     if sys.stdin.isatty():
@@ -159,8 +167,11 @@ def users_create(email: str, role: str) -> None:
     try:
         with runtime.sessions.begin() as session:
             user = do_create_staff(
-                session, email, password, role, runtime.clock.now(), must_change_password=True
-            )
+                session, email, password, role, runtime.clock.now(),
+                audit={"display_name": display_name} if display_name else None,
+                must_change_password=True,
+            )  # fmt: skip
+            user.display_name = display_name
     except StaffError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {role} account {user.id}")

@@ -110,6 +110,10 @@ class Settings:
     web_address: str = ""
     # An advocate whose console has not polled for this long is away; their texters go back.
     presence_grace_minutes: float = 2.0
+    # Supervisors are alerted when an urgent texter waits in the queue this long, and when a
+    # texter's text has gone this long without an answer from the advocate holding them.
+    urgent_wait_alert_minutes: float = 2.0
+    unanswered_alert_minutes: float = 5.0
     # Staff console.
     capacity: int = 3  # active conversations one advocate may hold
     session_idle_minutes: float = 30.0  # without a person's action (background polls do not count)
@@ -404,6 +408,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HOTLINE_ACK_MINUTES", "ack_minutes", _positive),
     Variable("HOTLINE_KEEP_PLACE_MINUTES", "keep_place_minutes", _positive),
     Variable("HOTLINE_PRESENCE_GRACE_MINUTES", "presence_grace_minutes", _positive),
+    Variable("HOTLINE_URGENT_WAIT_ALERT_MINUTES", "urgent_wait_alert_minutes", _positive),
+    Variable("HOTLINE_UNANSWERED_ALERT_MINUTES", "unanswered_alert_minutes", _positive),
     Variable("HOTLINE_SESSION_IDLE_MINUTES", "session_idle_minutes", _positive),
     Variable("HOTLINE_SESSION_IDLE_WARNING_MINUTES", "session_idle_warning_minutes", _positive),
     Variable("HOTLINE_SESSION_MAX_HOURS", "session_max_hours", _positive),

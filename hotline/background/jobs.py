@@ -25,6 +25,7 @@ from hotline.infra.taskqueue import (
     InProcessQueue,
 )
 from hotline.runtime import Runtime
+from hotline.services.overdue import Thresholds, raise_overdue_alerts
 from hotline.services.presence import absent_staff, do_release_absent
 from hotline.services.privacy import PurgeReport, finish_erasures, purge_expired
 from hotline.services.process import process_pending
@@ -52,14 +53,23 @@ def process_inbound(runtime: Runtime, message_id: int) -> None:
 
 
 def fire_timers(runtime: Runtime) -> None:
-    """Fire every due conversation timer: inactivity, wait updates, check-ins, surveys."""
+    """Fire every due conversation timer: inactivity, wait updates, check-ins, surveys; then
+    alert supervisors to texters left waiting or unanswered too long (see
+    :func:`raise_overdue_alerts`)."""
     now = runtime.clock.now()
     with runtime.sessions() as session:
         due = due_timers(session, now)
-        triage = runtime.tuned(session).triage if due else runtime.triage
+        tuned = runtime.tuned(session)
     for conversation_id in due:
         with runtime.sessions.begin() as session:
-            fire_timer(session, triage, conversation_id, now)
+            fire_timer(session, tuned.triage, conversation_id, now)
+    thresholds = Thresholds.minutes(
+        tuned.settings.urgent_wait_alert_minutes, tuned.settings.unanswered_alert_minutes
+    )
+    with runtime.sessions.begin() as session:
+        raised = raise_overdue_alerts(session, thresholds, now)
+    if raised:
+        log.warning("%d texters waiting or unanswered past the alert thresholds", raised)
 
 
 def release_absent(runtime: Runtime) -> list[int]:

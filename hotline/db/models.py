@@ -173,7 +173,10 @@ class Conversation(Base):
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_texter_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the advocate holding it now took it (a claim, transfer or reassignment), and when
+    # anyone first did: metrics count from the first (hotline.services.claims.hold).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The first advocate reply: kept here so "time to first reply" needs no scan of messages.
     first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -307,6 +310,19 @@ class StaffUser(Base):
         display name is set (an email is never told to a texter)."""
         words = (self.display_name or "").split()
         return words[0] if words else None
+
+
+class ConversationHandler(Base):
+    """A staff member who held a conversation at some time, and when first: everyone who
+    handled it is credited in the metrics. Written only by :func:`hotline.services.claims.hold`."""
+
+    __tablename__ = "conversation_handlers"
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id"), primary_key=True, index=True
+    )
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class StaffSession(Base):

@@ -207,6 +207,23 @@ KNOBS: dict[str, Knob] = {
             1,
             1440,
         ),
+        Knob(
+            "urgent_wait_alert_minutes",
+            "Alert: an urgent texter has waited in the queue for",
+            "Supervisors get one alert per wait, on the board and its alert list.",
+            Kind.MINUTES,
+            1,
+            120,
+        ),
+        Knob(
+            "unanswered_alert_minutes",
+            "Alert: a texter\u2019s text has gone unanswered by their advocate for",
+            "Counted from the first text the advocate has not answered (or from when they took "
+            "the texter). One alert until the advocate replies.",
+            Kind.MINUTES,
+            1,
+            120,
+        ),
         *(
             Knob(
                 f"lexicon_{language}",

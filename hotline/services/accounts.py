@@ -89,6 +89,8 @@ class Account(TypedDict):
 
     id: int
     email: str
+    name: str  # how staff are shown (StaffUser.name)
+    display_name: str | None  # the name set, if any
     role: StaffRole
     active: bool
     two_factor: bool
@@ -114,6 +116,8 @@ def accounts(session: Session) -> list[Account]:
         {
             "id": user.id,
             "email": user.email,
+            "name": user.name,
+            "display_name": user.display_name,
             "role": user.role,
             "active": user.active,
             "two_factor": user.totp_enabled,

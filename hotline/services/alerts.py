@@ -47,6 +47,8 @@ LABELS = {
     "opted_out_emergency": "Emergency words from a number that texted STOP",
     "advocate_gone": "An advocate's session ended while holding texters",
     "help_requested": "An advocate asks for a supervisor",
+    "urgent_waiting": "An urgent texter has waited too long",
+    "unanswered": "A texter's texts are going unanswered",
 }
 HELD_BECAUSE = {
     "urgent": "the texter may be in danger",
@@ -122,13 +124,14 @@ class Alerts:
         }
         open_ = [alert for alert in alerts if alert.id not in acknowledged]
         shown = open_[:MAX_SHOWN]
-        emails = self._emails(session, shown)
+        names = self._names(session, shown)
         return {
-            "items": [self._item(session, user, alert, emails, now) for alert in shown],
+            "items": [self._item(session, user, alert, names, now) for alert in shown],
             "count": len(open_),
         }
 
-    def _emails(self, session: Session, alerts: list[Event]) -> dict[int, str]:
+    def _names(self, session: Session, alerts: list[Event]) -> dict[int, str]:
+        """The names (:attr:`StaffUser.name`) of the advocates the alerts name, by id."""
         ids = {
             int(advocate)
             for alert in alerts
@@ -136,15 +139,15 @@ class Alerts:
         }
         if not ids:
             return {}
-        rows = session.execute(select(StaffUser.id, StaffUser.email).where(StaffUser.id.in_(ids)))
-        return {staff_id: email for staff_id, email in rows}
+        staff = session.scalars(select(StaffUser).where(StaffUser.id.in_(ids)))
+        return {member.id: member.name for member in staff}
 
     def _item(
         self,
         session: Session,
         user: StaffUser,
         alert: Event,
-        emails: dict[int, str],
+        names: dict[int, str],
         now: datetime,
     ) -> AlertEntry:
         kind = kind_of(alert)
@@ -168,14 +171,28 @@ class Alerts:
             item["why"] = HELD_BECAUSE.get(str(why), str(why)) if why else None
         elif kind == "advocate_gone":
             advocate = detail.get("advocate_id")
-            item["advocate"] = emails.get(advocate) if isinstance(advocate, int) else None
+            item["advocate"] = names.get(advocate) if isinstance(advocate, int) else None
             count = detail.get("conversations")
             item["conversations"] = count if isinstance(count, int) else None
+        elif kind == "urgent_waiting":
+            waited = detail.get("waited_seconds")
+            if isinstance(waited, int):
+                item["why"] = f"waiting in the queue for {_minutes(waited)}"
+        elif kind == "unanswered":
+            advocate = detail.get("advocate_id")
+            item["advocate"] = names.get(advocate) if isinstance(advocate, int) else None
+            texts, waited = detail.get("texts"), detail.get("unanswered_seconds")
+            if isinstance(texts, int) and isinstance(waited, int):
+                first = "no reply yet; " if detail.get("no_reply_yet") else ""
+                item["why"] = (
+                    f"{first}{texts} {'text' if texts == 1 else 'texts'} unanswered "
+                    f"for {_minutes(waited)}"
+                )
         elif kind == "opted_out_emergency":
             self._opted_out(session, user, alert, now, item)
         elif kind == "help_requested":
             advocate = detail.get("advocate_id")
-            item["advocate"] = emails.get(advocate) if isinstance(advocate, int) else None
+            item["advocate"] = names.get(advocate) if isinstance(advocate, int) else None
             item["reason"] = events.stated_reason(self.vault, alert)
         return item
 
@@ -239,6 +256,11 @@ class Alerts:
             )
 
 
+def _minutes(seconds: int) -> str:
+    minutes = max(1, seconds // 60)
+    return f"{minutes} {'minute' if minutes == 1 else 'minutes'}"
+
+
 def _lock_alert(session: Session, alert_id: int) -> None:
     """Serialise acknowledgements of one alert across processes, until this transaction ends.
 
@@ -266,7 +288,7 @@ def do_acknowledge(session: Session, user: StaffUser, alert_id: int, now: dateti
     if alert is None or alert.kind != "alert" or not kind_of(alert):
         raise NotFound("no such alert")
     before = session.execute(
-        select(EventDetail.detail, Event.created_at, StaffUser.email)
+        select(EventDetail.detail, Event.created_at, StaffUser)
         .join(EventDetail, EventDetail.event_id == Event.id)
         .outerjoin(StaffUser, StaffUser.id == Event.actor_id)
         .where(
@@ -274,10 +296,11 @@ def do_acknowledge(session: Session, user: StaffUser, alert_id: int, now: dateti
             Event.created_at >= alert.created_at - CLOCK_MARGIN,
         )
     ).all()
-    for detail, at, email in before:
+    for detail, at, acknowledger in before:
         if (detail or {}).get("alert_id") == alert.id:
             raise Conflict(
-                f"this alert was already acknowledged by {email or 'someone'} at "
+                "this alert was already acknowledged by "
+                f"{acknowledger.name if acknowledger else 'someone'} at "
                 f"{at.strftime('%H:%M')} UTC"
             )
     events.record(

@@ -14,8 +14,11 @@ from hotline.db.models import Event, StaffUser
 from hotline.infra.vault import Vault
 from hotline.services import events
 from hotline.services.answers import IsoTime, JsonObject, iso_time
+from hotline.services.labels import disposition_labels, staff_names
 
 PAGE_SIZE = 50
+# Detail keys whose value is a staff member's id: shown as their name.
+STAFF_KEYS = frozenset({"staff_id", "advocate_id", "from_staff", "to_staff", "to_advocate_id"})
 
 
 class AuditEntry(TypedDict):
@@ -59,7 +62,7 @@ def audit_page(
     if before_id is not None:
         clauses.append(Event.id < before_id)
     rows = session.execute(
-        select(Event, StaffUser.email)
+        select(Event, StaffUser)
         .outerjoin(StaffUser, StaffUser.id == Event.actor_id)
         .where(*clauses)
         .order_by(Event.id.desc())
@@ -67,20 +70,37 @@ def audit_page(
     ).all()
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
+    names = staff_names(
+        session,
+        (value for e, _ in rows for key, value in e.detail.items() if key in STAFF_KEYS),
+    )
+    labels = disposition_labels(session) if any("disposition" in e.detail for e, _ in rows) else {}
     return {
         "items": [
             {
                 "id": e.id,
                 "at": iso_time(e.created_at),
                 "kind": e.kind,
-                "actor": email,
+                "actor": actor.name if actor else None,
                 "conversation_id": e.conversation_id,
-                "detail": _audit_detail(vault, e),
+                "detail": _named(_audit_detail(vault, e), names, labels),
             }
-            for e, email in rows
+            for e, actor in rows
         ],
         "next_before_id": rows[-1][0].id if more else None,
     }
+
+
+def _named(detail: JsonObject, names: dict[int, str], labels: dict[str, str]) -> JsonObject:
+    """The values as staff read them: a staff member's name for their id, a disposition's
+    label for its code (an id no account has any more stays as it is)."""
+    shown = dict(detail)
+    for key, value in detail.items():
+        if key in STAFF_KEYS and isinstance(value, int) and value in names:
+            shown[key] = names[value]
+        elif key == "disposition" and isinstance(value, str):
+            shown[key] = labels.get(value, value)
+    return shown
 
 
 def _audit_detail(vault: Vault, event: Event) -> JsonObject:

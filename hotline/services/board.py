@@ -15,6 +15,12 @@ from hotline.domain.risk import Priority
 from hotline.domain.triage import State
 from hotline.services import presence
 from hotline.services.console import Console, ConversationSummary
+from hotline.services.overdue import Thresholds, unanswered, urgent_waits
+from hotline.settings import Settings
+
+DEFAULT_THRESHOLDS = Thresholds.minutes(
+    Settings.urgent_wait_alert_minutes, Settings.unanswered_alert_minutes
+)
 
 
 class HeldConversation(TypedDict):
@@ -25,11 +31,19 @@ class HeldConversation(TypedDict):
     language: str
     since_seconds: int
     quiet_seconds: int
+    # The texter's side (hotline.services.overdue): no advocate reply yet at all; how long the
+    # first unanswered text has waited (0: every text answered) and how many wait; past the
+    # unanswered alert threshold.
+    no_reply_yet: bool
+    unanswered_seconds: int
+    unanswered_texts: int
+    overdue: bool
 
 
 class BoardAdvocate(TypedDict):
     id: int
     email: str
+    name: str  # how staff are shown (StaffUser.name)
     role: StaffRole
     availability: Availability
     connected: bool
@@ -43,8 +57,18 @@ class Today(TypedDict):
     texts_in: int
 
 
+class BoardThresholds(TypedDict):
+    """The alert thresholds in force, in seconds."""
+
+    urgent_wait_seconds: int
+    unanswered_seconds: int
+
+
 class Board(TypedDict):
     waiting: list[ConversationSummary]
+    # Urgent texters who have waited past the threshold: their ids, in queue order.
+    overdue_waiting: list[int]
+    thresholds: BoardThresholds
     waiting_by_priority: dict[Priority, int]
     urgent_waiting: int
     longest_wait_seconds: int
@@ -52,10 +76,16 @@ class Board(TypedDict):
     today: Today
 
 
-def live_board(session: Session, console: Console, now: datetime) -> Board:
+def live_board(
+    session: Session, console: Console, now: datetime, thresholds: Thresholds | None = None
+) -> Board:
     """The board as it is at ``now``: the queue as the console shows it, active staff (advocates,
-    and anyone else holding a conversation) with their conversations, and today's counts."""
+    and anyone else holding a conversation) with their conversations and whether each texter
+    waits for an answer, and today's counts. ``thresholds``: the alert thresholds in force
+    (by default the settings' defaults)."""
+    thresholds = thresholds or DEFAULT_THRESHOLDS
     waiting = console.queue(session, now)
+    urgent_since = urgent_waits(session, now)
     start_of_day = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     advocates = session.scalars(
         select(StaffUser)
@@ -67,10 +97,12 @@ def live_board(session: Session, console: Console, now: datetime) -> Board:
         .where(Conversation.state == State.WITH_ADVOCATE)
         .order_by(Conversation.claimed_at)
     ).all()
+    standing = unanswered(session, list(active))
     by_advocate: dict[int, list[HeldConversation]] = {}
     for conversation in active:
         if conversation.advocate_id is None:
             continue
+        texter_side = standing[conversation.id]
         by_advocate.setdefault(conversation.advocate_id, []).append(
             {
                 "id": conversation.id,
@@ -80,6 +112,11 @@ def live_board(session: Session, console: Console, now: datetime) -> Board:
                     (now - (conversation.claimed_at or conversation.opened_at)).total_seconds()
                 ),
                 "quiet_seconds": int((now - conversation.last_activity_at).total_seconds()),
+                "no_reply_yet": texter_side.no_reply_yet,
+                "unanswered_seconds": texter_side.seconds(now),
+                "unanswered_texts": texter_side.texts,
+                "overdue": texter_side.since is not None
+                and now - texter_side.since >= thresholds.unanswered,
             }
         )
     today = session.execute(
@@ -95,6 +132,15 @@ def live_board(session: Session, console: Console, now: datetime) -> Board:
     )
     return {
         "waiting": waiting,
+        "overdue_waiting": [
+            w["id"]
+            for w in waiting
+            if w["id"] in urgent_since and now - urgent_since[w["id"]] >= thresholds.urgent_wait
+        ],
+        "thresholds": {
+            "urgent_wait_seconds": int(thresholds.urgent_wait.total_seconds()),
+            "unanswered_seconds": int(thresholds.unanswered.total_seconds()),
+        },
         "waiting_by_priority": {p: sum(1 for w in waiting if w["priority"] == p) for p in Priority},
         "urgent_waiting": sum(1 for w in waiting if w["priority"] == "urgent"),
         "longest_wait_seconds": max((w["waiting_seconds"] for w in waiting), default=0),
@@ -102,6 +148,7 @@ def live_board(session: Session, console: Console, now: datetime) -> Board:
             {
                 "id": user.id,
                 "email": user.email,
+                "name": user.name,
                 "role": user.role,
                 "availability": user.availability,
                 "connected": presence.connected(user, now, console.presence_grace),

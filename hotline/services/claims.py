@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hotline.db import after_commit
-from hotline.db.models import Conversation, ConversationStatus, Texter
+from hotline.db.models import Conversation, ConversationHandler, ConversationStatus, Texter
 from hotline.db.session import lock_texter
 from hotline.domain.triage import Event as TriageEvent
 from hotline.domain.triage import On, State
@@ -84,6 +84,7 @@ def _take(
     conversation = session.get(Conversation, conversation_id)
     assert conversation is not None
     session.refresh(conversation)
+    hold(session, conversation, advocate_id, now)
     triage.advance(session, conversation, TriageEvent(On.CLAIMED), now)
     after_commit.queue_changed(session)  # also when the machine had nothing to say
     events.record(
@@ -94,6 +95,25 @@ def _take(
         texter_id=conversation.texter_id,
         actor_id=advocate_id,
     )
+
+
+def hold(session: Session, conversation: Conversation, staff_id: int, now: datetime) -> None:
+    """Make ``staff_id`` the one holding ``conversation`` from ``now``: the one place every
+    change of holder goes through (a claim, a transfer, a reassignment, a take-over, a
+    sign-out's hand-over), so that ``first_claimed_at`` and the handlers the metrics credit
+    (:class:`ConversationHandler`) are never missed.
+
+    The caller holds the texter's lock and has checked the change is allowed; the events and
+    the consoles told are the caller's.
+    """
+    conversation.advocate_id = staff_id
+    conversation.claimed_at = now
+    if conversation.first_claimed_at is None:
+        conversation.first_claimed_at = now
+    if session.get(ConversationHandler, (conversation.id, staff_id)) is None:
+        session.add(
+            ConversationHandler(conversation_id=conversation.id, staff_id=staff_id, first_at=now)
+        )
 
 
 def _held(session: Session, conversation_id: int, advocate_id: int) -> Conversation:
@@ -183,8 +203,7 @@ def do_hand_over(
     taken up, a sign-out hand-over). The caller checked the receiver; :class:`ClaimError` when
     the conversation is no longer the sender's. Takes the texter's lock."""
     conversation = _held(session, conversation_id, from_advocate_id)
-    conversation.advocate_id = to_advocate_id
-    conversation.claimed_at = now
+    hold(session, conversation, to_advocate_id, now)
     if conversation.timer == "transfer":  # a warm offer still waiting ends with the move
         conversation.timer, conversation.timer_due_at = None, None
     after_commit.changed(session, conversation.id)

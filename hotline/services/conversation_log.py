@@ -30,13 +30,14 @@ from hotline.infra.vault import Vault
 from hotline.services import events
 from hotline.services.answers import IsoTime, JsonObject, iso_time, iso_time_or_none
 from hotline.services.errors import Conflict, InvalidInput
+from hotline.services.labels import disposition_label, disposition_labels
 from hotline.services.supervision import stated_reason
 
 PAGE_SIZE = 50
 EXPORT_COLUMNS = (
     "id", "opened_at", "closed_at", "status", "state", "priority", "risk_score", "reasons",
-    "language", "returning", "advocate", "disposition", "close_reason", "survey_score", "tags",
-    "wait_seconds",
+    "language", "returning", "advocate", "disposition", "disposition_label", "close_reason",
+    "survey_score", "tags", "wait_seconds",
 )  # fmt: skip
 MAX_EXPORT = 10_000
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -55,8 +56,10 @@ class LogRow(TypedDict):
     reasons: list[str]
     language: str
     returning: bool
-    advocate: str | None
+    advocate: str | None  # the name of who holds or last held it (StaffUser.name)
+    # The code, stable for spreadsheets and filters, and the label staff read.
     disposition: str | None
+    disposition_label: str | None
     close_reason: str | None
     survey_score: int | None
     tags: list[str]
@@ -133,10 +136,7 @@ def log_page(
     if before_id is not None:
         clauses.append(Conversation.id < before_id)
     rows = session.execute(
-        select(
-            Conversation,
-            StaffUser.email,
-        )
+        select(Conversation, StaffUser)
         .outerjoin(StaffUser, StaffUser.id == Conversation.advocate_id)
         .where(*clauses)
         .order_by(Conversation.id.desc())
@@ -152,14 +152,21 @@ def log_page(
             )
         ):
             tags.setdefault(conversation_id, []).append(tag)
+    labels = disposition_labels(session) if rows else {}
     return {
-        "items": [_log_row(c, email, tags.get(c.id, [])) for c, email in rows],
+        "items": [
+            _log_row(c, staff.name if staff else None, labels, tags.get(c.id, []))
+            for c, staff in rows
+        ],
         "next_before_id": rows[-1][0].id if more else None,
     }
 
 
-def _log_row(c: Conversation, advocate: str | None, tags: list[str]) -> LogRow:
-    wait = (c.claimed_at - c.queued_at).total_seconds() if c.claimed_at and c.queued_at else None
+def _log_row(
+    c: Conversation, advocate: str | None, labels: dict[str, str], tags: list[str]
+) -> LogRow:
+    claimed = c.first_claimed_at or c.claimed_at  # the first claim: a transfer is not a wait
+    wait = (claimed - c.queued_at).total_seconds() if claimed and c.queued_at else None
     return {
         "id": c.id,
         "opened_at": iso_time(c.opened_at),
@@ -173,6 +180,7 @@ def _log_row(c: Conversation, advocate: str | None, tags: list[str]) -> LogRow:
         "returning": c.returning_texter,
         "advocate": advocate,
         "disposition": c.disposition,
+        "disposition_label": disposition_label(labels, c.disposition),
         "close_reason": c.close_reason,
         "survey_score": c.survey_score,
         "tags": sorted(tags),

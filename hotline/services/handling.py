@@ -223,7 +223,9 @@ class Handling:
             conversation_id=conversation.id,
             texter_id=conversation.texter_id,
             actor_id=user.id,
-            to="queue" if target is None else target.email,
+            # The name as staff read it in the timeline, and the id behind it for the record
+            # (the audit trail shows that as the name it has then).
+            **({"to": "queue"} if target is None else {"to": target.name, "to_staff": target.id}),
         )
 
     def close(

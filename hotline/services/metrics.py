@@ -15,12 +15,13 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import ColumnElement, Interval, func, literal, select
+from sqlalchemy import ColumnElement, Interval, func, literal, select, union
 from sqlalchemy.orm import Session
 
-from hotline.db.models import Conversation, StaffUser
+from hotline.db.models import Conversation, ConversationHandler, StaffUser
 from hotline.domain.risk import Priority
 from hotline.services.conversation_log import LogFilter
+from hotline.services.labels import disposition_labels
 
 # ``[value, count]``: a value (a day, an hour, a disposition, a priority, a score; None for the
 # rows without one) and how many conversations had it.
@@ -50,6 +51,7 @@ class Metrics(TypedDict):
     queued: int
     abandonment_rate: float | None
     dispositions: list[Tally]
+    disposition_labels: dict[str, str]  # the label of each code in ``dispositions``
     priorities: list[Tally]
     survey_scores: list[Tally]
     per_advocate: list[AdvocateTally]
@@ -82,14 +84,8 @@ def metrics_for(session: Session, filters: LogFilter) -> Metrics:
     dispositions: Counter[str | None] = Counter()
     priorities: Counter[Priority] = Counter()
     survey_scores: Counter[int | None] = Counter()
-    per_advocate: dict[int, list[int]] = {}
     total = queued = abandoned = 0
-    kinds = (
-        Conversation.disposition,
-        Conversation.priority,
-        Conversation.survey_score,
-        Conversation.advocate_id,
-    )
+    kinds = (Conversation.disposition, Conversation.priority, Conversation.survey_score)
     for row in session.execute(
         select(
             *kinds,
@@ -104,34 +100,31 @@ def metrics_for(session: Session, filters: LogFilter) -> Metrics:
         dispositions[row.disposition] += row.conversations
         priorities[row.priority] += row.conversations
         survey_scores[row.survey_score] += row.conversations
-        if row.advocate_id is not None:
-            tally = per_advocate.setdefault(row.advocate_id, [0, 0])
-            tally[0] += row.conversations
-            tally[1] += row.closed
         total += row.conversations
         queued += row.queued
         abandoned += row.abandoned
-    emails = session.execute(
-        select(StaffUser.id, StaffUser.email)
-        .where(StaffUser.id.in_(per_advocate))
-        .order_by(StaffUser.email)
-    ).all()
+    per_advocate = _per_advocate(session, where)
+    labels = disposition_labels(session)
 
-    claimed = Conversation.claimed_at.is_not(None)
+    # From the first claim, not the holder's: a transfer must not restart the clocks (a first
+    # reply before the transfer made the time to first reply negative). Rows older than the
+    # column, never back-filled, fall back to their claim.
+    first_claim = func.coalesce(Conversation.first_claimed_at, Conversation.claimed_at)
+    claimed = first_claim.is_not(None)
     durations = percentiles(
         session,
         where,
         {
             "wait_seconds": (
-                seconds_between(Conversation.claimed_at, Conversation.queued_at, d),
+                seconds_between(first_claim, Conversation.queued_at, d),
                 claimed & Conversation.queued_at.is_not(None),
             ),
             "first_reply_seconds": (
-                seconds_between(Conversation.first_reply_at, Conversation.claimed_at, d),
+                seconds_between(Conversation.first_reply_at, first_claim, d),
                 claimed & Conversation.first_reply_at.is_not(None),
             ),
             "handle_seconds": (
-                seconds_between(Conversation.closed_at, Conversation.claimed_at, d),
+                seconds_between(Conversation.closed_at, first_claim, d),
                 claimed & Conversation.closed_at.is_not(None),
             ),
         },
@@ -147,18 +140,53 @@ def metrics_for(session: Session, filters: LogFilter) -> Metrics:
         "queued": queued,
         "abandonment_rate": round(abandoned / queued, 3) if queued else None,
         "dispositions": _in_order(dispositions),
+        "disposition_labels": {
+            code: labels.get(code, code) for code in dispositions if code is not None
+        },
         "priorities": _in_order(priorities),
         "survey_scores": _in_order(survey_scores),
-        "per_advocate": [
-            {
-                "advocate": email,
-                "conversations": per_advocate[staff_id][0],
-                "closed": per_advocate[staff_id][1],
-            }
-            for staff_id, email in emails
-        ],
+        "per_advocate": per_advocate,
         "conversations": total,
     }
+
+
+def _per_advocate(session: Session, where: list[ColumnElement[bool]]) -> list[AdvocateTally]:
+    """Each staff member who handled conversations in range, by name: how many they held at
+    some time (a transferred conversation counts for each advocate who had it) and how many
+    of those they closed (the one holding it at the end)."""
+    handled = union(
+        select(ConversationHandler.staff_id.label("staff_id"), Conversation.id.label("id"))
+        .join(Conversation, Conversation.id == ConversationHandler.conversation_id)
+        .where(*where),
+        # Whoever holds it, also where no handler was recorded (rows from before migration 0017).
+        select(Conversation.advocate_id, Conversation.id).where(
+            *where, Conversation.advocate_id.is_not(None)
+        ),
+    ).subquery()
+    counts = {
+        staff_id: (conversations, closed)
+        for staff_id, conversations, closed in session.execute(
+            select(
+                handled.c.staff_id,
+                func.count(),
+                func.count().filter(
+                    Conversation.closed_at.is_not(None),
+                    Conversation.advocate_id == handled.c.staff_id,
+                ),
+            )
+            .join(Conversation, Conversation.id == handled.c.id)
+            .group_by(handled.c.staff_id)
+        )
+    }
+    staff = session.scalars(select(StaffUser).where(StaffUser.id.in_(counts))).all()
+    return [
+        {
+            "advocate": member.name,
+            "conversations": counts[member.id][0],
+            "closed": counts[member.id][1],
+        }
+        for member in sorted(staff, key=lambda member: (member.name.casefold(), member.id))
+    ]
 
 
 def seconds_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[Any]:

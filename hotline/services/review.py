@@ -272,16 +272,10 @@ def sample_weeks(session: Session) -> list[IsoDate]:
 
 
 def _rows() -> Any:
-    advocate = aliased(StaffUser)
-    reviewer = aliased(StaffUser)
+    advocate = aliased(StaffUser, name="advocate")
+    reviewer = aliased(StaffUser, name="reviewer")
     return (
-        select(
-            QualityReview,
-            Conversation,
-            advocate.email.label("advocate"),
-            reviewer.email.label("reviewer"),
-            erased().label("erased"),
-        )
+        select(QualityReview, Conversation, advocate, reviewer, erased().label("erased"))
         .join(Conversation, Conversation.id == QualityReview.conversation_id)
         .outerjoin(advocate, advocate.id == QualityReview.advocate_id)
         .outerjoin(reviewer, reviewer.id == QualityReview.reviewer_id)
@@ -296,7 +290,7 @@ def _row_json(row: Any) -> SampledReview:
         "conversation_id": review.conversation_id,
         "week_start": iso_date(review.week_start),
         "advocate_id": review.advocate_id,
-        "advocate": row.advocate,
+        "advocate": row.advocate.name if row.advocate is not None else None,
         "opened_at": iso_time(conversation.opened_at),
         "closed_at": iso_time_or_none(conversation.closed_at),
         "disposition": conversation.disposition,
@@ -305,7 +299,7 @@ def _row_json(row: Any) -> SampledReview:
         "writes_in": conversation.texter_language,
         "erased": bool(row.erased),
         "reviewed": review.reviewed_at is not None,
-        "reviewer": row.reviewer,
+        "reviewer": row.reviewer.name if row.reviewer is not None else None,
         "reviewed_at": iso_time_or_none(review.reviewed_at),
         "seen_at": iso_time_or_none(review.seen_at),
         "scores": review.scores,
@@ -399,7 +393,7 @@ def advocate_feedback(session: Session, vault: Vault, advocate: StaffUser) -> Fe
     reviewer = aliased(StaffUser)
     mine = (QualityReview.advocate_id == advocate.id, QualityReview.reviewed_at.is_not(None))
     rows = session.execute(
-        select(QualityReview, Conversation, reviewer.email.label("reviewer"))
+        select(QualityReview, Conversation, reviewer)
         .join(Conversation, Conversation.id == QualityReview.conversation_id)
         .outerjoin(reviewer, reviewer.id == QualityReview.reviewer_id)
         .where(*mine)
@@ -412,7 +406,7 @@ def advocate_feedback(session: Session, vault: Vault, advocate: StaffUser) -> Fe
         .where(*mine, QualityReview.seen_at.is_(None))
     )
     items: list[FeedbackEntry] = []
-    for review, conversation, reviewer_email in rows:
+    for review, conversation, by in rows:
         scores = review.scores or {}
         items.append(
             {
@@ -421,7 +415,7 @@ def advocate_feedback(session: Session, vault: Vault, advocate: StaffUser) -> Fe
                 "week_start": iso_date(review.week_start),
                 "closed_at": iso_time_or_none(conversation.closed_at),
                 "disposition": conversation.disposition,
-                "reviewer": reviewer_email,
+                "reviewer": by.name if by is not None else None,
                 "reviewed_at": iso_time_or_none(review.reviewed_at),
                 "seen": review.seen_at is not None,
                 "scores": [

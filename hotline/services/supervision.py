@@ -18,6 +18,7 @@ from hotline.db.models import Conversation, StaffRole, StaffUser, Texter
 from hotline.db.session import lock_texter
 from hotline.domain.triage import State
 from hotline.services import events
+from hotline.services.claims import hold
 from hotline.services.console import Console
 from hotline.services.errors import Conflict, NotFound, Refusal
 from hotline.services.handling import Handling
@@ -67,8 +68,7 @@ class Supervision:
         previous = conversation.advocate_id
         if previous == target.id:
             raise Conflict("they already have this conversation")
-        conversation.advocate_id = target.id
-        conversation.claimed_at = conversation.claimed_at or now
+        hold(session, conversation, target.id, now)
         events.record(
             session,
             "taken_over" if take_over else "reassigned",

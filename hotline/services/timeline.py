@@ -11,10 +11,11 @@ from typing import Literal, TypedDict
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from hotline.db.models import Conversation, Event, Message, Note, StaffUser
+from hotline.db.models import Conversation, Event, Message, Note
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.infra.vault import Vault
 from hotline.services.answers import IsoTime, JsonObject, iso_time
+from hotline.services.labels import staff_names
 
 # Alert kinds meaning "emergency words" ("urgent" in older rows).
 EMERGENCY_ALERTS = ("emergency", "urgent")
@@ -60,7 +61,8 @@ class MessageEntry(TypedDict):
     status: DeliveryStatus
     error_code: int | None
     media: list[str]
-    author: str | None  # the advocate's email; None for the texter and automatic texts
+    # The staff member's name (StaffUser.name); None for the texter and automatic texts.
+    author: str | None
     automatic: bool
 
 
@@ -111,7 +113,7 @@ def timeline(session: Session, vault: Vault, conversation: Conversation) -> list
         )
         .order_by(Event.id)
     ).all()
-    authors = _emails(
+    authors = staff_names(
         session,
         {m.author_id for m in messages} | {n.author_id for n in notes}
         | {e.actor_id for e in logged},
@@ -185,12 +187,3 @@ def last_emergency(conversation: Conversation, entries: list[TimelineEntry]) -> 
 
 def _open(vault: Vault, ciphertext: bytes | None) -> str | None:
     return vault.decrypt(ciphertext) if ciphertext is not None else None
-
-
-def _emails(session: Session, staff_ids: set[int | None]) -> dict[int, str]:
-    """The email of each staff member ``staff_ids`` names (None is nobody), in one query."""
-    wanted = sorted(i for i in staff_ids if i is not None)
-    if not wanted:
-        return {}
-    found = session.execute(select(StaffUser.id, StaffUser.email).where(StaffUser.id.in_(wanted)))
-    return {staff_id: email for staff_id, email in found}

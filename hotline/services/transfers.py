@@ -128,7 +128,8 @@ class Transfers:
         end_offer(session, conversation, offer, "transfer_accepted", user.id, now)
         events.record(
             session, "transferred", now, conversation_id=conversation.id,
-            texter_id=conversation.texter_id, actor_id=sender, to=user.email, warm=True,
+            texter_id=conversation.texter_id, actor_id=sender, to=user.name, to_staff=user.id,
+            warm=True,
         )  # fmt: skip
 
     def decline(

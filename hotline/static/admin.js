@@ -190,7 +190,7 @@
     const row = el("tr", account.active ? "" : "inactive");
     row.dataset.id = String(account.id);
 
-    const email = el("td", "email", account.email);
+    const email = el("td", "email", el("span", "staff-name", account.name || account.email), " ", el("span", "muted", account.email));
     if (account.id === myId) email.append(" ", el("span", "chip", "you"));
 
     const role = document.createElement("select");
@@ -221,6 +221,7 @@
       focusConfirm();
     };
     const name = account.email;
+    if (account.id === myId || account.role === "advocate" || myRole === "admin") actions.append(button("Rename…", "secondary", open("rename"), `Rename ${name}`));
     if (!adminOnly(account)) actions.append(button("Reset password…", "secondary", open("reset-password"), `Reset password of ${name}`));
     if (account.two_factor && !adminOnly(account)) actions.append(button("Reset two-factor…", "secondary", open("reset-two-factor"), `Reset two-factor of ${name}`));
     if (account.active) actions.append(button("Deactivate…", "danger", open("deactivate"), `Deactivate ${name}`));
@@ -279,6 +280,17 @@
       box.setAttribute("aria-label", `Reset two-factor of ${name}`);
       box.append(el("p", "", `Switch off ${name}'s two-factor sign-in (a lost or new phone)? They are signed out at once and set it up again when they next sign in.`));
       line.append(button("Yes, reset two-factor", "danger", (control) => resetTwoFactor(account, control)), cancel);
+    } else if (pending.action === "rename") {
+      box.setAttribute("aria-label", `Rename ${name}`);
+      box.append(el("p", "", `The name colleagues see for ${name}; its first word is what a texter may be told. Empty: shown as ${name.split("@")[0]}.`));
+      const field = el("input", "");
+      field.type = "text";
+      field.name = "name";
+      field.maxLength = 80;
+      field.value = account.display_name || "";
+      field.autocomplete = "off";
+      box.append(el("label", "inline-label", "Display name ", field));
+      line.append(button("Save name", "", (control) => rename(account, field, box, control)), cancel);
     } else if (pending.action === "role") {
       box.setAttribute("aria-label", `Change role of ${name}`);
       box.append(el("p", "", `Make ${name} ${ROLE_NAMES[pending.role]} (now ${ROLE_NAMES[account.role]})? It takes effect on their next click.`));
@@ -375,6 +387,21 @@
 
   function resetTwoFactor(account, control) {
     return change(control, `${ACCOUNTS}/${account.id}/reset-two-factor`, {}, () => say(`${account.email}'s two-factor sign-in is off and they are signed out.`));
+  }
+
+  function rename(account, field, box, control) {
+    clearInvalid(box);
+    return act(
+      control,
+      async () => {
+        const answer = await api("POST", `${ACCOUNTS}/${account.id}/name`, { name: field.value });
+        state.pending = null;
+        renderAccounts();
+        say(`${account.email} is now shown as ${answer.name}.`);
+        await loadAccounts();
+      },
+      (error) => markInvalid(box, error),
+    );
   }
 
   function changeRole(account, role, control) {

@@ -15,6 +15,7 @@
  */
 import { helpRequestParts } from "./help_requests.js";
 import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
+import { heldRiskNodes, heldTickBases, stillHeld, waitingRiskNodes } from "./board_risk.js";
 
 (() => {
   const POLL_MS = 1000;
@@ -297,7 +298,9 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
 
   // -- staff and dispositions (for selects) ---------------------------------------------------------
 
-  const emailOf = (id) => (state.staffById.has(id) ? state.staffById.get(id).email : id ? `staff #${id}` : "");
+  // Staff by name (the audit trail and timelines show names since issue 18); the email is the
+  // account's, kept for the selects' titles.
+  const emailOf = (id) => (state.staffById.has(id) ? state.staffById.get(id).name || state.staffById.get(id).email : id ? `staff #${id}` : "");
 
   async function loadStaff() {
     const answer = await api("GET", "/supervisor/api/staff");
@@ -320,6 +323,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
     const options = [new Option("Any", "")];
     for (const item of answer.items || []) options.push(new Option(item.label, item.code));
     ui.dispositionSelect.replaceChildren(...options);
+    state.dispositionLabels = new Map((answer.items || []).map((item) => [item.code, item.label]));
   }
 
   // -- 1. the live board --------------------------------------------------------------------------
@@ -333,7 +337,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       advocates: (board.advocates || []).map((a) => ({
         ...a,
         seen_seconds: 0, // only its title moves; "connected" says when it matters
-        active: (a.active || []).map((c) => ({ ...c, since_seconds: 0, quiet_seconds: 0 })),
+        active: (a.active || []).map((c) => ({ ...stillHeld(c), since_seconds: 0, quiet_seconds: 0 })),
       })),
     });
   }
@@ -374,6 +378,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       for (const c of a.active || []) {
         bases.set(`since:${c.id}`, c.since_seconds);
         bases.set(`quiet:${c.id}`, c.quiet_seconds);
+        for (const [key, base] of heldTickBases(c)) bases.set(key, base);
       }
     }
     for (const node of document.querySelectorAll("#board [data-tick]")) {
@@ -453,6 +458,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
           item.returning ? el("span", "chip returning", "Returning") : null,
           item.state === "queue_check_in" ? el("span", "chip", "Asked: still there?") : null,
           ...flagChips(item),
+          ...waitingRiskNodes(item, state.board || {}),
         ),
       ),
     );
@@ -477,7 +483,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       el(
         "div",
         "line",
-        el("span", "email", advocate.email),
+        el("span", "email", advocate.name || advocate.email),
         advocate.role && advocate.role !== "advocate" ? el("span", "chip", advocate.role) : null,
         el("span", `chip ${isAvailable ? "available" : "away"}`, isAvailable ? "Available" : "Away"),
         connectionChip(advocate, connected, gone),
@@ -516,6 +522,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
         el("span", "chip", languageName(conversation.language)),
         tickNode("since", conversation.since_seconds, id, "for"),
         tickNode("quiet", conversation.quiet_seconds, id, "quiet"),
+        ...heldRiskNodes(conversation, el, tickNode),
       ),
       el(
         "div",
@@ -526,7 +533,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
         action("Take over", "take-over", () => openViewer(id, "take-over")),
       ),
     );
-    row.title = `Held by ${advocate.email}`;
+    row.title = `Held by ${advocate.name || advocate.email}`;
     return row;
   }
 
@@ -552,7 +559,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
 
   // -- alerts: what the worker flagged, until a supervisor acknowledges it -------------------------
 
-  const ALERT_KINDS = ["emergency", "held", "minor", "opted_out_emergency", "advocate_gone", "help_requested"];
+  const ALERT_KINDS = ["emergency", "held", "minor", "opted_out_emergency", "advocate_gone", "help_requested", "urgent_waiting", "unanswered"];
   const knownAlert = (kind) => (ALERT_KINDS.includes(kind) ? kind : "other");
 
   async function loadAlerts() {
@@ -602,7 +609,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       ),
     );
     if (item.why) row.append(el("p", "", el("span", "muted", "Why: "), item.why));
-    if (kind === "advocate_gone") {
+    if (kind === "advocate_gone" || kind === "unanswered") {
       const held = Number(item.conversations);
       row.append(
         el(
@@ -758,7 +765,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
   const timelineStaff = {
     staffName: emailOf,
     fromSupervisor(note) {
-      const author = [...state.staffById.values()].find((user) => user.email === note.author);
+      const author = [...state.staffById.values()].find((user) => (user.name || user.email) === note.author);
       return Boolean(author && author.role !== "advocate");
     },
   };
@@ -784,7 +791,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       ...fact("Needs", view.needs || "not given"),
       ...fact("Location", view.location || "not given"),
       ...fact("Tags", (view.tags || []).length ? view.tags.map(String).join(", ") : "none"),
-      ...(view.disposition ? fact("Disposition", view.disposition) : []),
+      ...(view.disposition ? fact("Disposition", (state.dispositionLabels && state.dispositionLabels.get(view.disposition)) || view.disposition) : []),
       ...(view.survey_score !== null && view.survey_score !== undefined ? fact("Survey score", `${view.survey_score} of 5`) : []),
       ...((view.earlier || []).length ? fact("Earlier", `${view.earlier.length} earlier conversation(s): ${view.earlier.map((c) => `#${c.id}`).join(", ")}`) : []),
     );
@@ -963,7 +970,7 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
       el("td", "", status),
       el("td", "", priorityBadge(item.priority), Array.isArray(item.reasons) && item.reasons.length ? el("div", "reasons small", item.reasons.map(String).join(", ")) : null),
       el("td", "", item.advocate || el("span", "muted", "–")),
-      el("td", "", item.disposition || el("span", "muted", item.close_reason || "–")),
+      el("td", "", item.disposition_label || item.disposition || el("span", "muted", item.close_reason || "–")),
       el("td", "", (item.tags || []).length ? item.tags.map(String).join(", ") : el("span", "muted", "–")),
       el("td", "", languageName(item.language), item.returning ? el("div", "", el("span", "chip returning", "returning")) : null),
       el("td", "num", item.survey_score ?? el("span", "muted", "–")),
@@ -1106,8 +1113,9 @@ import { formatTime, inboundCount, renderTimeline } from "./timeline.js";
     const scores = new Map(pairs(m.survey_scores).map(([score, count]) => [score === null ? null : Number(score), Number(count)]));
     const unanswered = scores.get(null) || 0;
     const priorities = new Map(pairs(m.priorities).map(([p, count]) => [String(p), Number(count)]));
+    const labels = m.disposition_labels || {};
     const dispositions = pairs(m.dispositions)
-      .map(([code, count]) => [code === null ? "none (open, or ended without one)" : String(code), Number(count)])
+      .map(([code, count]) => [code === null ? "none (open, or ended without one)" : String(labels[code] || code), Number(count)])
       .sort((a, b) => b[1] - a[1]);
 
     ui.charts.replaceChildren(

@@ -102,6 +102,8 @@ const ALERT_WORDS = {
   opted_out_emergency: "emergency words after STOP",
   advocate_gone: "advocate's session ended",
   help_requested: "an advocate asks for a supervisor",
+  urgent_waiting: "urgent texter waiting too long",
+  unanswered: "texts unanswered too long",
 };
 // Events shown as alarming: something to act on, not just something that happened.
 const ALARMS = new Set(["alert", "send_failed", "delivery_failed"]);

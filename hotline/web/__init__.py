@@ -54,6 +54,9 @@ def init_app(app: Flask) -> None:
     from hotline.web import transfers
 
     app.register_blueprint(transfers.bp)
+    from hotline.web import staff_names
+
+    app.register_blueprint(staff_names.bp)
     security.init_app(app)
     refusals.init_app(app)
     from hotline.web import throttle

@@ -22,7 +22,9 @@ from hotline.services.conversation_log import LogFilter, LogPage, do_export, log
 from hotline.services.directory import QuickReplyEntry, ReferralEntry
 from hotline.services.errors import InvalidInput
 from hotline.services.metrics import Metrics, metrics_for
+from hotline.services.overdue import Thresholds
 from hotline.services.supervision import Supervision
+from hotline.web import runtime
 from hotline.web.answers import Done, Items, answers
 from hotline.web.console import body, console, text_field
 from hotline.web.staff import SUPERVISORS, current, staff_view
@@ -38,6 +40,7 @@ class Acknowledged(TypedDict):
 class StaffMember(TypedDict):
     id: int
     email: str
+    name: str  # how staff are shown (StaffUser.name)
     role: StaffRole
     active: bool
     availability: Availability
@@ -116,7 +119,11 @@ def page() -> Response:
 @answers(Board)
 def board() -> Board:
     staff = current()
-    return live_board(staff.db, console(), staff.now)
+    settings = runtime().tuned(staff.db).settings
+    thresholds = Thresholds.minutes(
+        settings.urgent_wait_alert_minutes, settings.unanswered_alert_minutes
+    )
+    return live_board(staff.db, console(), staff.now, thresholds)
 
 
 @bp.get("/api/alerts")
@@ -203,6 +210,7 @@ def staff_list() -> Items[StaffMember]:
         {
             "id": u.id,
             "email": u.email,
+            "name": u.name,
             "role": u.role,
             "active": u.active,
             "availability": u.availability,

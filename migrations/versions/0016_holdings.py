@@ -4,7 +4,7 @@ from them until they dismiss it.
 
 Empty at first: the console opens a row for each conversation it finds held.
 
-Revision ID: 0016_holdings
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-06 18:00:00
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_holdings"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None

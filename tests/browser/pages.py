@@ -36,6 +36,11 @@ def open_supervisor(console: Console, account: Account) -> Page:
     return page
 
 
+def name_of(account: Account) -> str:
+    """How staff see an account without a display name: its email's local part."""
+    return account.email.partition("@")[0]
+
+
 def conversation_of(hotline: Hotline, texter: Texter) -> int:
     """The id of the texter's newest conversation."""
     runtime = runtime_of(hotline.app)

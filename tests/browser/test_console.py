@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from hotline.domain.segments import count_segments
 from tests.browser.conftest import QUICK_REPLY, REFERRAL_TEXT, REPLY_TIMEOUT, Console, Hotline
-from tests.browser.pages import LIVE, screenshot
+from tests.browser.pages import LIVE, name_of, screenshot
 from tests.support.stack import wait_until
 
 pytestmark = pytest.mark.browser
@@ -119,7 +119,7 @@ def test_an_advocate_takes_a_texter_and_talks_it_through(
     wait_until(lambda: reply in [m.body for m in texter.replies()], 5, "the reply at the fake API")
     expect(reply_box).to_have_value("")
     sent = timeline.locator(".message.outbound").filter(has_text=reply)
-    expect(sent).to_contain_text(alice.email)
+    expect(sent).to_contain_text(name_of(alice))
     expect(sent.locator(".delivery")).to_have_text("delivered", timeout=5000)
 
     page.get_by_role("button", name=QUICK_REPLY[0]).click()
@@ -158,7 +158,7 @@ def test_an_advocate_takes_a_texter_and_talks_it_through(
     offer.get_by_role("button", name="Accept").click()
     expect(bob_page.locator("#conversation")).to_be_visible()
     expect(bob_page.locator("#timeline")).to_contain_text("Handing over: shift change")
-    expect(bob_page.locator("#timeline")).to_contain_text(f"Transferred — to {bob.email}")
+    expect(bob_page.locator("#timeline")).to_contain_text(f"Transferred — to {name_of(bob)}")
     expect(page.locator("#capacity")).to_have_text("0 of 3", timeout=8000)
     bob_page.locator("#transfer-to").select_option(str(alice.id))
     bob_page.get_by_role("button", name="Transfer", exact=True).click()
@@ -170,7 +170,7 @@ def test_an_advocate_takes_a_texter_and_talks_it_through(
     back.get_by_role("button", name="Accept").click()
     expect(conversation).to_be_visible()
     expect(page.locator("#mine-list .mine-open")).to_have_count(1, timeout=8000)
-    expect(timeline).to_contain_text(f"Transferred — to {alice.email}")
+    expect(timeline).to_contain_text(f"Transferred — to {name_of(alice)}")
 
     # Closing needs a disposition: the button refuses without one.
     page.get_by_role("button", name="Close conversation").click()

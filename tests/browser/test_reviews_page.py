@@ -18,7 +18,7 @@ from hotline.background import jobs
 from hotline.db.models import Conversation, Event, QualityReview
 from hotline.domain.review import week_of
 from tests.browser.conftest import Console, Hotline
-from tests.browser.pages import conversation_of, open_supervisor, screenshot
+from tests.browser.pages import conversation_of, name_of, open_supervisor, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -69,14 +69,14 @@ def test_a_supervisor_reviews_a_sampled_conversation_and_the_advocate_reads_it(
     spage.wait_for_url("**/supervisor/reviews")
     row = spage.locator("#sample-rows tr")
     expect(row).to_have_count(1)
-    expect(row).to_contain_text(alice.email)
+    expect(row).to_contain_text(name_of(alice))
     expect(row).to_contain_text("to review")
     expect(spage.locator("#sample-count")).to_have_text("0 of 1 reviewed")
     row.get_by_role("button", name=f"Open conversation {conversation_id} for review").click()
     timeline = spage.locator("#viewer-timeline")
     expect(timeline).to_contain_text(NEEDS)
     expect(timeline).to_contain_text(REPLY)
-    expect(spage.locator("#viewer-facts")).to_contain_text(alice.email)
+    expect(spage.locator("#viewer-facts")).to_contain_text(name_of(alice))
 
     # Every criterion needs a score: the page says which one is missing.
     form = spage.locator("#rubric-form")
@@ -104,7 +104,7 @@ def test_a_supervisor_reviews_a_sampled_conversation_and_the_advocate_reads_it(
     expect(spage.locator("#review-feedback")).to_have_text(FEEDBACK)  # as text, never markup
     expect(spage.locator("#review-scores")).to_contain_text("Closed properly2 · Partly")
     expect(spage.locator("#sample-count")).to_have_text("1 of 1 reviewed")
-    expect(row).to_contain_text(f"reviewed by {lead.email}")
+    expect(row).to_contain_text(f"reviewed by {name_of(lead)}")
     screenshot(spage, "supervisor-review.png")
 
     with runtime.sessions() as session:
@@ -135,7 +135,7 @@ def test_a_supervisor_reviews_a_sampled_conversation_and_the_advocate_reads_it(
     item = panel.locator(".feedback-item")
     expect(item).to_have_count(1)
     expect(item).to_contain_text(f"Conversation #{conversation_id}")
-    expect(item).to_contain_text(f"reviewed by {lead.email}")
+    expect(item).to_contain_text(f"reviewed by {name_of(lead)}")
     expect(item).to_contain_text("Tone and empathy4 of 4 · Exemplary")
     expect(item.locator(".feedback-text")).to_have_text(FEEDBACK)
     screenshot(page, "console-feedback.png")

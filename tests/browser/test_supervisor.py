@@ -33,7 +33,14 @@ from hotline.domain.risk import Priority
 from hotline.domain.triage import State
 from tests.browser.axe import violations
 from tests.browser.conftest import REPLY_TIMEOUT, Account, Console, Hotline
-from tests.browser.pages import LIVE, SCREENSHOTS, conversation_of, open_supervisor, screenshot
+from tests.browser.pages import (
+    LIVE,
+    SCREENSHOTS,
+    conversation_of,
+    name_of,
+    open_supervisor,
+    screenshot,
+)
 from tests.conftest import new_phone
 from tests.console_client import SUPERVISOR_ENDPOINTS as ENDPOINTS
 from tests.helpers import stated_reason
@@ -187,17 +194,19 @@ def test_the_live_board_watch_note_reassign_and_take_over(
     expect(page.locator("#longest-wait")).not_to_have_text("none")
     expect(page.locator("#today-opened")).to_have_text("2")
 
-    alice_card = page.locator("#advocate-list > li").filter(has_text=alice.email)
+    alice_card = page.locator("#advocate-list > li").filter(has_text=name_of(alice))
     expect(alice_card).to_contain_text("Available")
     expect(alice_card).to_contain_text("1 active")
     row = alice_card.locator(f'.active-row[data-id="{held_id}"]')
     expect(row).to_contain_text("High")  # took ... passport (+40)
     expect(row.locator(".tick.since")).to_contain_text("for ")
     expect(row.locator(".tick.quiet")).to_contain_text("quiet ")
-    expect(page.locator("#advocate-list > li").filter(has_text=bob.email)).to_contain_text("Away")
+    expect(page.locator("#advocate-list > li").filter(has_text=name_of(bob))).to_contain_text(
+        "Away"
+    )
     # Who is really there: Alice's console polls; Bob never opened his.
     expect(alice_card.locator(".chip.connected")).to_have_text("Connected")
-    bob_card = page.locator("#advocate-list > li").filter(has_text=bob.email)
+    bob_card = page.locator("#advocate-list > li").filter(has_text=name_of(bob))
     expect(bob_card.locator(".chip.offline")).to_have_text("Not connected")
     expect(page.locator("#available-count")).to_have_text("1 of 3")
 
@@ -216,7 +225,7 @@ def test_the_live_board_watch_note_reassign_and_take_over(
     timeline = page.locator("#viewer-timeline")
     expect(timeline).to_contain_text("my boss took my passport")
     expect(timeline).to_contain_text("Taken by an advocate")
-    expect(page.locator("#viewer-facts")).to_contain_text(alice.email)
+    expect(page.locator("#viewer-facts")).to_contain_text(name_of(alice))
     assert held.phone[1:-2] not in page.content()  # only the masked number
     expect(viewer.locator("#reply, [name=reply]")).to_have_count(0)
     expect(page.get_by_role("textbox", name=re.compile("reply", re.I))).to_have_count(0)
@@ -232,7 +241,7 @@ def test_the_live_board_watch_note_reassign_and_take_over(
     expect(timeline.locator(".note")).to_contain_text(NOTE)
     expect(timeline.locator(".note")).to_contain_text("Note from a supervisor")
     expect(alice_timeline.locator(".note")).to_contain_text(NOTE, timeout=LIVE)
-    expect(alice_timeline.locator(".note")).to_contain_text(supervisor.email)
+    expect(alice_timeline.locator(".note")).to_contain_text(name_of(supervisor))
     page.evaluate("() => window.scrollTo(0, 0)")
     screenshot(page, "supervisor-board.png")
     assert len(hotline.fake.messages) == sent_before
@@ -251,21 +260,21 @@ def test_the_live_board_watch_note_reassign_and_take_over(
     expect(page.locator("#status")).to_have_class(re.compile(r"\berror\b"))
     set_availability(hotline, bob, Availability.AVAILABLE)
     page.get_by_role("button", name="Reassign", exact=True).click()
-    expect(page.locator("#status")).to_contain_text(f"reassigned to {bob.email}")
-    bob_card = page.locator("#advocate-list > li").filter(has_text=bob.email)
+    expect(page.locator("#status")).to_contain_text(f"reassigned to {name_of(bob)}")
+    bob_card = page.locator("#advocate-list > li").filter(has_text=name_of(bob))
     expect(bob_card.locator(f'.active-row[data-id="{held_id}"]')).to_have_count(1)
     expect(alice_card).to_contain_text("no conversations")
-    expect(page.locator("#viewer-facts")).to_contain_text(bob.email)
+    expect(page.locator("#viewer-facts")).to_contain_text(name_of(bob))
     expect(alice_page.locator("#mine-list .mine-open")).to_have_count(0, timeout=8000)
 
     page.locator("#step-in").get_by_role("button", name="Take over…").click()
     confirm = page.locator("#take-over-confirm")
-    expect(confirm).to_contain_text(f"from {bob.email}")
+    expect(confirm).to_contain_text(f"from {name_of(bob)}")
     confirm.get_by_role("button", name="Yes, take over").click()
     link = page.get_by_role("link", name="Open it in the console to reply")
     expect(link).to_be_visible()
     expect(link).to_have_attribute("href", f"/console#c={held_id}")
-    expect(page.locator("#viewer-facts")).to_contain_text(f"{supervisor.email} (you)")
+    expect(page.locator("#viewer-facts")).to_contain_text(f"{name_of(supervisor)} (you)")
     with runtime_of(hotline.app).sessions() as session:
         kinds = session.scalars(
             select(Event.kind).where(Event.conversation_id == held_id, Event.actor_id.is_not(None))
@@ -345,8 +354,8 @@ def test_logs_export_metrics_and_the_audit_trail(
     filters.get_by_role("button", name="Search").click()
     expect(rows).to_have_count(1)
     expect(rows.first).to_have_attribute("data-id", str(handled_id))
-    expect(rows.first).to_contain_text(advocate.email)
-    expect(rows.first).to_contain_text("referred")
+    expect(rows.first).to_contain_text(name_of(advocate))
+    expect(rows.first).to_contain_text("Referred to services")  # the label, not the code
     rows.first.click()
     timeline = page.locator("#viewer-timeline")
     for shown in (
@@ -453,7 +462,7 @@ def test_logs_export_metrics_and_the_audit_trail(
     dispositions = bar_values(page, "#chart-dispositions")
     assert dispositions == sorted(dispositions, reverse=True)  # the commonest first
     assert sum(dispositions) == seeded + 2  # "none" included: every conversation once
-    expect(page.locator("#chart-dispositions")).to_contain_text("referred")
+    expect(page.locator("#chart-dispositions")).to_contain_text("Referred to services")
     p50, p90 = (
         bar_values(page, "#chart-times", "rect.bar.p50"),
         bar_values(page, "#chart-times", "rect.bar.p90"),
@@ -491,7 +500,7 @@ def test_logs_export_metrics_and_the_audit_trail(
         ["include_text: true", re.compile(r"^reason: Court order 2026-114")]
     )
     expect(found.nth(2)).to_contain_text("include_text: false")
-    expect(found.first).to_contain_text(supervisor.email)
+    expect(found.first).to_contain_text(name_of(supervisor))
     audit.get_by_label("Kind").fill("")
     audit.get_by_label("Conversation #").fill(str(handled_id))
     audit.get_by_role("button", name="Search").click()

@@ -214,7 +214,8 @@ def test_sign_out_can_transfer_every_texter_to_a_connected_colleague(
             colleague.client.get(f"/console/api/conversations/{conversation_id}").status_code == 200
         )
         [event] = events(app, "transferred", conversation_id=conversation_id)
-        assert event.actor_id == advocate.id and event.detail == {"to": colleague.user.email}
+        assert event.actor_id == advocate.id
+        assert event.detail == {"to": colleague.user.name, "to_staff": colleague.user.id}
     [signed_out] = events(app, "sign_out", actor_id=advocate.id)
     assert signed_out.detail == {"returned": 0, "transferred": 2}
     assert user(app, advocate.id).availability is Availability.AWAY

@@ -619,7 +619,7 @@ def test_advocates_see_only_their_own_reviewed_conversations(app: Flask) -> None
         mine = advocate_feedback(session, runtime.vault, alice)
     assert mine["unseen"] == 1 and [i["id"] for i in mine["items"]] == [alices]
     item = mine["items"][0]
-    assert item["feedback"] == "For Alice only" and item["reviewer"] == supervisor.email
+    assert item["feedback"] == "For Alice only" and item["reviewer"] == supervisor.name
     assert item["scores"][0] == {"key": "safety_assessed", "label": "Safety assessed", "score": 3}
     assert not item["seen"]
 

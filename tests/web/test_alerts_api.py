@@ -105,7 +105,7 @@ def test_open_alerts_newest_first_in_words(app: Flask, clock: FakeClock) -> None
     assert [i["kind"] for i in items] == ["emergency", "advocate_gone", "held", "emergency"]
     assert items[0]["label"] == items[3]["label"] == "Emergency words from a texter"
     assert items[0]["conversation_id"] == first.id
-    assert items[1]["advocate"] == advocate.email and items[1]["conversations"] == 2
+    assert items[1]["advocate"] == advocate.name and items[1]["conversations"] == 2
     assert items[2]["why"] == "the texter may be a minor"
     assert items[0]["at"] > items[1]["at"] > items[2]["at"] > items[3]["at"]
     # Only an opted-out emergency carries a number or words.

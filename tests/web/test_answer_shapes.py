@@ -338,6 +338,7 @@ def test_every_json_answer_fits_its_declared_type(app: Flask, clock: FakeClock) 
     as_admin("POST", f"{account}/reset-two-factor", {})
     as_admin("POST", f"{account}/deactivate", {})
     as_admin("POST", f"{account}/reactivate", {})
+    as_admin("POST", f"{account}/name", {"name": "Nora Quinn"})
 
     # -- a week later: the quality review of Ann's conversation -------------------------------
     clock.advance(timedelta(days=8).total_seconds())

@@ -107,7 +107,7 @@ def test_a_supervisor_reviews_a_sampled_conversation(app: Flask, clock: FakeCloc
         "emergency_handled",
     ]
     (item,) = listing["items"]
-    assert item["id"] == review_id and item["advocate"] == advocate.email
+    assert item["id"] == review_id and item["advocate"] == advocate.name
     assert not item["reviewed"] and item["disposition"] == "referred" and "feedback" not in item
     assert client.get("/supervisor/api/reviews?week=2026-11-16").get_json()["items"] == []
 
@@ -124,7 +124,7 @@ def test_a_supervisor_reviews_a_sampled_conversation(app: Flask, clock: FakeCloc
                 {"scores": SCORES, "feedback": FEEDBACK})  # fmt: skip
     assert done.status_code == 200
     shown = done.get_json()
-    assert shown["reviewed"] and shown["reviewer"] == supervisor.email
+    assert shown["reviewed"] and shown["reviewer"] == supervisor.name
     assert shown["scores"] == SCORES and shown["feedback"] == FEEDBACK
     assert client.get(f"/supervisor/api/reviews/{review_id}").get_json()["feedback"] == FEEDBACK
 
@@ -208,7 +208,7 @@ def test_an_advocate_sees_only_their_own_feedback(app: Flask, clock: FakeClock) 
     (item,) = mine["items"]
     assert item["feedback"] == "For Alice" and "For Bob" not in str(mine)
     assert {s["key"]: s["score"] for s in item["scores"]} == SCORES
-    assert item["reviewer"] == supervisor.email and not item["seen"]
+    assert item["reviewer"] == supervisor.name and not item["seen"]
 
     # Bob's review is not Alice's to mark read: as if it did not exist.
     bobs = post(alice_client, alice_csrf, f"/console/api/feedback/{ids[bob.id]}/seen", {})

@@ -193,7 +193,7 @@ def test_the_settings_answer_lists_every_knob_with_its_default(app: Flask) -> No
         "check_in_after_minutes", "check_in_timeout_minutes", "survey_timeout_minutes",
         "operating_hours", "timezone", "voice_number", "web_address", "unprompted_per_hour",
         "ack_minutes", "keep_place_minutes", "lexicon_en", "lexicon_es", "reopen_minutes",
-        "transfer_accept_minutes",
+        "transfer_accept_minutes", "urgent_wait_alert_minutes", "unanswered_alert_minutes",
     }  # fmt: skip
     assert items["discreet_mode"]["value"] is True
     assert items["triage_timeout_minutes"]["default"] == 15.0

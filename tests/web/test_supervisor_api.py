@@ -139,7 +139,7 @@ def test_audit_search(app: Flask, clock: FakeClock) -> None:
     client, _ = sign_in(app, supervisor)
     client.get("/supervisor/api/export?format=csv")
     found = client.get("/supervisor/api/audit?kind=export").get_json()["items"]
-    assert [(e["kind"], e["actor"]) for e in found] == [("export", supervisor.email)]
+    assert [(e["kind"], e["actor"]) for e in found] == [("export", supervisor.name)]
     sign_ins = client.get(f"/supervisor/api/audit?kind=sign_in&actor_id={supervisor.id}")
     assert len(sign_ins.get_json()["items"]) == 1
 
