@@ -61,7 +61,7 @@ def test_asking_puts_the_reason_on_the_board_and_the_answer_comes_as_a_note(app:
     assert item["kind"] == "help_requested"
     assert item["label"] == "An advocate asks for a supervisor"
     assert item["conversation_id"] == conversation_id
-    assert item["advocate"] == ann.user.email
+    assert item["advocate"] == ann.user.name
     assert item["reason"] == "Texter mentions a weapon, unsure"
     # The reason is staff writing that may describe the texter: encrypted, not in the detail.
     alert = next(e for e in events_of(app, phone) if e.id == alert_id)

@@ -62,9 +62,12 @@ def test_a_transferred_conversation_keeps_its_first_reply_and_credits_both(
     assert ben_client.get("/console/api/poll").status_code == 200
     ok(post(ana_client, ana_csrf, f"/console/api/conversations/{conversation_id}/transfer",
             {"to_advocate_id": ben.id, "note": "needs housing"}))  # fmt: skip
+    # A warm transfer: Ben holds the texter from when he accepts.
+    ok(post(ben_client, ben_csrf, f"/console/api/conversations/{conversation_id}/transfer/accept",
+            {}))  # fmt: skip
     clock.advance(210)
     ok(post(ben_client, ben_csrf, f"/console/api/conversations/{conversation_id}/close",
-            {"disposition": "referred"}))  # fmt: skip
+            {"disposition": "referred", "confirmed": True}))  # fmt: skip
 
     held = conversation(app, phone)
     assert held.first_claimed_at is not None and held.claimed_at is not None

@@ -177,7 +177,7 @@ def test_the_board_the_audit_trail_and_the_logs_show_names_and_labels(clocked_ap
     assert ok(post(client, csrf, f"/supervisor/api/conversations/{conversation_id}/reassign",
                 {"to_staff_id": ben.id}))  # fmt: skip
     assert ok(post(ben_client, ben_csrf, f"/console/api/conversations/{conversation_id}/close",
-                {"disposition": "referred"}))  # fmt: skip
+                {"disposition": "referred", "confirmed": True}))  # fmt: skip
 
     audit = client.get(f"/supervisor/api/audit?conversation_id={conversation_id}").get_json()
     by_kind = {item["kind"]: item for item in audit["items"]}
