@@ -129,6 +129,8 @@ def test_no_serious_violation_on_any_staff_page(
     serious(page, "console, details tab")
     page.get_by_role("tab", name="Queue").click()
     serious(page, "console, queue tab")
+    page.goto("/account")
+    check(page, "your name")
     page.goto("/account/password")
     check(page, "password")
     page.goto("/account/two-factor")

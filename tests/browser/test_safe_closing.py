@@ -17,7 +17,7 @@ from hotline.db.models import Conversation
 from hotline.domain.triage import State
 from tests.browser.axe import violations
 from tests.browser.conftest import Console, Hotline
-from tests.browser.pages import LIVE, conversation_of, open_supervisor
+from tests.browser.pages import LIVE, conversation_of, name_of, open_supervisor
 
 pytestmark = pytest.mark.browser
 
@@ -145,7 +145,7 @@ def test_ask_a_supervisor_and_the_answer_comes_as_a_note(
     row = spage.locator(".alert-item.kind-help_requested")
     expect(row).to_have_count(1, timeout=8000)
     expect(row).to_contain_text("An advocate asks for a supervisor")
-    expect(row).to_contain_text(alice.email)
+    expect(row).to_contain_text(name_of(alice))
     expect(row.locator(".help-reason")).to_contain_text(reason)  # as text, never as markup
     expect(row.locator(".help-reason b")).to_have_count(0)
     row.get_by_role("button", name="Send answer").click()
