@@ -115,7 +115,7 @@ class DispositionChoice(TypedDict):
 
 class AdvocateChoice(TypedDict):
     id: int
-    email: str
+    name: str  # what colleagues are shown (StaffUser.name): the display name, or the email's start
     active_count: int
     full: bool  # at capacity: shown, but a transfer to them would be refused
 
@@ -123,6 +123,7 @@ class AdvocateChoice(TypedDict):
 class Me(TypedDict):
     id: int
     email: str
+    name: str
     role: StaffRole
     availability: Availability
     capacity: int
@@ -330,7 +331,7 @@ class Console:
         """Who a conversation can be transferred to: active, available and connected (their
         console polled within the grace period), with their load. One query."""
         rows = session.execute(
-            select(StaffUser.id, StaffUser.email, _held_by(StaffUser.id).scalar_subquery())
+            select(StaffUser, _held_by(StaffUser.id).scalar_subquery())
             .where(
                 StaffUser.availability == Availability.AVAILABLE,
                 presence.connected_clause(now, self.presence_grace),
@@ -338,10 +339,16 @@ class Console:
             )
             .order_by(StaffUser.email)
         )
-        return [
-            {"id": i, "email": email, "active_count": load, "full": load >= self.capacity}
-            for i, email, load in rows
+        choices: list[AdvocateChoice] = [
+            {
+                "id": staff.id,
+                "name": staff.name,
+                "active_count": load,
+                "full": load >= self.capacity,
+            }
+            for staff, load in rows
         ]
+        return sorted(choices, key=lambda choice: choice["name"].casefold())
 
     def load(self, session: Session, user_id: int) -> int:
         """How many conversations ``user_id`` holds now."""
@@ -374,6 +381,7 @@ class Console:
         return {
             "id": user.id,
             "email": user.email,
+            "name": user.name,
             "role": user.role,
             "availability": user.availability,
             "capacity": self.capacity,

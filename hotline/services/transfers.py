@@ -158,15 +158,15 @@ class Transfers:
                 Conversation.timer == TIMER, Conversation.state == State.WITH_ADVOCATE
             )
         ).all()
-        emails: dict[int, str] = {}
+        names: dict[int, str] = {}
 
-        def email(staff_id: int | None) -> str:
+        def name(staff_id: int | None) -> str:
             if staff_id is None:
                 return "someone"
-            if staff_id not in emails:
+            if staff_id not in names:
                 found = session.get(StaffUser, staff_id)
-                emails[staff_id] = found.email if found is not None else "someone"
-            return emails[staff_id]
+                names[staff_id] = found.name if found is not None else "someone"
+            return names[staff_id]
 
         for conversation in pending:
             offer = pending_offer(session, conversation)
@@ -177,8 +177,8 @@ class Transfers:
                 continue
             shown: TransferOffer = {
                 "conversation_id": conversation.id,
-                "from_advocate": email(offer.actor_id),
-                "to_advocate": email(to_id if isinstance(to_id, int) else None),
+                "from_advocate": name(offer.actor_id),
+                "to_advocate": name(to_id if isinstance(to_id, int) else None),
                 "note": self._note(session, offer),
                 "priority": conversation.priority,
                 "expires_at": iso_time(conversation.timer_due_at or now),
@@ -201,7 +201,7 @@ class Transfers:
                 {
                     "id": ending.id,
                     "conversation_id": ending.conversation_id,
-                    "to_advocate": email(to_id if isinstance(to_id, int) else None),
+                    "to_advocate": name(to_id if isinstance(to_id, int) else None),
                     "outcome": "declined" if ending.kind == "transfer_declined" else "lapsed",
                     "at": iso_time(ending.created_at),
                 }

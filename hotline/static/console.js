@@ -844,7 +844,7 @@ import { watchTransfers } from "./transfers.js";
       const options = [new Option("Choose who takes over…", ""), new Option("Back to the queue", "queue")];
       for (const advocate of answer.items || []) {
         // At capacity: listed, so the advocate sees why they cannot choose them, but disabled.
-        const option = new Option(`${advocate.email} (${advocate.full ? "full" : `${advocate.active_count} active`})`, String(advocate.id));
+        const option = new Option(`${advocate.name} (${advocate.full ? "full" : `${advocate.active_count} active`})`, String(advocate.id));
         option.disabled = Boolean(advocate.full);
         options.push(option);
       }
@@ -1068,7 +1068,7 @@ import { watchTransfers } from "./transfers.js";
     const colleagues = (answer && answer.items) || [];
     const options = [new Option("Choose who takes over…", "")];
     for (const advocate of colleagues) {
-      options.push(new Option(`${advocate.email} (${advocate.active_count} active)`, String(advocate.id)));
+      options.push(new Option(`${advocate.name} (${advocate.active_count} active)`, String(advocate.id)));
     }
     if (!colleagues.length) {
       const none = new Option("Nobody else is connected and available", "");

@@ -147,14 +147,16 @@ def test_an_advocate_takes_a_texter_and_talks_it_through(
     page.get_by_label("Handover note").fill("Handing over: shift change")
     page.get_by_role("button", name="Transfer", exact=True).click()
     page.get_by_role("button", name="Yes, transfer").click()  # it asks first
-    expect(page.locator("#status")).to_contain_text(f"Offered to {bob.email}")
+    expect(page.locator("#status")).to_contain_text(f"Offered to {name_of(bob)}")
     expect(conversation).to_be_visible()
-    expect(page.locator("#transfer-offers")).to_contain_text(f"Waiting for {bob.email} to accept")
+    expect(page.locator("#transfer-offers")).to_contain_text(
+        f"Waiting for {name_of(bob)} to accept"
+    )
 
     bob_page = bob_console.page
     offer = bob_page.locator("#transfer-offers .transfer-offer.received")
     expect(offer).to_contain_text("Handing over: shift change", timeout=8000)
-    expect(offer).to_contain_text(f"{alice.email} offers you a texter")
+    expect(offer).to_contain_text(f"{name_of(alice)} offers you a texter")
     offer.get_by_role("button", name="Accept").click()
     expect(bob_page.locator("#conversation")).to_be_visible()
     expect(bob_page.locator("#timeline")).to_contain_text("Handing over: shift change")
@@ -163,7 +165,7 @@ def test_an_advocate_takes_a_texter_and_talks_it_through(
     bob_page.locator("#transfer-to").select_option(str(alice.id))
     bob_page.get_by_role("button", name="Transfer", exact=True).click()
     bob_page.get_by_role("button", name="Yes, transfer").click()
-    expect(bob_page.locator("#status")).to_contain_text(f"Offered to {alice.email}")
+    expect(bob_page.locator("#status")).to_contain_text(f"Offered to {name_of(alice)}")
 
     back = page.locator("#transfer-offers .transfer-offer.received")
     expect(back).to_have_count(1, timeout=8000)

@@ -97,8 +97,8 @@ def test_back_to_the_queue_asks_first_and_a_full_advocate_is_shown_but_not_offer
     page = consoles[1].page
 
     # Bob holds one texter, at capacity 1: listed as full, and not to be chosen.
-    bob_option = page.locator("#transfer-to option", has_text=bob.email)
-    expect(bob_option).to_have_text(f"{bob.email} (full)")
+    bob_option = page.locator("#transfer-to option", has_text=name_of(bob))
+    expect(bob_option).to_have_text(f"{name_of(bob)} (full)")
     expect(bob_option).to_be_disabled()
 
     page.locator("#transfer-to").select_option("queue")
@@ -185,7 +185,7 @@ def test_a_declined_offer_comes_back_with_a_notice_and_a_waiting_one_can_be_with
         page.get_by_label("Handover note").fill("<i>Spanish</i> speaker")
         page.get_by_role("button", name="Transfer", exact=True).click()
         page.get_by_role("button", name="Yes, transfer").click()
-        expect(page.locator("#status")).to_contain_text(f"Offered to {bob.email}")
+        expect(page.locator("#status")).to_contain_text(f"Offered to {name_of(bob)}")
 
     offer()
     received = bob_page.locator("#transfer-offers .transfer-offer.received")
@@ -193,7 +193,7 @@ def test_a_declined_offer_comes_back_with_a_notice_and_a_waiting_one_can_be_with
     assert violations(bob_page) == []
     received.get_by_role("button", name="Decline").click()
     expect(page.locator("#status")).to_contain_text(
-        f"{bob.email} declined: the texter (conversation #{conversation_id}) is still with you.",
+        f"{name_of(bob)} declined: the texter (conversation #{conversation_id}) is still with you.",
         timeout=8000,
     )
     expect(page.locator("#conversation")).to_be_visible()

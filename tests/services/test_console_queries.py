@@ -95,7 +95,7 @@ def test_twenty_advocates_and_their_loads_in_one_query(
         add_staff(app, **absent)
     for holder in (advocates[3], advocates[3], advocates[7]):
         claim(app, queued_texter(app), holder)
-    emails = {i: staff_member(app, i).email for i in advocates}
+    names = {i: staff_member(app, i).name for i in advocates}
 
     statements.clear()
     with runtime.sessions() as session:
@@ -106,11 +106,11 @@ def test_twenty_advocates_and_their_loads_in_one_query(
     assert offered == [
         {
             "id": i,
-            "email": emails[i],
+            "name": names[i],
             "active_count": held.get(i, 0),
             "full": held.get(i, 0) >= runtime.settings.capacity,
         }
-        for i in sorted(advocates, key=emails.__getitem__)
+        for i in sorted(advocates, key=lambda i: names[i].casefold())
     ]
 
 

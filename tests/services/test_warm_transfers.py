@@ -73,7 +73,7 @@ def test_the_receiver_sees_the_note_first_and_the_sender_holds_the_texter_until_
     assert ben.client.get(f"/console/api/conversations/{conversation_id}").status_code == 404
     (offer,) = ben.offers()["received"]
     assert offer["conversation_id"] == conversation_id
-    assert offer["note"] == "Needs legal aid" and offer["from_advocate"] == ann.user.email
+    assert offer["note"] == "Needs legal aid" and offer["from_advocate"] == ann.user.name
     assert [o["conversation_id"] for o in ann.offers()["sent"]] == [conversation_id]
     assert ann.act(conversation_id, "reply", {"body": "Still here."}).status_code == 200
 
@@ -97,7 +97,7 @@ def test_declined_it_stays_with_the_sender_who_is_told(app: Flask) -> None:
 
     assert holder_of(app, conversation_id) == ann.user.id
     (notice,) = ann.offers()["returned"]
-    assert notice["outcome"] == "declined" and notice["to_advocate"] == ben.user.email
+    assert notice["outcome"] == "declined" and notice["to_advocate"] == ben.user.name
     assert ben.act(conversation_id, "transfer/accept").status_code == 404
 
 
