@@ -116,7 +116,8 @@ def hold(session: Session, conversation: Conversation, staff_id: int, now: datet
         )
 
 
-def _held(session: Session, conversation_id: int, advocate_id: int) -> Conversation:
+def _locked(session: Session, conversation_id: int) -> Conversation:
+    """The conversation, read again under its texter's lock; :class:`ClaimError` if unknown."""
     texter_id = session.scalar(
         select(Conversation.texter_id).where(Conversation.id == conversation_id)
     )
@@ -126,6 +127,11 @@ def _held(session: Session, conversation_id: int, advocate_id: int) -> Conversat
     conversation = session.get(Conversation, conversation_id)
     assert conversation is not None
     session.refresh(conversation)
+    return conversation
+
+
+def _held(session: Session, conversation_id: int, advocate_id: int) -> Conversation:
+    conversation = _locked(session, conversation_id)
     if conversation.advocate_id != advocate_id or conversation.state is not State.WITH_ADVOCATE:
         raise ClaimError("this conversation is not yours")
     return conversation
@@ -220,15 +226,7 @@ def do_reopen(
     :class:`ClaimError` when it was not theirs, or the window is over: the survey went, the
     texter wrote again (a new conversation), or they texted STOP. Takes the texter's lock.
     """
-    texter_id = session.scalar(
-        select(Conversation.texter_id).where(Conversation.id == conversation_id)
-    )
-    if texter_id is None:
-        raise ClaimError("no such conversation")
-    lock_texter(session, texter_id)
-    conversation = session.get(Conversation, conversation_id)
-    assert conversation is not None
-    session.refresh(conversation)
+    conversation = _locked(session, conversation_id)
     if conversation.advocate_id != advocate_id or conversation.state is not State.JUST_CLOSED:
         raise ClaimError("this conversation can no longer be reopened")
     if conversation.timer_due_at is not None and conversation.timer_due_at <= now:
