@@ -77,11 +77,13 @@ def app(database_url: str, broker: tuple[Process, int]) -> Iterator[Flask]:
 
 
 def queued_ids(client: redis_client.Redis) -> list[int]:
-    """The message ids of the process_inbound tasks waiting in the broker, oldest first."""
+    """The message ids of the process_inbound tasks waiting in the broker, oldest first (the
+    sweep may hand over other stranded work of the same database too: replies to send)."""
     found = []
     for raw in reversed(client.lrange(QUEUE, 0, -1)):  # LPUSHed: the newest comes first
         envelope = json.loads(raw)
-        assert envelope["headers"]["task"] == PROCESS_INBOUND
+        if envelope["headers"]["task"] != PROCESS_INBOUND:
+            continue
         args, _, _ = json.loads(base64.b64decode(envelope["body"]))
         found.append(int(args[0]))
     return found
@@ -148,7 +150,8 @@ def test_a_surge_while_redis_is_down_is_answered_fast_and_swept_when_it_is_back(
     jobs.sweep(runtime)
     assert not tasks.pause.paused
     expected = {found[0].id for found in stored} | {messages_of(app, warm)[0].id}
-    handed = queued_ids(redis)
+    # The database is shared with earlier tests, whose stranded texts the sweep hands over too.
+    handed = [message_id for message_id in queued_ids(redis) if message_id in expected]
     assert set(handed) == expected and len(handed) == len(expected)
 
     # A worker takes them: every texter is answered.

@@ -79,7 +79,8 @@ def handled_and_closed(app: Flask, ann: Advocate, phone: str) -> int:
     assert ann.post(f"{path}/notes", {"body": "Employer holds her passport."}).status_code == 200
     assert ann.post(f"{path}/tags", {"tag": "labor"}).status_code == 200
     closed = ann.post(
-        f"{path}/close", {"disposition": "referred", "summary": "Referred to legal aid."}
+        f"{path}/close",
+        {"disposition": "referred", "summary": "Referred to legal aid.", "confirmed": True},
     )
     assert closed.status_code == 200, closed.get_json()
     return first
