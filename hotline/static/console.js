@@ -924,6 +924,10 @@ import { watchTransfers } from "./transfers.js";
       await loadQueue();
       await openConversation(id, true);
     },
+    offered: (received) => {
+      mine.offers(received);
+      renderTitle();
+    },
   });
 
   ui.askSupervisor.addEventListener("click", () => {

@@ -270,7 +270,7 @@ export function createMine(deps) {
         const note = new Notification("Hotline console", { body: alert.words, tag: `hotline-${alert.id}-${alert.kind}` });
         note.onclick = () => {
           window.focus();
-          if (alert.kind !== "lost") deps.openConversation(alert.id);
+          if (alert.kind !== "lost" && alert.kind !== "offer") deps.openConversation(alert.id);
         };
       }
     }
@@ -402,5 +402,25 @@ export function createMine(deps) {
     }
   }
 
-  return { render, shown, keepLost, tick, titleCount: () => mineCount };
+  // -- transfer offers to me (transfers.js shows them; they need me before they lapse) ---------------
+
+  const offersSeen = new Set();
+  let offerCount = 0;
+
+  /** The offers made to me now: each new one is an alert (no texter words: who offers it). */
+  function offers(received) {
+    offerCount = received.length;
+    const fresh = [];
+    for (const offer of received) {
+      const id = Number(offer.conversation_id);
+      const key = `${id}:${offer.expires_at}`;
+      if (offersSeen.has(key)) continue;
+      offersSeen.add(key);
+      const urgent = offer.priority === "urgent" ? "an urgent texter" : "a texter";
+      fresh.push({ id, kind: "offer", words: `${offer.from_advocate} offers you ${urgent}: accept or decline` });
+    }
+    raise(fresh);
+  }
+
+  return { render, shown, keepLost, tick, offers, titleCount: () => mineCount + offerCount };
 }

@@ -17,8 +17,9 @@ function button(label, className, onClick) {
 const time = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 
 /** Start watching offers. `anchor`: the panel goes after it; `opened(id)`: called once an
- * accepted conversation is ours; `say(message, kind)`: the status line. */
-export function watchTransfers({ anchor, api, say, opened }) {
+ * accepted conversation is ours; `say(message, kind)`: the status line; `offered(received)`:
+ * the offers made to this advocate, after each look (the alerts are mine.js's). */
+export function watchTransfers({ anchor, api, say, opened, offered = () => {} }) {
   const panel = el("section", "transfer-offers");
   panel.id = "transfer-offers";
   panel.setAttribute("aria-label", "Transfers");
@@ -85,6 +86,7 @@ export function watchTransfers({ anchor, api, say, opened }) {
         say(`${notice.to_advocate} ${why}: the texter (conversation #${Number(notice.conversation_id)}) is still with you.`, "error");
       }
       first = false;
+      offered(answer.received || []);
       const now = JSON.stringify([answer.received, answer.sent]);
       if (now !== key) {
         key = now;

@@ -157,6 +157,11 @@ def test_an_advocate_takes_a_texter_and_talks_it_through(
     offer = bob_page.locator("#transfer-offers .transfer-offer.received")
     expect(offer).to_contain_text("Handing over: shift change", timeout=8000)
     expect(offer).to_contain_text(f"{name_of(alice)} offers you a texter")
+    # An offer is an alert too: announced (who offers, no texter words) and in the tab title.
+    expect(bob_page.locator("#mine-announcer")).to_contain_text(
+        f"{name_of(alice)} offers you a texter: accept or decline"
+    )
+    expect(bob_page).to_have_title(re.compile(r"^\(1\) "))
     offer.get_by_role("button", name="Accept").click()
     expect(bob_page.locator("#conversation")).to_be_visible()
     expect(bob_page.locator("#timeline")).to_contain_text("Handing over: shift change")
