@@ -585,3 +585,65 @@ class Holding(Base):
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     wrapped_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CaseOption(Base):
+    """An entry of one of the case record's lists (:mod:`hotline.domain.case_lists`): its code
+    is stable (earlier records and the reports keep it), its label may be reworded, and an entry
+    no longer wanted is retired, never deleted. Kept by admins; no texter's data."""
+
+    __tablename__ = "case_options"
+
+    list: Mapped[str] = mapped_column(String(24), primary_key=True, info=holds(Holds.CODE))
+    code: Mapped[str] = mapped_column(String(48), primary_key=True, info=_DIRECTORY)
+    label: Mapped[str] = mapped_column(String(120), info=_DIRECTORY)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseRecord(Base):
+    """What an advocate recorded of a conversation's situation, for the hotline's reports
+    (issue 20): codes only, never free text or anything that identifies anyone.
+
+    Erased with the conversation (safe word, DELETE, a supervisor); kept by the retention
+    purge, which is what makes year-on-year reports possible. The lists it holds several
+    entries of are in :class:`CaseRecordCode` and :class:`CaseRecordReferral`.
+    """
+
+    __tablename__ = "case_records"
+    __table_args__ = ({"info": holds(Holds.TEXTER_FIGURE)},)
+
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    kind: Mapped[str | None] = mapped_column(String(48), info=holds(Holds.CODE))
+    age_group: Mapped[str | None] = mapped_column(String(8), info=holds(Holds.CODE))
+    state: Mapped[str | None] = mapped_column(String(8), info=holds(Holds.CODE))
+    # Whether the texter wanted contact with law enforcement; and whether a report was made,
+    # which may be "yes" only when they wanted it (consent).
+    police_wanted: Mapped[str | None] = mapped_column(String(8), info=holds(Holds.CODE))
+    police_report: Mapped[str | None] = mapped_column(String(8), info=holds(Holds.CODE))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+
+class CaseRecordCode(Base):
+    """One entry of a list a case record may hold several of (type, venue, recruitment, means
+    of control): erased with the conversation, kept by the purge, as :class:`CaseRecord`."""
+
+    __tablename__ = "case_record_codes"
+    __table_args__ = ({"info": holds(Holds.TEXTER_FIGURE)},)
+
+    # To the conversation, not its record: erasure deletes these tables in any order.
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    list: Mapped[str] = mapped_column(String(24), primary_key=True, info=holds(Holds.CODE))
+    code: Mapped[str] = mapped_column(String(48), primary_key=True, info=holds(Holds.CODE))
+
+
+class CaseRecordReferral(Base):
+    """A referral made, from the directory: erased with the conversation, kept by the purge."""
+
+    __tablename__ = "case_record_referrals"
+    __table_args__ = ({"info": holds(Holds.TEXTER_FIGURE)},)
+
+    # To the conversation, not its record: erasure deletes these tables in any order.
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id"), primary_key=True)
