@@ -222,13 +222,13 @@ def recorded(session: Session, conversation_id: int) -> tuple[dict[str, Any], Ca
         .where(CaseRecordCode.conversation_id == conversation_id)
         .order_by(CaseRecordCode.list, CaseRecordCode.code)
     )
-    positions = _positions(session)
+    options = {(o.list, o.code): o for o in session.scalars(select(CaseOption))}
     for name, code in codes:
         if name in MULTIPLE:
             fields[CaseList(name).value].append(code)
     for case_list in MULTI_FIELDS:
         name = case_list.value
-        fields[name] = sorted(fields[name], key=lambda code: positions.get((name, code), LAST))
+        fields[name] = _in_order(options, name, fields[name])
     fields["referrals"] = sorted(
         session.scalars(
             select(CaseRecordReferral.referral_id).where(
@@ -239,14 +239,14 @@ def recorded(session: Session, conversation_id: int) -> tuple[dict[str, Any], Ca
     return fields, row
 
 
-LAST = (1 << 30, "")  # the place of a code no longer on its list (none is ever deleted)
+def _in_order(options: dict[tuple[str, str], CaseOption], name: str, codes: list[str]) -> list[str]:
+    return sorted(codes, key=lambda code: _position(options, name, code))
 
 
-def _positions(session: Session) -> dict[tuple[str, str], tuple[int, str]]:
-    return {
-        (option.list, option.code): (option.position, option.code)
-        for option in session.scalars(select(CaseOption))
-    }
+def _position(options: dict[tuple[str, str], CaseOption], name: str, code: str) -> tuple[int, str]:
+    """Where ``code`` stands in its list; "unknown" (no entry) last."""
+    option = options.get((name, code))
+    return (option.position, code) if option is not None else (1 << 30, code)
 
 
 def read(session: Session, vault: Vault, user: StaffUser, conversation_id: int) -> CaseRecordView:
@@ -393,7 +393,9 @@ def check_record(session: Session, payload: Any, held: dict[str, Any]) -> dict[s
         value = payload.get(case_list.value)
         if value is not None and not isinstance(value, list):
             raise InvalidInput(f"{case_list.value} must be a list of codes")
-        record[case_list.value] = _listed(case_list.value, value, options, held[case_list.value])
+        codes = _listed(case_list.value, value, options, held[case_list.value])
+        # In the list's order, as read back: the same codes sent in another order are no change.
+        record[case_list.value] = _in_order(options, case_list.value, codes)
     record["age_group"] = _one_of("age_group", payload.get("age_group"), set(AgeGroup))
     record["state"] = _one_of("state", payload.get("state"), STATES)
     for name in ANSWER_FIELDS:
