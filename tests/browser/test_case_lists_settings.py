@@ -56,12 +56,12 @@ def test_a_supervisor_extends_a_case_record_list(
     assert entry(hotline, "venue", "nail_salon") == ("Nail salon", True)
 
     row = rows.filter(has=page.locator("code", has_text="nail_salon"))
-    row.get_by_label("Label of nail_salon", exact=True).fill("Nail or beauty salon")
-    row.get_by_role("button", name="Save label of nail_salon").click()
+    row.get_by_label("Label of venue nail_salon", exact=True).fill("Nail or beauty salon")
+    row.get_by_role("button", name="Save label of venue nail_salon").click()
     expect(status).to_contain_text("Relabelled nail_salon")
-    section.get_by_role("button", name="Retire nail_salon").click()
+    section.get_by_role("button", name="Retire venue nail_salon").click()
     expect(status).to_contain_text("Retired nail_salon")
-    expect(section.get_by_role("button", name="Restore nail_salon")).to_be_visible()
+    expect(section.get_by_role("button", name="Restore venue nail_salon")).to_be_visible()
     assert entry(hotline, "venue", "nail_salon") == ("Nail or beauty salon", False)
     expect(page.locator("#history-rows tr").first).to_contain_text("Case record venue nail_salon")
     expect(page.locator("#history-rows tr").first).to_contain_text("retired")
@@ -71,7 +71,7 @@ def test_a_supervisor_extends_a_case_record_list(
         "async () => (await (await fetch('/console/api/case-lists')).json()).lists.venue"
     )
     assert {"code": "nail_salon", "label": "Nail or beauty salon"} not in lists
-    section.get_by_role("button", name="Restore nail_salon").click()
+    section.get_by_role("button", name="Restore venue nail_salon").click()
     expect(status).to_contain_text(re.compile(r"Restored nail_salon"))
     lists = boss.page.evaluate(
         "async () => (await (await fetch('/console/api/case-lists')).json()).lists.venue"
