@@ -104,6 +104,24 @@ def suppress(
     return grid.published()
 
 
+def _reach(
+    arcs: dict[int, list[int]], start: int, more: Sequence[tuple[int, int]] = ()
+) -> set[int]:
+    """The nodes reachable from ``start`` along ``arcs`` and the ``more`` arcs."""
+    extra: dict[int, list[int]] = {}
+    for tail, head in more:
+        extra.setdefault(tail, []).append(head)
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        for after in (*arcs.get(node, ()), *extra.get(node, ())):
+            if after not in seen:
+                seen.add(after)
+                queue.append(after)
+    return seen
+
+
 class _Grid:
     def __init__(
         self,
@@ -166,31 +184,56 @@ class _Grid:
         return False
 
     def _fix(self, pinned: tuple[int, int]) -> bool:
-        """Hide the cheapest set of cells that makes ``pinned`` safe; False when none does."""
+        """Hide the cheapest set of cells that makes ``pinned`` safe; False when none does.
+
+        The candidates are tried cheapest first. Which nodes the pinned cell's row and column
+        reach is computed once: a candidate can only help when one of its arcs leaves what
+        the start reaches and one enters what reaches the goal, and only those are searched.
+        """
         i, j = pinned
-        candidates: dict[frozenset[tuple[int, int]], tuple[int, int, int]] = {}
-        for cell in self.x:
-            if self.status[cell] is _Status.SHOWN:
-                candidates[frozenset({cell})] = self._cost([cell])
+        base = self._arcs(avoid=pinned)
+        reverse: dict[int, list[int]] = {}
+        for tail, heads in base.items():
+            for head in heads:
+                reverse.setdefault(head, []).append(tail)
+        ends = [
+            (start, goal, _reach(base, start), _reach(reverse, goal))
+            for start, goal in self._directions(pinned)
+        ]
+        shown = {cell for cell, status in self.status.items() if status is _Status.SHOWN}
+        candidates: set[tuple[int, int, int, tuple[tuple[int, int], ...]]] = set()
+        for cell in shown:
+            candidates.add((*self._cost([cell]), (cell,)))
         for r, c in product(range(self.r + 1), range(self.c + 1)):
             if r == i or c == j:
                 continue
-            new = [cell for cell in ((i, c), (r, c), (r, j)) if self.status[cell] is _Status.SHOWN]
+            new = tuple(sorted(cell for cell in ((i, c), (r, c), (r, j)) if cell in shown))
             if new:
-                candidates.setdefault(frozenset(new), self._cost(new))
-        for cells in sorted(candidates, key=lambda s: (candidates[s], sorted(s))):
+                candidates.add((*self._cost(new), new))
+        for *_, cells in sorted(candidates):
             for cell in cells:
                 self.status[cell] = _Status.HIDDEN
-            if self._movable(pinned):
-                return True
+            added = [arc for cell in cells for arc in self._arcs_of(cell)]
+            for start, goal, reached, reaching in ends:
+                if any(tail in reached and head in reaching for tail, head in added):
+                    return True
+                if (
+                    any(tail in reached for tail, _ in added)
+                    and any(head in reaching for _, head in added)
+                    and goal in _reach(base, start, added)
+                ):
+                    return True
             for cell in cells:
                 self.status[cell] = _Status.SHOWN
         return False
 
     def _cost(self, cells: Sequence[tuple[int, int]]) -> tuple[int, int, int]:
         """Fewest totals hidden, then the least hidden, then the fewest cells."""
-        margins = sum(1 for cell in cells if self._is_margin(cell))
-        return margins, sum(self.x[cell] for cell in cells), len(cells)
+        margins = hidden = 0
+        for cell in cells:
+            margins += cell[0] == self.r or cell[1] == self.c
+            hidden += self.x[cell]
+        return margins, hidden, len(cells)
 
     def _is_margin(self, cell: tuple[int, int]) -> bool:
         return cell[0] == self.r or cell[1] == self.c
@@ -215,37 +258,42 @@ class _Grid:
     def _movable(self, cell: tuple[int, int]) -> bool:
         """Whether a hidden cell can take another value: a step around a cycle through it,
         found as a path back between its row and its column that avoids the cell."""
+        arcs = self._arcs(avoid=cell)
+        return any(goal in _reach(arcs, start) for start, goal in self._directions(cell))
+
+    def _directions(self, cell: tuple[int, int]) -> list[tuple[int, int]]:
+        """The paths that would let a cell move: from its column back to its row where it can
+        grow, from its row to its column where it can shrink."""
         value, low, high = self._signed(cell)
         row, column = cell[0], self.r + 1 + cell[1]
-        if value < high and self._path(column, row, cell):
-            return True
-        return value > low and self._path(row, column, cell)
+        found = []
+        if value < high:
+            found.append((column, row))
+        if value > low:
+            found.append((row, column))
+        return found
 
-    def _path(self, start: int, goal: int, avoid: tuple[int, int]) -> bool:
-        """A path in the residual graph: nodes are the grid's rows (0..r) and columns (r+1..),
-        a hidden cell is an arc row -> column where it can grow, column -> row where it can
+    def _arcs_of(self, cell: tuple[int, int]) -> list[tuple[int, int]]:
+        """A hidden cell in the residual graph, whose nodes are the grid's rows (0..r) and
+        columns (r+1..): an arc row -> column where it can grow, column -> row where it can
         shrink."""
+        value, low, high = self._signed(cell)
+        row, column = cell[0], self.r + 1 + cell[1]
+        arcs = []
+        if value < high:
+            arcs.append((row, column))
+        if value > low:
+            arcs.append((column, row))
+        return arcs
+
+    def _arcs(self, avoid: tuple[int, int]) -> dict[int, list[int]]:
         arcs: dict[int, list[int]] = {}
         for cell, status in self.status.items():
             if status is _Status.SHOWN or cell == avoid:
                 continue
-            value, low, high = self._signed(cell)
-            row, column = cell[0], self.r + 1 + cell[1]
-            if value < high:
-                arcs.setdefault(row, []).append(column)
-            if value > low:
-                arcs.setdefault(column, []).append(row)
-        seen = {start}
-        queue = deque([start])
-        while queue:
-            node = queue.popleft()
-            if node == goal:
-                return True
-            for after in arcs.get(node, ()):
-                if after not in seen:
-                    seen.add(after)
-                    queue.append(after)
-        return False
+            for tail, head in self._arcs_of(cell):
+                arcs.setdefault(tail, []).append(head)
+        return arcs
 
     def published(self) -> Suppressed:
         def shown(cell: tuple[int, int]) -> Cell:

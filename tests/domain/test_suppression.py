@@ -61,7 +61,7 @@ def tables(draw: st.DrawFn) -> list[list[int]]:
     return [[draw(count) for _ in range(width)] for _ in range(height)]
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(counts=tables(), threshold=st.sampled_from([2, 3, 5, 5, 5, 6]))
 def test_no_hidden_count_can_be_worked_out(counts: list[list[int]], threshold: int) -> None:
     """As a report lists them: every row with a count, and the last ("unknown") always,
