@@ -362,7 +362,9 @@ def to_html(published: Report) -> str:
     for table in published["tables"]:
         heads = "".join(f'<th scope="col">{_e(p)}</th>' for p in periods)
         parts.append(
-            f'<div class="scroll"><table><caption>{_e(table["title"])}</caption>'
+            # Scrolls on a narrow screen: a region reachable from the keyboard.
+            f'<div class="scroll" role="region" tabindex="0" aria-label="{_e(table["title"])}">'
+            f"<table><caption>{_e(table['title'])}</caption>"
             f'<thead><tr><th scope="col">Value</th>{heads}<th scope="col">Total</th></tr>'
             "</thead><tbody>"
         )
