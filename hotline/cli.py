@@ -237,7 +237,13 @@ def review_draw(week: datetime | None) -> None:
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="The first day not counted (YYYY-MM-DD): --from 2026-01-01 --to 2027-01-01 is 2026.",
 )
-@click.option("--format", "output", required=True, type=click.Choice(["csv", "json", "html"]))
+@click.option(
+    "--format",
+    "output",
+    required=True,
+    type=click.Choice(["csv", "json", "html"]),
+    help="csv or json (the same figures), or html: a standalone page to publish.",
+)
 @click.option(
     "--by",
     default="year",

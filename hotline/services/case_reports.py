@@ -151,8 +151,9 @@ def report(session: Session, start: date, end: date, by: Period | str) -> Report
     """The case records of conversations opened from ``start`` (included) to ``end`` (not
     included), UTC, counted by every field and by ``by``: exact counts, for supervisors.
 
-    Four grouped scans: the records' own fields, the lists they hold several entries of,
-    their referrals, and the records themselves. Raises :class:`InvalidInput` for a bad range
+    Three grouped scans, by the month the conversation opened: the records with their own
+    fields (which also counts them), the lists they hold several entries of, their
+    referrals. Raises :class:`InvalidInput` for a bad range
     or period (:func:`check_range`).
     """
     period = check_range(start, end, by)
