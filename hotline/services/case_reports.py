@@ -309,11 +309,16 @@ def publish(report: Report, threshold: int) -> Report:
     cases = _number(report["cases"])
     published: Report = {
         **report,
-        "cases": fewer_than(threshold) if 0 < cases < threshold else cases,
+        "cases": _small(threshold) if 0 < cases < threshold else cases,
         "tables": tables,
         "suppress_below": threshold,
     }
     return published
+
+
+def _small(threshold: int) -> str:
+    # "fewer than 2" would say 1 (as hotline.domain.suppression knows).
+    return fewer_than(threshold) if threshold > 2 else SUPPRESSED
 
 
 def to_csv(published: Report) -> str:

@@ -273,6 +273,14 @@ def test_a_small_number_of_cases_is_hidden_too(app: Flask) -> None:
     assert "3" not in to_csv(published).split("\n", 1)[1]
 
 
+def test_one_case_under_a_threshold_of_two_reads_suppressed(app: Flask) -> None:
+    with runtime_of(app).sessions.begin() as session:
+        add_case(session, at(2026, 3, 2), kind="unclear")
+    published = publish(report_of(app), 2)
+    assert published["cases"] == "suppressed"  # "fewer than 2" would say 1
+    assert "fewer than" not in json.dumps(published)
+
+
 def test_a_published_report_cannot_be_published_again(app: Flask) -> None:
     seed_year(app)
     published = publish(report_of(app), 5)
