@@ -157,7 +157,7 @@
     }
     node.append(body);
 
-    const footLabel = el("th", null, "Cases with an answer");
+    const footLabel = el("th", null, "Total");
     footLabel.scope = "row";
     const foot = el("tr", null, footLabel);
     table.column_totals.forEach((count) => foot.append(el("td", "num", formatCount(count))));
