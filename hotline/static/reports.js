@@ -68,6 +68,21 @@
     return checked ? checked.value : "month";
   }
 
+  /** True when the form's range can be asked for; otherwise says why, in the form's terms (its
+   * "to" is the last day; the API's is the day after). */
+  function rangeChosen() {
+    if (!ui.from.value || !ui.through.value) {
+      say("Choose both dates first.", "error");
+      return false;
+    }
+    if (ui.from.value > ui.through.value) {
+      say("The first day must not be after the last day.", "error");
+      ui.through.focus();
+      return false;
+    }
+    return true;
+  }
+
   function query() {
     return new URLSearchParams({ from: ui.from.value, to: dayAfter(ui.through.value), by: period() });
   }
@@ -200,17 +215,16 @@
   }
 
   async function load() {
-    if (!ui.from.value || !ui.through.value) {
-      say("Choose both dates first.", "error");
-      return;
-    }
+    if (!rangeChosen()) return;
     const report = await api("GET", `/supervisor/api/reports?${query().toString()}`);
     render(report);
+    if (ui.status.classList.contains("error")) say.clear(); // what it said is answered now
   }
 
   // -- the export: made by the server, suppressed and audited; handed over as a file --------
 
   async function exportAs(format, control) {
+    if (!rangeChosen()) return;
     control.disabled = true;
     try {
       await attempt(async () => {

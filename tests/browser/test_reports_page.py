@@ -115,6 +115,18 @@ def test_a_supervisor_reads_the_reports_and_exports_them_suppressed(
     expect(controls.locator('tbody tr[data-code="debt"] td.total')).to_have_text("2")
     expect(page.locator("#report-state-table tbody tr[data-code=TX] td.total")).to_have_text("2")
 
+    # A range the server refuses is said in the status line; the tables stay as they were.
+    page.get_by_label("From").fill(f"{now.year - 7}-01-01")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#status")).to_have_text("a report covers at most 5 years")
+    page.get_by_label("From").fill(f"{now.year + 1}-01-01")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#status")).to_have_text("The first day must not be after the last day.")
+    expect(sex.locator("td.total")).to_have_text("2")
+    page.get_by_label("From").fill(f"{last_year}-01-01")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#status")).to_be_empty()
+
     found = violations(page)
     assert found == [], found
     screenshot(page, "supervisor-reports.png")
