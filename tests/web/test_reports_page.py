@@ -29,6 +29,7 @@ from hotline.db.models import (
     Event,
     Referral,
 )
+from hotline.sms.sender import LocalSender
 from tests.console_client import queued_texter, sign_in, staff
 from tests.fakes import FakeClock
 from tests.helpers import conversations_of
@@ -298,3 +299,29 @@ def test_an_unknown_export_format_is_refused_and_records_nothing(shared_app: Fla
     # Five years to the day is the longest range there is.
     assert client.get(f"{API}?from=2022-01-01&to=2027-01-01&by=year").status_code == 200
     assert exported_events(shared_app, supervisor.id) == []
+
+
+def test_the_export_suppresses_below_the_threshold_setting(
+    make_app: Callable[..., Flask], isolated_database_url: str, clock: FakeClock
+) -> None:
+    app = make_app(
+        isolated_database_url,
+        clock=clock,
+        sender=LocalSender(clock.now),
+        settings_overrides={"report_suppress_below": 3},
+    )
+    two_months_of_cases(app, clock)
+    supervisor = staff(app, "supervisor")
+    client, _ = sign_in(app, supervisor)
+    assert "fewer than 3" in client.get("/supervisor/reports").get_data(as_text=True)
+
+    response = client.get(f"{EXPORT}?{NOVEMBER_DECEMBER}&by=quarter&format=json")
+    published = json.loads(response.get_data(as_text=True))
+    assert published["suppress_below"] == 3
+    assert row(published, "kind", "labor_trafficking")["counts"] == ["fewer than 3"]
+    for each in published["tables"]:
+        for line in each["rows"]:
+            assert not [c for c in line["counts"] if isinstance(c, int) and 0 < c < 3]
+    (event,) = exported_events(app, supervisor.id)
+    assert event.erasable is not None and event.erasable.detail is not None
+    assert event.erasable.detail["suppress_below"] == 3
