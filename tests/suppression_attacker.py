@@ -1,7 +1,8 @@
 """An attacker on a published table, written apart from :mod:`hotline.domain.suppression` and
 sharing none of its reasoning: it reads only what is published, and searches the whole
 numbers the hidden cells can take (every line adds up; a "fewer than N" cell is 1 to N-1, a
-"suppressed" one 0 or more).
+"suppressed" one 0 or more; a row that is listed at all, other than "unknown", has a total of
+1 or more).
 
 Used by the suppression tests: every hidden cell must be able to take at least two values, and
 the true table must be one of the tables the attacker finds possible.
@@ -43,10 +44,12 @@ def lines_of(height: int, width: int) -> list[Line]:
     return lines
 
 
-def domains(grid: Grid, cap: int) -> Domain:
-    """What each hidden cell may be, from its marker alone; "suppressed" cells up to ``cap``
-    (a bounded search: whatever it finds possible is possible)."""
+def domains(grid: Grid, cap: int, listed: Sequence[bool]) -> Domain:
+    """What each hidden cell may be, from its marker and whether its row is listed;
+    "suppressed" cells up to ``cap`` (a bounded search: whatever it finds possible is
+    possible)."""
     found: Domain = {}
+    width = 1 + max(j for _, j in grid)
     for cell, shown in grid.items():
         if isinstance(shown, int):
             continue
@@ -57,6 +60,9 @@ def domains(grid: Grid, cap: int) -> Domain:
             found[cell] = range(0, cap + 1)
         else:
             raise AssertionError(f"unknown marker {shown!r}")
+        i, j = cell
+        if j == width - 1 and i < len(listed) and listed[i]:
+            found[cell] = range(max(1, found[cell].start), found[cell].stop)
     return found
 
 
@@ -114,13 +120,15 @@ def solve(grid: Grid, domain: Domain, lines: list[Line]) -> dict[tuple[int, int]
     return None
 
 
-def pinned_cells(grid: Grid, truth: dict[tuple[int, int], int], cap: int) -> list[tuple[int, int]]:
+def pinned_cells(
+    grid: Grid, truth: dict[tuple[int, int], int], cap: int, listed: Sequence[bool]
+) -> list[tuple[int, int]]:
     """The hidden cells that can take only their true value: for each, a search for a possible
     table where it is anything else."""
     height = 1 + max(i for i, _ in grid)
     width = 1 + max(j for _, j in grid)
     lines = lines_of(height, width)
-    domain = domains(grid, cap)
+    domain = domains(grid, cap, listed)
     pinned = []
     for cell in domain:
         others = dict(domain)
@@ -136,9 +144,11 @@ def pinned_cells(grid: Grid, truth: dict[tuple[int, int], int], cap: int) -> lis
     return pinned
 
 
-def consistent_with(grid: Grid, truth: dict[tuple[int, int], int], cap: int) -> bool:
+def consistent_with(
+    grid: Grid, truth: dict[tuple[int, int], int], cap: int, listed: Sequence[bool]
+) -> bool:
     """Whether the true table is one the attacker finds possible."""
-    domain = domains(grid, cap)
+    domain = domains(grid, cap, listed)
     for cell, shown in grid.items():
         if isinstance(shown, int) and truth[cell] != shown:
             return False

@@ -12,20 +12,21 @@ a zero says that nobody in a period had that field's value, which points at no o
 showing zeros keeps most of the table's arithmetic public. (The tables cross one field with
 time, never two fields, so a zero cannot say that "everyone with A also had B".)
 
-**Complementary suppression.** A hidden cell alone in its line is that line's total minus
-the rest: it must not be. Generally, an attacker knows every number shown, that each line
-adds up, that a "fewer than N" cell is 1 to N-1 and that a ``"suppressed"`` cell is 0 or
-more, and looks for the values the hidden cells can take. A hidden cell is safe when at least
-two whole numbers are possible for it. With the grid's lines as the two sides of a graph
+**Complementary suppression.** A hidden cell alone in its line is that line's total minus the
+rest: it must not be. Generally, an attacker knows every number shown, that each line adds up,
+that a "fewer than N" cell is 1 to N-1, that a ``"suppressed"`` cell is 0 or more and that a
+row that is listed at all has a total of 1 or more (a report lists a code only when it was
+counted), and looks for the values the hidden cells can take. A hidden cell is safe when at
+least two whole numbers are possible for it. With the grid's lines as the two sides of a graph
 (rows, columns) and the hidden cells as its edges, two possible tables differ by flows around
 cycles of that graph; so a hidden cell is safe exactly when one step of +1 or -1 around some
-cycle through it keeps every cell of the cycle within what its marker says (:func:`_movable`,
-a search for a path in the residual graph: the grid's equations are a network's, so a step of
-one is enough to decide). Until every hidden cell is safe, the cheapest fix for one that is
-not is added: one more cell, or the three that close a rectangle through it (fewest totals
-first, then the smallest counts hidden). When no such fix helps (a "fewer than N" marker can
-itself pin a value: a row of two cells, both 1, total 2, under a threshold of 3), the cell is
-marked ``"suppressed"`` instead, which says less; as the last resort the whole table is.
+cycle through it keeps every cell of the cycle within what its marker says (:func:`_movable`, a
+search for a path in the residual graph: the grid's equations are a network's, so a step of one
+is enough to decide). Until every hidden cell is safe, the cheapest fix for one that is not is
+added: one more cell, or the three that close a rectangle through it (fewest totals first, then
+the smallest counts hidden). When no such fix helps (a "fewer than N" marker can itself pin a
+value: a row of two cells, both 1, total 2, under a threshold of 3), the cell is marked
+``"suppressed"`` instead, which says less; as the last resort the whole table is.
 
 With a threshold of 2, "fewer than 2" would mean exactly 1: those cells are marked
 ``"suppressed"`` from the start.
@@ -73,26 +74,50 @@ class Suppressed:
 _INFINITY: Final = float("inf")
 
 
-def suppress(counts: Sequence[Sequence[int]], threshold: int, columns: int) -> Suppressed:
+def suppress(
+    counts: Sequence[Sequence[int]],
+    threshold: int,
+    columns: int,
+    listed: Sequence[bool] | None = None,
+) -> Suppressed:
     """Publish ``counts`` (rows of ``columns`` non-negative counts) with its totals, hiding
     what must be hidden (see the module's docstring).
 
-    Raises ValueError for a threshold below 2, a negative count or a row of another length.
+    ``listed[i]`` says that a reader knows row i's total is not zero, because only such rows
+    are published (the reports list a code only when it was counted, but "unknown" always):
+    a hidden row total is then at least 1, and the protection takes that into account. By
+    default every row is listed.
+
+    Raises ValueError for a threshold below 2, a negative count, a row of another length, or
+    a listed row whose total is zero.
     """
     if threshold < 2:
         raise ValueError("the threshold must be at least 2")
-    grid = _Grid(counts, threshold, columns)
+    if listed is None:
+        listed = [True] * len(counts)
+    if len(listed) != len(counts):
+        raise ValueError("listed must say, for every row, whether it is listed")
+    if any(flag and not sum(row) for flag, row in zip(listed, counts, strict=True)):
+        raise ValueError("a listed row cannot have a zero total")
+    grid = _Grid(counts, threshold, columns, listed)
     grid.protect()
     return grid.published()
 
 
 class _Grid:
-    def __init__(self, counts: Sequence[Sequence[int]], threshold: int, columns: int) -> None:
+    def __init__(
+        self,
+        counts: Sequence[Sequence[int]],
+        threshold: int,
+        columns: int,
+        listed: Sequence[bool],
+    ) -> None:
         if any(len(row) != columns for row in counts):
             raise ValueError("every row must have a count per column")
         if any(count < 0 for row in counts for count in row):
             raise ValueError("counts cannot be negative")
         self.threshold = threshold
+        self.listed = list(listed)
         self.r = len(counts)  # the row of column totals
         self.c = columns  # the column of row totals
         self.x: dict[tuple[int, int], int] = {}
@@ -181,6 +206,8 @@ class _Grid:
             low, high = 1.0, float(self.threshold - 1)
         else:
             low, high = 0.0, _INFINITY
+        if cell[1] == self.c and cell[0] < self.r and self.listed[cell[0]]:
+            low = max(low, 1.0)  # a listed row's total is known not to be zero
         if self._is_margin(cell) and cell != (self.r, self.c):
             return -value, -high, -low
         return value, low, high

@@ -296,7 +296,8 @@ def publish(report: Report, threshold: int) -> Report:
     tables: list[Table] = []
     for table in report["tables"]:
         counts = [[_number(cell) for cell in row["counts"]] for row in table["rows"]]
-        shown = suppress(counts, threshold, len(report["periods"]))
+        listed = [row["code"] != UNKNOWN for row in table["rows"]]  # "unknown" is always there
+        shown = suppress(counts, threshold, len(report["periods"]), listed)
         rows: list[Row] = [
             {**row, "counts": cells[:-1], "total": cells[-1]}
             for row, cells in zip(table["rows"], shown.rows, strict=True)
