@@ -30,6 +30,9 @@ def init_app(app: Flask) -> None:
     from hotline.web import reviews
 
     app.register_blueprint(reviews.bp)
+    from hotline.web import reports
+
+    app.register_blueprint(reports.bp)
     from hotline.web import admin_settings
 
     app.register_blueprint(admin_settings.bp)
@@ -57,9 +60,6 @@ def init_app(app: Flask) -> None:
     from hotline.web import staff_names
 
     app.register_blueprint(staff_names.bp)
-    from hotline.web import reports
-
-    app.register_blueprint(reports.bp)
     security.init_app(app)
     refusals.init_app(app)
     from hotline.web import throttle
