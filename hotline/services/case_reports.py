@@ -360,22 +360,25 @@ def to_html(published: Report) -> str:
             "of control and referrals: those totals count entries, not cases.</p>"
         )
     for table in published["tables"]:
-        parts.append(f'<table><caption>{_e(table["title"])}</caption><thead><tr><th scope="col">')
-        parts.append('</th><th scope="col">'.join(["", *map(_e, periods), "Total"])[0:])
-        parts.append("</th></tr></thead><tbody>")
+        heads = "".join(f'<th scope="col">{_e(p)}</th>' for p in periods)
+        parts.append(
+            f'<div class="scroll"><table><caption>{_e(table["title"])}</caption>'
+            f'<thead><tr><th scope="col">Value</th>{heads}<th scope="col">Total</th></tr>'
+            "</thead><tbody>"
+        )
         for row in table["rows"]:
             parts.append(_html_row(row["label"], [*row["counts"], row["total"]]))
         parts.append("</tbody><tfoot>")
         parts.append(_html_row("Total", [*table["column_totals"], table["total"]]))
-        parts.append("</tfoot></table>")
+        parts.append("</tfoot></table></div>")
     parts.append("</main></body></html>")
     return "\n".join(parts) + "\n"
 
 
 _STYLE: Final = (
     "body{font-family:system-ui,sans-serif;color:#1a1a1a;margin:2rem auto;max-width:72rem;"
-    "padding:0 1rem}table{border-collapse:collapse;margin:1.5rem 0;display:block;"
-    "overflow-x:auto}caption{text-align:left;font-weight:600;font-size:1.1rem;padding:.25rem 0}"
+    "padding:0 1rem}.scroll{overflow-x:auto;margin:1.5rem 0}table{border-collapse:collapse}"
+    "caption{text-align:left;font-weight:600;font-size:1.1rem;padding:.25rem 0}"
     "th,td{border:1px solid #999;padding:.25rem .5rem}td{text-align:right}"
     "th[scope=row]{text-align:left;font-weight:normal}tfoot th,tfoot td{font-weight:600}"
 )
