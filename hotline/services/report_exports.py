@@ -9,16 +9,16 @@ aggregates only, so no reason is asked for, as for a conversation export without
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Final
 
 from sqlalchemy.orm import Session
 
 from hotline.db.models import StaffUser
-from hotline.services import case_reports, events
+from hotline.services import case_reports
 from hotline.services.case_reports import Period, Report
 from hotline.services.errors import InvalidInput
+from hotline.services.public_report import make_public_report
 
 # The longest range one report covers: enough for year-on-year figures, small enough that a
 # request cannot make the server count decades by month.
@@ -61,24 +61,13 @@ def do_export_report(
     now: datetime,
 ) -> str:
     """The report for use outside the hotline, as CSV or JSON text: always published with
-    small-cell suppression below ``threshold``, never the raw counts. Audited as
-    ``report_exported`` with the actor, the range, the period, the format and the threshold.
-    Raises :class:`InvalidInput` for a bad range or format, and then records nothing."""
+    small-cell suppression below ``threshold``, never the raw counts, and audited as the
+    command line's report is (``report_made``, with the actor, the range, the period, the
+    format and the threshold). Raises :class:`InvalidInput` for a bad range or format, and then
+    records nothing."""
     if fmt not in FORMATS:
         raise InvalidInput(f"format must be one of: {', '.join(FORMATS)}")
     check_range(start, end)
-    published = case_reports.publish(case_reports.report(session, start, end, by), threshold)
-    events.record(
-        session,
-        "report_exported",
-        now,
-        actor_id=user.id,
-        range_from=start.isoformat(),
-        range_to=end.isoformat(),
-        by=by.value,
-        format=fmt,
-        suppress_below=threshold,
+    return make_public_report(
+        session, start, end, by, fmt, threshold, now, who="reports page", actor_id=user.id
     )
-    if fmt == "json":
-        return json.dumps(published, ensure_ascii=False, indent=1)
-    return case_reports.to_csv(published)

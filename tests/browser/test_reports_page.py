@@ -144,6 +144,6 @@ def test_a_supervisor_reads_the_reports_and_exports_them_suppressed(
     assert sex_trafficking["total"] == "fewer than 5"
     expect(page.locator("#status")).to_contain_text("recorded in the audit trail")
     with runtime_of(hotline.app).sessions() as session:
-        actors = session.scalars(select(Event.actor_id).where(Event.kind == "report_exported"))
+        actors = session.scalars(select(Event.actor_id).where(Event.kind == "report_made"))
         assert list(actors) == [lead.id]
     console.assert_clean()

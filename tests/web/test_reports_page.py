@@ -135,7 +135,7 @@ def row(report: dict[str, Any], dimension: str, code: str) -> dict[str, Any]:
 
 def exported_events(app: Flask, actor_id: int | None = None) -> list[Event]:
     """The exports recorded (by ``actor_id``, when given)."""
-    query = select(Event).where(Event.kind == "report_exported").order_by(Event.id)
+    query = select(Event).where(Event.kind == "report_made").order_by(Event.id)
     if actor_id is not None:
         query = query.where(Event.actor_id == actor_id)
     with runtime_of(app).sessions() as session:
@@ -259,11 +259,14 @@ def test_the_export_is_always_suppressed_and_audited(app: Flask, clock: FakeCloc
     assert first.actor_id == second.actor_id == supervisor.id
     assert first.erasable is not None and second.erasable is not None
     assert first.erasable.detail == {
-        "range_from": "2026-11-01", "range_to": "2027-01-01", "by": "month",
+        "who": "reports page", "start": "2026-11-01", "end": "2027-01-01", "period": "month",
         "format": "json", "suppress_below": 5,
     }  # fmt: skip
     assert second.erasable.detail is not None
-    assert (second.erasable.detail["by"], second.erasable.detail["format"]) == ("quarter", "csv")
+    assert (second.erasable.detail["period"], second.erasable.detail["format"]) == (
+        "quarter",
+        "csv",
+    )
 
 
 @pytest.mark.parametrize(
