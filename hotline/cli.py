@@ -222,6 +222,71 @@ def review_draw(week: datetime | None) -> None:
         )
 
 
+@cli.command("report")
+@click.option(
+    "--from",
+    "start",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The first day counted (YYYY-MM-DD, UTC).",
+)
+@click.option(
+    "--to",
+    "end",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The first day not counted (YYYY-MM-DD): --from 2026-01-01 --to 2027-01-01 is 2026.",
+)
+@click.option(
+    "--format",
+    "output",
+    required=True,
+    type=click.Choice(["csv", "json", "html"]),
+    help="csv or json (the same figures), or html: a standalone page to publish.",
+)
+@click.option(
+    "--by",
+    default="year",
+    show_default=True,
+    type=click.Choice(["month", "quarter", "year"]),
+    help="The period each column counts.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write the report to this file instead of printing it.",
+)
+def report_command(start: datetime, end: datetime, output: str, by: str, out: Path | None) -> None:
+    """The public report of the case records: counts only, every count below
+    HOTLINE_REPORT_SUPPRESS_BELOW (5) suppressed so that none can be worked out. Audited."""
+    from hotline.infra.taskqueue import InProcessQueue
+    from hotline.services.errors import Refusal
+    from hotline.services.public_report import make_public_report
+
+    runtime = _runtime()
+    if isinstance(runtime.tasks, InProcessQueue):
+        # A report needs no background job: none runs against the database meanwhile.
+        runtime.tasks.stop()
+    try:
+        with runtime.sessions.begin() as session:
+            text = make_public_report(
+                session, start.date(), end.date(), by, output,
+                runtime.settings.report_suppress_below, runtime.clock.now(),
+            )  # fmt: skip
+            if out is not None:  # before the event is committed: no report, no event
+                try:
+                    out.write_text(text, encoding="utf-8")
+                except OSError as exc:
+                    raise click.ClickException(f"cannot write {out} ({exc.strerror})") from None
+    except Refusal as exc:
+        raise click.ClickException(str(exc)) from None
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"wrote the {output} report to {out}")
+
+
 @cli.command("rotate-keys")
 @click.option("--batch-size", default=500, show_default=True, help="Rows per transaction.")
 def rotate_keys(batch_size: int) -> None:

@@ -138,6 +138,9 @@ class Settings:
     # each advocate's at least (the minimum wins when it takes the sample past its size).
     review_sample_size: int = 10
     review_per_advocate: int = 1
+    # Reports for outside use (`hotline report`, the supervisors' export): counts from 1 to
+    # this minus one are suppressed (hotline.domain.suppression).
+    report_suppress_below: int = 5
     # PostgreSQL with two roles: `hotline db upgrade` connects with this URL (the owner of the
     # tables) instead of `database_url`, and grants `database_app_role` what the app needs.
     migrate_database_url: str | None = field(default=None, repr=False)
@@ -424,6 +427,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HOTLINE_UNPROMPTED_PER_HOUR", "unprompted_per_hour", _count),
     # Zero allowed: no minimum, a plain random sample.
     Variable("HOTLINE_REVIEW_PER_ADVOCATE", "review_per_advocate", _whole(0, 100)),
+    # From 2: a threshold of 1 would suppress nothing.
+    Variable("HOTLINE_REPORT_SUPPRESS_BELOW", "report_suppress_below", _whole(2, 100)),
     # Zero allowed (and the default): trust no proxy's word about the client.
     Variable("HOTLINE_TRUSTED_PROXIES", "trusted_proxies", _whole(0, MAX_TRUSTED_PROXIES)),
     # Flags.

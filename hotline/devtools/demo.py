@@ -61,6 +61,7 @@ def run_demo(
         upgrade(runtime.engine, vault=runtime.vault)
         passwords = _seed_staff(runtime, instance)
         _seed_directory(runtime)
+        _seed_cases(runtime)
         server = make_server(
             host,
             port,
@@ -181,6 +182,15 @@ def _seed_directory(runtime: Runtime) -> None:
         if session.scalar(select(Referral.id).limit(1)) is None:
             for entry in directory["referrals"]:
                 session.add(Referral(active=True, **entry))
+
+
+def _seed_cases(runtime: Runtime) -> None:
+    """A fictional past year of closed conversations with case records, once, for the reports
+    (:mod:`hotline.devtools.demo_cases`)."""
+    from hotline.devtools.demo_cases import seed_demo_cases
+
+    with runtime.sessions.begin() as session:
+        seed_demo_cases(session, runtime.clock.now())
 
 
 def _seed_staff(runtime: Runtime, secret_dir: Path) -> dict[str, str]:

@@ -30,6 +30,9 @@ def init_app(app: Flask) -> None:
     from hotline.web import reviews
 
     app.register_blueprint(reviews.bp)
+    from hotline.web import reports
+
+    app.register_blueprint(reports.bp)
     from hotline.web import admin_settings
 
     app.register_blueprint(admin_settings.bp)

@@ -154,6 +154,7 @@ def test_no_serious_violation_on_any_staff_page(
     serious(page, "supervisor account menu")
     for path, where in (
         ("/supervisor/reviews", "quality review"),
+        ("/supervisor/reports", "reports"),
         ("/supervisor/settings", "settings"),
         ("/supervisor/admin", "administration"),
     ):

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from hotline import runtime_of
-from hotline.db.models import Conversation, Event, StaffUser
+from hotline.db.models import CaseRecord, Conversation, Event, StaffUser
 from hotline.devtools.simulated import SimulatedCarrier
 from hotline.devtools.simulator import CSRF_HEADER as SIMULATOR_CSRF_HEADER
 from hotline.domain.review import RUBRIC
@@ -40,7 +40,7 @@ from tests.json_shapes import mismatches, typed_dicts
 from tests.support.stack import free_port
 
 # Files to save, not answers the pages read: a CSV or JSON export for a spreadsheet.
-DOWNLOADS = {"supervisor.export"}
+DOWNLOADS = {"supervisor.export", "reports.export"}
 
 
 @pytest.fixture
@@ -135,6 +135,17 @@ def conversation_of(app: Flask, conversation_id: int) -> Conversation:
         found = session.get(Conversation, conversation_id)
         assert found is not None
         return found
+
+
+def recorded_case(app: Flask, conversation_id: int) -> None:
+    """A case record, written as the case-record panel would: the reports then have rows."""
+    with runtime_of(app).sessions.begin() as session:
+        session.merge(
+            CaseRecord(
+                conversation_id=conversation_id, kind="labor_trafficking",
+                updated_at=runtime_of(app).clock.now(),
+            )
+        )  # fmt: skip
 
 
 def newest_alert(app: Flask) -> int:
@@ -301,6 +312,8 @@ def test_every_json_answer_fits_its_declared_type(app: Flask, clock: FakeClock) 
     as_boss("POST", f"/supervisor/api/alerts/{newest_alert(app)}/acknowledge", {})
     as_boss("GET", "/supervisor/api/logs")
     as_boss("GET", "/supervisor/api/metrics")
+    recorded_case(app, first_id)
+    as_boss("GET", "/supervisor/api/reports?from=2026-01-01&to=2027-01-01&by=quarter")
     as_boss("GET", "/supervisor/api/audit")
     as_boss("GET", "/supervisor/api/staff")
     stepping_in = f"/supervisor/api/conversations/{urgent_id}"

@@ -50,6 +50,7 @@ def test_the_sign_in_pages(app: Flask) -> None:
                 "/supervisor/admin",
                 "/supervisor/settings",
                 "/supervisor/reviews",
+                "/supervisor/reports",
                 "/console",
             ],
         ),
