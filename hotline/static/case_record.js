@@ -270,15 +270,29 @@ export function setUpCaseRecord({ api, say, openId }) {
     const editable = answer.editable !== false;
     for (const control of form.querySelectorAll("input, select")) control.disabled = control.disabled || !editable;
     save.hidden = !editable;
-    const count = form.querySelectorAll("[data-suggested]").length;
-    suggestedNote.textContent = count
-      ? tick
-        ? "Marked “Suggested”: from the risk words found in the texter's messages, ticked for you to check. Nothing is saved until you press Save: untick any that does not fit."
-        : "Marked “Suggested”: found in the texter's messages since the record was saved. Nothing changes until you tick them and press Save."
-      : "";
+    const marked = [...form.querySelectorAll("[data-suggested]")];
+    const count = marked.length;
+    suggestedNote.replaceChildren(
+      tick
+        ? "Marked “Suggested”, from the risk words found in the texter's messages, and ticked for you to check. Nothing is saved until you press Save: untick any that does not fit."
+        : "Marked “Suggested”: found in the texter's messages since the record was saved. Nothing changes until you tick them and press Save.",
+      el("span", "case-record-suggested-list", ` Suggested: ${marked.map(suggestionName).join("; ")}.`),
+    );
     suggestedNote.hidden = count === 0;
     acceptAll.hidden = count === 0 || !editable;
     renderSaved();
+  }
+
+  /** "Means of control: Took or holds documents", for the list of suggestions at the top. */
+  function suggestionName(node) {
+    if (node instanceof HTMLSelectElement) {
+      const option = [...node.options].find((item) => item.value === node.dataset.suggested);
+      const caption = form.querySelector(`label[for="${node.id}"]`);
+      return `${caption ? caption.textContent : ""}: ${option ? option.textContent : node.dataset.suggested}`;
+    }
+    const legend = node.closest("fieldset")?.querySelector("legend");
+    const label = node.querySelector("label");
+    return `${legend ? legend.textContent : ""}: ${label ? label.textContent.trim() : ""}`;
   }
 
   function referralGroup(held, suggested, tick) {
