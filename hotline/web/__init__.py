@@ -57,6 +57,9 @@ def init_app(app: Flask) -> None:
     from hotline.web import staff_names
 
     app.register_blueprint(staff_names.bp)
+    from hotline.web import case_record
+
+    app.register_blueprint(case_record.bp)
     security.init_app(app)
     refusals.init_app(app)
     from hotline.web import throttle
