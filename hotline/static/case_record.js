@@ -27,6 +27,19 @@ const MULTI = [
   ["control", "Means of control"],
 ];
 const SINGLE = ["kind", "age_group", "state", "police_wanted", "police_report"];
+// How a refusal that starts with a field's key ("type: ...") names it to the advocate.
+const FIELD_NAMES = {
+  kind: "Kind of situation",
+  type: "Type",
+  venue: "Industry or venue",
+  recruitment: "Recruitment",
+  control: "Means of control",
+  age_group: "Age group",
+  state: "State",
+  police_wanted: "Wanted contact with law enforcement",
+  police_report: "A report was made",
+  referrals: "Referrals made",
+};
 
 function button(label, className, onClick) {
   const node = el("button", className, label);
@@ -394,19 +407,22 @@ export function setUpCaseRecord({ api, say, openId }) {
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       // What was entered stays as it is: the advocate corrects it.
-      problem.textContent = error.message;
-      if (error.status === 400) markInvalid(error.message);
+      problem.textContent = error.status === 400 ? refusal(error.message) : error.message;
     } finally {
       save.disabled = false;
     }
   }
 
-  /** Point at the field a 400 names, when it names one ("control: ...", "police_report ..."). */
-  function markInvalid(message) {
-    const key = [...SINGLE, ...MULTI.map(([list]) => list), "referrals"].find((name) => message.includes(name));
-    if (!key) return;
-    const target = $(`case-record-${key.replace("_", "-")}`);
-    if (target) target.setAttribute("aria-invalid", "true");
+  /** A 400's message, the field it starts with ("type: ...") named as the form names it, and
+   * that field marked: a list's checked boxes, or its select. */
+  function refusal(message) {
+    const found = /^([a-z_]+): /.exec(message);
+    if (!found || !Object.hasOwn(FIELD_NAMES, found[1])) return message;
+    const key = found[1];
+    const target = key === "referrals" ? $("case-record-referrals") : $(`case-record-${key.replace("_", "-")}`);
+    if (target instanceof HTMLSelectElement) target.setAttribute("aria-invalid", "true");
+    else if (target) for (const box of target.querySelectorAll("input:checked")) box.setAttribute("aria-invalid", "true");
+    return `${FIELD_NAMES[key]}: ${message.slice(found[0].length)}`;
   }
 
   // -- opening -----------------------------------------------------------------------------------
