@@ -71,8 +71,8 @@ function field(id, label, control, ...after) {
  * Wire the case record to the console page.
  *
  * `deps`: `api(method, path, body)`, `say(message, kind)` (the page's status line),
- * `openId()` (the open conversation's id, or null). Returns `{ open(opener), shown(view, first),
- * hide() }`: `open` shows the panel for the open conversation (focus goes back to `opener`),
+ * `openId()` (the open conversation's id, or null). Returns `{ open(opener, id), shown(view,
+ * first), hide() }`: `open` shows the panel (focus goes back to `opener`),
  * `shown` is called as a conversation is rendered (first: newly opened), `hide` as it goes.
  */
 export function setUpCaseRecord({ api, say, openId }) {
@@ -427,16 +427,20 @@ export function setUpCaseRecord({ api, say, openId }) {
 
   // -- opening -----------------------------------------------------------------------------------
 
-  async function open(opener) {
-    const id = openId();
+  let opening = 0; // the newest open(): an older one's answers are dropped
+
+  /** Show the panel for conversation `id` (the open one by default; the one just closed, from
+   * the Reopen bar); the keyboard goes back to `opener` when it closes. */
+  async function open(opener, id = openId()) {
     if (id === null) return;
+    const asked = ++opening;
     returnFocus = opener || document.activeElement;
     try {
       const [freshLists, record] = await Promise.all([
         api("GET", "/console/api/case-lists"),
         api("GET", `/console/api/conversations/${Number(id)}/case-record`),
       ]);
-      if (openId() !== id) return; // another conversation was opened meanwhile
+      if (asked !== opening) return; // another conversation was opened meanwhile
       lists = freshLists;
       answer = record;
       shownFor = id;
@@ -487,6 +491,7 @@ export function setUpCaseRecord({ api, say, openId }) {
     },
     hide() {
       peeked += 1;
+      opening += 1;
       shownFor = null;
       if (summary) summary.textContent = "";
       if (dialog.open) {

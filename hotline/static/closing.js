@@ -98,8 +98,9 @@ export function confirmAction(heading, text, yes) {
 let reopenTimer = null;
 
 /** Show the "Reopen" bar after `anchor` for conversation `id` until `until` (ISO time);
- * `reopen` is called when the server gave it back. */
-export function offerReopen({ anchor, id, until, api, say, reopen }) {
+ * `reopen` is called when the server gave it back. `caseRecord(opener)`, when given, opens the
+ * case record of the conversation just closed (issue 20): a button on the bar. */
+export function offerReopen({ anchor, id, until, api, say, reopen, caseRecord = null }) {
   const old = document.getElementById("reopen-offer");
   if (old) old.remove();
   clearTimeout(reopenTimer);
@@ -128,6 +129,12 @@ export function offerReopen({ anchor, id, until, api, say, reopen }) {
   });
   action.setAttribute("aria-label", `Reopen the conversation you just closed (until ${time})`);
   bar.append(el("span", "", `Conversation closed. You can reopen it until ${time}. `), action);
+  if (caseRecord) {
+    const record = button("Case record…", "secondary", () => caseRecord(record));
+    record.setAttribute("aria-label", "Case record of the conversation you just closed");
+    record.setAttribute("aria-haspopup", "dialog");
+    bar.append(" ", record);
+  }
   anchor.after(bar);
   reopenTimer = setTimeout(() => bar.remove(), left);
 }

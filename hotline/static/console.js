@@ -919,7 +919,10 @@ import { watchTransfers } from "./transfers.js";
         await loadQueue();
         await openConversation(again, true);
       };
-      offerReopen({ anchor: ui.status, id, until: closed.reopen_until, api, say, reopen });
+      offerReopen({
+        anchor: ui.status, id, until: closed.reopen_until, api, say, reopen,
+        caseRecord: (opener) => caseRecord.open(opener, id),
+      });
       await loadQueue();
     }),
   );

@@ -3,8 +3,8 @@ and a debt come in through the signed webhook and the worker; the advocate opens
 record, finds the means of control suggested with the risk reasons that suggested them (saved
 only when they press Save), confirms them, adds a kind and a type and saves; a reload shows
 what was saved. The form keeps "Unknown" exclusive and a police report behind consent; a 400
-keeps what was entered; closing never needs a case record, and the close confirmation offers
-it. axe-core checks the panel, wide and at 768x1024."""
+keeps what was entered; closing never needs a case record: the close confirmation offers it,
+and the Reopen bar after closing. axe-core checks the panel, wide and at 768x1024."""
 
 from __future__ import annotations
 
@@ -187,7 +187,7 @@ def test_suggested_means_of_control_are_confirmed_saved_and_shown_again(
     console.assert_clean()
 
 
-def test_closing_needs_no_case_record_and_the_close_confirmation_offers_it(
+def test_closing_needs_no_case_record_and_it_can_be_filled_in_after_closing(
     hotline: Hotline, open_console: Callable[[], Console]
 ) -> None:
     bob = hotline.staff("bob")
@@ -233,4 +233,23 @@ def test_closing_needs_no_case_record_and_the_close_confirmation_offers_it(
     expect(page.locator("#status")).to_have_text("Conversation closed.")
     assert state_of(hotline, conversation_id) is State.JUST_CLOSED
     assert saved_record(hotline, conversation_id) is None
+
+    # Filled in after closing, from the Reopen bar: whoever handled it still may.
+    after = page.get_by_role("button", name="Case record of the conversation you just closed")
+    after.click()
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Kind of situation").select_option("unclear")
+    dialog.locator("#case-record-control").get_by_label("Debt bondage or owed money").uncheck()
+    dialog.get_by_label("Age group").select_option("adult")
+    save.click()
+    expect(dialog.locator("#case-record-saved")).to_contain_text(
+        f"Saved. Last saved by {name_of(bob)}"
+    )
+    record = saved_record(hotline, conversation_id)
+    assert record is not None
+    assert record["kind"] == "unclear"
+    assert record["codes"] == [("control", "document_confiscation")]
+    dialog.get_by_role("button", name="Close case record").click()
+    expect(after).to_be_focused()
+    assert state_of(hotline, conversation_id) is State.JUST_CLOSED
     console.assert_clean()
