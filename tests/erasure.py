@@ -24,16 +24,20 @@ from sqlalchemy import Enum as SqlEnum
 from sqlalchemy.orm import Session
 
 from hotline import runtime_of
-from hotline.db.content import Held, columns
+from hotline.db.content import Held, columns, tables
 from hotline.db.models import (
     Base,
+    CaseRecord,
+    CaseRecordCode,
+    CaseRecordReferral,
     Conversation,
-    ConversationTag,
     Event,
     QualityReview,
+    Referral,
     StaffUser,
 )
 from hotline.db.types import UTCDateTime
+from hotline.services.case_record import do_save
 from hotline.services.console import Console
 from hotline.services.handling import Handling
 from hotline.services.staff import do_create_staff
@@ -64,9 +68,49 @@ def as_user(session: Session, user: StaffUser) -> StaffUser:
     return found
 
 
+def full_case_record(referral_id: int) -> dict[str, Any]:
+    """A case record with every field: a kind, codes in every list of several, a referral,
+    the age group, the state and both police answers."""
+    return {
+        "kind": "sex_trafficking", "type": ["escort_services", "illicit_massage"],
+        "venue": ["hotel_motel"], "recruitment": ["intimate_partner"],
+        "control": ["document_confiscation", "debt"], "age_group": "adult", "state": "TX",
+        "police_wanted": "yes", "police_report": "no", "referrals": [referral_id],
+    }  # fmt: skip
+
+
+def case_record_rows(app: Flask, texter_id: int) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the case-record tables for the texter's conversations, by table."""
+    conversations = select(Conversation.id).where(Conversation.texter_id == texter_id)
+    with runtime_of(app).sessions() as session:
+        return {
+            "case_records": [
+                (r.conversation_id, r.kind, r.age_group, r.state, r.police_wanted,
+                 r.police_report, r.updated_at, r.updated_by_id)
+                for r in session.scalars(
+                    select(CaseRecord).where(CaseRecord.conversation_id.in_(conversations))
+                )
+            ],
+            "case_record_codes": sorted(
+                session.execute(
+                    select(CaseRecordCode.conversation_id, CaseRecordCode.list,
+                           CaseRecordCode.code)
+                    .where(CaseRecordCode.conversation_id.in_(conversations))
+                ).all()
+            ),
+            "case_record_referrals": sorted(
+                session.execute(
+                    select(CaseRecordReferral.conversation_id, CaseRecordReferral.referral_id)
+                    .where(CaseRecordReferral.conversation_id.in_(conversations))
+                ).all()
+            ),
+        }  # fmt: skip
+
+
 def first_conversation(app: Flask, phone: str, supervisor: StaffUser) -> int:
-    """Answered every question, held by an advocate, replied to, noted, tagged, closed with a
-    summary and a disposition, surveyed, revealed with a reason and reviewed."""
+    """Answered every question, held by an advocate, replied to, noted, tagged, given a full
+    case record, closed with a summary and a disposition, surveyed, revealed with a reason and
+    reviewed."""
     runtime = runtime_of(app)
     for body in ("hi", "no", "yes", f"my boss {WORDS} took my passport", "Houston TX"):
         text_in(app, phone, body)
@@ -81,6 +125,13 @@ def first_conversation(app: Flask, phone: str, supervisor: StaffUser) -> int:
         handling = Handling(console)
         handling.add_note(session, user, conversation_id, f"note: {STAFF_WORDS}", now)
         handling.tag(session, user, conversation_id, console.tags(session)[0], now)
+        referral = Referral(
+            name="Erasure Shelter", services="shelter", area="Houston", phone="555-0199",
+            hours="24/7", language="English",
+        )  # fmt: skip
+        session.add(referral)
+        session.flush()
+        do_save(session, runtime.vault, user, conversation_id, full_case_record(referral.id), now)
         handling.reply(session, user, conversation_id, f"about {WORDS}", now)
         handling.close(session, user, conversation_id, "referred", f"summary: {STAFF_WORDS}", now)
         number = Supervision(console).reveal_number(
@@ -189,11 +240,10 @@ def left_behind(app: Flask, texter_id: int) -> list[str]:
             count = session.scalar(select(func.count()).select_from(table).where(*where))
             if count:
                 found.append(f"{table.name}.{column.name}")
-        if session.scalar(
-            select(func.count())
-            .select_from(ConversationTag)
-            .join(Conversation, Conversation.id == ConversationTag.conversation_id)
-            .where(Conversation.texter_id == texter_id)
-        ):
-            found.append("conversation_tags")
+        # Tables deleted as a whole: tags and the case record.
+        for table in tables(Base.metadata, where="erased"):
+            if session.scalar(
+                select(func.count()).select_from(table).where(scope_of(table, texter_id))
+            ):
+                found.append(table.name)
     return found

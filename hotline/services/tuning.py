@@ -53,6 +53,8 @@ HISTORY_KINDS = (
     "disposition_changed",
     "tag_added",
     "tag_changed",
+    "case_option_added",
+    "case_option_changed",
 )
 
 

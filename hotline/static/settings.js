@@ -1,5 +1,6 @@
 /* The settings page: timers, discreet mode, capacity, opening hours and what waiting texters
- * are told, dispositions, tags, risk lexicons (and trying a text against one before saving).
+ * are told, dispositions, tags, the case record's lists, risk lexicons (and trying a text
+ * against one before saving).
  * Plain JavaScript, no framework, no build step.
  *
  * The server checks every value and says what is wrong; this page only shapes what was typed
@@ -22,6 +23,11 @@
     addDisposition: $("add-disposition"),
     newDispositionCode: $("new-disposition-code"),
     newDispositionLabel: $("new-disposition-label"),
+    caseListChoice: $("case-list-choice"),
+    caseOptionRows: $("case-option-rows"),
+    addCaseOption: $("add-case-option"),
+    newCaseOptionCode: $("new-case-option-code"),
+    newCaseOptionLabel: $("new-case-option-label"),
     tagList: $("tag-list"),
     addTag: $("add-tag"),
     newTag: $("new-tag"),
@@ -505,6 +511,86 @@
     });
   });
 
+  // -- the case record's lists ----------------------------------------------------------------------
+
+  let caseOptions = []; // every entry of every list, as the API lists them
+
+  function caseListName() {
+    const chosen = ui.caseListChoice.selectedOptions[0];
+    return chosen ? chosen.textContent : ui.caseListChoice.value;
+  }
+
+  function caseOptionRow(item) {
+    const label = el("input");
+    label.type = "text";
+    label.maxLength = 120;
+    label.value = item.label;
+    label.setAttribute("aria-label", `Label of ${item.code}`);
+    const error = el("p", "form-error");
+    error.setAttribute("role", "alert");
+    error.hidden = true;
+    const row = el(
+      "tr",
+      item.active ? "" : "retired",
+      el("td", "", el("code", "", item.code)),
+      el("td", "", label, error),
+      el("td", "", el("span", item.active ? "chip available" : "chip away", item.active ? "Active" : "Retired")),
+      el("td", "num", String(item.uses)),
+    );
+    const path = `/supervisor/api/case-options/${encodeURIComponent(item.list)}/${encodeURIComponent(item.code)}`;
+    const change = (payload, done) =>
+      submit(row, label, async () => {
+        const answer = await api("PATCH", path, payload);
+        renderCaseOptions(answer.items || []);
+        say(done);
+        await loadHistory();
+      });
+    const save = button("Save label", "secondary", () => change({ label: label.value }, `Relabelled ${item.code}.`));
+    save.setAttribute("aria-label", `Save label of ${item.code}`);
+    const toggle = item.active
+      ? button("Retire", "secondary", () => change({ active: false }, `Retired ${item.code}: advocates no longer see it; records keep it.`))
+      : button("Restore", "secondary", () => change({ active: true }, `Restored ${item.code}.`));
+    toggle.setAttribute("aria-label", `${item.active ? "Retire" : "Restore"} ${item.code}`);
+    label.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        save.click();
+      }
+    });
+    row.append(el("td", "row-actions", save, toggle));
+    return row;
+  }
+
+  function renderCaseOptions(items) {
+    caseOptions = items;
+    const shown = items.filter((item) => item.list === ui.caseListChoice.value);
+    ui.caseOptionRows.replaceChildren(...shown.map(caseOptionRow));
+  }
+
+  ui.caseListChoice.addEventListener("change", () => renderCaseOptions(caseOptions));
+
+  ui.addCaseOption.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const code = ui.newCaseOptionCode.value;
+    const list = ui.caseListChoice.value;
+    submit(ui.addCaseOption, null, async () => {
+      try {
+        const answer = await api("POST", "/supervisor/api/case-options", { list, code, label: ui.newCaseOptionLabel.value });
+        renderCaseOptions(answer.items || []);
+      } catch (error) {
+        if (error instanceof ApiError) {
+          const culprit = /^label/.test(error.message) ? ui.newCaseOptionLabel : ui.newCaseOptionCode;
+          culprit.setAttribute("aria-invalid", "true");
+        }
+        throw error;
+      }
+      ui.newCaseOptionCode.value = "";
+      ui.newCaseOptionLabel.value = "";
+      say(`Added ${code.trim()} to ${caseListName()}: advocates can choose it now.`);
+      await loadHistory();
+    });
+  });
+
   // -- tags -----------------------------------------------------------------------------------------
 
   function tagItem(item) {
@@ -593,6 +679,14 @@
         if (d.active) parts.push(d.active.new ? "restored" : "retired");
         return [`Disposition ${d.code}`, parts.join("; ")];
       }
+      case "case_option_added":
+        return [`Case record ${d.list} added: ${d.code}`, d.label];
+      case "case_option_changed": {
+        const parts = [];
+        if (d.label) parts.push(`label \u201c${d.label.old}\u201d → \u201c${d.label.new}\u201d`);
+        if (d.active) parts.push(d.active.new ? "restored" : "retired");
+        return [`Case record ${d.list} ${d.code}`, parts.join("; ")];
+      }
       case "tag_added":
         return [`Tag added: ${d.tag}`, ""];
       case "tag_changed":
@@ -619,18 +713,20 @@
 
   // -- start ------------------------------------------------------------------------------------------
 
-  for (const field of [ui.newDispositionCode, ui.newDispositionLabel, ui.newTag]) {
+  for (const field of [ui.newDispositionCode, ui.newDispositionLabel, ui.newCaseOptionCode, ui.newCaseOptionLabel, ui.newTag]) {
     field.addEventListener("input", () => field.removeAttribute("aria-invalid"));
   }
 
   async function start() {
     try {
-      const [dispositions, tags] = await Promise.all([
+      const [dispositions, tags, options] = await Promise.all([
         api("GET", "/supervisor/api/dispositions"),
         api("GET", "/supervisor/api/tags"),
+        api("GET", "/supervisor/api/case-options"),
         loadSettings(),
       ]);
       renderDispositions(dispositions.items || []);
+      renderCaseOptions(options.items || []);
       renderTags(tags.items || []);
     } catch (error) {
       say(error instanceof ApiError ? error.message : "The settings could not be loaded. Reload the page.", "error");

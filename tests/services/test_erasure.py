@@ -35,6 +35,7 @@ from tests.erasure import (
     REASON,
     WORDS,
     as_user,
+    case_record_rows,
     fill_what_the_conversation_left_empty,
     first_conversation,
     left_behind,
@@ -43,6 +44,8 @@ from tests.erasure import (
 )
 from tests.helpers import dump, texter_of
 from tests.texting import advocate, claim, conversation, run, sent_to, text_in
+
+CASE_TABLES = ("case_records", "case_record_codes", "case_record_referrals")
 
 
 @pytest.fixture
@@ -93,7 +96,9 @@ def test_an_erased_texter_leaves_nothing_that_links_or_describes(app: Flask, pat
     texter = texter_of(app, phone)
     assert texter is not None
     fill_what_the_conversation_left_empty(app, texter.id)
-    assert "conversation_tags" in left_behind(app, texter.id)  # filled, so the test can fail
+    # Filled, so the test can fail: tags and a case record with every field.
+    assert {"conversation_tags", *CASE_TABLES} <= set(left_behind(app, texter.id))
+    assert all(case_record_rows(app, texter.id).values())
 
     sent_before = len(sent_to(app, phone))
     erase(app, phone, path, supervisor)
@@ -106,6 +111,7 @@ def test_an_erased_texter_leaves_nothing_that_links_or_describes(app: Flask, pat
             runtime.triage.render_plain(confirmation, "en")
         ]
     assert left_behind(app, texter.id) == []
+    assert case_record_rows(app, texter.id) == {table: [] for table in CASE_TABLES}
     phone_hash = runtime.vault.phone_hash(phone)
     with runtime.sessions() as session:
         row = session.get(Texter, texter.id)

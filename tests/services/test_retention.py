@@ -37,6 +37,7 @@ from tests.erasure import (
     MARKERS,
     REASON,
     WORDS,
+    case_record_rows,
     empty,
     fill_what_the_conversation_left_empty,
     first_conversation,
@@ -96,6 +97,8 @@ def test_the_purge_empties_every_declared_column_and_what_only_grew(
     assert texter is not None
     fill_what_the_conversation_left_empty(app, texter.id)
     assert still_holding(app, texter.id) != []
+    case_record = case_record_rows(app, texter.id)
+    assert all(case_record.values())  # a case record with every field
     old_staff_records(app, supervisor, days_ago=31)
     with runtime.sessions.begin() as session:  # an export's reason: no conversation's
         events.record(
@@ -114,6 +117,8 @@ def test_the_purge_empties_every_declared_column_and_what_only_grew(
     report = jobs.purge(runtime)
 
     assert still_holding(app, texter.id) == []
+    # The case record holds no content: kept whole, for the reports of the years to come.
+    assert case_record_rows(app, texter.id) == case_record
     assert report.texts > 0 and report.answers == 1 and report.notes == 2  # note + feedback
     assert report.reasons == 1 and report.numbers == 1 and report.details > 0
     assert (report.sign_in_attempts, report.staff_sessions, report.recovery_codes) >= (1, 1, 1)

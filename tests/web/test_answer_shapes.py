@@ -228,6 +228,10 @@ def test_every_json_answer_fits_its_declared_type(app: Flask, clock: FakeClock) 
     as_boss("GET", "/supervisor/api/tags")
     as_boss("POST", "/supervisor/api/tags", {"name": "shape-test"})
     as_boss("POST", "/supervisor/api/tags/shape-test", {"active": False})
+    as_boss("GET", "/supervisor/api/case-options")
+    venue = {"list": "venue", "code": "shape_test", "label": "Shape"}
+    as_boss("POST", "/supervisor/api/case-options", venue)
+    as_boss("PATCH", "/supervisor/api/case-options/venue/shape_test", {"label": "Shape test"})
 
     # -- two advocates at their consoles ----------------------------------------------------
     ann, ben = signed_in(app), signed_in(app)
@@ -257,6 +261,10 @@ def test_every_json_answer_fits_its_declared_type(app: Flask, clock: FakeClock) 
     as_ann("GET", "/console/api/referrals?q=legal")
     as_ann("GET", "/console/api/dispositions")
     as_ann("GET", "/console/api/tags")
+    as_ann("GET", "/console/api/case-lists")
+    as_ann("GET", f"{conversation}/case-record")  # with the passport's suggestion
+    record = {"kind": "unclear", "venue": ["shape_test"], "referrals": [saved["id"]]}
+    as_ann("PUT", f"{conversation}/case-record", {"record": record})
     as_ann("GET", "/console/api/advocates")
     as_ann("GET", f"/console/api/poll?conversations={first_id},{urgent_id}")
     as_ann("GET", "/console/api/idle")
