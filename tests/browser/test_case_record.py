@@ -2,9 +2,10 @@
 and a debt come in through the signed webhook and the worker; the advocate opens the case
 record, finds the means of control suggested with the risk reasons that suggested them (saved
 only when they press Save), confirms them, adds a kind and a type and saves; a reload shows
-what was saved. The form keeps "Unknown" exclusive and a police report behind consent; a 400
-keeps what was entered; closing never needs a case record: the close confirmation offers it,
-and the Reopen bar after closing. axe-core checks the panel, wide and at 768x1024."""
+what was saved, and a supervisor may read and change it. The form keeps "Unknown" exclusive
+and a police report behind consent; a 400 keeps what was entered; closing never needs a case
+record: the close confirmation offers it, and the Reopen bar after closing. axe-core checks the
+panel, wide and at 768x1024."""
 
 from __future__ import annotations
 
@@ -101,6 +102,7 @@ def test_suggested_means_of_control_are_confirmed_saved_and_shown_again(
     expect(dialog.locator("#case-record-suggested-note")).to_contain_text("Nothing is saved")
     assert saved_record(hotline, conversation_id) is None
     assert serious(page) == []
+    assert violations(page, ["#case-record-dialog"]) == []  # the panel: not even a minor one
     control.evaluate("(group) => group.scrollIntoView({ block: 'start' })")
     screenshot(page, "console-case-record.png")
 
@@ -184,7 +186,21 @@ def test_suggested_means_of_control_are_confirmed_saved_and_shown_again(
     expect(dialog.locator("#case-record-saved")).to_contain_text(f"Last saved by {name_of(alice)}")
     page.get_by_role("button", name="Close case record").click()
     expect(dialog).to_be_hidden()
-    console.assert_clean()
+
+    # A supervisor, from the console, reads and may change the record of Alice's conversation.
+    board = open_console()
+    board.sign_in(hotline.staff("lead", "supervisor"))
+    spage = board.page
+    spage.goto(f"/console#c={conversation_id}")
+    expect(spage.locator("#conv-viewing")).to_be_visible()
+    expect(spage.locator("#case-record-summary")).to_contain_text("Recorded")
+    spage.get_by_role("button", name="Case record", exact=True).click()
+    sdialog = spage.get_by_role("dialog", name="Case record")
+    expect(sdialog.get_by_label("Kind of situation")).to_have_value("labor_trafficking")
+    expect(sdialog.locator("#case-record-saved")).to_contain_text(f"Last saved by {name_of(alice)}")
+    expect(sdialog.get_by_role("button", name="Save case record")).to_be_enabled()
+    for opened in (console, board):
+        opened.assert_clean()
 
 
 def test_closing_needs_no_case_record_and_it_can_be_filled_in_after_closing(
