@@ -525,7 +525,9 @@
     label.type = "text";
     label.maxLength = 120;
     label.value = item.label;
-    label.setAttribute("aria-label", `Label of ${item.code}`);
+    // Named with their list: a disposition may have the same code ("not_trafficking").
+    const named = `${item.list} ${item.code}`;
+    label.setAttribute("aria-label", `Label of ${named}`);
     const error = el("p", "form-error");
     error.setAttribute("role", "alert");
     error.hidden = true;
@@ -546,11 +548,11 @@
         await loadHistory();
       });
     const save = button("Save label", "secondary", () => change({ label: label.value }, `Relabelled ${item.code}.`));
-    save.setAttribute("aria-label", `Save label of ${item.code}`);
+    save.setAttribute("aria-label", `Save label of ${named}`);
     const toggle = item.active
       ? button("Retire", "secondary", () => change({ active: false }, `Retired ${item.code}: advocates no longer see it; records keep it.`))
       : button("Restore", "secondary", () => change({ active: true }, `Restored ${item.code}.`));
-    toggle.setAttribute("aria-label", `${item.active ? "Retire" : "Restore"} ${item.code}`);
+    toggle.setAttribute("aria-label", `${item.active ? "Retire" : "Restore"} ${named}`);
     label.addEventListener("keydown", (event) => {
       if (event.key === "Enter") {
         event.preventDefault();
