@@ -481,24 +481,31 @@ export function setUpCaseRecord({ api, say, openId }) {
   openButton.addEventListener("click", () => open(openButton));
   if (fromClose) fromClose.addEventListener("click", () => open(fromClose));
 
-  return {
-    open,
-    shown(view, first) {
-      if (first) {
-        if (summary) summary.textContent = "";
-        peek(view.id);
-      }
-    },
-    hide() {
-      peeked += 1;
-      opening += 1;
-      shownFor = null;
+  /** The conversation went (closed, moved, another opened): drop the panel and the summary. */
+  function hide() {
+    peeked += 1;
+    opening += 1;
+    shownFor = null;
+    if (summary) summary.textContent = "";
+    if (dialog.open) {
+      dirty = false;
+      returnFocus = null;
+      dialog.close();
+    }
+  }
+
+  /** A conversation was rendered (`first`: newly opened): the summary beside the button. */
+  function shown(view, first) {
+    // Erased means erased: the record went with everything else, and none can be kept.
+    const erased = view.phone === "(erased)";
+    openButton.disabled = erased;
+    if (fromClose) fromClose.disabled = erased;
+    if (erased) hide();
+    else if (first) {
       if (summary) summary.textContent = "";
-      if (dialog.open) {
-        dirty = false;
-        returnFocus = null;
-        dialog.close();
-      }
-    },
-  };
+      peek(view.id);
+    }
+  }
+
+  return { open, shown, hide };
 }

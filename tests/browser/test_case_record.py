@@ -2,10 +2,10 @@
 and a debt come in through the signed webhook and the worker; the advocate opens the case
 record, finds the means of control suggested with the risk reasons that suggested them (saved
 only when they press Save), confirms them, adds a kind and a type and saves; a reload shows
-what was saved, and a supervisor may read and change it. The form keeps "Unknown" exclusive
-and a police report behind consent; a 400 keeps what was entered; closing never needs a case
-record: the close confirmation offers it, and the Reopen bar after closing. axe-core checks the
-panel, wide and at 768x1024."""
+what was saved, and a supervisor may read and change it until the texter is erased. The form
+keeps "Unknown" exclusive and a police report behind consent; a 400 keeps what was entered;
+closing never needs a case record: the close confirmation offers it, and the Reopen bar after
+closing. axe-core checks the panel, wide and at 768x1024."""
 
 from __future__ import annotations
 
@@ -199,6 +199,16 @@ def test_suggested_means_of_control_are_confirmed_saved_and_shown_again(
     expect(sdialog.get_by_label("Kind of situation")).to_have_value("labor_trafficking")
     expect(sdialog.locator("#case-record-saved")).to_contain_text(f"Last saved by {name_of(alice)}")
     expect(sdialog.get_by_role("button", name="Save case record")).to_be_enabled()
+    spage.keyboard.press("Escape")
+
+    # Erased means erased: the record goes with everything else, and no other can be kept.
+    spage.get_by_label("Reason to erase this texter").fill("The texter asked for erasure")
+    spage.get_by_role("button", name="Erase this texter…").click()
+    spage.get_by_role("button", name="Yes, erase everything").click()
+    expect(spage.locator("#status")).to_contain_text("Texter erased.")
+    expect(spage.get_by_role("button", name="Case record", exact=True)).to_be_disabled()
+    expect(spage.locator("#case-record-summary")).to_be_empty()
+    assert saved_record(hotline, conversation_id) is None
     for opened in (console, board):
         opened.assert_clean()
 
