@@ -108,3 +108,10 @@ def test_a_case_has_one_kind_the_first_suggested() -> None:
 def test_nothing_is_suggested_without_reasons_or_for_unknown_phrases() -> None:
     assert suggest([], table()).codes == {}
     assert suggest(["a phrase nobody wrote (+10)", "emergency: 911"], table()).codes == {}
+
+
+def test_the_docs_list_every_seeded_entry_of_every_list() -> None:
+    docs = (Path(FILE).parents[2] / "docs" / "case_record.md").read_text(encoding="utf-8")
+    for case_list, entries in SEED.items():
+        for code, label in entries:
+            assert f"| `{code}` | {label} |" in docs, f"{case_list}: {code}"

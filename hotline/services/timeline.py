@@ -46,6 +46,7 @@ TIMELINE_EVENTS = {
     "transfer_withdrawn": "Transfer offer withdrawn",
     "transfer_lapsed": "Transfer not accepted in time: still with the advocate",
     "help_answered": "A supervisor answered the request for help",
+    "case_record_saved": "Case record saved",
 }
 
 

@@ -8,6 +8,7 @@ and list entries, and never assumes a table is empty.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from hotline.services import case_options, case_record
 from hotline.services.case_record import CaseRecordView
 from hotline.services.console import Console
 from hotline.services.errors import Conflict, InvalidInput, NotFound
+from hotline.services.privacy import erase_texter
 from hotline.services.supervision import Supervision
 from tests.conftest import new_phone
 from tests.texting import advocate, claim, close, conversation, text_in
@@ -480,3 +482,66 @@ def test_a_retired_entry_is_not_suggested(clocked_app: Flask) -> None:
     answer = view(app, advocate_id, conversation_id)
     assert answer["suggested"].get("control") == ["document_confiscation"]
     assert "control:debt" not in answer["because"]
+
+
+@pytest.mark.parametrize("first", ["erasure", "save"])
+def test_a_save_racing_an_erasure_never_leaves_a_record_behind(
+    clocked_app: Flask, first: str
+) -> None:
+    """The save and the erasure take the texter's lock: whichever comes second waits for the
+    first to commit. An erasure first: the save is refused. A save first: the erasure deletes
+    what it saved. Either way nothing of the record is left."""
+    app = clocked_app
+    runtime = runtime_of(app)
+    phone, conversation_id, advocate_id = held(app)
+    with runtime.sessions() as session:
+        texter_id = conversation_of_id(session, conversation_id)
+    wanted = full_record(referral(app))
+    holding, done = threading.Event(), threading.Event()
+    refused: list[Exception] = []
+
+    def erase() -> None:
+        if first == "save":
+            holding.wait(5)
+        with runtime.sessions.begin() as session:
+            erase_texter(
+                session, runtime.triage, texter_id, runtime.clock.now(), actor_id=None, by="test"
+            )
+            if first == "erasure":
+                holding.set()
+                done.wait(0.5)  # the save is blocked on our lock meanwhile
+
+    def record() -> None:
+        if first == "erasure":
+            holding.wait(5)
+        try:
+            with runtime.sessions.begin() as session:
+                user = session.get(StaffUser, advocate_id)
+                assert user is not None
+                case_record.do_save(
+                    session, runtime.vault, user, conversation_id, wanted, runtime.clock.now()
+                )
+                if first == "save":
+                    holding.set()
+                    done.wait(0.5)  # the erasure is blocked on our lock meanwhile
+        except Conflict as refusal:
+            refused.append(refusal)
+
+    threads = [threading.Thread(target=erase), threading.Thread(target=record)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert rows(app, conversation_id)[:3] == (None, [], [])
+    assert [str(r) for r in refused] == (
+        ["this texter was erased: nothing more can be recorded"] if first == "erasure" else []
+    )
+    assert phone
+
+
+def conversation_of_id(session: Any, conversation_id: int) -> int:
+    from hotline.db.models import Conversation
+
+    found = session.get(Conversation, conversation_id)
+    assert found is not None
+    return int(found.texter_id)
