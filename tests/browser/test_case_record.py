@@ -169,11 +169,13 @@ def test_suggested_means_of_control_are_confirmed_saved_and_shown_again(
     expect(opener).to_be_focused()
     expect(page.locator("#case-record-summary")).to_contain_text("Recorded")
 
-    # After a reload, what was saved is what the form shows.
+    # After a reload, what was saved is what the form shows (opened from the keyboard).
     page.reload()
     expect(page.locator("#conversation")).to_be_visible()
-    page.get_by_role("button", name="Case record", exact=True).click()
+    page.get_by_role("button", name="Case record", exact=True).focus()
+    page.keyboard.press("Enter")
     expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Kind of situation")).to_be_focused()
     expect(dialog.get_by_label("Kind of situation")).to_have_value("labor_trafficking")
     expect(control.get_by_label("Took or holds documents")).to_be_checked()
     expect(control.get_by_label("Debt bondage or owed money")).to_be_checked()
