@@ -21,8 +21,9 @@ function button(label, className, onClick) {
 }
 
 /** A modal dialog with a heading, a paragraph, an optional list, and two buttons; resolves true
- * when the person chose the first (`yes`), false otherwise (the other button or Escape). */
-function ask({ id, heading, text, items = [], yes, no, yesClass = "danger" }) {
+ * when the person chose the first (`yes`), false otherwise (the other button or Escape).
+ * `aside`: an optional element shown above the buttons (it must not close the dialog). */
+function ask({ id, heading, text, items = [], yes, no, yesClass = "danger", aside = null }) {
   const old = document.getElementById(id);
   if (old) old.remove();
   const dialog = el("dialog", "sign-out-dialog confirm-dialog");
@@ -35,6 +36,7 @@ function ask({ id, heading, text, items = [], yes, no, yesClass = "danger" }) {
   dialog.setAttribute("aria-describedby", body.id);
   dialog.append(title, body);
   if (items.length) dialog.append(el("ul", "confirm-reasons", ...items.map((item) => el("li", "", item))));
+  if (aside) dialog.append(aside);
   const yesButton = button(yes, yesClass);
   const noButton = button(no, "secondary");
   dialog.append(el("div", "inline", yesButton, " ", noButton));
@@ -56,10 +58,19 @@ function ask({ id, heading, text, items = [], yes, no, yesClass = "danger" }) {
   });
 }
 
+/** The close confirmation's way to the case record (issue 20): optional, and said so. */
+function caseRecordAside(open) {
+  const link = button("Case record (optional)…", "secondary", () => open(link));
+  link.id = "close-confirm-case-record";
+  link.setAttribute("aria-haspopup", "dialog");
+  return el("p", "hint", "The case record is never required to close. ", link);
+}
+
 /** Close conversation `id` with `body` ({disposition, summary}); asks for confirmation when the
- * server wants it. The server's answer ({ok, reopen_until}), or null when the advocate kept it
- * open. Other refusals are thrown, as api() throws them. */
-export async function closeConversation(api, id, body) {
+ * server wants it, offering the case record there (`options.caseRecord(opener)` opens it). The
+ * server's answer ({ok, reopen_until}), or null when the advocate kept it open. Other refusals
+ * are thrown, as api() throws them. */
+export async function closeConversation(api, id, body, options = {}) {
   try {
     return await api("POST", `/console/api/conversations/${id}/close`, body);
   } catch (error) {
@@ -72,6 +83,7 @@ export async function closeConversation(api, id, body) {
       items: reasons.map((reason) => reason.charAt(0).toUpperCase() + reason.slice(1) + "."),
       yes: "Close anyway",
       no: "Keep it open",
+      aside: options.caseRecord ? caseRecordAside(options.caseRecord) : null,
     });
     if (!sure) return null;
     return api("POST", `/console/api/conversations/${id}/close`, { ...body, confirmed: true });
@@ -86,8 +98,9 @@ export function confirmAction(heading, text, yes) {
 let reopenTimer = null;
 
 /** Show the "Reopen" bar after `anchor` for conversation `id` until `until` (ISO time);
- * `reopen` is called when the server gave it back. */
-export function offerReopen({ anchor, id, until, api, say, reopen }) {
+ * `reopen` is called when the server gave it back. `caseRecord(opener)`, when given, opens the
+ * case record of the conversation just closed (issue 20): a button on the bar. */
+export function offerReopen({ anchor, id, until, api, say, reopen, caseRecord = null }) {
   const old = document.getElementById("reopen-offer");
   if (old) old.remove();
   clearTimeout(reopenTimer);
@@ -116,6 +129,12 @@ export function offerReopen({ anchor, id, until, api, say, reopen }) {
   });
   action.setAttribute("aria-label", `Reopen the conversation you just closed (until ${time})`);
   bar.append(el("span", "", `Conversation closed. You can reopen it until ${time}. `), action);
+  if (caseRecord) {
+    const record = button("Case record…", "secondary", () => caseRecord(record));
+    record.setAttribute("aria-label", "Case record of the conversation you just closed");
+    record.setAttribute("aria-haspopup", "dialog");
+    bar.append(" ", record);
+  }
   anchor.after(bar);
   reopenTimer = setTimeout(() => bar.remove(), left);
 }

@@ -12,6 +12,7 @@
  *
  * An ES module (console.html loads it with type="module"): the timeline comes from timeline.js.
  */
+import { setUpCaseRecord } from "./case_record.js";
 import { askSupervisor, closeConversation, confirmAction, offerReopen } from "./closing.js";
 import { setUpPastConversations } from "./past_conversations.js";
 import { setUpQuickReplies } from "./quick_replies.js";
@@ -242,6 +243,8 @@ import { watchTransfers } from "./transfers.js";
   const past = setUpPastConversations({
     api, el, attempt, formatTime, priorityBadge, openConversation: (id) => openConversation(id, true),
   });
+  // The case record (issue 20): optional, from the conversation's head and from closing.
+  const caseRecord = setUpCaseRecord({ api, say, openId: () => state.openId });
 
   // -- who is signed in ------------------------------------------------------------------------
 
@@ -509,6 +512,7 @@ import { watchTransfers } from "./transfers.js";
       ui.reply.value = state.drafts.get(target) || "";
       updateSegments();
       forgetSupervisorState();
+      caseRecord.hide();
     }
     await attempt(() => loadConversation(true));
     for (const node of ui.mineList.querySelectorAll(".mine-open")) {
@@ -525,6 +529,7 @@ import { watchTransfers } from "./transfers.js";
     state.viewKey = null;
     forgetSupervisorState();
     quickReplies.close();
+    caseRecord.hide();
     ui.conversation.hidden = true;
     ui.tools.hidden = true;
     ui.empty.hidden = false;
@@ -604,6 +609,7 @@ import { watchTransfers } from "./transfers.js";
     renderTimeline(ui.timeline, view.timeline || [], { first });
     past.renderEarlier(view.earlier || []);
     mine.shown(view);
+    caseRecord.shown(view, first);
     if (first) {
       quickReplies.open(view.id, view.language);
       loadAdvocates();
@@ -902,7 +908,9 @@ import { watchTransfers } from "./transfers.js";
         return;
       }
       const id = state.openId;
-      const closed = await closeConversation(api, id, { disposition, summary: ui.summary.value });
+      const closed = await closeConversation(api, id, { disposition, summary: ui.summary.value }, {
+        caseRecord: (opener) => caseRecord.open(opener),
+      });
       if (!closed) return; // kept open: the advocate had a second look
       ui.summary.value = "";
       ui.disposition.value = "";
@@ -911,7 +919,10 @@ import { watchTransfers } from "./transfers.js";
         await loadQueue();
         await openConversation(again, true);
       };
-      offerReopen({ anchor: ui.status, id, until: closed.reopen_until, api, say, reopen });
+      offerReopen({
+        anchor: ui.status, id, until: closed.reopen_until, api, say, reopen,
+        caseRecord: (opener) => caseRecord.open(opener, id),
+      });
       await loadQueue();
     }),
   );
@@ -1162,7 +1173,7 @@ import { watchTransfers } from "./transfers.js";
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
-    if (ui.signOutDialog.open) return; // the dialog has the keyboard
+    if (document.querySelector("dialog[open]")) return; // a dialog has the keyboard
     const target = event.target;
     const typing = target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
     if (typing) {

@@ -120,6 +120,11 @@ def test_no_serious_violation_on_any_staff_page(
     page.locator("#referral-search").fill("shelter")
     expect(page.locator("#referrals .referral")).to_have_count(1)
     check(page, "console, conversation")
+    page.get_by_role("button", name="Case record", exact=True).click()  # issue 20
+    expect(page.get_by_role("dialog", name="Case record")).to_be_visible()
+    serious(page, "console, case record")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog", name="Case record")).to_be_hidden()
     page.get_by_text("Account").click()
     check(page, "console, account menu")
     page.set_viewport_size({"width": 768, "height": 1024})

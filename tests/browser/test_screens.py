@@ -73,6 +73,13 @@ def test_the_reply_box_is_always_in_view(
         in_view(page, "#reply")
         in_view(page, "#send")
         screenshot(page, f"console-{width}x{height}.png")
+        # The case record (issue 20) fits too: its first field and its Save button in view.
+        page.get_by_role("button", name="Case record", exact=True).click()
+        expect(page.get_by_role("dialog", name="Case record")).to_be_visible()
+        in_view(page, "#case-record-kind")
+        in_view(page, "#case-record-save")
+        page.keyboard.press("Escape")
+        expect(page.get_by_role("dialog", name="Case record")).to_be_hidden()
 
     # Typing at 200% zoom: the box and its send button stay in view, and sending works.
     page.locator("#reply").fill("We are here. Take your time.")
