@@ -16,7 +16,7 @@ from sqlalchemy import Engine, bindparam, create_engine, event, exc, make_url, s
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.db.models import Message, Texter
+from hotline.db.models import Conversation, Message, Texter
 
 
 def make_engine(url: str, **overrides: Any) -> Engine:
@@ -164,6 +164,22 @@ def lock_texter(session: Session, texter_id: int) -> Texter | None:
     return session.scalars(
         select(Texter).where(Texter.id == texter_id).with_for_update(key_share=True)
     ).first()
+
+
+def lock_conversation(session: Session, conversation_id: int) -> Conversation | None:
+    """A conversation read again under its texter's lock (:func:`lock_texter`), so that what
+    a service then checks of it (its holder, its state, an erasure) cannot change before the
+    transaction ends; None when there is no such conversation."""
+    texter_id = session.scalar(
+        select(Conversation.texter_id).where(Conversation.id == conversation_id)
+    )
+    if texter_id is None:
+        return None
+    lock_texter(session, texter_id)
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is not None:
+        session.refresh(conversation)
+    return conversation
 
 
 def lock_texter_of(

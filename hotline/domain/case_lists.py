@@ -22,6 +22,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
+from hotline.domain.places import STATE_NAMES
+
 # Every field may say "unknown": the advocate asked, or could not, and does not know.
 UNKNOWN: Final = "unknown"
 
@@ -144,18 +146,7 @@ class Answer(StrEnum):
 # US states, the District of Columbia and the territories, by their USPS code; "outside" for a
 # situation outside the United States.
 STATES: Final[dict[str, str]] = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
-    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
-    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
-    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota",
-    "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
-    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
-    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon",
-    "PA": "Pennsylvania", "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota",
-    "TN": "Tennessee", "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia",
-    "WA": "Washington", "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
+    **STATE_NAMES,
     "AS": "American Samoa", "GU": "Guam", "MP": "Northern Mariana Islands",
-    "PR": "Puerto Rico", "VI": "U.S. Virgin Islands",
-    "outside": "Outside the United States", UNKNOWN: "Unknown",
+    "VI": "U.S. Virgin Islands", "outside": "Outside the United States", UNKNOWN: "Unknown",
 }  # fmt: skip

@@ -41,7 +41,7 @@ from hotline.db.models import (
     StaffUser,
     Texter,
 )
-from hotline.db.session import lock_texter
+from hotline.db.session import lock_conversation
 from hotline.domain.case_lists import MULTIPLE, STATES, UNKNOWN, AgeGroup, Answer, CaseList
 from hotline.domain.case_suggestions import key, suggest
 from hotline.domain.places import state_of
@@ -434,16 +434,8 @@ def _referrals(session: Session, value: Any, held: list[int]) -> list[int]:
 def _locked(session: Session, user: StaffUser, conversation_id: int) -> Conversation:
     """The conversation, read again under its texter's lock (the erasure's), if ``user`` may
     save its record: :class:`NotFound` otherwise, :class:`Conflict` once its texter was erased."""
-    texter_id = session.scalar(
-        select(Conversation.texter_id).where(Conversation.id == conversation_id)
-    )
-    if texter_id is None:
-        raise NotFound("no such conversation")
-    lock_texter(session, texter_id)
-    conversation = session.get(Conversation, conversation_id)
-    assert conversation is not None
-    session.refresh(conversation)
-    if not _may(session, user, conversation):
+    conversation = lock_conversation(session, conversation_id)
+    if conversation is None or not _may(session, user, conversation):
         raise NotFound("no such conversation")
     if _erased(session, conversation):
         raise Conflict("this texter was erased: nothing more can be recorded")

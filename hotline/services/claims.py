@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db import after_commit
 from hotline.db.models import Conversation, ConversationHandler, ConversationStatus, Texter
-from hotline.db.session import lock_texter
+from hotline.db.session import lock_conversation, lock_texter
 from hotline.domain.triage import Event as TriageEvent
 from hotline.domain.triage import On, State
 from hotline.services import events
@@ -118,15 +118,9 @@ def hold(session: Session, conversation: Conversation, staff_id: int, now: datet
 
 def _locked(session: Session, conversation_id: int) -> Conversation:
     """The conversation, read again under its texter's lock; :class:`ClaimError` if unknown."""
-    texter_id = session.scalar(
-        select(Conversation.texter_id).where(Conversation.id == conversation_id)
-    )
-    if texter_id is None:
+    conversation = lock_conversation(session, conversation_id)
+    if conversation is None:
         raise ClaimError("no such conversation")
-    lock_texter(session, texter_id)
-    conversation = session.get(Conversation, conversation_id)
-    assert conversation is not None
-    session.refresh(conversation)
     return conversation
 
 
