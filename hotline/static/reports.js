@@ -232,18 +232,7 @@
         params.set("format", format);
         const response = await Staff.request("GET", `/supervisor/api/reports/export?${params.toString()}`);
         if (!response.ok) throw await Staff.failure(response, signedOut);
-        const blob = await response.blob();
-        const disposition = response.headers.get("Content-Disposition") || "";
-        const match = /filename="([\w.-]+)"/.exec(disposition);
-        const name = match ? match[1] : `case-report.${format}`;
-        const url = URL.createObjectURL(blob);
-        const link = el("a", "visually-hidden", "download");
-        link.href = url;
-        link.download = name;
-        document.body.append(link);
-        link.click();
-        link.remove();
-        setTimeout(() => URL.revokeObjectURL(url), 30000);
+        const name = await Staff.download(response, `case-report.${format}`);
         say(`Exported ${name}, small counts suppressed. The export is recorded in the audit trail.`);
       });
     } finally {

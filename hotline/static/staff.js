@@ -118,6 +118,24 @@
     return new ApiError(message, response.status);
   }
 
+  /** Save an ok response as a file, named as its Content-Disposition says (else `fallback`);
+   * the name it was saved as. */
+  async function download(response, fallback) {
+    const blob = await response.blob();
+    const disposition = response.headers.get("Content-Disposition") || "";
+    const match = /filename="([\w.-]+)"/.exec(disposition);
+    const name = match ? match[1] : fallback;
+    const url = URL.createObjectURL(blob);
+    const link = el("a", "visually-hidden", "download");
+    link.href = url;
+    link.download = name;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 30000);
+    return name;
+  }
+
   /** A JSON request answered with JSON. Options: `unreachable` (the message when the server
    * cannot be reached), `onUnauthorized` (called on a 401), `acceptUnreadable` (an ok answer
    * that is not JSON gives null instead of an ApiError). */
@@ -311,6 +329,7 @@
     SIGNED_OUT,
     api,
     attempter,
+    download,
     el,
     failure,
     request,

@@ -1032,18 +1032,7 @@ import { heldRiskNodes, heldTickBases, stillHeld, waitingRiskNodes } from "./boa
         }
         throw error;
       }
-      const blob = await response.blob();
-      const disposition = response.headers.get("Content-Disposition") || "";
-      const match = /filename="([\w.-]+)"/.exec(disposition);
-      const name = match ? match[1] : `conversations.${format}`;
-      const url = URL.createObjectURL(blob);
-      const link = el("a", "visually-hidden", "download");
-      link.href = url;
-      link.download = name;
-      document.body.append(link);
-      link.click();
-      link.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 30000);
+      const name = await Staff.download(response, `conversations.${format}`);
       say(`Exported ${name}${withText ? " with message text" : ""}. The export is recorded in the audit trail.`);
     });
   }
