@@ -62,6 +62,11 @@ def test_webhook_throughput_reports_both_rates_and_stores_every_text_it_answered
     assert all(int(rate.replace(",", "")) > 0 for _, rate in rates)
     assert re.search(r"ratio /twilio/sms / bare: \d+\.\d\d", out)
     assert re.search(r"ratio raw drivers / bare: \d+\.\d\d", out)
+    assert re.search(
+        r"ratio /twilio/sms / raw drivers: \d+\.\d\d .*; gunicorn CPU per request "
+        r"[\d.]+ vs [\d.]+ ms",
+        out,
+    )
     assert len(re.findall(r"p50 [\d.]+ ms, p99 [\d.]+ ms", out)) == 2
     answered, stored, queued = re.findall(
         r"check: ([\d,]+) texts answered 200 by /twilio/sms, ([\d,]+) stored, ([\d,]+) tasks", out
