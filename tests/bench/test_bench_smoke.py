@@ -129,3 +129,15 @@ def test_long_conversation_reports_each_texts_cost_and_processes_them_all(
     costs = re.findall(r"^  text +(\d+): cpu +[\d.]+ ms .* decryptions +(\d+)$", out, re.MULTILINE)
     assert [at for at, _ in costs] == ["1", "10", "20"]
     assert all(int(decrypted) <= 3 for _, decrypted in costs)  # each text read once
+
+
+def test_worker_cpu_reports_a_first_texts_statements_and_cpu(postgres: PostgresServer) -> None:
+    out = run_bench(postgres, "worker_cpu.py", "--texts", "10")
+
+    assert re.search(
+        r"statements for one first text: \d+ \(INSERT \d+, SELECT \d+, UPDATE \d+\)", out
+    )
+    cpu = re.search(r"this thread's CPU: ([\d.]+) ms per first text", out)
+    assert cpu and float(cpu[1]) > 0, out
+    assert "check: 60 of 60 texters got a reply" in out
+    assert "+1555" not in out
