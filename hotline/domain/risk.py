@@ -191,7 +191,32 @@ class _Reading:
     someone_young: bool = False  # a child written about, or a child's life
 
 
+# The last text scanned, the lexicons it was scanned with, and what they found. A worker handling
+# a text asks twice over (its risk, then its answer to the triage: :func:`read` then
+# :func:`dangers`), and the scan was a seventh of the worker's CPU for a first text. One slot,
+# replaced as a whole (safe for threads sharing it), holding no more than the step that
+# handles the text already holds.
+_last_scan: tuple[str, tuple[Lexicon, ...], _Reading] | None = None
+
+
 def _scan(text: str, lexicons: list[Lexicon]) -> _Reading:
+    """What ``lexicons`` find in ``text``; the same text and lexicons (the very objects) again
+    are answered from the last scan."""
+    global _last_scan
+    last = _last_scan
+    if (
+        last is not None
+        and last[0] == text
+        and len(last[1]) == len(lexicons)
+        and all(a is b for a, b in zip(last[1], lexicons, strict=True))
+    ):
+        return last[2]
+    reading = _scan_afresh(text, lexicons)
+    _last_scan = (text, tuple(lexicons), reading)
+    return reading
+
+
+def _scan_afresh(text: str, lexicons: list[Lexicon]) -> _Reading:
     reading = _Reading()
     language = detect(text).language
     for lexicon in lexicons:
@@ -302,7 +327,7 @@ def read(text: str, lexicons: Iterable[Lexicon]) -> Findings:
     weighted: dict[str, Reason] = {}
     for found, weight in _heaviest(reading.weighted):
         weighted.setdefault(normalise(found.phrase), Reason(found.phrase, weight, found.words))
-    return Findings(reading.emergencies, weighted, reading.minor, reading.someone_young)
+    return Findings(dict(reading.emergencies), weighted, reading.minor, reading.someone_young)
 
 
 def fold(earlier: Findings, later: Findings) -> Findings:

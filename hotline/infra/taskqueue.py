@@ -91,6 +91,7 @@ class CeleryTaskQueue:
         self._celery = celery
         self.pause = pause or BrokerPause(30.0)
         self._connections: Any = None
+        self._wire: Any = None
 
     def process_inbound(self, message_id: int) -> None:
         self._publish(PROCESS_INBOUND, message_id, 0.0)
@@ -132,16 +133,41 @@ class CeleryTaskQueue:
         if self.pause.paused:
             metrics.HAND_OFFS_FAILED.labels(reason="paused").inc()
             raise BrokerPaused(f"broker paused after a failure; {name} left to the sweep")
-        options: dict[str, Any] = {"retry": False}
-        if delay > 0:
-            options["countdown"] = delay
         try:
-            with self._pool().acquire(block=True, timeout=1.0) as connection:
-                self._celery.send_task(name, args=[message_id], connection=connection, **options)
+            wire = self._task_wire()
+            if wire is not None:
+                wire.push(name, message_id, delay)
+            else:
+                options: dict[str, Any] = {"retry": False}
+                if delay > 0:
+                    options["countdown"] = delay
+                with self._pool().acquire(block=True, timeout=1.0) as connection:
+                    self._celery.send_task(
+                        name, args=[message_id], connection=connection, **options
+                    )
         except (OperationalError, KombuError, RedisError, OSError) as exc:
             self.pause.failed()
             metrics.HAND_OFFS_FAILED.labels(reason="error").inc()
-            raise HandOffError(f"broker refused {name} ({type(exc).__name__})") from exc
+            raise HandOffError(f"broker refused {name} ({_kind(exc)})") from exc
+
+    def _task_wire(self) -> Any:
+        """The kept Redis client hand-offs go through (see :mod:`hotline.infra.task_wire`);
+        None for a broker that is not Redis, which Celery then publishes to."""
+        if self._wire is None:
+            from hotline.infra.task_wire import wire_for
+
+            self._wire = wire_for(self._celery, PUBLISH_CONNECT_TIMEOUT, PUBLISH_POOL_SIZE) or False
+        return self._wire or None
+
+
+def _kind(exc: BaseException) -> str:
+    """What failed, in kombu's words: a broker that cannot be reached is an
+    ``OperationalError`` whichever client found out (operators' alerts read this name)."""
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    if isinstance(exc, ConnectionError | TimeoutError | OSError):
+        return "OperationalError"
+    return type(exc).__name__
 
 
 Job = Callable[[int], float | None]  # returns a delay to run again after, or None when done

@@ -145,15 +145,20 @@ def redis_server(port: int, log_dir: Path) -> Process:
 
 
 def gunicorn(
-    port: int, env: Mapping[str, str], log_dir: Path, app: str = "hotline:create_app()"
+    port: int,
+    env: Mapping[str, str],
+    log_dir: Path,
+    app: str = "hotline:create_app()",
+    workers: int = 2,
 ) -> Process:
-    """gunicorn serving ``app`` (a WSGI app spec; benchmarks pass a bare one to compare)."""
+    """gunicorn serving ``app`` (a WSGI app spec; benchmarks pass a bare one to compare) with
+    ``workers`` processes of 4 threads each."""
     return Process(
         "web",
         [
             str(BIN / "gunicorn"),
             "--workers",
-            "2",
+            str(workers),
             "--threads",
             "4",
             "--bind",
