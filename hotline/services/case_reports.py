@@ -36,6 +36,7 @@ from hotline.db.models import (
 )
 from hotline.domain.case_lists import STATES, UNKNOWN, AgeGroup, Answer, CaseList
 from hotline.domain.suppression import SUPPRESSED, Cell, fewer_than, suppress
+from hotline.services.conversation_log import neutralise
 from hotline.services.errors import InvalidInput
 
 # A longer range is a question for several reports: a table this wide is unreadable, and
@@ -333,7 +334,14 @@ def to_csv(published: Report) -> str:
     for table in published["tables"]:
         for row in table["rows"]:
             writer.writerow(
-                [table["dimension"], row["code"], row["label"], *row["counts"], row["total"]]
+                # Labels are written by admins (and referral names by staff): never a formula.
+                [
+                    table["dimension"],
+                    row["code"],
+                    neutralise(row["label"]),
+                    *row["counts"],
+                    row["total"],
+                ]
             )
         writer.writerow([table["dimension"], "", "Total", *table["column_totals"], table["total"]])
     return out.getvalue()

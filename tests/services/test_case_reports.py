@@ -345,3 +345,17 @@ def test_random_case_sets_publish_safely(sqlite_url: str, cases: list, by: str) 
         listed = [row["code"] != "unknown" for row in true["rows"]]
         assert consistent_with(grid, truth, cap, listed)  # type: ignore[arg-type]
         assert pinned_cells(grid, truth, cap, listed) == [], shown["dimension"]  # type: ignore[arg-type]
+
+
+def test_a_label_an_admin_wrote_as_a_formula_is_inert_in_the_csv(app: Flask) -> None:
+    with runtime_of(app).sessions.begin() as session:
+        session.add(
+            CaseOption(
+                list="venue", code="spreadsheet_trap", label='=HYPERLINK("http://x.test","a")',
+                active=True, position=99,
+            )
+        )  # fmt: skip
+        add_case(session, at(2026, 3, 2), kind="unclear", codes=[("venue", "spreadsheet_trap")])
+    csv_text = to_csv(publish(report_of(app), 5))
+    assert 'venue,spreadsheet_trap,"\'=HYPERLINK(""http://x.test"",""a"")"' in csv_text
+    assert ',"=HYPERLINK' not in csv_text and ",=HYPERLINK" not in csv_text
