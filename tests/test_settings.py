@@ -162,6 +162,9 @@ def test_production_needs_a_sender(tmp_path: Path) -> None:
         (f"{KEY_NEW},{base64.urlsafe_b64encode(bytes(range(35))).decode()}", 2),  # 35 bytes
         (f"{KEY_NEW},{base64.urlsafe_b64encode(bytes(range(16))).decode()}", 2),  # 16 bytes
     ],
+    # Ids without the keys, which are new in every process (pytest-xdist's workers must
+    # collect the same names).
+    ids=["not-a-key", "short", "truncated", "not-ascii", "35-bytes", "16-bytes"],
 )
 def test_a_malformed_data_key_is_named_by_position_not_value(
     tmp_path: Path, keys: str, entry: int
