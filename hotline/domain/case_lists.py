@@ -135,12 +135,24 @@ class AgeGroup(StrEnum):
     UNKNOWN = UNKNOWN
 
 
+# How the fixed lists read, to advocates and in reports alike.
+UNKNOWN_LABEL: Final = "Unknown"
+AGE_LABELS: Final = {
+    AgeGroup.MINOR: "Minor (under 18)",
+    AgeGroup.ADULT: "Adult",
+    AgeGroup.UNKNOWN: UNKNOWN_LABEL,
+}
+
+
 class Answer(StrEnum):
     """Whether the texter wanted contact with law enforcement, and whether a report was made."""
 
     YES = "yes"
     NO = "no"
     UNKNOWN = UNKNOWN
+
+
+ANSWER_LABELS: Final = {Answer.YES: "Yes", Answer.NO: "No", Answer.UNKNOWN: UNKNOWN_LABEL}
 
 
 # US states, the District of Columbia and the territories, by their USPS code; "outside" for a

@@ -42,7 +42,17 @@ from hotline.db.models import (
     Texter,
 )
 from hotline.db.session import lock_conversation
-from hotline.domain.case_lists import MULTIPLE, STATES, UNKNOWN, AgeGroup, Answer, CaseList
+from hotline.domain.case_lists import (
+    AGE_LABELS,
+    ANSWER_LABELS,
+    MULTIPLE,
+    STATES,
+    UNKNOWN,
+    UNKNOWN_LABEL,
+    AgeGroup,
+    Answer,
+    CaseList,
+)
 from hotline.domain.case_suggestions import key, suggest
 from hotline.domain.places import state_of
 from hotline.domain.triage import State
@@ -51,13 +61,6 @@ from hotline.services import events
 from hotline.services.answers import IsoTime, iso_time_or_none
 from hotline.services.errors import Conflict, InvalidInput, NotFound
 
-UNKNOWN_LABEL = "Unknown"
-AGE_LABELS = {
-    AgeGroup.MINOR: "Under 18",
-    AgeGroup.ADULT: "18 or older",
-    AgeGroup.UNKNOWN: "Unknown",
-}
-ANSWER_LABELS = {Answer.YES: "Yes", Answer.NO: "No", Answer.UNKNOWN: "Unknown"}
 # Why the fields that no risk reason suggests were suggested (``because``).
 MINOR_REASON = "the texter may be a minor"
 LOCATION_REASON = "where the texter said they are"

@@ -34,7 +34,14 @@ from hotline.db.models import (
     Conversation,
     Referral,
 )
-from hotline.domain.case_lists import STATES, UNKNOWN, AgeGroup, Answer, CaseList
+from hotline.domain.case_lists import (
+    AGE_LABELS,
+    ANSWER_LABELS,
+    STATES,
+    UNKNOWN,
+    UNKNOWN_LABEL,
+    CaseList,
+)
 from hotline.domain.suppression import SUPPRESSED, Cell, fewer_than, suppress
 from hotline.services.conversation_log import neutralise
 from hotline.services.errors import InvalidInput
@@ -104,9 +111,6 @@ DIMENSIONS: Final = (
     ("referral", "Referrals made"),
 )
 SINGLE: Final = ("kind", "age_group", "state", "police_wanted", "police_report")
-AGE_GROUPS: Final = {AgeGroup.MINOR: "Minor (under 18)", AgeGroup.ADULT: "Adult"}
-ANSWERS: Final = {Answer.YES: "Yes", Answer.NO: "No"}
-UNKNOWN_LABEL: Final = "Unknown"
 
 
 def check_range(start: date, end: date, by: Period | str) -> Period:
@@ -237,10 +241,10 @@ def _orders(session: Session) -> dict[str, dict[str, str]]:
     ):
         if option.list in {listed.value for listed in CaseList} and option.code != UNKNOWN:
             orders[option.list][option.code] = option.label
-    orders["age_group"] = {code.value: label for code, label in AGE_GROUPS.items()}
+    orders["age_group"] = {code.value: label for code, label in AGE_LABELS.items()}
     orders["state"] = {code: label for code, label in STATES.items() if code != UNKNOWN}
     orders["police_wanted"] = orders["police_report"] = {
-        code.value: label for code, label in ANSWERS.items()
+        code.value: label for code, label in ANSWER_LABELS.items()
     }
     for name in orders:
         if name != "referral":
