@@ -446,12 +446,16 @@
 
   // -- dispositions --------------------------------------------------------------------------------
 
-  function dispositionRow(item) {
+  /** A row of a list supervisors keep by stable code (dispositions, the case record's lists):
+   * the code, its label to edit, active or retired, how often used, and Save / Retire /
+   * Restore. `named` names the entry to assistive technology; `change(payload)` sends a change
+   * and answers the list afresh; `retired` is what retiring it means. */
+  function labelledEntryRow(item, { named, change, retired }) {
     const label = el("input");
     label.type = "text";
     label.maxLength = 120;
     label.value = item.label;
-    label.setAttribute("aria-label", `Label of ${item.code}`);
+    label.setAttribute("aria-label", `Label of ${named}`);
     const error = el("p", "form-error");
     error.setAttribute("role", "alert");
     error.hidden = true;
@@ -463,19 +467,18 @@
       el("td", "", el("span", item.active ? "chip available" : "chip away", item.active ? "Active" : "Retired")),
       el("td", "num", String(item.uses)),
     );
-    const change = (payload, done) =>
+    const send = (payload, done) =>
       submit(row, label, async () => {
-        const answer = await api("POST", `/supervisor/api/dispositions/${encodeURIComponent(item.code)}`, payload);
-        renderDispositions(answer.items || []);
+        await change(payload);
         say(done);
         await loadHistory();
       });
-    const save = button("Save label", "secondary", () => change({ label: label.value }, `Relabelled ${item.code}.`));
-    save.setAttribute("aria-label", `Save label of ${item.code}`);
+    const save = button("Save label", "secondary", () => send({ label: label.value }, `Relabelled ${item.code}.`));
+    save.setAttribute("aria-label", `Save label of ${named}`);
     const toggle = item.active
-      ? button("Retire", "secondary", () => change({ active: false }, `Retired ${item.code}: advocates no longer see it.`))
-      : button("Restore", "secondary", () => change({ active: true }, `Restored ${item.code}.`));
-    toggle.setAttribute("aria-label", `${item.active ? "Retire" : "Restore"} ${item.code}`);
+      ? button("Retire", "secondary", () => send({ active: false }, `Retired ${item.code}: ${retired}`))
+      : button("Restore", "secondary", () => send({ active: true }, `Restored ${item.code}.`));
+    toggle.setAttribute("aria-label", `${item.active ? "Retire" : "Restore"} ${named}`);
     label.addEventListener("keydown", (event) => {
       if (event.key === "Enter") {
         event.preventDefault();
@@ -484,6 +487,17 @@
     });
     row.append(el("td", "row-actions", save, toggle));
     return row;
+  }
+
+  function dispositionRow(item) {
+    return labelledEntryRow(item, {
+      named: item.code,
+      retired: "advocates no longer see it.",
+      change: async (payload) => {
+        const answer = await api("POST", `/supervisor/api/dispositions/${encodeURIComponent(item.code)}`, payload);
+        renderDispositions(answer.items || []);
+      },
+    });
   }
 
   function renderDispositions(items) {
@@ -521,46 +535,16 @@
   }
 
   function caseOptionRow(item) {
-    const label = el("input");
-    label.type = "text";
-    label.maxLength = 120;
-    label.value = item.label;
-    // Named with their list: a disposition may have the same code ("not_trafficking").
-    const named = `${item.list} ${item.code}`;
-    label.setAttribute("aria-label", `Label of ${named}`);
-    const error = el("p", "form-error");
-    error.setAttribute("role", "alert");
-    error.hidden = true;
-    const row = el(
-      "tr",
-      item.active ? "" : "retired",
-      el("td", "", el("code", "", item.code)),
-      el("td", "", label, error),
-      el("td", "", el("span", item.active ? "chip available" : "chip away", item.active ? "Active" : "Retired")),
-      el("td", "num", String(item.uses)),
-    );
     const path = `/supervisor/api/case-options/${encodeURIComponent(item.list)}/${encodeURIComponent(item.code)}`;
-    const change = (payload, done) =>
-      submit(row, label, async () => {
+    return labelledEntryRow(item, {
+      // Named with their list: a disposition may have the same code ("not_trafficking").
+      named: `${item.list} ${item.code}`,
+      retired: "advocates no longer see it; records keep it.",
+      change: async (payload) => {
         const answer = await api("PATCH", path, payload);
         renderCaseOptions(answer.items || []);
-        say(done);
-        await loadHistory();
-      });
-    const save = button("Save label", "secondary", () => change({ label: label.value }, `Relabelled ${item.code}.`));
-    save.setAttribute("aria-label", `Save label of ${named}`);
-    const toggle = item.active
-      ? button("Retire", "secondary", () => change({ active: false }, `Retired ${item.code}: advocates no longer see it; records keep it.`))
-      : button("Restore", "secondary", () => change({ active: true }, `Restored ${item.code}.`));
-    toggle.setAttribute("aria-label", `${item.active ? "Retire" : "Restore"} ${named}`);
-    label.addEventListener("keydown", (event) => {
-      if (event.key === "Enter") {
-        event.preventDefault();
-        save.click();
-      }
+      },
     });
-    row.append(el("td", "row-actions", save, toggle));
-    return row;
   }
 
   function renderCaseOptions(items) {
