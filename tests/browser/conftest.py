@@ -41,6 +41,12 @@ from tests.helpers import sms_form
 from tests.support.fake_twilio import FakeMessage, FakeTwilio
 from tests.support.stack import free_port, wait_until
 
+# The suite runs on two processes (pytest-xdist), so two browsers and two servers share the
+# machine: a step may take longer than playwright's default 5 s. Waiting longer changes no
+# verdict (an assertion still fails if it never holds), and an assertion of a promised time
+# ("a new text within 2 s") passes its own timeout.
+expect.set_options(timeout=10_000)
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
