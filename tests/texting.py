@@ -134,4 +134,6 @@ def reply(app: Flask, phone: str, body: str = "an advocate's reply", **kw: bool)
     now = runtime.clock.now()
     with runtime.sessions.begin() as session:
         texter_id = find_or_add_texter(session, runtime.vault, phone, now)
-        return queue_text(session, runtime.vault, texter_id, None, body, now, **kw).id
+        message = queue_text(session, runtime.vault, texter_id, None, body, now, **kw)
+        session.flush()
+        return message.id

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from functools import partial
 
 from hotline.db import after_commit
-from hotline.db.after_commit import Effects
+from hotline.db.after_commit import Claimed, Effects
 from hotline.infra.live import QUEUE, conversation_topic
 from hotline.infra.taskqueue import (
     DRAW_REVIEWS,
@@ -139,7 +139,7 @@ def follow_up(runtime: Runtime, effects: Effects) -> None:
     try:
         topics = {conversation_topic(i) for i in effects.conversations}
         if effects.at_once:
-            topics |= _send_now(runtime, effects.to_send)
+            topics |= _send_now(runtime, effects)
         else:
             for message_id in effects.to_send:
                 hand_over_send(runtime, message_id)
@@ -150,25 +150,46 @@ def follow_up(runtime: Runtime, effects: Effects) -> None:
         log.warning("after-commit work failed (%s); the sweep will", type(exc).__name__)
 
 
-def _send_now(runtime: Runtime, to_send: list[int]) -> set[str]:
+def _send_now(runtime: Runtime, effects: Effects) -> set[str]:
     """In a worker: send each stored reply now, in order; the topics of those sent. A reply
-    that cannot go now, and every one after an unexpected error, goes to the send task."""
+    that cannot go now, and every one after an unexpected error, goes to the send task.
+
+    Replies claimed in the transaction that stored them go without a claim of their own. Once
+    one of them does not go, those claimed after it are put back to pending first, so that
+    their own claim orders them behind it."""
     topics: set[str] = set()
+    to_send = effects.to_send
+    claimed = dict(effects.claimed)
     for index, message_id in enumerate(to_send):
+        mine = claimed.pop(message_id, None)
         try:
-            sent = runtime.dispatcher.send(message_id)
+            if mine is not None:
+                sent = runtime.dispatcher.send_claimed(mine)
+            else:
+                sent = runtime.dispatcher.send(message_id)
         except Exception as exc:  # the database, most likely; each reply is stored
             log.warning(
                 "reply %s not sent at once (%s); handing it over", message_id, type(exc).__name__
             )
+            _release(runtime, claimed)  # else the sweep reconciles them after the lease
             for left in to_send[index:]:
                 hand_over_send(runtime, left)
             break
+        if mine is not None and sent.result is not SendResult.SENT and claimed:
+            _release(runtime, claimed)
+            claimed = {}
         if sent.result is SendResult.RETRY:
             hand_over_send(runtime, message_id, sent.retry_after)
         elif sent.conversation_id is not None:
             topics.add(conversation_topic(sent.conversation_id))
     return topics
+
+
+def _release(runtime: Runtime, claimed: dict[int, Claimed]) -> None:
+    try:
+        runtime.dispatcher.release_claimed(sorted(claimed))
+    except Exception as exc:  # still claimed: the sweep reconciles them after the lease
+        log.warning("claimed replies not released (%s)", type(exc).__name__)
 
 
 def send_message(runtime: Runtime, message_id: int) -> float | None:

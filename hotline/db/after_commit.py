@@ -18,12 +18,27 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
+if TYPE_CHECKING:
+    from hotline.db.models import Message
+
 _REGISTERED = "hotline.after_commit"
 _COMMITTED = "hotline.committed"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A reply claimed for sending in the transaction that stored it (see
+    :func:`hotline.services.send.claim_with_store`): what its send needs, so that sending it
+    takes no transaction of its own before Twilio is called."""
+
+    message: Message
+    to: str
+    body: str
 
 
 @dataclass
@@ -34,17 +49,29 @@ class Effects:
     conversations: set[int] = field(default_factory=set)  # whose consoles refresh
     queue_changed: bool = False  # the queue, the lists that travel with it, the board
     at_once: bool = False  # send the replies here and now, not through the send task
+    # Replies stored in the transaction, in order; their ids exist once it has flushed, and
+    # become ``to_send`` when it commits.
+    queued: list[Message] = field(default_factory=list)
+    claimed: dict[int, Claimed] = field(default_factory=dict)  # by message id, once committed
+    claiming: list[Claimed] = field(default_factory=list)  # in the transaction
 
     def __bool__(self) -> bool:
-        return bool(self.to_send or self.conversations or self.queue_changed)
+        return bool(self.to_send or self.queued or self.conversations or self.queue_changed)
 
 
 Runner = Callable[[Effects], None]
 
 
-def send(session: Session, message_id: int) -> None:
-    """Send the stored reply ``message_id`` once this transaction has committed."""
-    registered(session).to_send.append(message_id)
+def send(session: Session, message: Message) -> None:
+    """Send the stored reply ``message`` once this transaction has committed. Its row need not
+    be written yet: the commit writes it, and its id is read then."""
+    registered(session).queued.append(message)
+
+
+def claim(session: Session, claimed: Claimed) -> None:
+    """``claimed.message`` (registered with :func:`send`) is claimed in this transaction: it
+    is sent without a claim of its own once the transaction has committed."""
+    registered(session).claiming.append(claimed)
 
 
 def changed(session: Session, conversation_id: int) -> None:
@@ -80,8 +107,12 @@ def install(factory: sessionmaker[Session], runner: Runner) -> None:
     registered, once the transaction has ended; drop what a rolled-back one registered."""
 
     def committed(session: Session) -> None:
-        if not session.in_nested_transaction():
-            session.info[_COMMITTED] = session.info.pop(_REGISTERED, None)
+        if session.in_nested_transaction():
+            return
+        effects = session.info[_COMMITTED] = session.info.pop(_REGISTERED, None)
+        if effects is not None:  # every row is written now: the ids are known
+            effects.to_send.extend(message.id for message in effects.queued)
+            effects.claimed.update((c.message.id, c) for c in effects.claiming)
 
     def ended(session: Session, transaction: SessionTransaction) -> None:
         if transaction.parent is not None:

@@ -106,6 +106,7 @@ class Handling:
         message = queue_text(
             session, self.console.vault, texter.id, conversation, body, now, author_id=user.id
         )
+        session.flush()  # its id, for the event
         conversation.last_activity_at = now
         if conversation.first_reply_at is None:
             conversation.first_reply_at = now

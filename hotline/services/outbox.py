@@ -28,7 +28,11 @@ def queue_text(
     compliance: bool = False,
     author_id: int | None = None,
 ) -> Message:
-    """Store an outbound text as pending, to be sent once the transaction has committed."""
+    """Store an outbound text as pending, to be sent once the transaction has committed.
+
+    Not flushed here: the transaction's next flush writes it with the rest of what changed (a
+    caller that needs its id flushes).
+    """
     message = Message(
         texter_id=texter_id,
         conversation_id=conversation.id if conversation else None,
@@ -44,6 +48,5 @@ def queue_text(
         next_attempt_at=now,
     )
     session.add(message)
-    session.flush()
-    after_commit.send(session, message.id)
+    after_commit.send(session, message)
     return message

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, delete, select
+from sqlalchemy import bindparam, case, delete, or_, select
 from sqlalchemy.orm import Session, undefer
 
 from hotline.catalogue import LANGUAGES, other_language_emergency, other_language_line
@@ -21,7 +21,7 @@ from hotline.db import after_commit
 from hotline.db.models import Conversation, ConversationStatus, Message, OptedOutNumber, Texter
 from hotline.db.session import lock_texter_of
 from hotline.domain import answers
-from hotline.domain.delivery import Direction
+from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.keywords import Keyword, fold, parse_keyword
 from hotline.domain.language import Detected, detect
 from hotline.domain.triage import QUESTIONS, On, Op, State
@@ -29,6 +29,7 @@ from hotline.domain.triage import Event as TriageEvent
 from hotline.services import events, waiting
 from hotline.services.outbox import queue_text
 from hotline.services.privacy import erase_texter
+from hotline.services.send import claim_with_store
 from hotline.services.triage import Triage
 
 # HELP keywords that, in answer to a question, are also a call for help (INFO asks about us).
@@ -46,11 +47,15 @@ def process_pending(session: Session, triage: Triage, message_id: int, now: date
     texter = lock_texter_of(session, message_id, seen_at=now)
     if texter is None:
         return []
-    pending = session.scalars(_PENDING, {"texter_id": texter.id}).all()
+    found = session.scalars(_PENDING, {"texter_id": texter.id}).all()
+    pending = [message for message in found if message.direction is Direction.INBOUND]
     for message in pending:
         session.flush()  # what the texts before changed, for the look-ups below to see
         message.processed_at = now  # written with the text's other changes, in one UPDATE
         _handle(session, triage, texter, message, now)
+    if pending:
+        older_unsent = len(found) > len(pending)  # an earlier reply to them has not gone yet
+        claim_with_store(session, triage.vault, texter, now, older_unsent=older_unsent)
     return [message.id for message in pending]
 
 
@@ -67,13 +72,18 @@ def _latest_conversation(session: Session, texter_id: int) -> Conversation | Non
     return session.scalars(_LATEST, {"texter_id": texter_id}).first()
 
 
-# Built once: the worker runs these for every text.
+# Built once: the worker runs these for every text. The texter's unprocessed texts, and with
+# them their replies not yet sent: one look-up answers whether this transaction's replies may
+# be claimed with it (:func:`claim_with_store`).
 _PENDING = (
     select(Message)
     .where(
         Message.texter_id == bindparam("texter_id"),
-        Message.direction == Direction.INBOUND,
-        Message.processed_at.is_(None),
+        or_(
+            (Message.direction == Direction.INBOUND) & Message.processed_at.is_(None),
+            (Message.direction == Direction.OUTBOUND)
+            & Message.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SUBMITTING)),
+        ),
     )
     .order_by(Message.id)
 )

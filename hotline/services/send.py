@@ -3,7 +3,9 @@
 The send runs in three steps, each its own transaction or none:
 
 1. *Claim*: a conditional update moves the message from ``pending`` to ``submitting``. Only one
-   worker can win it. Opt-out and erasure are checked here, under the texter's row lock.
+   worker can win it. Opt-out and erasure are checked here, under the texter's row lock. A
+   worker answering a texter claims its replies in the transaction that stores them, under the
+   same lock and by the same rules (:func:`claim_with_store`): one transaction fewer per reply.
 2. *Call Twilio*, holding no transaction.
 3. *Record* what Twilio said. Until this commits the message stays ``submitting``.
 
@@ -25,9 +27,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import Engine, bindparam, case, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotline.db import after_commit
+from hotline.db.after_commit import Claimed
 from hotline.db.models import Message, Texter
 from hotline.db.session import lock_texter_of
 from hotline.domain.delivery import DeliveryStatus, Direction, advances
@@ -101,6 +105,7 @@ class Dispatcher:
         status_callback: Callable[[int], str | None],
     ) -> None:
         self.sessions = sessions
+        self.engine: Engine = sessions.kw["bind"]
         self.sender = sender
         self.vault = vault
         self.clock = clock
@@ -116,10 +121,39 @@ class Dispatcher:
         metrics.SENDS.labels(result=outcome.result.value).inc()
         return outcome
 
+    def send_claimed(self, claimed: Claimed) -> SendOutcome:
+        """Send a reply claimed in the transaction that stored it (:func:`claim_with_store`),
+        once that has committed: as :meth:`send` does after its claim."""
+        message = claimed.message
+        claim = _Claim(
+            conversation_id=message.conversation_id,
+            to=claimed.to,
+            body=claimed.body,
+            since=None,
+            attempts=message.send_attempts,
+        )
+        outcome = self._deliver(message.id, claim)
+        metrics.SENDS.labels(result=outcome.result.value).inc()
+        return outcome
+
+    def release_claimed(self, message_ids: list[int]) -> None:
+        """Put replies claimed with their store back to pending, untried: one stored before
+        them did not go, and they leave after it, through the send task's own claim."""
+        if message_ids:
+            now = self.clock.now()
+            with self.sessions.begin() as session:
+                session.connection().execute(
+                    _UNCLAIM, [{"message_id": i, "now": now} for i in message_ids]
+                )
+
     def _send(self, message_id: int) -> SendOutcome:
         claim = self._claim(message_id)
         if isinstance(claim, SendOutcome):
             return claim
+        return self._deliver(message_id, claim)
+
+    def _deliver(self, message_id: int, claim: _Claim) -> SendOutcome:
+        """Call Twilio for a claimed reply and record what it said."""
         if claim.since is not None:
             found = self.sender.find_sent(claim.to, claim.body, claim.since)
             if found is not None:
@@ -210,8 +244,9 @@ class Dispatcher:
             reported = DeliveryStatus.QUEUED
         now = self.clock.now()
         earlier = [status for status in DeliveryStatus if advances(status, reported)]
-        with self.sessions.begin() as session:
-            session.execute(
+        # On a connection, not a session: one statement needs no unit of work.
+        with self.engine.begin() as connection:
+            connection.execute(
                 _RECORD_ACCEPTED,
                 {"message_id": message_id, "sid": accepted.sid, "reported": reported,
                  "earlier": earlier, "now": now},
@@ -272,6 +307,46 @@ class Dispatcher:
         return SendOutcome(SendResult.FAILED)
 
 
+def claim_with_store(
+    session: Session, vault: Vault, texter: Texter, now: datetime, *, older_unsent: bool
+) -> int:
+    """Claim, in the transaction that stores them, the replies to ``texter`` that the worker
+    committing it sends at once (:func:`hotline.db.after_commit.send_at_once`). Each is written
+    ``submitting`` as the claim would leave it, so that once committed it goes to Twilio with no
+    transaction before the call (the claim's: a look-up, the order check, an update, a commit).
+    How many were claimed.
+
+    Only what the claim itself would allow, decided on what this transaction leaves: the
+    caller holds the texter's row lock from before the replies were stored until the commit;
+    no older reply to them is unsent (``older_unsent``, the caller's look-up); no erasure began;
+    and, in order, each reply is one the claim would send (:func:`_reason_not_to_send`: after a
+    STOP in this same transaction, only its confirmation). The first that is not stops it: it
+    and those after go the usual way, through the claim, which cancels or orders them. A worker
+    that dies after the commit leaves them ``submitting``: the sweep reconciles them with
+    Twilio after the lease, as it does a claim whose worker died.
+    """
+    effects = after_commit.registered(session)
+    if not effects.at_once or older_unsent or texter.erasure_requested_at is not None:
+        return 0
+    claimed = 0
+    for message in effects.queued:
+        if (
+            message.texter_id != texter.id
+            or message.status is not DeliveryStatus.PENDING
+            or _reason_not_to_send(texter, message) is not None
+        ):
+            break
+        assert texter.phone_ciphertext is not None and message.body_ciphertext is not None
+        message.status = DeliveryStatus.SUBMITTING
+        message.submitted_at = now
+        message.send_attempts += 1
+        message.status_updated_at = now
+        to, body = vault.decrypt(texter.phone_ciphertext), vault.decrypt(message.body_ciphertext)
+        after_commit.claim(session, Claimed(message, to, body))
+        claimed += 1
+    return claimed
+
+
 def _older_reply_unsent(session: Session, message: Message) -> bool:
     older = session.scalar(
         _OLDER_UNSENT, {"texter_id": message.texter_id, "message_id": message.id}
@@ -289,6 +364,20 @@ _CLAIM = (
         status=DeliveryStatus.SUBMITTING,
         submitted_at=bindparam("now"),
         send_attempts=Message.send_attempts + 1,
+        status_updated_at=bindparam("now"),
+    )
+    .execution_options(synchronize_session=False)
+)
+_UNCLAIM = (
+    update(Message)
+    .where(
+        Message.id == bindparam("message_id"),
+        Message.status == DeliveryStatus.SUBMITTING,
+        Message.twilio_sid.is_(None),
+    )
+    .values(
+        status=DeliveryStatus.PENDING,
+        send_attempts=Message.send_attempts - 1,
         status_updated_at=bindparam("now"),
     )
     .execution_options(synchronize_session=False)

@@ -244,14 +244,16 @@ def test_stop_cancels_a_reply_already_waiting_to_go_out(app: Flask) -> None:
     assert texter is not None
     # Stored, and not yet handed over: a plain session runs no after-commit work.
     with Session(runtime.engine) as session, session.begin():
-        waiting = queue_text(
+        stored = queue_text(
             session,
             runtime.vault,
             texter.id,
             current_conversation(session, texter.id),
             "an advocate's reply",
             runtime.clock.now(),
-        ).id
+        )
+        session.flush()
+        waiting = stored.id
     text_in(app, phone, "STOP")
     jobs.send_message(runtime, waiting)
     with runtime.sessions() as session:
