@@ -78,6 +78,7 @@ class Outcome:
     p99_ms: float = 0.0
     busy: float = 0.0  # seconds from the first text to the last first reply
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds: web, worker, postgres, redis
+    worker_main: float = 0.0  # CPU seconds of celery's main process, part of the worker's
     failed: str = ""
 
     @property
@@ -156,6 +157,7 @@ def run(
         wait_until(lambda: "ready." in worker.log(), 60, "the celery worker")
         roles = {"web": _pid(web), "worker": _pid(worker), "redis": _pid(redis)}
         cpu_before = {role: procfs.tree_cpu_seconds(pid) for role, pid in roles.items()}
+        main_before = procfs.cpu_seconds(roles["worker"])
         postgres_before = _backend_cpu(database_url)
         started = time.monotonic()
         sent_at, refused, late = send_first_texts(public_url, phones, seconds)
@@ -171,6 +173,7 @@ def run(
             time.sleep(0.2)
         busy = time.monotonic() - started
         cpu = {role: procfs.tree_cpu_seconds(pid) - cpu_before[role] for role, pid in roles.items()}
+        worker_main = procfs.cpu_seconds(roles["worker"]) - main_before
         postgres_after = _backend_cpu(database_url)
         cpu["postgres"] = sum(
             used - postgres_before.get(pid, 0.0) for pid, used in postgres_after.items()
@@ -197,6 +200,7 @@ def run(
         cpu,
         busy,
         quiet,
+        worker_main,
     )
 
 
@@ -269,6 +273,7 @@ def report(
     cpu: dict[str, float],
     busy: float,
     quiet: bool = False,
+    worker_main: float = 0.0,
 ) -> Outcome:
     print_ = (lambda *_args, **_kwargs: None) if quiet else print
     first: dict[str, float] = {}
@@ -295,7 +300,9 @@ def report(
           f"got the same reply twice: {len(twice)}")  # fmt: skip
     print_("messages per texter: "
           + ", ".join(f"{n}: {k:,} texters" for n, k in sorted(per_texter.items())))  # fmt: skip
-    outcome = Outcome(texters, len(answered), len(twice), busy=busy, cpu=dict(cpu))
+    outcome = Outcome(
+        texters, len(answered), len(twice), busy=busy, cpu=dict(cpu), worker_main=worker_main
+    )
     failed = []
     if len(answered) < texters:
         failed.append(f"{texters - len(answered)} texters got no reply")
@@ -320,6 +327,11 @@ def report(
         + " (the web's includes the two status callbacks; PostgreSQL's is its backends for"
         " this database, without its background writers)"
     )
+    if outcome.answered:
+        main_ms = worker_main / outcome.answered * 1000
+        print_(f"  the worker's: celery's main process {main_ms:.1f} ms (receiving and handing "
+               f"out tasks), its pool {outcome.per_text_ms('worker') - main_ms:.1f} ms "
+               "(the jobs)")  # fmt: skip
     print_("resident memory after the surge (VmRSS):")
     for role, members in memory.items():
         total = sum(member.rss_kib for member in members) / 1024
