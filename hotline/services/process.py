@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, delete, or_, select
+from sqlalchemy import bindparam, case, delete, insert, or_, select
 from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline.catalogue import LANGUAGES, other_language_emergency, other_language_line
 from hotline.db import after_commit
@@ -99,6 +100,9 @@ _LATEST = (
     .order_by(case((_CURRENT, 0), else_=1), Conversation.status.desc(), Conversation.id.desc())
     .limit(1)
 )
+
+
+_OPEN = insert(Conversation).returning(Conversation)
 
 
 def _is_current(conversation: Conversation) -> bool:
@@ -246,20 +250,21 @@ def _start_conversation(
         # "hola", "tengo miedo": Spanish, no keyword needed. A guess will do here: the welcome
         # in either language offers the other.
         texter.language = detected.language
-    conversation = Conversation(
-        texter_id=texter.id,
-        status=ConversationStatus.OPEN,
-        state=State.NEW,
-        language=texter.language,
-        reasks=0,
-        returning_texter=returning,
-        opened_at=now,
-        last_activity_at=now,
-        last_texter_at=now,
+    conversation = _open(
+        session,
+        {
+            "texter_id": texter.id,
+            "status": ConversationStatus.OPEN,
+            "state": State.NEW,
+            "language": texter.language,
+            "reasks": 0,
+            "returning_texter": returning,
+            "opened_at": now,
+            "last_activity_at": now,
+            "last_texter_at": now,
+        },
     )
-    message.conversation = conversation  # one flush: the conversation, then the text's UPDATE
-    session.add(conversation)
-    session.flush()
+    message.conversation_id = conversation.id  # written with processed_at, at the commit
     after_commit.changed(session, conversation.id)
     events.record(
         session,
@@ -285,6 +290,18 @@ def _start_conversation(
     )
     if first.on is On.SAFE_WORD:
         triage.advance(session, conversation, first, now, message=message, text=body)
+
+
+def _open(session: Session, values: dict[str, object]) -> Conversation:
+    """A new conversation, inserted at once and returned as the session's own: its id is
+    needed now (its events, its replies, its consoles), and one INSERT ... RETURNING costs a
+    fraction of a flush of the unit of work (a third of a first text's flushing). What the
+    rest of the transaction changes on it is written at the commit."""
+    with session.no_autoflush:  # the text's processed_at goes with its conversation_id, later
+        conversation = session.scalars(_OPEN, [values]).one()
+    # Deferred, so not returned: known to be empty, it need not be loaded when read.
+    set_committed_value(conversation, "risk_findings_ciphertext", None)
+    return conversation
 
 
 def _other_language(detected: Detected) -> str | None:
