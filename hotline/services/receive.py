@@ -48,7 +48,7 @@ class _Compiled:
     """One statement as the driver takes it: its SQL, and how to turn values into its
     parameters (the columns' conversions applied, in order for a positional paramstyle)."""
 
-    sql: str
+    sql: str | bytes
     positions: tuple[str, ...] | None  # None: the driver takes named parameters
     conversions: tuple[tuple[str, Callable[[Any], Any]], ...]
 
@@ -71,7 +71,10 @@ def _compile(statement: ClauseElement, dialect: Dialect, keys: list[str]) -> _Co
         if convert is not None:
             conversions.append((name, convert))
     positions = tuple(compiled.positiontup or ()) if compiled.positional else None
-    return _Compiled(compiled.string, positions, tuple(conversions))
+    sql: str | bytes = compiled.string
+    if dialect.driver == "psycopg":
+        sql = compiled.string.encode()  # psycopg would encode it again on every execute
+    return _Compiled(sql, positions, tuple(conversions))
 
 
 @dataclass(frozen=True)

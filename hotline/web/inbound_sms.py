@@ -44,7 +44,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.formparser import FormDataParser
 from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 from werkzeug.wrappers import Response
-from werkzeug.wsgi import get_current_url, get_input_stream
+from werkzeug.wsgi import get_content_length, get_current_url, get_input_stream
 
 from hotline.infra import metrics
 from hotline.infra.taskqueue import HandOffError
@@ -128,9 +128,13 @@ def _receive(app: Flask, environ: WSGIEnvironment) -> Answer:
     content_type = environ.get("CONTENT_TYPE", "")
     if content_type != FORM and parse_options_header(content_type)[0].lower() != FORM:
         return _plain("expected a form-encoded Twilio request", 415)
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    length = get_content_length(environ)
     try:
-        stream = get_input_stream(environ, max_content_length=app.config["MAX_CONTENT_LENGTH"])
-        raw = stream.read()
+        if length is not None and (limit is None or length <= limit):
+            raw = environ["wsgi.input"].read(length)  # what werkzeug's limited stream reads
+        else:  # over the limit, or streamed without a length (werkzeug decides, as before)
+            raw = get_input_stream(environ, max_content_length=limit).read()
     except HTTPException as refused:  # over MAX_CONTENT_LENGTH
         if refused.code == 413:
             return _json_error("request too large", 413)
