@@ -47,7 +47,8 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 
     class Recording(psycopg.Cursor[Any]):
         def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
-            sent.append(str(query).split(None, 1)[0].upper())
+            text = query.decode() if isinstance(query, bytes) else str(query)
+            sent.append(text.split(None, 1)[0].upper())
             return super().execute(query, *args, **kwargs)
 
     def record(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
