@@ -145,7 +145,7 @@ def _receive(app: Flask, environ: WSGIEnvironment) -> Answer:
         utf8 = True
     except (UnicodeError, ValueError):
         pairs, utf8 = _as_werkzeug_reads(raw), False
-    form = MultiDict(pairs)
+    form = _Form(pairs)
 
     settings = rt.settings
     query = environ.get("QUERY_STRING", "")
@@ -178,6 +178,13 @@ def _receive(app: Flask, environ: WSGIEnvironment) -> Answer:
     except HandOffError as exc:
         log.warning("text %s stored but not handed over (%s); the sweep will", message_id, exc)
     return 200, EMPTY_TWIML, TWIML
+
+
+class _Form(MultiDict[str, str]):
+    """The posted form. twilio's validator asks a form for ``getall`` before ``getlist``, and
+    pays an exception for every parameter of one that has only ``getlist``."""
+
+    getall = MultiDict.getlist
 
 
 def _as_werkzeug_reads(raw: bytes) -> list[tuple[str, str]]:
