@@ -69,16 +69,21 @@ def _keep_values_out_of_errors(engine: Engine) -> None:
 
     @event.listens_for(engine, "handle_error")
     def _on_error(context: ExceptionContext) -> None:
-        original = context.original_exception
-        primary = getattr(getattr(original, "diag", None), "message_primary", None)
-        if not primary or not original.args or original.args[0] == primary:
-            return
-        full = str(original.args[0])
-        original.args = (primary,)
-        wrapped = context.sqlalchemy_exception
-        if wrapped is not None and len(wrapped.args) == 1:
-            # SQLAlchemy wrote the driver's text into its own message already.
-            wrapped.args = (str(wrapped.args[0]).replace(full, primary),)
+        keep_values_out_of_error(context.original_exception, context.sqlalchemy_exception)
+
+
+def keep_values_out_of_error(original: BaseException, wrapped: BaseException | None) -> None:
+    """Cut the driver's ``original`` error, and SQLAlchemy's ``wrapped`` one made of it, down
+    to the server's primary message (see :func:`_keep_values_out_of_errors`). For code that
+    runs statements on the driver's own cursor, where no ``handle_error`` event fires."""
+    primary = getattr(getattr(original, "diag", None), "message_primary", None)
+    if not primary or not original.args or original.args[0] == primary:
+        return
+    full = str(original.args[0])
+    original.args = (primary,)
+    if wrapped is not None and len(wrapped.args) == 1:
+        # SQLAlchemy wrote the driver's text into its own message already.
+        wrapped.args = (str(wrapped.args[0]).replace(full, primary),)
 
 
 # A pooled connection idle for longer than this is pinged before use: a connection a network
@@ -131,6 +136,11 @@ def _has_input(dbapi_connection: Any) -> bool:
     return bool(poller.poll(0))
 
 
+# How a write transaction starts on SQLite: the driver is left in autocommit mode, so that
+# this, not the driver's deferred BEGIN, is what runs (two writers queue instead of failing).
+SQLITE_BEGIN = "BEGIN IMMEDIATE"
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -144,7 +154,7 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(SQLITE_BEGIN)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -30,6 +30,8 @@ from redis.retry import Retry
 
 # Celery's embedded options for a task with no callbacks, chain or chord.
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
+_EMBED_JSON = json.dumps(_EMBED)
+_SLOTS = ("body", "id", "eta", "argsrepr", "delivery_tag")
 
 
 class TaskWire:
@@ -65,6 +67,7 @@ class TaskWire:
         self._client = redis.Redis(connection_pool=pool, retry=no_retry)
         self._origin = f"gen{os.getpid()}@{socket.gethostname()}"  # as Celery names a sender
         self._reply_to = reply_to
+        self._templates: dict[str, str] = {}  # by task name: see _template
 
     def push(self, task: str, message_id: int, delay: float = 0.0) -> None:
         """Hand ``task(message_id)`` to the workers, to run after ``delay`` seconds."""
@@ -72,28 +75,45 @@ class TaskWire:
 
     def envelope(self, task: str, message_id: int, delay: float = 0.0) -> bytes:
         """The bytes Celery would put in the queue's list for ``task(message_id)``."""
-        task_id = str(uuid.uuid4())
+        # Both ids from one read of the system's randomness: uuid4 reads it once per id.
+        random = os.urandom(32)
+        task_id = str(uuid.UUID(bytes=random[:16], version=4))
+        delivery_tag = str(uuid.UUID(bytes=random[16:], version=4))
         eta = (datetime.now(UTC) + timedelta(seconds=delay)).isoformat() if delay > 0 else None
-        body = json.dumps([[message_id], {}, _EMBED]).encode()
-        return json.dumps(
+        body = f"[[{int(message_id)}], {{}}, {_EMBED_JSON}]".encode()  # json.dumps's own text
+        template = self._templates.get(task) or self._template(task)
+        return template.format(
+            body=json.dumps(base64.b64encode(body).decode()),
+            id=json.dumps(task_id),
+            eta=json.dumps(eta),
+            argsrepr=json.dumps(f"[{int(message_id)}]"),
+            delivery_tag=json.dumps(delivery_tag),
+        ).encode()
+
+    def _template(self, task: str) -> str:
+        """The envelope of ``task`` as JSON text with a slot for each value that changes from
+        one message to the next: built with ``json.dumps`` once, filled in for every hand-off
+        (dumping the whole envelope was a fifth of a hand-off's CPU)."""
+        slot = {name: f"\x00{name}\x00" for name in _SLOTS}
+        text = json.dumps(
             {
-                "body": base64.b64encode(body).decode(),
+                "body": slot["body"],
                 "content-encoding": "utf-8",
                 "content-type": "application/json",
                 "headers": {
                     "lang": "py",
                     "task": task,
-                    "id": task_id,
+                    "id": slot["id"],
                     "shadow": None,
-                    "eta": eta,
+                    "eta": slot["eta"],
                     "expires": None,
                     "group": None,
                     "group_index": None,
                     "retries": 0,
                     "timelimit": [None, None],
-                    "root_id": task_id,
+                    "root_id": slot["id"],
                     "parent_id": None,
-                    "argsrepr": f"[{message_id}]",
+                    "argsrepr": slot["argsrepr"],
                     "kwargsrepr": "{}",
                     "origin": self._origin,
                     "ignore_result": None,
@@ -102,16 +122,21 @@ class TaskWire:
                     "stamps": {},
                 },
                 "properties": {
-                    "correlation_id": task_id,
+                    "correlation_id": slot["id"],
                     "reply_to": self._reply_to,
                     "delivery_mode": 2,
                     "delivery_info": {"exchange": "", "routing_key": self.queue},
                     "priority": 0,
                     "body_encoding": "base64",
-                    "delivery_tag": str(uuid.uuid4()),
+                    "delivery_tag": slot["delivery_tag"],
                 },
             }
-        ).encode()
+        )
+        template = text.replace("{", "{{").replace("}", "}}")
+        for name in _SLOTS:  # each slot, quotes and all, becomes a field for str.format
+            template = template.replace(json.dumps(slot[name]), "{" + name + "}")
+        self._templates[task] = template
+        return template
 
     def close(self) -> None:
         self._client.close()

@@ -65,7 +65,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(case_record.bp)
     security.init_app(app)
     refusals.init_app(app)
-    from hotline.web import throttle
+    from hotline.web import inbound_sms, throttle
+
+    # Before the throttle: what it wraps around app.wsgi_app (ProxyFix) wraps the webhook too.
+    inbound_sms.init_app(app)
 
     throttle.init_app(app, runtime_of_app(app).settings)
 

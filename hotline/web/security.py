@@ -22,23 +22,47 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+
+
 def served_over_https() -> bool:
-    public_url = runtime().settings.public_url or ""
-    return request.is_secure or public_url.startswith("https://")
+    return is_https(request.is_secure, runtime().settings.public_url)
+
+
+def is_https(request_is_secure: bool, public_url: str | None) -> bool:
+    """Whether a request was served over HTTPS: its own scheme, or the public URL's (TLS may
+    end at a proxy in front)."""
+    return request_is_secure or (public_url or "").startswith("https://")
+
+
+def security_headers(path: str, https: bool) -> list[tuple[str, str]]:
+    """The headers every response gets (unless it set its own first), for a request for
+    ``path``: what :func:`init_app` adds in Flask, and what the inbound SMS webhook, which
+    answers before Flask (:mod:`hotline.web.inbound_sms`), sends itself."""
+    headers = [
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+    ]
+    if not path.startswith("/static/"):
+        # Staff pages and their data must never sit in a shared or browser cache.
+        headers += [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+    if https:
+        headers.append(("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY))
+    return headers
+
+
+_ALWAYS_SET = frozenset({"Cache-Control", "Pragma"})  # the rest only where a view set none
 
 
 def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        if not request.path.startswith("/static/"):
-            # Staff pages and their data must never sit in a shared or browser cache.
-            headers["Cache-Control"] = "no-store"
-            headers["Pragma"] = "no-cache"
-        if served_over_https():
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        for name, value in security_headers(request.path, served_over_https()):
+            if name in _ALWAYS_SET:
+                headers[name] = value
+            else:
+                headers.setdefault(name, value)
         return response

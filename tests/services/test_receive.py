@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
@@ -38,26 +40,42 @@ def engine(postgres_engine: Engine) -> Engine:
 
 @pytest.fixture
 def statements(engine: Engine) -> Iterator[list[str]]:
-    """The first word of every statement the engine sends from now on, and each COMMIT and
-    ROLLBACK (which psycopg sends without a cursor)."""
+    """The first word of every statement the engine's connections send from now on, and each
+    COMMIT and ROLLBACK (which psycopg sends without a cursor). Recorded at the driver: the
+    webhook's store runs on the pooled connection's own cursor, below SQLAlchemy's events."""
     sent: list[str] = []
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement.split(None, 1)[0].upper())
+    class Recording(psycopg.Cursor[Any]):
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            text = query.decode() if isinstance(query, bytes) else str(query)
+            sent.append(text.split(None, 1)[0].upper())
+            return super().execute(query, *args, **kwargs)
 
-    def commit(_conn: Any) -> None:
-        sent.append("COMMIT")
+    def record(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        dbapi_connection.cursor_factory = Recording
+        commit, rollback = type(dbapi_connection).commit, type(dbapi_connection).rollback
 
-    def rollback(_conn: Any) -> None:
-        sent.append("ROLLBACK")
+        def recorded_commit() -> None:
+            sent.append("COMMIT")
+            commit(dbapi_connection)
 
-    event.listen(engine, "before_cursor_execute", record)
-    event.listen(engine, "commit", commit)
-    event.listen(engine, "rollback", rollback)
+        def recorded_rollback() -> None:
+            if dbapi_connection.info.transaction_status != TransactionStatus.IDLE:
+                sent.append("ROLLBACK")  # psycopg sends nothing outside a transaction
+            rollback(dbapi_connection)
+
+        dbapi_connection.commit, dbapi_connection.rollback = recorded_commit, recorded_rollback
+
+    def restore(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.cursor_factory = psycopg.Cursor
+        for name in ("commit", "rollback"):
+            vars(dbapi_connection).pop(name, None)
+
+    event.listen(engine, "checkout", record)
+    event.listen(engine, "checkin", restore)
     yield sent
-    event.remove(engine, "before_cursor_execute", record)
-    event.remove(engine, "commit", commit)
-    event.remove(engine, "rollback", rollback)
+    event.remove(engine, "checkout", record)
+    event.remove(engine, "checkin", restore)
 
 
 def store(engine: Engine, text: InboundText) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from twilio.request_validator import RequestValidator
 
 from hotline.sms.signature import is_valid, sign, webhook_url
 
@@ -131,3 +132,33 @@ def test_signature_made_for_the_public_url_checks_out_behind_a_proxy() -> None:
     assert not is_valid(
         TOKEN, "http://10.0.0.5:8000/twilio/sms", PARAMS, sign(TOKEN, signed_for, PARAMS)
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hotline.example.org/twilio/sms",
+        "https://hotline.example.org:443/twilio/sms",
+        "https://hotline.example.org:8443/twilio/sms?m=1",
+        "http://10.0.0.5:8000/twilio/sms",
+        "http://10.0.0.5/twilio/sms",
+    ],
+)
+@pytest.mark.parametrize(
+    "signed_for",
+    [
+        "https://hotline.example.org/twilio/sms",
+        "https://hotline.example.org:443/twilio/sms",
+        "https://hotline.example.org:8443/twilio/sms?m=1",
+        "https://hotline.example.org/twilio/sms?m=1",
+        "http://10.0.0.5:8000/twilio/sms",
+        "http://10.0.0.5/twilio/sms",
+        "http://10.0.0.5:80/twilio/sms",
+    ],
+)
+def test_is_valid_answers_as_twilios_validator(url: str, signed_for: str) -> None:
+    """is_valid tries the URL as given first and stops at a match: the same answers as
+    RequestValidator.validate, which always computes both forms."""
+    signature = sign(TOKEN, signed_for, PARAMS)
+    expected = RequestValidator(TOKEN).validate(url, PARAMS, signature)
+    assert is_valid(TOKEN, url, PARAMS, signature) is bool(expected)
