@@ -16,16 +16,14 @@ import time
 from collections import Counter
 
 import _checkout  # noqa: F401  (puts the checkout on sys.path: tests.support)
-from cryptography.fernet import Fernet
 from sqlalchemy import func, select, text
 
 from hotline import create_app, runtime_of
 from hotline.db.models import Conversation, Event
 from hotline.infra.taskqueue import InProcessQueue
 from hotline.services.claims import do_take_next
-from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender
-from tests.support.scratch import scratch_database
+from tests.support.scratch import bench_settings, scratch_database
 
 SEED = """
 INSERT INTO staff_users (email, password_hash, role, active, created_at, availability, totp_enabled)
@@ -53,12 +51,8 @@ def main() -> None:
     waiting = max(10, min(args.waiting, 50_000))
     advocates = max(1, min(args.advocates, 32))
     with scratch_database() as database_url:
-        settings = Settings(
-            mode=Mode.TEST,
-            database_url=database_url,
-            secret_key="bench",
-            data_keys=(Fernet.generate_key().decode(),),
-            hash_key=Fernet.generate_key().decode(),
+        settings = bench_settings(
+            database_url,
             twilio_auth_token="bench",
         )
         app = create_app(

@@ -15,15 +15,13 @@ import secrets
 import time
 
 import _checkout  # noqa: F401  (puts the checkout on sys.path: tests.support)
-from cryptography.fernet import Fernet
 
 from hotline import create_app, runtime_of
 from hotline.infra.taskqueue import InProcessQueue
 from hotline.infra.vault import Vault
-from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender
 from hotline.sms.signature import sign
-from tests.support.scratch import scratch_database
+from tests.support.scratch import bench_settings, scratch_database
 
 TOKEN = "bench-token"
 PUBLIC_URL = "http://hotline.bench"
@@ -45,12 +43,8 @@ def main() -> None:
     args = parser.parse_args()
     total = max(100, min(args.requests, 20000))
     with scratch_database() as database_url:
-        settings = Settings(
-            mode=Mode.TEST,
-            database_url=database_url,
-            secret_key="bench",
-            data_keys=(Fernet.generate_key().decode(),),
-            hash_key=Fernet.generate_key().decode(),
+        settings = bench_settings(
+            database_url,
             public_url=PUBLIC_URL,
             twilio_auth_token=TOKEN,
         )

@@ -21,7 +21,6 @@ import time
 from typing import Any
 
 import _checkout  # noqa: F401  (puts the checkout on sys.path: tests.support)
-from cryptography.fernet import Fernet
 from sqlalchemy import event, func, select
 
 from hotline import create_app, runtime_of
@@ -30,10 +29,9 @@ from hotline.db.models import Message, Texter
 from hotline.domain.delivery import Direction
 from hotline.infra.taskqueue import InProcessQueue
 from hotline.services.receive import store_inbound
-from hotline.settings import Mode, Settings
 from hotline.sms.inbound import InboundText
 from hotline.sms.sender import LocalSender
-from tests.support.scratch import scratch_database
+from tests.support.scratch import bench_settings, scratch_database
 
 OPENING = ["hi", "yes", "yes", "I need to get out of where I work"]
 SAID = [
@@ -56,12 +54,8 @@ def main() -> None:
     args = parser.parse_args()
     count = max(20, min(args.texts, 1000))
     with scratch_database() as database_url:
-        settings = Settings(
-            mode=Mode.TEST,
-            database_url=database_url,
-            secret_key="bench",
-            data_keys=(Fernet.generate_key().decode(),),
-            hash_key=Fernet.generate_key().decode(),
+        settings = bench_settings(
+            database_url,
             public_url="http://hotline.bench",
             twilio_auth_token="bench",
         )

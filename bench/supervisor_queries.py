@@ -18,15 +18,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import _checkout  # noqa: F401  (puts the checkout on sys.path: tests.support)
-from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from hotline import create_app, runtime_of
 from hotline.infra.taskqueue import InProcessQueue
 from hotline.services.staff import do_create_staff
-from hotline.settings import Mode, Settings
 from hotline.sms.sender import LocalSender
-from tests.support.scratch import scratch_database
+from tests.support.scratch import bench_settings, scratch_database
 
 SEED = """
 INSERT INTO staff_users (email, password_hash, role, active, created_at, availability, totp_enabled)
@@ -87,12 +85,8 @@ def main() -> None:
     args = parser.parse_args()
     conversations = max(1000, min(args.conversations, 500_000))
     with scratch_database() as database_url:
-        settings = Settings(
-            mode=Mode.TEST,
-            database_url=database_url,
-            secret_key="bench",
-            data_keys=(Fernet.generate_key().decode(),),
-            hash_key=Fernet.generate_key().decode(),
+        settings = bench_settings(
+            database_url,
             public_url="http://hotline.bench",
             twilio_auth_token="bench",
         )

@@ -24,7 +24,6 @@ from collections import Counter
 from typing import Any
 
 import _checkout  # noqa: F401  (puts the checkout on sys.path: tests.support)
-from cryptography.fernet import Fernet
 from sqlalchemy import event
 from werkzeug.datastructures import MultiDict
 
@@ -32,11 +31,10 @@ from hotline import create_app, runtime_of
 from hotline.background import jobs
 from hotline.infra.taskqueue import InProcessQueue
 from hotline.services.receive import store_inbound
-from hotline.settings import Mode, Settings
 from hotline.sms.inbound import parse_inbound
 from hotline.sms.sender import TwilioSender
 from tests.support.fake_twilio import FakeTwilio
-from tests.support.scratch import scratch_database
+from tests.support.scratch import bench_settings, scratch_database
 
 ACCOUNT_SID = "AC" + "0" * 31 + "9"
 AUTH_TOKEN = "bench-auth-token"
@@ -58,12 +56,8 @@ def main() -> None:
     args = parser.parse_args()
     texts = max(10, min(args.texts, 5000))
     with FakeTwilio(ACCOUNT_SID, AUTH_TOKEN) as fake, scratch_database() as database_url:
-        settings = Settings(
-            mode=Mode.TEST,
-            database_url=database_url,
-            secret_key="bench",
-            data_keys=(Fernet.generate_key().decode(),),
-            hash_key=Fernet.generate_key().decode(),
+        settings = bench_settings(
+            database_url,
             public_url="http://127.0.0.1:9",  # the fake's status callbacks go nowhere
             twilio_auth_token=AUTH_TOKEN,
         )
