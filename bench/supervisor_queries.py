@@ -61,8 +61,11 @@ SELECT c.texter_id, c.id, CASE WHEN k % 2 = 0 THEN 'inbound' ELSE 'outbound' END
     CASE WHEN k = 3 THEN c.advocate_id END
 FROM conversations AS c CROSS JOIN generate_series(0, 3) AS k;
 
-INSERT INTO events (kind, conversation_id, texter_id, detail, created_at)
-SELECT 'triage', c.id, c.texter_id, '{}'::json, c.opened_at FROM conversations AS c;
+INSERT INTO events (kind, conversation_id, texter_id, created_at)
+SELECT 'triage', c.id, c.texter_id, c.opened_at FROM conversations AS c;
+
+INSERT INTO event_details (event_id, conversation_id, texter_id, detail)
+SELECT e.id, e.conversation_id, e.texter_id, '{}'::json FROM events AS e;
 
 ANALYZE;
 """
