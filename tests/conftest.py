@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import redis
+from celery import Celery
 from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import Engine, create_engine, text
@@ -146,6 +147,19 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_URL
+
+
+@pytest.fixture
+def celery(redis_url: str) -> Iterator[Celery]:
+    """A Celery app on the test Redis, with a queue of its own, emptied and forgotten after."""
+    app = Celery("hotline-test")
+    queue = f"hotline-test-{secrets.token_hex(4)}"
+    app.conf.update(broker_url=redis_url, task_default_queue=queue, task_publish_retry=False)
+    yield app
+    client = redis.Redis.from_url(redis_url)
+    client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    client.close()
+    app.close()
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 import socket
 import time
 from collections.abc import Iterator
 
 import pytest
-import redis
 from celery import Celery
 
 from hotline.infra import metrics
@@ -107,17 +105,6 @@ def test_the_error_names_neither_a_number_nor_a_text() -> None:
     with pytest.raises(HandOffError) as caught:
         tasks.process_inbound(12345)
     assert str(caught.value) == "broker refused hotline.process_inbound (OperationalError)"
-
-
-@pytest.fixture
-def celery(redis_url: str) -> Iterator[Celery]:
-    """A Celery app on the test Redis, with a queue name of its own."""
-    app = Celery("pause-test")
-    queue = f"hotline-test-{secrets.token_hex(4)}"
-    app.conf.update(broker_url=redis_url, task_default_queue=queue, task_publish_retry=False)
-    yield app
-    redis.Redis.from_url(redis_url).delete(queue)
-    app.close()
 
 
 @pytest.mark.redis

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -19,18 +17,6 @@ from hotline.infra.taskqueue import PROCESS_INBOUND, SEND_MESSAGE, CeleryTaskQue
 
 VARYING = {"id", "root_id", "origin", "eta"}  # per message or per process
 VARYING_PROPERTIES = {"correlation_id", "delivery_tag"}
-
-
-@pytest.fixture
-def celery(redis_url: str) -> Iterator[Celery]:
-    app = Celery("wire-test")
-    queue = f"hotline-wire-{secrets.token_hex(4)}"
-    app.conf.update(broker_url=redis_url, task_default_queue=queue, task_publish_retry=False)
-    yield app
-    client = redis.Redis.from_url(redis_url)
-    client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
-    client.close()
-    app.close()
 
 
 def _queued(redis_url: str, queue: str) -> list[dict]:  # type: ignore[type-arg]

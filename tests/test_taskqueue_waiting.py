@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-
 import pytest
-import redis
 from celery import Celery
 
 from hotline.infra.taskqueue import CeleryTaskQueue, HandOffError, InProcessQueue
 from tests.support.stack import free_port
-
-
-@pytest.fixture
-def celery(redis_url: str) -> Iterator[Celery]:
-    """A Celery app on the test Redis, with a queue name of its own."""
-    app = Celery("waiting-test")
-    queue = f"hotline-test-{secrets.token_hex(4)}"
-    app.conf.update(broker_url=redis_url, task_default_queue=queue)
-    yield app
-    redis.Redis.from_url(redis_url).delete(queue)
-    app.close()
 
 
 @pytest.mark.redis
