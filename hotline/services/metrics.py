@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import ColumnElement, Interval, func, literal, select, union
+from sqlalchemy import ColumnElement, Interval, func, literal, select
 from sqlalchemy.orm import Session
 
 from hotline.db.models import Conversation, ConversationHandler, StaffUser
@@ -153,30 +153,42 @@ def metrics_for(session: Session, filters: LogFilter) -> Metrics:
 def _per_advocate(session: Session, where: list[ColumnElement[bool]]) -> list[AdvocateTally]:
     """Each staff member who handled conversations in range, by name: how many they held at
     some time (a transferred conversation counts for each advocate who had it) and how many
-    of those they closed (the one holding it at the end)."""
-    handled = union(
-        select(ConversationHandler.staff_id.label("staff_id"), Conversation.id.label("id"))
-        .join(Conversation, Conversation.id == ConversationHandler.conversation_id)
-        .where(*where),
-        # Whoever holds it, also where no handler was recorded (rows from before migration 0017).
-        select(Conversation.advocate_id, Conversation.id).where(
-            *where, Conversation.advocate_id.is_not(None)
-        ),
-    ).subquery()
-    counts = {
-        staff_id: (conversations, closed)
-        for staff_id, conversations, closed in session.execute(
-            select(
-                handled.c.staff_id,
-                func.count(),
-                func.count().filter(
-                    Conversation.closed_at.is_not(None),
-                    Conversation.advocate_id == handled.c.staff_id,
-                ),
-            )
-            .join(Conversation, Conversation.id == handled.c.id)
-            .group_by(handled.c.staff_id)
+    of those they closed (the one holding it at the end).
+
+    Two grouped scans, no set of (staff, conversation) pairs to sort: every handler's rows,
+    then each holder's conversations, where those with no handler row for their holder (rows
+    from before migration 0017) are counted for them too, and the closed ones are theirs."""
+    handler = ConversationHandler
+    held: Counter[int] = Counter()
+    for staff_id, conversations in session.execute(
+        select(handler.staff_id, func.count())
+        .join(Conversation, Conversation.id == handler.conversation_id)
+        .where(*where)
+        .group_by(handler.staff_id)
+    ):
+        held[staff_id] += conversations
+    closed: dict[int, int] = {}
+    holder = Conversation.advocate_id
+    for holder_id, unrecorded, closed_count in session.execute(
+        select(
+            holder,
+            func.count().filter(handler.staff_id.is_(None)),
+            func.count(Conversation.closed_at),
         )
+        .outerjoin(  # at most one row: (conversation, staff) is the handlers' key
+            handler,
+            (handler.conversation_id == Conversation.id) & (handler.staff_id == holder),
+        )
+        .where(*where, holder.is_not(None))
+        .group_by(holder)
+    ):
+        assert holder_id is not None  # the query keeps only held conversations
+        held[holder_id] += unrecorded
+        closed[holder_id] = closed_count
+    counts = {
+        staff_id: (conversations, closed.get(staff_id, 0))
+        for staff_id, conversations in held.items()
+        if conversations
     }
     staff = session.scalars(select(StaffUser).where(StaffUser.id.in_(counts))).all()
     return [

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from hotline import runtime_of
 from hotline.db.models import ConversationHandler, StaffUser
@@ -113,3 +113,34 @@ def test_reassign_and_take_over_go_through_the_same_place(
                    {"to_staff_id": boss.id})  # fmt: skip
     assert refused.status_code == 409
     assert handlers(app, conversation_id) == [ana.id, ben.id, boss.id]
+
+
+def test_a_conversation_held_without_a_handler_row_counts_once_for_its_holder(
+    clocked_app: Flask, clock: FakeClock
+) -> None:
+    """Rows from before migration 0017 have no handler row: the holder is credited, once."""
+    app = clocked_app
+    ana, client, csrf = on_shift(app, "Ana Ortiz")
+    ids = []
+    for _ in range(3):
+        phone = queued_texter(app)
+        conversation_id = conversation(app, phone).id
+        ok(post(client, csrf, f"/console/api/conversations/{conversation_id}/claim", {}))
+        clock.advance(30)
+        ids.append(conversation_id)
+    for conversation_id in ids[:2]:
+        ok(post(client, csrf, f"/console/api/conversations/{conversation_id}/close",
+                {"disposition": "referred", "confirmed": True}))  # fmt: skip
+    old, held_open = ids[0], ids[2]
+    with runtime_of(app).sessions.begin() as session:
+        for conversation_id in (old, held_open):
+            session.execute(
+                delete(ConversationHandler).where(
+                    ConversationHandler.conversation_id == conversation_id
+                )
+            )
+    assert handlers(app, old) == [] and handlers(app, ids[1]) == [ana.id]
+
+    _, boss_client, _ = on_shift(app, "Sam Boss", "supervisor")
+    metrics = boss_client.get("/supervisor/api/metrics").get_json()
+    assert metrics["per_advocate"] == [{"advocate": "Ana Ortiz", "conversations": 3, "closed": 2}]
