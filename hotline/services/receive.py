@@ -2,9 +2,9 @@
 
 The webhook runs this for every text, so its statements are compiled once per dialect by
 SQLAlchemy (with the columns' own conversions of values: enums, JSON, timestamps) and then run
-on the pooled connection's driver cursor: SQLAlchemy's execution and result layers cost the
-webhook a third of a millisecond a text, as much as the two inserts and the commit themselves.
-The pool stays: a connection is still checked as it is taken
+on the pooled connection's driver cursor (:mod:`hotline.db.compiled`): SQLAlchemy's execution
+and result layers cost the webhook a third of a millisecond a text, as much as the two inserts
+and the commit themselves. The pool stays: a connection is still checked as it is taken
 (:func:`hotline.db.session.make_engine`), and a driver error still leaves as SQLAlchemy's
 (``OperationalError`` when the database is unavailable), with no values in its text.
 """
@@ -12,7 +12,6 @@ The pool stays: a connection is still checked as it is taken
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -29,52 +28,18 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy import exc as db_errors
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import ClauseElement
 
+from hotline.db.compiled import Compiled as _Compiled
+from hotline.db.compiled import compile_statement as _compile
+from hotline.db.compiled import database_error as _database_error
 from hotline.db.models import Message, OptedOutNumber, Texter
-from hotline.db.session import SQLITE_BEGIN, keep_values_out_of_error
+from hotline.db.session import SQLITE_BEGIN
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.infra.vault import Vault
 from hotline.sms.inbound import InboundText
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    """One statement as the driver takes it: its SQL, and how to turn values into its
-    parameters (the columns' conversions applied, in order for a positional paramstyle)."""
-
-    sql: str | bytes
-    positions: tuple[str, ...] | None  # None: the driver takes named parameters
-    conversions: tuple[tuple[str, Callable[[Any], Any]], ...]
-
-    def run(self, cursor: DBAPICursor, values: dict[str, Any]) -> Any:
-        """Execute with ``values``; the first row, or None."""
-        for name, convert in self.conversions:
-            values[name] = convert(values[name])
-        if self.positions is None:
-            cursor.execute(self.sql, values)
-        else:
-            cursor.execute(self.sql, tuple(values[name] for name in self.positions))
-        return cursor.fetchone()
-
-
-def _compile(statement: ClauseElement, dialect: Dialect, keys: list[str]) -> _Compiled:
-    compiled = cast(SQLCompiler, statement.compile(dialect=dialect, column_keys=keys))
-    conversions = []
-    for name, bind in compiled.binds.items():
-        convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if convert is not None:
-            conversions.append((name, convert))
-    positions = tuple(compiled.positiontup or ()) if compiled.positional else None
-    sql: str | bytes = compiled.string
-    if dialect.driver == "psycopg":
-        sql = compiled.string.encode()  # psycopg would encode it again on every execute
-    return _Compiled(sql, positions, tuple(conversions))
 
 
 @dataclass(frozen=True)
@@ -189,22 +154,6 @@ def _find_or_add_texter(
             )
         return int(texter_id)
     raise RuntimeError("a texter's row kept changing while their text was stored")
-
-
-def _database_error(error: Exception, dialect: Dialect) -> db_errors.StatementError:
-    """The driver's ``error`` as SQLAlchemy would have raised it (``OperationalError`` for a
-    database that is not there), without values in its text (:mod:`hotline.db.session`)."""
-    wrapped = db_errors.DBAPIError.instance(
-        None,
-        None,
-        error,
-        dialect.loaded_dbapi.Error,
-        hide_parameters=True,
-        dialect=dialect,
-        ismulti=False,
-    )
-    keep_values_out_of_error(error, wrapped)
-    return wrapped
 
 
 def store_inbound(engine: Engine, vault: Vault, text: InboundText, now: datetime) -> int | None:

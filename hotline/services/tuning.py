@@ -15,17 +15,19 @@ than :func:`do_set` and :func:`do_reset` must call :func:`bump_version`.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict, cast
 
-from sqlalchemy import select
+from sqlalchemy import Column, Dialect, bindparam, select
 from sqlalchemy.orm import Session
 
 from hotline.catalogue import lexicon
+from hotline.db.compiled import Compiled, compile_statement, database_error
 from hotline.db.models import Event, SettingOverride, StaffUser
 from hotline.domain.tuning import (
     KNOBS,
@@ -113,11 +115,38 @@ def read_overrides(session: Session) -> dict[str, Any]:
 
 
 def read_version(session: Session) -> Any:
-    """The overrides' version: one row by primary key, the whole cost of a job's check."""
-    return session.scalar(_VERSION)
+    """The overrides' version: one row by primary key, the whole cost of a job's check. Read in
+    ``session``'s transaction (started here if it was not), on its connection's driver cursor:
+    every job and staff request runs this, and the ORM's execution costs many times the
+    statement. Raises SQLAlchemyError as a session would."""
+    connection = session.connection()
+    dialect = connection.dialect
+    version = _version_statement(dialect)
+    cursor = connection.connection.cursor()
+    try:
+        row = version.statement.run(cursor, {"key_": VERSION_KEY})
+    except dialect.loaded_dbapi.Error as error:
+        raise database_error(error, dialect) from error
+    finally:
+        cursor.close()
+    if row is None:
+        return None
+    return row[0] if version.convert is None else version.convert(row[0])
 
 
-_VERSION = select(SettingOverride.value).where(SettingOverride.key == VERSION_KEY)  # built once
+@dataclass(frozen=True)
+class _Version:
+    statement: Compiled
+    convert: Callable[[Any], Any] | None  # the JSON column's decoding, where the driver's is not
+
+
+@functools.lru_cache(maxsize=16)
+def _version_statement(dialect: Dialect) -> _Version:
+    """The version's SELECT, compiled once per dialect (:mod:`hotline.db.compiled`)."""
+    value = cast(Column[Any], SettingOverride.__table__.c.value)
+    statement = select(value).where(SettingOverride.key == bindparam("key_"))
+    convert = value.type.dialect_impl(dialect).result_processor(dialect, None)
+    return _Version(compile_statement(statement, dialect, ["key_"]), convert)
 
 
 def bump_version(session: Session, now: datetime, actor_id: int | None = None) -> None:

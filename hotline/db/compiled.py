@@ -1,0 +1,77 @@
+"""Statements compiled once and run on a pooled connection's driver cursor.
+
+For the few statements the webhook and the worker run for every text: SQLAlchemy compiles each
+once per dialect (with the columns' own conversions of values: enums, JSON, timestamps), and
+it then runs without SQLAlchemy's execution and result layers, which cost more than sending a
+one-row statement. A driver error still leaves as SQLAlchemy's (:func:`database_error`), with
+no values in its text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Dialect
+from sqlalchemy import exc as db_errors
+from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
+
+from hotline.db.session import keep_values_out_of_error
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One statement as the driver takes it: its SQL, and how to turn values into its
+    parameters (the columns' conversions applied, in order for a positional paramstyle)."""
+
+    sql: str | bytes
+    positions: tuple[str, ...] | None  # None: the driver takes named parameters
+    conversions: tuple[tuple[str, Callable[[Any], Any]], ...]
+
+    def run(self, cursor: DBAPICursor, values: dict[str, Any]) -> Any:
+        """Execute with ``values``; the first row, or None."""
+        self.execute(cursor, values)
+        return cursor.fetchone()
+
+    def execute(self, cursor: DBAPICursor, values: dict[str, Any]) -> None:
+        """Execute with ``values``, for a statement that returns no rows."""
+        for name, convert in self.conversions:
+            values[name] = convert(values[name])
+        if self.positions is None:
+            cursor.execute(self.sql, values)
+        else:
+            cursor.execute(self.sql, tuple(values[name] for name in self.positions))
+
+
+def compile_statement(statement: ClauseElement, dialect: Dialect, keys: list[str]) -> Compiled:
+    """``statement`` compiled for ``dialect``, taking the parameters named in ``keys``."""
+    compiled = cast(SQLCompiler, statement.compile(dialect=dialect, column_keys=keys))
+    conversions = []
+    for name, bind in compiled.binds.items():
+        convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if convert is not None:
+            conversions.append((name, convert))
+    positions = tuple(compiled.positiontup or ()) if compiled.positional else None
+    sql: str | bytes = compiled.string
+    if dialect.driver == "psycopg":
+        sql = compiled.string.encode()  # psycopg would encode it again on every execute
+    return Compiled(sql, positions, tuple(conversions))
+
+
+def database_error(error: Exception, dialect: Dialect) -> db_errors.StatementError:
+    """The driver's ``error`` as SQLAlchemy would have raised it (``OperationalError`` for a
+    database that is not there), without values in its text (:mod:`hotline.db.session`)."""
+    wrapped = db_errors.DBAPIError.instance(
+        None,
+        None,
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        dialect=dialect,
+        ismulti=False,
+    )
+    keep_values_out_of_error(error, wrapped)
+    return wrapped
