@@ -19,6 +19,7 @@ whether it has that text; only when it does not is the text sent again.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from collections.abc import Callable
@@ -27,13 +28,25 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, case, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Dialect,
+    Engine,
+    bindparam,
+    case,
+    false,
+    func,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.db import after_commit
 from hotline.db.after_commit import Claimed
+from hotline.db.compiled import Compiled, compile_statement, database_error
 from hotline.db.models import Message, Texter
-from hotline.db.session import lock_texter_of
+from hotline.db.session import SQLITE_BEGIN, lock_texter_of
 from hotline.domain.delivery import DeliveryStatus, Direction, advances
 from hotline.infra import metrics
 from hotline.infra.clock import Clock
@@ -237,20 +250,42 @@ class Dispatcher:
 
     def _record_accepted(self, message_id: int, accepted: Accepted) -> None:
         """One UPDATE: a status callback may have got here first with a later status, and
-        keeps it (PostgreSQL evaluates the CASE on the row as the callback left it)."""
+        keeps it (PostgreSQL evaluates the CASE on the row as the callback left it).
+
+        In a transaction of its own, on a pooled connection's driver cursor with the statement
+        compiled once (:mod:`hotline.db.compiled`): every reply runs it, and SQLAlchemy's
+        execution layers cost several times the one-row UPDATE. Raises SQLAlchemyError
+        (``OperationalError`` when the database is unavailable), without values in its text.
+        """
         try:
             reported = DeliveryStatus(accepted.status)
         except ValueError:
             reported = DeliveryStatus.QUEUED
-        now = self.clock.now()
         earlier = [status for status in DeliveryStatus if advances(status, reported)]
-        # On a connection, not a session: one statement needs no unit of work.
-        with self.engine.begin() as connection:
-            connection.execute(
-                _RECORD_ACCEPTED,
-                {"message_id": message_id, "sid": accepted.sid, "reported": reported,
-                 "earlier": earlier, "now": now},
-            )  # fmt: skip
+        values: dict[str, Any] = {f"earlier_{index}": s for index, s in enumerate(earlier)}
+        values.update(message_id=message_id, sid=accepted.sid, reported=reported,
+                      now=self.clock.now())  # fmt: skip
+        dialect = self.engine.dialect
+        statement = _record_accepted_statement(dialect, len(earlier))
+        try:
+            connection = self.engine.raw_connection()  # the pool's check of it runs here
+        except dialect.loaded_dbapi.Error as error:
+            raise database_error(error, dialect) from error
+        cursor = None
+        try:
+            cursor = connection.cursor()
+            if dialect.name == "sqlite":
+                cursor.execute(SQLITE_BEGIN)  # the driver leaves transactions to us there
+            statement.execute(cursor, values)
+            connection.commit()
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, connection.dbapi_connection, cursor):
+                connection.invalidate(error)
+            raise database_error(error, dialect) from error
+        finally:
+            if cursor is not None:
+                cursor.close()
+            connection.close()  # back to the pool, which rolls back whatever was left open
 
     def _release_for_retry(
         self, message_id: int, attempts: int, reason: str, retry_after: float | None
@@ -382,23 +417,37 @@ _UNCLAIM = (
     )
     .execution_options(synchronize_session=False)
 )
-_MOVES = Message.status.in_(bindparam("earlier", expanding=True))
-_RECORD_ACCEPTED = (
-    update(Message)
-    .where(Message.id == bindparam("message_id"))
-    .values(
-        twilio_sid=func.coalesce(Message.twilio_sid, bindparam("sid")),
-        status=case(
-            (_MOVES, bindparam("reported", type_=Message.status.type)), else_=Message.status
-        ),
-        status_updated_at=case(
-            (_MOVES, bindparam("now", type_=Message.status_updated_at.type)),
-            else_=Message.status_updated_at,
-        ),
-        next_attempt_at=None,
+
+
+@functools.lru_cache(maxsize=64)
+def _record_accepted_statement(dialect: Dialect, earlier: int) -> Compiled:
+    """:meth:`Dispatcher._record_accepted`'s UPDATE, compiled once per dialect and number of
+    statuses it moves the message from (``earlier_0`` ...): a list expanded at each run would
+    need SQLAlchemy's execution layers."""
+    names = [f"earlier_{index}" for index in range(earlier)]
+    moves: ColumnElement[bool] = (
+        Message.status.in_([bindparam(name, type_=Message.status.type) for name in names])
+        if names
+        else false()  # an empty IN would be expanded at each run: nothing to move from
     )
-    .execution_options(synchronize_session=False)
-)
+    statement = (
+        update(Message)
+        .where(Message.id == bindparam("message_id"))
+        .values(
+            twilio_sid=func.coalesce(Message.twilio_sid, bindparam("sid")),
+            status=case(
+                (moves, bindparam("reported", type_=Message.status.type)), else_=Message.status
+            ),
+            status_updated_at=case(
+                (moves, bindparam("now", type_=Message.status_updated_at.type)),
+                else_=Message.status_updated_at,
+            ),
+            next_attempt_at=null(),
+        )
+    )
+    return compile_statement(statement, dialect, ["message_id", "sid", "reported", "now", *names])
+
+
 _OLDER_UNSENT = (
     select(Message.id)
     .where(
