@@ -266,13 +266,14 @@ class Dispatcher:
         values.update(message_id=message_id, sid=accepted.sid, reported=reported,
                       now=self.clock.now())  # fmt: skip
         dialect = self.engine.dialect
-        statement = _record_accepted_statement(dialect, len(earlier))
         try:
             connection = self.engine.raw_connection()  # the pool's check of it runs here
         except dialect.loaded_dbapi.Error as error:
             raise database_error(error, dialect) from error
         cursor = None
         try:
+            # Compiled once connected: a dialect learns its server's version on its first connect.
+            statement = _record_accepted_statement(dialect, len(earlier))
             cursor = connection.cursor()
             if dialect.name == "sqlite":
                 cursor.execute(SQLITE_BEGIN)  # the driver leaves transactions to us there
