@@ -14,7 +14,7 @@ import ipaddress
 import json
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,7 +26,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from flask import Flask
 
+from hotline import runtime_of
+from hotline.background import jobs
+from hotline.domain.delivery import DeliveryStatus, Direction
+from hotline.infra.taskqueue import PROCESS_INBOUND, SEND_MESSAGE, InProcessQueue
 from hotline.sms.sender import (
     AmbiguousSendError,
     OutboundText,
@@ -35,6 +40,7 @@ from hotline.sms.sender import (
     _BaseUrlHttpClient,
 )
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, new_phone
+from tests.helpers import messages_of, post_signed, sms_form
 
 SHORT_CODE = "233733"
 MESSAGES = f"/2010-04-01/Accounts/{TEST_ACCOUNT_SID}/Messages.json"
@@ -80,7 +86,8 @@ def _handler(state: dict[str, Any]) -> type[BaseHTTPRequestHandler]:
                 return
             if self.path.endswith("/redirected") or "/moved" not in self.path:
                 status = 201 if self.command == "POST" else 200
-                payload = json.dumps({"sid": "SM" + "0" * 32, "status": "queued"}).encode()
+                sid = f"SM{len(server.seen):032x}"
+                payload = json.dumps({"sid": sid, "status": "queued"}).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
@@ -225,6 +232,50 @@ def test_a_timeout_of_zero_is_refused(server: KeepAliveServer) -> None:
         client.request("GET", f"{server.base_url}/x", timeout=0)
 
     assert server.seen == []
+
+
+def process_first_text(app: Flask, phone: str, body: str) -> None:
+    """The webhook stores the text, then the inbound job runs here and sends its replies."""
+    assert post_signed(app.test_client(), "/twilio/sms", sms_form(phone, body)).status_code == 200
+    tasks = runtime_of(app).tasks
+    assert isinstance(tasks, InProcessQueue)
+    [(name, message_id)] = tasks.pending()
+    assert name == PROCESS_INBOUND
+    handed = runtime_of(app).tasks = InProcessQueue(start=False)
+    handed.bind({PROCESS_INBOUND: lambda _: None, SEND_MESSAGE: lambda _: None})
+    jobs.process_inbound(runtime_of(app), message_id)
+
+
+def test_the_worker_sends_a_first_texts_replies_over_one_connection(
+    make_app: Callable[..., Flask], database_url: str, server: KeepAliveServer
+) -> None:
+    app = make_app(database_url, sender=twilio_sender(server.base_url))
+    phone = new_phone()
+
+    process_first_text(app, phone, "he has a gun and he is here")  # guidance, then the line
+
+    replies = [m for m in messages_of(app, phone) if m.direction is Direction.OUTBOUND]
+    assert len(replies) == 2
+    assert all(m.status is DeliveryStatus.QUEUED for m in replies)  # as Twilio answered
+    assert len(server.seen) == 2
+    assert sorted(str(m.twilio_sid) for m in replies) == [f"SM{n:032x}" for n in (1, 2)]
+    assert server.connections == 1
+
+
+def test_the_worker_keeps_a_reply_whose_connection_was_cut_for_reconciling(
+    make_app: Callable[..., Flask], database_url: str, server: KeepAliveServer
+) -> None:
+    server.hang_up = True
+    app = make_app(database_url, sender=twilio_sender(server.base_url))
+    phone = new_phone()
+
+    process_first_text(app, phone, "he has a gun and he is here")
+
+    replies = [m for m in messages_of(app, phone) if m.direction is Direction.OUTBOUND]
+    # The first may be at Twilio: it stays submitting until reconciled; the second waits.
+    assert [m.status for m in replies] == [DeliveryStatus.SUBMITTING, DeliveryStatus.PENDING]
+    assert all(m.twilio_sid is None for m in replies)
+    assert len(server.seen) == 1
 
 
 # -- the environment: proxies and the CA bundle -------------------------------------------------
