@@ -24,6 +24,7 @@ from collections import Counter
 from typing import Any
 
 import _checkout  # noqa: F401  (puts the checkout on sys.path: tests.support)
+import psycopg
 from sqlalchemy import event
 from werkzeug.datastructures import MultiDict
 
@@ -110,17 +111,36 @@ def main() -> None:
 
 
 def count_statements(runtime: Any, message_id: int) -> Counter[str]:
-    """Run the job for ``message_id``, counting the statements it sends by their first word."""
+    """Run the job for ``message_id``, counting the statements it sends by their first word.
+
+    Counted at the driver: some of the job's statements run on the pooled connection's own
+    cursor, below SQLAlchemy's events (an executemany counts once)."""
     counted: Counter[str] = Counter()
 
-    def count(*args: Any) -> None:
-        counted[str(args[2]).split(None, 1)[0].upper()] += 1
+    class Counting(psycopg.Cursor[Any]):
+        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            text = query.decode() if isinstance(query, bytes) else str(query)
+            counted[text.split(None, 1)[0].upper()] += 1
+            return super().execute(query, *args, **kwargs)
 
-    event.listen(runtime.engine, "before_cursor_execute", count)
+        def executemany(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+            text = query.decode() if isinstance(query, bytes) else str(query)
+            counted[text.split(None, 1)[0].upper()] += 1
+            return super().executemany(query, *args, **kwargs)
+
+    def count(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        dbapi_connection.cursor_factory = Counting
+
+    def stop(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.cursor_factory = psycopg.Cursor
+
+    event.listen(runtime.engine, "checkout", count)
+    event.listen(runtime.engine, "checkin", stop)
     try:
         jobs.process_inbound(runtime, message_id)
     finally:
-        event.remove(runtime.engine, "before_cursor_execute", count)
+        event.remove(runtime.engine, "checkout", count)
+        event.remove(runtime.engine, "checkin", stop)
     return counted
 
 

@@ -338,6 +338,9 @@ class TwilioSender:
         self._client = Client(
             account_sid, auth_token, http_client=_BaseUrlHttpClient(api_base, timeout)
         )
+        # twilio imports its API's modules on first use (about 150 ms): here, so that a celery
+        # worker does it once before its pool forks rather than in each process's first reply.
+        self._messages = self._client.messages
         self._from = from_number
         self._service = messaging_service_sid
 
@@ -351,7 +354,7 @@ class TwilioSender:
             {"status_callback": text.status_callback} if text.status_callback else {}
         )
         try:
-            message = self._client.messages.create(to=text.to, body=text.body, **sender, **extra)
+            message = self._messages.create(to=text.to, body=text.body, **sender, **extra)
         except _TWILIO_ERRORS as exc:
             raise _classify(exc) from None
         except requests.exceptions.RequestException as exc:
@@ -365,7 +368,7 @@ class TwilioSender:
         try:
             # No DateSent filter: Twilio applies it by whole days, and a queued text has no
             # date_sent yet. Filter on date_created here instead, newest first.
-            candidates = self._client.messages.list(to=to, limit=100)
+            candidates = self._messages.list(to=to, limit=100)
         except _TWILIO_ERRORS as exc:
             reason = f"Twilio could not list messages (HTTP {exc.status})"
             raise RetryableSendError(reason) from None
