@@ -353,7 +353,9 @@ def _match(items: tuple[_Item, ...], tokens: list[Word], start: int) -> int | No
     return _walk(items, tokens, 1, start + 1, tokens[start].sentence)
 
 
-def _walk(items: tuple[_Item, ...], tokens: list[Word], i: int, at: int, sentence: int) -> int | None:
+def _walk(
+    items: tuple[_Item, ...], tokens: list[Word], i: int, at: int, sentence: int
+) -> int | None:
     if i == len(items):
         return at
     item = items[i]
