@@ -290,12 +290,17 @@ class PhraseSet:
             written = [p for p in self._exact.get(word.plain, ()) if p.items[0].exact]
             if written:
                 candidates = [*candidates, *written]
-        loose = [
-            (order, phrase)
-            for order, phrase in self._prefixes.get(word.plain[:1], ())
-            if phrase.items[0].stem not in (word.stem, word.plain)
-            and word.plain.startswith(phrase.items[0].plain)
-        ]
+        prefixes = self._prefixes.get(word.plain[:1])
+        loose = (
+            [
+                (order, phrase)
+                for order, phrase in prefixes
+                if phrase.items[0].stem not in (word.stem, word.plain)
+                and word.plain.startswith(phrase.items[0].plain)
+            ]
+            if prefixes
+            else []
+        )
         if (
             word.plain[:1] in self._fuzzy_letters
             and max(len(word.plain), len(word.stem)) >= self._fuzzy_shortest - 1
