@@ -108,10 +108,7 @@ class Word:
         """The word as compared and its stem, each also without each of its letters: what
         looks it up among the phrases it may be a misspelling of (see PhraseSet._near_misses).
         Made once, for every phrase list that reads this word, and gone with it."""
-        forms = {self.plain, self.stem}
-        return frozenset(
-            {*forms, *(form[:i] + form[i + 1 :] for form in forms for i in range(len(form)))}
-        )
+        return frozenset(_one_letter_less(self.plain) | _one_letter_less(self.stem))
 
 
 # Letters, digits or one symbol (an emoji) at a time; "16yo" is "16" and "yo".

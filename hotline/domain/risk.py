@@ -203,10 +203,10 @@ class _Reading:
 
 
 # The last text scanned, the lexicons it was scanned with, and what they found. A worker handling
-# a text asks twice over (its risk, then its answer to the triage: :func:`read` then
-# :func:`dangers`), and the scan was a seventh of the worker's CPU for a first text. One slot,
-# replaced as a whole (safe for threads sharing it), holding no more than the step that
-# handles the text already holds.
+# a text asks more than once (its risk, then its answer to the triage: :func:`read`, then
+# :func:`dangers` and :func:`distressed`), and the scan was a seventh of the worker's CPU for a
+# first text. One slot, replaced as a whole (safe for threads sharing it), holding no more than
+# the step that handles the text already holds.
 _last_scan: tuple[str, tuple[Lexicon, ...], _Reading] | None = None
 
 
