@@ -62,7 +62,7 @@ def classify(text: str, state: State, lexicons: list[Lexicon], safe_word: str) -
     if not folded:  # nothing but spaces, symbols or a picture; a crying face is a call for help
         distress = distressed(text, lexicons)
         return Event(On.DISTRESS if distress else On.BLANK)
-    choice = language_choice(text)
+    choice = LANGUAGE_WORDS.get(folded)  # language_choice, on the text folded once
     if choice is not None:
         return Event(On.LANGUAGE, language=choice)
     if state is State.AWAIT_NEEDS:
@@ -82,7 +82,7 @@ def classify(text: str, state: State, lexicons: list[Lexicon], safe_word: str) -
             return Event(On.THANKS)
     if state is State.JUST_CLOSED and _is_thanks(text):
         return Event(On.THANKS)  # "thanks, bye" after closing: not a new request
-    answer = yes_or_no(text)
+    answer = _yes_or_no(text, folded)
     if answer is not None:
         return Event(answer)
     if distressed(text, lexicons):
@@ -100,7 +100,11 @@ def yes_or_no(text: str) -> On | None:
     """YES or NO when the reply is one, or opens with one and goes on ("yes please", "no im ok",
     "si estoy en peligro"); None otherwise, and for "no sé" or "no idea", which answer nothing.
     """
-    folded = fold(text)
+    return _yes_or_no(text, fold(text))
+
+
+def _yes_or_no(text: str, folded: str) -> On | None:
+    """:func:`yes_or_no`, with ``text`` already folded (:func:`fold`)."""
     if folded in YES:
         return On.YES
     if folded in NO:

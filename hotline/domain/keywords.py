@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from hotline.domain.matching import plain as normalise
@@ -122,13 +123,28 @@ def asks_not_to_be_texted(text: str, phrases: Iterable[str]) -> bool:
     Only the opening of a clause counts, after courtesy words: "he won't stop texting me" tells
     of someone else, and "stop it, he hears" or "don't stop" ask nothing of us.
     """
-    wanted = [words for words in (_words(p) for p in phrases) if words]
-    if _FOR_NOW.intersection(_words(text)):
+    return OptOutRequests.of(phrases).asked_in(text)
+
+
+@dataclass(frozen=True)
+class OptOutRequests:
+    """Phrases that ask us to stop texting, read once for every text they are looked for in
+    (the worker asks it of each text: :func:`asks_not_to_be_texted`)."""
+
+    phrases: tuple[list[str], ...]
+
+    @classmethod
+    def of(cls, phrases: Iterable[str]) -> OptOutRequests:
+        return cls(tuple(words for words in (_words(p) for p in phrases) if words))
+
+    def asked_in(self, text: str) -> bool:
+        """:func:`asks_not_to_be_texted` with these phrases."""
+        if _FOR_NOW.intersection(_words(text)):
+            return False
+        for clause in _CLAUSES.split(text):
+            words = _words(clause)
+            while words and words[0] in _COURTESY:
+                words = words[1:]
+            if any(words[: len(phrase)] == phrase for phrase in self.phrases):
+                return True
         return False
-    for clause in _CLAUSES.split(text):
-        words = _words(clause)
-        while words and words[0] in _COURTESY:
-            words = words[1:]
-        if any(words[: len(phrase)] == phrase for phrase in wanted):
-            return True
-    return False

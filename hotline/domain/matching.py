@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 import snowballstemmer
 
@@ -102,6 +102,13 @@ class Word:
     stem: str
     sentence: int
     position: int  # which word of the text as written: the same in every language's reading
+
+    @cached_property
+    def near(self) -> frozenset[str]:
+        """The word as compared and its stem, each also without each of its letters: what
+        looks it up among the phrases it may be a misspelling of (see PhraseSet._near_misses).
+        Made once, for every phrase list that reads this word, and gone with it."""
+        return frozenset(_one_letter_less(self.plain) | _one_letter_less(self.stem))
 
 
 # Letters, digits or one symbol (an emoji) at a time; "16yo" is "16" and "yo".
@@ -209,19 +216,44 @@ class PhraseSet:
     language: str
     phrases: tuple[Phrase, ...]
     _exact: dict[str, list[Phrase]] = field(init=False, repr=False, compare=False)
-    # By first letter: phrases whose first word may match a word that is not its stem.
-    _loose: dict[str, list[Phrase]] = field(init=False, repr=False, compare=False)
+    # By first letter: phrases whose first word is a prefix ("amenaz*").
+    _prefixes: dict[str, list[tuple[int, Phrase]]] = field(init=False, repr=False, compare=False)
+    # Phrases whose first word may match a misspelling of it, by that word with and without
+    # each of its letters (see _near_misses).
+    _fuzzy: dict[str, list[tuple[int, Phrase]]] = field(init=False, repr=False, compare=False)
+    _fuzzy_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    # What a word needs to be compared with those at all (_same_word): their first letter, and
+    # at most one letter less than the shortest of them.
+    _fuzzy_letters: frozenset[str] = field(init=False, repr=False, compare=False)
+    _fuzzy_shortest: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         exact: dict[str, list[Phrase]] = {}
-        loose: dict[str, list[Phrase]] = {}
-        for phrase in self.phrases:
+        prefixes: dict[str, list[tuple[int, Phrase]]] = {}
+        fuzzy: dict[str, list[tuple[int, Phrase]]] = {}
+        letters: set[str] = set()
+        shortest = _MIN_FUZZY
+        for order, phrase in enumerate(self.phrases):
             first = phrase.items[0]
             exact.setdefault(first.stem, []).append(phrase)
-            if first.prefix or len(first.stem) >= _MIN_FUZZY:
-                loose.setdefault(first.plain[:1], []).append(phrase)
+            if first.prefix:
+                prefixes.setdefault(first.plain[:1], []).append((order, phrase))
+            elif len(first.stem) >= _MIN_FUZZY and (
+                not first.exact or len(first.plain) >= _MIN_FUZZY_EXACT
+            ):
+                # The forms _same_word compares by one edit: the word as written, and the stem.
+                forms = {first.plain} if first.exact else {first.plain, first.stem}
+                letters.add(first.plain[:1])
+                shortest = min(shortest, *(len(form) for form in forms))
+                keys = {key for form in forms for key in _one_letter_less(form)}
+                for key in keys:
+                    fuzzy.setdefault(key, []).append((order, phrase))
         object.__setattr__(self, "_exact", exact)
-        object.__setattr__(self, "_loose", loose)
+        object.__setattr__(self, "_prefixes", prefixes)
+        object.__setattr__(self, "_fuzzy", fuzzy)
+        object.__setattr__(self, "_fuzzy_keys", frozenset(fuzzy))
+        object.__setattr__(self, "_fuzzy_letters", frozenset(letters))
+        object.__setattr__(self, "_fuzzy_shortest", shortest)
 
     @classmethod
     def of(cls, phrases: Iterable[str], language: str, *, stemmed: bool = True) -> PhraseSet:
@@ -247,14 +279,61 @@ class PhraseSet:
                     found.append(Found(phrase.text, written, start, end, at))
         return found
 
-    def _candidates(self, word: Word) -> Iterator[Phrase]:
-        yield from self._exact.get(word.stem, ())
+    def _candidates(self, word: Word) -> Sequence[Phrase]:
+        """The phrases whose first word may be ``word``: those it is, then those it may be
+        misspelt from, in the lexicon's order (the order reasons are kept in)."""
+        candidates: Sequence[Phrase] = self._exact.get(word.stem, ())
         if word.plain != word.stem:
-            yield from (p for p in self._exact.get(word.plain, ()) if p.items[0].exact)
-        for phrase in self._loose.get(word.plain[:1], ()):
-            first = phrase.items[0]
-            if first.stem not in (word.stem, word.plain) and _same_word(first, word):
-                yield phrase
+            written = [p for p in self._exact.get(word.plain, ()) if p.items[0].exact]
+            if written:
+                candidates = [*candidates, *written]
+        prefixes = self._prefixes.get(word.plain[:1])
+        loose = (
+            [
+                (order, phrase)
+                for order, phrase in prefixes
+                if phrase.items[0].stem not in (word.stem, word.plain)
+                and word.plain.startswith(phrase.items[0].plain)
+            ]
+            if prefixes
+            else []
+        )
+        if (
+            word.plain[:1] in self._fuzzy_letters
+            and max(len(word.plain), len(word.stem)) >= self._fuzzy_shortest - 1
+            and word.plain.isalpha()
+            and not self._fuzzy_keys.isdisjoint(word.near)
+        ):
+            loose += self._near_misses(word)
+        if not loose:
+            return candidates
+        loose.sort(key=lambda pair: pair[0])
+        return [*candidates, *(phrase for _, phrase in loose)]
+
+    def _near_misses(self, word: Word) -> list[tuple[int, Phrase]]:
+        """The phrases whose first word is one edit from ``word`` (and is not ``word``).
+
+        Two words one edit apart (a letter added, dropped, changed, or two swapped) are the same
+        once one letter is taken from one or both: the index holds each phrase's first word with
+        and without each of its letters, so looking the text's word up the same way
+        (:attr:`Word.near`) finds every phrase it may be a misspelling of, without comparing it
+        with each. What is found is then compared as before (_same_word)."""
+        fuzzy = self._fuzzy
+        seen: dict[int, Phrase] = {}
+        for key in self._fuzzy_keys.intersection(word.near):
+            for order, phrase in fuzzy[key]:
+                seen[order] = phrase
+        return [
+            (order, phrase)
+            for order, phrase in seen.items()
+            if phrase.items[0].stem not in (word.stem, word.plain)
+            and _same_word(phrase.items[0], word)
+        ]
+
+
+def _one_letter_less(word: str) -> set[str]:
+    """``word``, and ``word`` without each of its letters in turn."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
 
 
 def _written(tokens: list[Word]) -> Iterator[str]:
@@ -269,29 +348,33 @@ def _written(tokens: list[Word]) -> Iterator[str]:
 
 def _match(items: tuple[_Item, ...], tokens: list[Word], start: int) -> int | None:
     """Where the phrase ends if it matches from ``start`` (its first word matched), else None."""
-
-    def walk(i: int, at: int, sentence: int) -> int | None:
-        if i == len(items):
-            return at
-        item = items[i]
-        if item.gap:
-            for skip in range(item.gap + 1):
-                here = at + skip
-                if here >= len(tokens) or tokens[here].sentence != sentence:
-                    break
-                end = walk(i + 1, here, sentence)
-                if end is not None:
-                    return end
-            return None
-        if at >= len(tokens) or tokens[at].sentence != sentence:
-            return None
-        if not _same_word(item, tokens[at]):
-            return None
-        return walk(i + 1, at + 1, sentence)
-
     if not _same_word(items[0], tokens[start]):
         return None
-    return walk(1, start + 1, tokens[start].sentence)
+    if len(items) == 1:  # most phrases are one word
+        return start + 1
+    return _walk(items, tokens, 1, start + 1, tokens[start].sentence)
+
+
+def _walk(
+    items: tuple[_Item, ...], tokens: list[Word], i: int, at: int, sentence: int
+) -> int | None:
+    if i == len(items):
+        return at
+    item = items[i]
+    if item.gap:
+        for skip in range(item.gap + 1):
+            here = at + skip
+            if here >= len(tokens) or tokens[here].sentence != sentence:
+                break
+            end = _walk(items, tokens, i + 1, here, sentence)
+            if end is not None:
+                return end
+        return None
+    if at >= len(tokens) or tokens[at].sentence != sentence:
+        return None
+    if not _same_word(item, tokens[at]):
+        return None
+    return _walk(items, tokens, i + 1, at + 1, sentence)
 
 
 def _same_word(item: _Item, word: Word) -> bool:

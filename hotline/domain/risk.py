@@ -73,6 +73,7 @@ class Lexicon:
     _ignore: PhraseSet = field(init=False, repr=False, compare=False)
     _now: PhraseSet = field(init=False, repr=False, compare=False)
     _held: PhraseSet = field(init=False, repr=False, compare=False)
+    _held_plain: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name, phrases in (
@@ -88,6 +89,7 @@ class Lexicon:
         # Danger now is in the tense: "he is hitting me", not "he hit me" (a reason, not 911).
         emergency = PhraseSet.of(self.emergency, self.language, stemmed=False)
         object.__setattr__(self, "_emergency", emergency)
+        object.__setattr__(self, "_held_plain", frozenset(normalise(p) for p in self.held))
 
     def words(self, text: str) -> list[Word]:
         return words(text, self.language)
@@ -140,11 +142,19 @@ class Lexicon:
     def only_distress(self, text: str | list[Word]) -> bool:
         """Whether every word of ``text`` is a call for help ("help", "ayuda x favor", "🆘")."""
         tokens = self.words(text) if isinstance(text, str) else text
-        covered = {i for f in self._find(self._distress, tokens) for i in f.at}
-        return bool(tokens) and all(word.position in covered for word in tokens)
+        return _all_of(tokens, self.distress_found(tokens))
+
+    def distress_found(self, text: str | list[Word]) -> list[Found]:
+        return self._find(self._distress, text)
 
     def distress_in(self, text: str) -> bool:
         return bool(self._find(self._distress, text))
+
+
+def _all_of(tokens: list[Word], found: list[Found]) -> bool:
+    """Whether ``found`` covers every word of ``tokens`` (and there is one)."""
+    covered = {i for f in found for i in f.at}
+    return bool(tokens) and all(word.position in covered for word in tokens)
 
 
 @dataclass(frozen=True)
@@ -189,13 +199,14 @@ class _Reading:
     weighted: list[tuple[Found, int]] = field(default_factory=list)
     minor: bool = False  # said of the texter
     someone_young: bool = False  # a child written about, or a child's life
+    distress: bool = False  # a call for help somewhere in it (:func:`distressed`)
 
 
 # The last text scanned, the lexicons it was scanned with, and what they found. A worker handling
-# a text asks twice over (its risk, then its answer to the triage: :func:`read` then
-# :func:`dangers`), and the scan was a seventh of the worker's CPU for a first text. One slot,
-# replaced as a whole (safe for threads sharing it), holding no more than the step that
-# handles the text already holds.
+# a text asks more than once (its risk, then its answer to the triage: :func:`read`, then
+# :func:`dangers` and :func:`distressed`), and the scan was a seventh of the worker's CPU for a
+# first text. One slot, replaced as a whole (safe for threads sharing it), holding no more than
+# the step that handles the text already holds.
 _last_scan: tuple[str, tuple[Lexicon, ...], _Reading] | None = None
 
 
@@ -226,7 +237,9 @@ def _scan_afresh(text: str, lexicons: list[Lexicon]) -> _Reading:
         for found in lexicon.emergency_found(tokens):
             reading.emergencies.setdefault(found.phrase, Reason(found.phrase, None, found.words))
         weighted = [(f, lexicon.weights[f.phrase]) for f in lexicon.weighted_found(tokens)]
-        if lexicon.only_distress(tokens) and all(w < lexicon.high_at for _, w in weighted):
+        distress = lexicon.distress_found(tokens)
+        reading.distress = reading.distress or bool(distress)
+        if _all_of(tokens, distress) and all(w < lexicon.high_at for _, w in weighted):
             # A bare call for help ("help", "ayuda", "🆘"): nothing said of what is happening,
             # so not the 911 text, but a person should ask soon.
             said = " ".join(dict.fromkeys(word.written for word in tokens))
@@ -237,7 +250,7 @@ def _scan_afresh(text: str, lexicons: list[Lexicon]) -> _Reading:
             phrase = f"{serious[0].phrase} + {now.phrase}"
             words = f"{serious[0].words} {now.words}"
             reading.emergencies.setdefault(phrase, Reason(phrase, None, words))
-        held_phrases = {normalise(phrase) for phrase in lexicon.held}
+        held_phrases = lexicon._held_plain
         for held in lexicon.held_found(tokens) if serious else ():
             # Another act or threat, not one more way of saying they are held.
             others = [
@@ -263,11 +276,11 @@ def dangers(text: str, lexicons: Iterable[Lexicon]) -> list[Reason]:
 
 
 def distressed(text: str, lexicons: Iterable[Lexicon]) -> bool:
-    """A call for help ("help me", "please", "tengo miedo"), in any language it may be in."""
-    language = detect(text).language
-    return any(
-        lexicon.may_find(text, language) and lexicon.distress_in(text) for lexicon in lexicons
-    )
+    """A call for help ("help me", "please", "tengo miedo"), in any language it may be in.
+
+    Read with the rest (:func:`_scan`): the triage asks this of a text it has just asked
+    :func:`dangers` of."""
+    return _scan(text, list(lexicons)).distress
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from hotline.db.models import (
 )
 from hotline.domain import answers
 from hotline.domain.delivery import Direction
-from hotline.domain.keywords import asks_not_to_be_texted
+from hotline.domain.keywords import OptOutRequests
 from hotline.domain.risk import (
     Findings,
     Lexicon,
@@ -90,6 +90,11 @@ class TriagePolicy:
     def read_with(self) -> str:
         """The lexicons' fingerprint (:func:`hotline.domain.risk.fingerprint`), made once."""
         return fingerprint(self.lexicons)
+
+    @cached_property
+    def opt_out(self) -> OptOutRequests:
+        """Every lexicon's requests not to be texted, read once."""
+        return OptOutRequests.of(p for lexicon in self.lexicons for p in lexicon.opt_out)
 
 
 # The texts of a conversation after a given one, to read (Triage._findings); built once.
@@ -429,8 +434,7 @@ class Triage:
         return bool(dangers(text, self.policy.lexicons))
 
     def asks_not_to_be_texted(self, text: str) -> bool:
-        phrases = [p for lexicon in self.policy.lexicons for p in lexicon.opt_out]
-        return asks_not_to_be_texted(text, phrases)
+        return self.policy.opt_out.asked_in(text)
 
     def classify(self, text: str, conversation: Conversation) -> TriageEvent:
         return answers.classify(
