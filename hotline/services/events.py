@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, event, insert
+from sqlalchemy import Connection, Table, event, exc, insert
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 
 from hotline.db.models import Event, EventDetail
@@ -194,7 +194,8 @@ def _before_commit(session: Session) -> None:
     if _PENDING in session.info:
         write_recorded(session)
     if session.info.get(_FAILED):
-        raise RuntimeError("events of this transaction could not be written: roll it back")
+        # What a failed flush leaves the session raising, and handlers already know.
+        raise exc.PendingRollbackError("events of this transaction could not be written")
 
 
 @event.listens_for(Session, "after_transaction_create")
