@@ -6,7 +6,8 @@ more than the statements. :func:`record` keeps each as plain values on the sessi
 are written, in the order recorded, with two Core statements on the session's connection:
 
 - before any statement the session executes (``session.execute``, ``scalars``, ``get``,
-  ``refresh``, a lazy load), so a look-up sees them as autoflush made it see them before;
+  ``refresh``, a lazy load), so a look-up sees them as autoflush made it see them before
+  (and, as autoflush, not inside ``session.no_autoflush``);
 - before every flush, and at commit (and before a savepoint begins, or is released);
 - never, when the transaction rolls back or the session closes: they go with it.
 
@@ -179,8 +180,11 @@ def stated_reason(vault: Vault, event: Event) -> str | None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _before_statement(state: ORMExecuteState) -> None:
-    if _PENDING in state.session.info:
-        write_recorded(state.session)
+    # Not inside ``no_autoflush``: where a caller saves a flush, events wait for the next
+    # statement too, as they did when flushed as objects.
+    session = state.session
+    if _PENDING in session.info and session.autoflush:
+        write_recorded(session)
 
 
 @event.listens_for(Session, "before_flush")

@@ -90,6 +90,17 @@ def test_events_recorded_in_the_worker_transaction_are_there_for_its_erasure(app
     assert values and all(value is None for value in values)
 
 
+def test_no_autoflush_holds_events_back_as_it_held_their_flush(app: Flask) -> None:
+    runtime = runtime_of(app)
+    kind = new_kind()
+    with runtime.sessions.begin() as session:
+        events.record(session, kind, now(app))
+        with session.no_autoflush:
+            assert count(session, kind) == 0
+        assert count(session, kind) == 1
+    assert kinds_written(app, kind) == [kind]
+
+
 def test_an_orm_update_of_details_reaches_those_recorded_before_it(app: Flask) -> None:
     runtime = runtime_of(app)
     phone = new_phone()
