@@ -49,7 +49,7 @@ class Asking:
         conversation = console.visible(session, user, conversation_id)
         if conversation.advocate_id != user.id:
             raise Conflict("ask about a conversation you hold")
-        alert = events.record(
+        alert_id = events.record_at_once(
             session,
             "alert",
             now,
@@ -60,11 +60,10 @@ class Asking:
             alert=HELP_REQUESTED,
             advocate_id=user.id,
         )
-        session.flush()
         # The boards list open alerts with the queue: its counter makes them look again.
         after_commit.queue_changed(session)
         after_commit.changed(session, conversation.id)
-        return alert.id
+        return alert_id
 
     def answer(
         self, session: Session, user: StaffUser, alert_id: int, answer: str, now: datetime

@@ -44,9 +44,9 @@ def texter_id(hotline: Hotline, texter: Texter) -> int:
 def record_alert(hotline: Hotline, kind: str, **ids_and_detail: object) -> int:
     runtime = runtime_of(hotline.app)
     with runtime.sessions.begin() as session:
-        event = events.record(session, "alert", runtime.clock.now(), alert=kind, **ids_and_detail)
-        session.flush()
-        return event.id
+        return events.record_at_once(
+            session, "alert", runtime.clock.now(), alert=kind, **ids_and_detail
+        )
 
 
 def opted_out_emergency(hotline: Hotline) -> tuple[Texter, int]:

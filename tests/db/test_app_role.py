@@ -250,9 +250,7 @@ def test_the_app_runs_under_the_app_role(
     tasks.run_due()
 
     with runtime.sessions.begin() as session:
-        alert = events.record(session, "alert", runtime.clock.now(), alert="emergency")
-        session.flush()
-        alert_id = alert.id
+        alert_id = events.record_at_once(session, "alert", runtime.clock.now(), alert="emergency")
     lead, lead_csrf = sign_in(app, "lead@example.org")
     assert post(lead, lead_csrf, f"/supervisor/api/alerts/{alert_id}/acknowledge", {}) == 200
 

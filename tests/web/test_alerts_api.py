@@ -34,9 +34,9 @@ def record_alert(app: Flask, kind: str, **ids_and_detail: Any) -> int:
     """An ``alert`` event as the worker records it; its id."""
     runtime = runtime_of(app)
     with runtime.sessions.begin() as session:
-        event = events.record(session, "alert", runtime.clock.now(), alert=kind, **ids_and_detail)
-        session.flush()
-        return event.id
+        return events.record_at_once(
+            session, "alert", runtime.clock.now(), alert=kind, **ids_and_detail
+        )
 
 
 def queued(app: Flask) -> tuple[str, Conversation]:
