@@ -11,6 +11,7 @@ from celery import Celery, Task
 from flask import Flask
 from sqlalchemy.orm import configure_mappers
 
+from hotline.domain import cities, matching
 from hotline.infra.taskqueue import DRAW_REVIEWS, FIRE_TIMERS, PURGE, RELEASE_ABSENT, SWEEP
 from hotline.runtime import Runtime
 from hotline.settings import Settings
@@ -69,10 +70,12 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
 
 def warm_up_before_the_pool(runtime: Runtime) -> None:
     """Build, in the worker's main process before it forks its pool, what every pool process
-    would otherwise build on its first task: the triage (its lexicons are most of a first
-    task's half second), the dispatcher, the ORM's mappers. Then move what was built out of
-    the garbage collector's sight (``gc.freeze``, CPython's advice for forking servers): the
-    children neither scan those objects again nor copy the pages they sit on by touching them.
+    would otherwise build on its first tasks: the triage (its lexicons are most of a first
+    task's half second), the dispatcher (twilio's client imports its API's modules), the word
+    lists and the gazetteer (a second and a half), the ORM's mappers. Then move what was built
+    out of the garbage collector's sight (``gc.freeze``, CPython's advice for forking servers):
+    the children neither scan those objects again nor copy the pages they sit on by touching
+    them.
 
     Opens no connection: a database or Redis connection made here would be shared by every
     child (see :func:`own_connections`). What needs the database (the settings overrides, the
@@ -80,6 +83,8 @@ def warm_up_before_the_pool(runtime: Runtime) -> None:
     """
     runtime.tuner  # noqa: B018  (builds it: the triage as the environment sets it)
     runtime.dispatcher  # noqa: B018
+    matching.load_word_lists()  # a second per process, on its first near miss
+    cities.load()  # half a second, on its first place named
     configure_mappers()
     gc.collect()
     gc.freeze()

@@ -104,6 +104,11 @@ def _names(name: str, alternates: list[str]) -> set[str]:
     return {k for k in keys if len(k) >= 4}
 
 
+def load() -> None:
+    """Load the gazetteer now rather than on the first place named (about half a second)."""
+    _gazetteer()
+
+
 @cache
 def _gazetteer() -> dict[str, City]:
     us: dict[str, list[tuple[int, str]]] = {}

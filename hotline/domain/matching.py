@@ -437,5 +437,14 @@ def _known_words() -> frozenset[str]:
     return frozenset(known)
 
 
+def load_word_lists() -> None:
+    """Load now what reading texts would load on first need: the known words (about a second)
+    and the stemmers. A forking worker calls this before it forks, so its processes share them
+    instead of each loading its own on its first texts."""
+    _known_words()
+    for language in _STEMMERS:
+        _snowball(language)
+
+
 def is_known_word(word: str) -> bool:
     return word in _known_words()

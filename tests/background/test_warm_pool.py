@@ -13,6 +13,7 @@ from sqlalchemy.event import listen, remove
 
 from hotline import runtime_of
 from hotline.background.celery_app import own_connections, warm_up_before_the_pool
+from hotline.domain import cities, matching
 from tests.conftest import new_phone
 from tests.support.production_stack import start_stack
 
@@ -31,6 +32,9 @@ def test_the_warm_up_builds_the_triage_and_opens_no_connection(
         assert "tuner" not in vars(runtime)
         warm_up_before_the_pool(runtime)
         assert "tuner" in vars(runtime) and "dispatcher" in vars(runtime)
+        # Loaded once per process: a pool process inherits them.
+        assert matching._known_words.cache_info().currsize == 1
+        assert cities._gazetteer.cache_info().currsize == 1
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
