@@ -336,8 +336,14 @@ def report(
     for role, members in memory.items():
         total = sum(member.rss_kib for member in members) / 1024
         each = " + ".join(f"{member.rss_kib / 1024:.0f}" for member in members)
+        shares = [member.pss_kib for member in members]
+        pss = (
+            f"; {sum(shares) / 1024:.0f} MiB counting each shared page once (Pss)"
+            if None not in shares
+            else ""
+        )
         print_(f"  {role:<6} {total:6.0f} MiB  ({len(members)} processes: {each} MiB, "
-              "parent first)")  # fmt: skip
+              f"parent first{pss})")  # fmt: skip
     outcome.failed = "; ".join(failed)
     return outcome
 

@@ -37,6 +37,9 @@ def test_tree_usage_sums_a_parent_and_its_child() -> None:
             assert child.name.startswith("python")
             assert child.rss_kib > 50 * 1024  # the bytearray is resident: it was zero-filled
             assert members[0].rss_kib < child.rss_kib
+            # Its own pages, shared with no one: its share of them is all of them.
+            assert child.pss_kib is not None and child.pss_kib > 50 * 1024
+            assert child.pss_kib <= child.rss_kib
         finally:
             for pid in reversed(family):
                 os.kill(pid, signal.SIGKILL)

@@ -15,11 +15,14 @@ PROC = Path("/proc")
 
 @dataclass(frozen=True)
 class Usage:
-    """One process: its id, its command name and its resident memory (VmRSS) in KiB."""
+    """One process: its id, its command name, its resident memory (VmRSS) in KiB, and its
+    proportional share of it (Pss: a page shared by n processes counts 1/n in each; forked
+    children share their parent's pages until they write them), or None where not readable."""
 
     pid: int
     name: str
     rss_kib: int
+    pss_kib: int | None = None
 
 
 def children(pid: int) -> list[int]:
@@ -55,7 +58,18 @@ def usage(pid: int) -> Usage | None:
     rss = fields.get("VmRSS", "").split()
     if not rss:
         return None
-    return Usage(pid, fields.get("Name", "?").strip(), int(rss[0]))
+    return Usage(pid, fields.get("Name", "?").strip(), int(rss[0]), _pss_kib(pid))
+
+
+def _pss_kib(pid: int) -> int | None:
+    try:
+        rollup = (PROC / str(pid) / "smaps_rollup").read_text()
+    except OSError:
+        return None
+    for line in rollup.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return None
 
 
 def tree_usage(pid: int) -> list[Usage]:
