@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import instance_state
 
 from hotline.db.models import Conversation, Message, Texter
 
@@ -243,12 +244,17 @@ def adopt(session: Session, entity: type[_Entity], row: Mapping[Any, Any]) -> _E
         [values[mapper.get_property_by_column(column).key] for column in mapper.primary_key]
     ))  # fmt: skip
     if held is not None:
-        session.refresh(held)  # what the statement just wrote or locked, over what it held
+        # What the statement just wrote or locked, over what it held: its own changes first,
+        # as the ORM's statement would have flushed them before it ran.
+        session.flush()
+        session.refresh(held)
         return cast(_Entity, held)
-    made = entity(**values)
+    # As the ORM's loading makes an object: no constructor, its values set as loaded.
+    made = mapper.class_manager.new_instance()
+    instance_state(made).dict.update(values)
     make_transient_to_detached(made)  # its values as the row's: nothing to write
     session.add(made)
-    return made
+    return cast(_Entity, made)
 
 
 # Built once: the worker runs these for every text, and building costs more than running.
