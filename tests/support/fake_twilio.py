@@ -49,8 +49,8 @@ if TYPE_CHECKING:
 
 API_VERSION = "2010-04-01"
 CALLBACK_TIMEOUT = 2.0
-# Requests answered at once. Each late answer holds one for its whole delay, and a werkzeug
-# server used to give every request its own thread: enough that late answers wait on none.
+# Requests answered at once. A late answer holds a thread for its whole delay; werkzeug's server,
+# used before, gave every request its own thread. Enough that late answers queue behind none.
 SERVER_THREADS = 32
 _MESSAGES = f"/{API_VERSION}/Accounts/<account_sid>/Messages.json"
 _ERROR_MESSAGES = {
@@ -161,12 +161,7 @@ class FakeTwilio:
         self._closing.clear()
         sockets: dict[int, Any] = {}  # waitress's socket map: what its loop thread serves
         server = create_server(
-            self._wsgi,
-            map=sockets,
-            host="127.0.0.1",
-            port=self._port,
-            threads=SERVER_THREADS,
-            ident="fake",
+            self._wsgi, map=sockets, host="127.0.0.1", port=self._port, threads=SERVER_THREADS
         )
         if not isinstance(server, BaseWSGIServer):  # one address given, so one listening socket
             server.close()
