@@ -313,6 +313,97 @@ def test_stop_cuts_a_late_answer_short() -> None:
     assert time.monotonic() - started < 2.0
 
 
+def test_stop_still_sends_a_late_answer_then_closes(fake: FakeTwilio) -> None:
+    fake.timeout_next(seconds=30.0)
+    answers: list[int] = []
+
+    def send_late() -> None:
+        with requests.Session() as session:
+            session.auth = (TEST_ACCOUNT_SID, TEST_AUTH_TOKEN)
+            form = {"To": new_phone(), "From": SHORT_CODE, "Body": "late"}
+            with session.post(messages_url(fake), data=form, timeout=10) as response:
+                answers.append(response.status_code)
+
+    client = threading.Thread(target=send_late)
+    client.start()
+    fake.wait_for(1)
+    started = time.monotonic()
+    fake.stop()
+    client.join(timeout=5)
+
+    assert time.monotonic() - started < 2.0
+    assert answers == [201]  # cut short, as the werkzeug server it replaced did
+
+
+def test_late_answers_wait_on_no_other_request(fake: FakeTwilio, api: requests.Session) -> None:
+    late = 20
+    fake.timeout_next(count=late, seconds=30.0)
+    senders = [threading.Thread(target=create, args=(api, fake)) for _ in range(late)]
+    for sender in senders:
+        sender.start()
+    fake.wait_for(late)
+
+    started = time.monotonic()
+    with requests.Session() as other:  # a connection of its own: api's are all held up
+        other.auth = (TEST_ACCOUNT_SID, TEST_AUTH_TOKEN)
+        form = {"To": new_phone(), "From": SHORT_CODE, "Body": "on time"}
+        with other.post(messages_url(fake), data=form, timeout=5) as response:
+            assert response.status_code == 201
+    assert time.monotonic() - started < 2.0
+    fake.stop()  # answers the late ones at once
+    for sender in senders:
+        sender.join(timeout=5)
+
+
+def test_stop_twice_then_start_again() -> None:
+    port = free_port()
+    fake = FakeTwilio(TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, port=port)
+    fake.start()
+    assert fake.base_url == f"http://127.0.0.1:{port}"
+    fake.stop()
+    fake.stop()
+    with fake, requests.Session() as session:
+        session.auth = (TEST_ACCOUNT_SID, TEST_AUTH_TOKEN)
+        assert create(session, fake).status_code == 201
+
+
+# -- keep-alive ----------------------------------------------------------------------------------
+
+
+def test_a_session_sends_over_one_kept_alive_connection(
+    fake: FakeTwilio, api: requests.Session
+) -> None:
+    for _ in range(3):
+        assert create(api, fake).status_code == 201
+    with api.get(messages_url(fake)) as listing:
+        assert listing.status_code == 200
+
+    assert (fake.requests_received, fake.connections_accepted) == (4, 1)
+
+
+def test_twilio_sender_sends_over_one_kept_alive_connection(fake: FakeTwilio) -> None:
+    sender = TwilioSender(
+        TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, from_number=SHORT_CODE, api_base=fake.base_url
+    )
+
+    first = sender.send(OutboundText(new_phone(), "first"))
+    second = sender.send(OutboundText(new_phone(), "second"))
+
+    assert first.sid != second.sid
+    assert (fake.requests_received, fake.connections_accepted) == (2, 1)
+
+
+def test_a_new_client_is_a_new_connection(fake: FakeTwilio) -> None:
+    for _ in range(2):
+        with requests.Session() as session:
+            session.auth = (TEST_ACCOUNT_SID, TEST_AUTH_TOKEN)
+            assert create(session, fake).status_code == 201
+
+    assert fake.connections_accepted == 2
+    fake.reset()
+    assert fake.connections_accepted == 0
+
+
 def test_wait_for_returns_once_enough_arrived(fake: FakeTwilio, api: requests.Session) -> None:
     later = threading.Timer(0.1, lambda: create(api, fake))
     later.start()

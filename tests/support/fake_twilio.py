@@ -26,7 +26,7 @@ import json
 import secrets
 import threading
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -34,9 +34,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlencode, urlsplit
 
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from hotline.domain.segments import count_segments
@@ -47,6 +49,9 @@ if TYPE_CHECKING:
 
 API_VERSION = "2010-04-01"
 CALLBACK_TIMEOUT = 2.0
+# Requests answered at once. A late answer holds a thread for its whole delay; werkzeug's server,
+# used before, gave every request its own thread. Enough that late answers queue behind none.
+SERVER_THREADS = 32
 _MESSAGES = f"/{API_VERSION}/Accounts/<account_sid>/Messages.json"
 _ERROR_MESSAGES = {
     20003: "Authenticate",
@@ -99,13 +104,15 @@ class _Fault:
     delay: float = 0.0
 
 
-class _QuietHandler(WSGIRequestHandler):
-    # Keep-alive, as api.twilio.com offers: a sender's pooled connection is used again rather
-    # than a new one made for every text.
-    protocol_version = "HTTP/1.1"
+def _counted(count: Callable[[], None]) -> type[HTTPChannel]:
+    """waitress's connection class, calling ``count`` for each connection the server accepts."""
 
-    def log(self, type: str, message: str, *args: Any) -> None:
-        pass  # request lines carry phone numbers in their query strings
+    class CountedChannel(HTTPChannel):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            count()
+
+    return CountedChannel
 
 
 class FakeTwilio:
@@ -122,8 +129,10 @@ class FakeTwilio:
         self._port = port
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._stopping = threading.Event()
+        self._stopping = threading.Event()  # late answers go out at once
+        self._closing = threading.Event()  # waitress's loop thread closes every connection
         self._server: BaseWSGIServer | None = None
+        self._port_served = 0
         self._thread: threading.Thread | None = None
         self._callback_threads: list[threading.Thread] = []
         self._routes = Map([Rule(_MESSAGES, endpoint="messages", methods=["GET", "POST"])])
@@ -132,35 +141,71 @@ class FakeTwilio:
         self._faults: deque[_Fault] = deque()
         self._opted_out: set[str] = set()
         self._requests_received = 0
+        self._connections_accepted = 0
         self._callback_results: list[CallbackResult] = []
         self._callback_errors: list[CallbackError] = []
 
     # -- life cycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Listen on a free port (or the one given) and serve in a daemon thread."""
+        """Listen on a free port (or the one given) and serve in a daemon thread.
+
+        waitress keeps connections alive, as api.twilio.com does: a sender's pooled connection
+        is used again rather than a new one made for every text, so the benchmarks count no
+        connect per text that production does not pay. It logs no request lines (they carry
+        phone numbers in their query strings).
+        """
         if self._server is not None:
             raise RuntimeError("this fake Twilio is already running")
         self._stopping.clear()
-        self._server = make_server(
-            "127.0.0.1", self._port, self._wsgi, threaded=True, request_handler=_QuietHandler
+        self._closing.clear()
+        sockets: dict[int, Any] = {}  # waitress's socket map: what its loop thread serves
+        server = create_server(
+            self._wsgi, map=sockets, host="127.0.0.1", port=self._port, threads=SERVER_THREADS
         )
+        if not isinstance(server, BaseWSGIServer):  # one address given, so one listening socket
+            server.close()
+            raise RuntimeError("waitress opened more than one listening socket")
+        server.channel_class = _counted(self._connection_accepted)
+        self._server, self._port_served = server, int(server.getsockname()[1])
         self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-twilio",
-            daemon=True,
+            target=self._serve, args=(server, sockets), name="fake-twilio", daemon=True
         )
         self._thread.start()
 
+    def _serve(self, server: BaseWSGIServer, sockets: dict[int, Any]) -> None:
+        """waitress's loop (``server.run()``), closing every connection once ``stop`` asks: they
+        belong to this thread, and the loop ends when none is left."""
+        closed = False
+        while sockets:
+            wasyncore.loop(
+                timeout=server.adj.asyncore_loop_timeout,
+                use_poll=server.adj.asyncore_use_poll,
+                map=sockets,
+                count=1,
+            )
+            if self._closing.is_set() and not closed:
+                closed = True
+                for dispatcher in list(sockets.values()):
+                    if isinstance(dispatcher, HTTPChannel) and dispatcher.total_outbufs_len:
+                        dispatcher.close_when_flushed = True  # an answer still to send
+                    else:
+                        dispatcher.close()
+
     def stop(self) -> None:
-        """Stop serving, cut short any delayed answer, and wait for callbacks in flight."""
+        """Stop serving, cut short any delayed answer, and wait for callbacks in flight.
+
+        A request being answered gets its answer (a late one at once), then every connection
+        closes.
+        """
         server, thread = self._server, self._thread
         if server is None:
             return
         self._stopping.set()
-        server.shutdown()
-        server.server_close()
+        # The requests in hand finish first, so their answers are queued before anything closes.
+        server.task_dispatcher.shutdown(timeout=5)
+        self._closing.set()
+        server.pull_trigger()  # wakes the loop thread
         if thread is not None:
             thread.join(timeout=5)
         with self._lock:
@@ -185,7 +230,7 @@ class FakeTwilio:
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("start the fake Twilio first")
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return f"http://127.0.0.1:{self._port_served}"
 
     # -- what the tests steer and read ----------------------------------------------------------
 
@@ -215,6 +260,7 @@ class FakeTwilio:
             self._faults.clear()
             self._opted_out.clear()
             self._requests_received = 0
+            self._connections_accepted = 0
             self._callback_results.clear()
             self._callback_errors.clear()
 
@@ -229,6 +275,16 @@ class FakeTwilio:
         """Every HTTP request that reached the fake, whatever it was answered."""
         with self._lock:
             return self._requests_received
+
+    @property
+    def connections_accepted(self) -> int:
+        """Every TCP connection the fake accepted; a kept-alive one counts once."""
+        with self._lock:
+            return self._connections_accepted
+
+    def _connection_accepted(self) -> None:
+        with self._lock:
+            self._connections_accepted += 1
 
     @property
     def callback_results(self) -> list[CallbackResult]:
