@@ -2,8 +2,9 @@
 session gave: keep-alive, the environment's proxy and CA bundle, the request as twilio's client
 shaped it, and the sorting of failures by whether Twilio may have the text.
 
-The fake Twilio closes every connection (werkzeug's server does), so these tests talk to a
-small HTTP/1.1 server of their own that keeps connections open and counts them.
+These tests talk to a small HTTP/1.1 server of their own, which records each request as it
+came over the wire and can answer, cut or refuse as a test needs; the fake Twilio's own
+keep-alive is tested in tests/sms/test_fake_twilio.py.
 """
 
 from __future__ import annotations
