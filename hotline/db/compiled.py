@@ -9,17 +9,19 @@ no values in its text.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Dialect
+from sqlalchemy import Dialect, Engine
 from sqlalchemy import exc as db_errors
 from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
-from hotline.db.session import keep_values_out_of_error
+from hotline.db.session import SQLITE_BEGIN, keep_values_out_of_error
 
 
 @dataclass(frozen=True)
@@ -75,3 +77,34 @@ def database_error(error: Exception, dialect: Dialect) -> db_errors.StatementErr
     )
     keep_values_out_of_error(error, wrapped)
     return wrapped
+
+
+@contextmanager
+def driver_transaction(engine: Engine) -> Iterator[tuple[PoolProxiedConnection, DBAPICursor]]:
+    """A pooled connection and its driver cursor, in a transaction of its own that the block
+    commits (or rolls back) itself: for statements compiled here.
+
+    The pool's check of the connection runs as it is taken, SQLite gets its ``BEGIN IMMEDIATE``
+    from the constant the engine's own transactions use, a driver error leaves as SQLAlchemy's
+    (:func:`database_error`) and invalidates a connection that was lost, and at the end the
+    connection goes back to the pool, which rolls back whatever the block left open.
+    """
+    dialect = engine.dialect
+    try:
+        connection = engine.raw_connection()
+    except dialect.loaded_dbapi.Error as error:
+        raise database_error(error, dialect) from error
+    cursor = None
+    try:
+        cursor = connection.cursor()
+        if dialect.name == "sqlite":
+            cursor.execute(SQLITE_BEGIN)  # the driver leaves transactions to us there
+        yield connection, cursor
+    except dialect.loaded_dbapi.Error as error:
+        if dialect.is_disconnect(error, connection.dbapi_connection, cursor):
+            connection.invalidate(error)
+        raise database_error(error, dialect) from error
+    finally:
+        if cursor is not None:
+            cursor.close()
+        connection.close()

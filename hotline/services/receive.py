@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 from hotline.db.compiled import Compiled as _Compiled
 from hotline.db.compiled import compile_statement as _compile
 from hotline.db.compiled import database_error as _database_error
+from hotline.db.compiled import driver_transaction
 from hotline.db.models import Message, OptedOutNumber, Texter
-from hotline.db.session import SQLITE_BEGIN
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.infra.vault import Vault
 from hotline.sms.inbound import InboundText
@@ -44,7 +44,6 @@ from hotline.sms.inbound import InboundText
 
 @dataclass(frozen=True)
 class _Statements:
-    begin: str | None  # what starts a write transaction, when the driver does not
     add_texter: _Compiled
     find_texter: _Compiled
     restore_phone: _Compiled
@@ -105,7 +104,6 @@ def _statements(dialect: Dialect) -> _Statements:
         .returning(messages.c.id)
     )
     return _Statements(
-        begin=SQLITE_BEGIN if dialect.name == "sqlite" else None,
         add_texter=_compile(add_texter, dialect, ["hash_", "phone_ciphertext", "language", "at_"]),
         find_texter=_compile(find_texter, dialect, ["hash_"]),
         restore_phone=_compile(restore_phone, dialect, ["texter_id_", "ciphertext_"]),
@@ -170,17 +168,8 @@ def store_inbound(engine: Engine, vault: Vault, text: InboundText, now: datetime
     the webhook runs this for every text. Raises SQLAlchemyError when the database is
     unavailable.
     """
-    dialect = engine.dialect
-    statements = _statements(dialect)
-    try:
-        connection = engine.raw_connection()  # the pool's check of the connection runs here
-    except dialect.loaded_dbapi.Error as error:
-        raise _database_error(error, dialect) from error
-    cursor = None
-    try:
-        cursor = connection.cursor()
-        if statements.begin is not None:
-            cursor.execute(statements.begin)
+    statements = _statements(engine.dialect)
+    with driver_transaction(engine) as (connection, cursor):
         texter_id = _find_or_add_texter(cursor, statements, vault, text.phone, now)
         stored = statements.add_message.run(
             cursor,
@@ -203,11 +192,3 @@ def store_inbound(engine: Engine, vault: Vault, text: InboundText, now: datetime
             return None
         connection.commit()
         return int(stored[0])
-    except dialect.loaded_dbapi.Error as error:
-        if dialect.is_disconnect(error, connection.dbapi_connection, cursor):
-            connection.invalidate(error)
-        raise _database_error(error, dialect) from error
-    finally:
-        if cursor is not None:
-            cursor.close()
-        connection.close()  # back to the pool, which rolls back whatever was left open

@@ -44,9 +44,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.db import after_commit
 from hotline.db.after_commit import Claimed
-from hotline.db.compiled import Compiled, compile_statement, database_error
+from hotline.db.compiled import Compiled, compile_statement, driver_transaction
 from hotline.db.models import Message, Texter
-from hotline.db.session import SQLITE_BEGIN, lock_texter_of
+from hotline.db.session import lock_texter_of
 from hotline.domain.delivery import DeliveryStatus, Direction, advances
 from hotline.infra import metrics
 from hotline.infra.clock import Clock
@@ -265,28 +265,10 @@ class Dispatcher:
         values: dict[str, Any] = {f"earlier_{index}": s for index, s in enumerate(earlier)}
         values.update(message_id=message_id, sid=accepted.sid, reported=reported,
                       now=self.clock.now())  # fmt: skip
-        dialect = self.engine.dialect
-        try:
-            connection = self.engine.raw_connection()  # the pool's check of it runs here
-        except dialect.loaded_dbapi.Error as error:
-            raise database_error(error, dialect) from error
-        cursor = None
-        try:
+        with driver_transaction(self.engine) as (connection, cursor):
             # Compiled once connected: a dialect learns its server's version on its first connect.
-            statement = _record_accepted_statement(dialect, len(earlier))
-            cursor = connection.cursor()
-            if dialect.name == "sqlite":
-                cursor.execute(SQLITE_BEGIN)  # the driver leaves transactions to us there
-            statement.execute(cursor, values)
+            _record_accepted_statement(self.engine.dialect, len(earlier)).execute(cursor, values)
             connection.commit()
-        except dialect.loaded_dbapi.Error as error:
-            if dialect.is_disconnect(error, connection.dbapi_connection, cursor):
-                connection.invalidate(error)
-            raise database_error(error, dialect) from error
-        finally:
-            if cursor is not None:
-                cursor.close()
-            connection.close()  # back to the pool, which rolls back whatever was left open
 
     def _release_for_retry(
         self, message_id: int, attempts: int, reason: str, retry_after: float | None
