@@ -80,25 +80,11 @@ def record(
         pending.append(entry)
 
 
-def record_at_once(
-    session: Session,
-    kind: str,
-    at: datetime,
-    *,
-    conversation_id: int | None = None,
-    texter_id: int | None = None,
-    message_id: int | None = None,
-    actor_id: int | None = None,
-    sealed_reason: bytes | None = None,
-    **detail: Any,
-) -> int:
-    """:func:`record`, written now with those recorded before it; its id."""
-    entry = _entry(
-        kind, at, conversation_id, texter_id, message_id, actor_id, sealed_reason, detail
-    )
-    pending = session.info.pop(_PENDING, None) or []
-    pending.append(entry)
-    return _write(session, pending)[-1]
+def record_at_once(session: Session, kind: str, at: datetime, **values: Any) -> int:
+    """:func:`record` (the same arguments), written now with those recorded before it; its id."""
+    session.connection()  # in a transaction, so that record keeps it with the others
+    record(session, kind, at, **values)
+    return _write(session, session.info.pop(_PENDING))[-1]
 
 
 def write_recorded(session: Session) -> None:
