@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import inspect, select, text
@@ -13,6 +14,7 @@ from werkzeug.test import TestResponse
 from hotline import runtime_of
 from hotline.db.models import Conversation, Event, Message, StaffUser, Texter
 from hotline.services.staff import do_create_staff
+from hotline.sms.sender import OutboundText, Sender, SendError
 from hotline.sms.signature import sign
 from tests.conftest import TEST_ACCOUNT_SID, new_phone, new_sid
 
@@ -143,3 +145,15 @@ def stated_reason(app: Flask, event: Event) -> str | None:
     from hotline.services import events
 
     return events.stated_reason(runtime_of(app).vault, event)
+
+
+def send_failing(sender: Sender, phone: str, body: str) -> SendError:
+    """Send, expecting a SendError whose message carries neither the number nor the text."""
+    with pytest.raises(SendError) as caught:
+        sender.send(OutboundText(phone, body))
+    error = caught.value
+    for leak in (phone, phone[1:], body):
+        assert leak not in str(error)
+        assert leak not in repr(error.args)
+    assert error.__cause__ is None
+    return error

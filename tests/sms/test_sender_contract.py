@@ -21,10 +21,10 @@ from hotline.sms.sender import (
     PermanentSendError,
     RetryableSendError,
     Sender,
-    SendError,
     TwilioSender,
 )
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, new_phone, new_sid
+from tests.helpers import send_failing
 from tests.support.fake_twilio import FakeTwilio
 from tests.support.stack import free_port
 
@@ -127,18 +127,6 @@ def test_a_sender_needs_a_from_number_or_a_service() -> None:
 
 
 # -- TwilioSender: sorting failures ------------------------------------------------------------
-
-
-def send_failing(sender: TwilioSender, phone: str, body: str) -> SendError:
-    """Send, expecting a SendError whose message carries neither the number nor the text."""
-    with pytest.raises(SendError) as caught:
-        sender.send(OutboundText(phone, body))
-    error = caught.value
-    for leak in (phone, phone[1:], body):
-        assert leak not in str(error)
-        assert leak not in repr(error.args)
-    assert error.__cause__ is None
-    return error
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])

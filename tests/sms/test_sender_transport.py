@@ -36,12 +36,11 @@ from hotline.infra.taskqueue import PROCESS_INBOUND, SEND_MESSAGE, InProcessQueu
 from hotline.sms.sender import (
     AmbiguousSendError,
     OutboundText,
-    SendError,
     TwilioSender,
     _BaseUrlHttpClient,
 )
 from tests.conftest import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, new_phone
-from tests.helpers import messages_of, post_signed, sms_form
+from tests.helpers import messages_of, post_signed, send_failing, sms_form
 
 SHORT_CODE = "233733"
 MESSAGES = f"/2010-04-01/Accounts/{TEST_ACCOUNT_SID}/Messages.json"
@@ -386,17 +385,6 @@ def test_the_ca_bundle_of_the_environment_is_trusted(
 
 
 # -- failures ---------------------------------------------------------------------------------
-
-
-def send_failing(sender: TwilioSender, phone: str, body: str) -> SendError:
-    with pytest.raises(SendError) as caught:
-        sender.send(OutboundText(phone, body))
-    error = caught.value
-    for leak in (phone, phone[1:], body):
-        assert leak not in str(error)
-        assert leak not in repr(error.args)
-    assert error.__cause__ is None
-    return error
 
 
 def test_a_connection_cut_after_sending_is_ambiguous(server: KeepAliveServer) -> None:
