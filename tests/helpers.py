@@ -157,3 +157,11 @@ def send_failing(sender: Sender, phone: str, body: str) -> SendError:
         assert leak not in repr(error.args)
     assert error.__cause__ is None
     return error
+
+
+def message(app: Flask, message_id: int) -> Message:
+    """The stored message ``message_id``, read in a session of its own."""
+    with runtime_of(app).sessions() as session:
+        found = session.get(Message, message_id)
+        assert found is not None
+        return found

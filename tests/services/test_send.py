@@ -8,25 +8,18 @@ from collections.abc import Callable
 from flask import Flask
 
 from hotline import runtime_of
-from hotline.db.models import Message, Texter
+from hotline.db.models import Texter
 from hotline.domain.delivery import DeliveryStatus
 from hotline.services.send import SendResult
 from hotline.sms.sender import AmbiguousSendError, PermanentSendError, RetryableSendError
 from tests.conftest import new_phone
 from tests.fakes import FakeClock, ScriptedSender
-from tests.helpers import events_of, texter_of
+from tests.helpers import events_of, message, texter_of
 from tests.texting import reply
 
 
 def make(make_app: Callable[..., Flask], url: str, clock: FakeClock, *script: object) -> Flask:
     return make_app(url, sender=ScriptedSender(script, clock), clock=clock)  # type: ignore[arg-type]
-
-
-def message(app: Flask, message_id: int) -> Message:
-    with runtime_of(app).sessions() as session:
-        found = session.get(Message, message_id)
-        assert found is not None
-        return found
 
 
 def sender_of(app: Flask) -> ScriptedSender:

@@ -19,7 +19,7 @@ from hotline.services.send import SendResult
 from hotline.sms.sender import Accepted, LocalSender, OutboundText
 from tests.conftest import new_phone
 from tests.fakes import FakeClock
-from tests.helpers import messages_of, post_signed, sms_form
+from tests.helpers import message, messages_of, post_signed, sms_form
 from tests.texting import reply
 
 
@@ -43,13 +43,6 @@ class Answering(LocalSender):
             self.before_answer(taken)
         sid = taken.sid if self.sid is None else self.sid(taken)
         return Accepted(sid=sid, status=self.status)
-
-
-def message(app: Flask, message_id: int) -> Message:
-    with runtime_of(app).sessions() as session:
-        found = session.get(Message, message_id)
-        assert found is not None
-        return found
 
 
 def test_a_status_callback_that_got_there_first_keeps_its_later_status(
