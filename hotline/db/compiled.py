@@ -17,6 +17,7 @@ from typing import Any, cast
 from sqlalchemy import Dialect, Engine
 from sqlalchemy import exc as db_errors
 from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
@@ -108,3 +109,19 @@ def driver_transaction(engine: Engine) -> Iterator[tuple[PoolProxiedConnection, 
         if cursor is not None:
             cursor.close()
         connection.close()
+
+
+@contextmanager
+def session_cursor(session: Session) -> Iterator[tuple[Dialect, DBAPICursor]]:
+    """The driver cursor of ``session``'s connection, in its transaction (begun here if it was
+    not), with its dialect: for statements compiled here. A driver error leaves as
+    SQLAlchemy's (:func:`database_error`); the transaction is the session's to end."""
+    connection = session.connection()
+    dialect = connection.dialect
+    cursor = connection.connection.cursor()
+    try:
+        yield dialect, cursor
+    except dialect.loaded_dbapi.Error as error:
+        raise database_error(error, dialect) from error
+    finally:
+        cursor.close()

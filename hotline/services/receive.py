@@ -34,8 +34,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db.compiled import Compiled as _Compiled
 from hotline.db.compiled import compile_statement as _compile
-from hotline.db.compiled import database_error as _database_error
-from hotline.db.compiled import driver_transaction
+from hotline.db.compiled import driver_transaction, session_cursor
 from hotline.db.models import Message, OptedOutNumber, Texter
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.infra.vault import Vault
@@ -113,15 +112,8 @@ def _statements(dialect: Dialect) -> _Statements:
 
 def find_or_add_texter(session: Session, vault: Vault, phone: str, now: datetime) -> int:
     """The id of the texter with this number, adding them if new. Safe under concurrency."""
-    connection = session.connection()
-    dialect = connection.dialect
-    cursor = connection.connection.cursor()
-    try:
+    with session_cursor(session) as (dialect, cursor):
         return _find_or_add_texter(cursor, _statements(dialect), vault, phone, now)
-    except dialect.loaded_dbapi.Error as error:
-        raise _database_error(error, dialect) from error
-    finally:
-        cursor.close()
 
 
 def _find_or_add_texter(

@@ -27,7 +27,7 @@ from sqlalchemy import Column, Dialect, bindparam, select
 from sqlalchemy.orm import Session
 
 from hotline.catalogue import lexicon
-from hotline.db.compiled import Compiled, compile_statement, database_error
+from hotline.db.compiled import Compiled, compile_statement, session_cursor
 from hotline.db.models import Event, SettingOverride, StaffUser
 from hotline.domain.tuning import (
     KNOBS,
@@ -119,16 +119,9 @@ def read_version(session: Session) -> Any:
     ``session``'s transaction (started here if it was not), on its connection's driver cursor:
     every job and staff request runs this, and the ORM's execution costs many times the
     statement. Raises SQLAlchemyError as a session would."""
-    connection = session.connection()
-    dialect = connection.dialect
-    version = _version_statement(dialect)
-    cursor = connection.connection.cursor()
-    try:
+    with session_cursor(session) as (dialect, cursor):
+        version = _version_statement(dialect)
         row = version.statement.run(cursor, {"key_": VERSION_KEY})
-    except dialect.loaded_dbapi.Error as error:
-        raise database_error(error, dialect) from error
-    finally:
-        cursor.close()
     if row is None:
         return None
     return row[0] if version.convert is None else version.convert(row[0])
