@@ -205,7 +205,9 @@ class FakeTwilio:
         # The requests in hand finish first, so their answers are queued before anything closes.
         server.task_dispatcher.shutdown(timeout=5)
         self._closing.set()
-        server.pull_trigger()  # wakes the loop thread
+        # Wakes the loop thread; if it saw _closing first, it has closed its trigger already.
+        with contextlib.suppress(OSError):
+            server.pull_trigger()
         if thread is not None:
             thread.join(timeout=5)
         with self._lock:
