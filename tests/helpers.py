@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 import pytest
@@ -165,3 +166,15 @@ def message(app: Flask, message_id: int) -> Message:
         found = session.get(Message, message_id)
         assert found is not None
         return found
+
+
+def rigged_draws(monkeypatch: pytest.MonkeyPatch, *firsts: str) -> None:
+    """``secrets.choice`` gives the characters of ``firsts`` (dashes left out) first, then random
+    ones: the generator's first draws are whatever the test needs."""
+    queued = list("".join(firsts).replace("-", ""))
+    real = secrets.choice
+
+    def choice(alphabet: str) -> str:
+        return queued.pop(0) if queued else real(alphabet)
+
+    monkeypatch.setattr(secrets, "choice", choice)

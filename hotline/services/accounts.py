@@ -76,12 +76,23 @@ class Conflict(errors.Conflict, AccountError):
     """The account's state, or the last active admin, stands in the way (409)."""
 
 
-def generate_password() -> str:
-    """A random password that meets the policy, e.g. ``kq7rt-x3mzp-9hw2c-tnb4e``."""
-    return "-".join(
-        "".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(_GENERATED_GROUP_LENGTH))
-        for _ in range(_GENERATED_GROUPS)
-    )
+def generate_password(email: str | None = None) -> str:
+    """A random password that meets the policy for ``email``'s account, e.g.
+    ``kq7rt-x3mzp-9hw2c-tnb4e``.
+
+    A draw can, rarely, hold the email's local part (``new`` in about one in 2,700 draws for
+    new@…), which the policy refuses: such a draw is thrown away and another made, so that
+    creating or resetting an account without a password never fails on its own password."""
+    while True:
+        password = "-".join(
+            "".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(_GENERATED_GROUP_LENGTH))
+            for _ in range(_GENERATED_GROUPS)
+        )
+        try:
+            check_password(password, email)
+        except StaffError:
+            continue
+        return password
 
 
 class Account(TypedDict):
@@ -142,7 +153,7 @@ def _role(value: Any) -> StaffRole:
 def _new_password(password: str | None, email: str) -> tuple[str, bool]:
     """The password to set and whether it was generated; :class:`AccountError` if too weak."""
     if password is None or password == "":
-        return generate_password(), True
+        return generate_password(email), True
     try:
         check_password(password, email)
     except StaffError as exc:

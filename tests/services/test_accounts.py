@@ -28,6 +28,7 @@ from hotline.services.accounts import AccountError, Conflict, NoSuchAccount, Not
 from hotline.services.auth import Refused, SignedIn, do_sign_in, load_session
 from hotline.services.staff import MIN_PASSWORD_LENGTH, check_password, do_create_staff
 from tests.conftest import new_phone
+from tests.helpers import rigged_draws
 from tests.texting import claim, conversation, text_in
 
 PASSWORD = "a long enough password"
@@ -443,6 +444,15 @@ def test_generated_passwords_meet_the_policy_and_differ() -> None:
     for password in made:
         check_password(password)
         assert not set(password) & set("0O1lI")
+
+
+def test_a_generated_password_never_holds_the_emails_local_part(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rigged_draws(monkeypatch, "xnewx-aaaaa-bbbbb-ccccc", "qnewq-ddddd-eeeee-fffff")
+    password = accounts.generate_password("new@example.org")
+    assert "new" not in password and password.count("-") == 3
+    check_password(password, "new@example.org")
 
 
 # -- resets of supervisors are the admins'; a reset or a creation forces a change ------------------
