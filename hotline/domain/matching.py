@@ -143,6 +143,8 @@ def _snowball(language: str) -> object | None:
     return snowballstemmer.stemmer(name) if name else None
 
 
+# Stems of dictionary words only (see _stem): a texter's own words, a name, a street, are
+# stemmed each time and never kept in the process after their text is read.
 _stem_cache: dict[tuple[str, str], str] = {}
 
 
@@ -152,7 +154,14 @@ def _stem(language: str, word: str) -> str:
     if found is None:
         stemmer = _snowball(language)
         found = stemmer.stemWord(word) if stemmer is not None and word.isalpha() else word  # type: ignore[attr-defined]
-        if len(_stem_cache) < 50_000:  # bounded: a flood of made-up words must not grow it
+        # Kept only for a word of the dictionaries, once they are loaded (a warm worker loads
+        # them before its first text): what stays in memory says nothing of any one texter,
+        # and nothing of an erased conversation outlives its erasure here.
+        if (
+            len(_stem_cache) < 50_000  # bounded all the same
+            and _known_words.cache_info().currsize
+            and word in _known_words()
+        ):
             _stem_cache[key] = found
     return found
 

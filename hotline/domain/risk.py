@@ -206,8 +206,15 @@ class _Reading:
 # a text asks more than once (its risk, then its answer to the triage: :func:`read`, then
 # :func:`dangers` and :func:`distressed`), and the scan was a seventh of the worker's CPU for a
 # first text. One slot, replaced as a whole (safe for threads sharing it), holding no more than
-# the step that handles the text already holds.
+# the step that handles the text already holds, and emptied by :func:`forget_last_scan` once
+# that step is done: a text must not stay in a process after it was read (or erased).
 _last_scan: tuple[str, tuple[Lexicon, ...], _Reading] | None = None
+
+
+def forget_last_scan() -> None:
+    """Drop the last text scanned and what was found in it."""
+    global _last_scan
+    _last_scan = None
 
 
 def _scan(text: str, lexicons: list[Lexicon]) -> _Reading:

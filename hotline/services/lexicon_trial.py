@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from hotline.catalogue import LANGUAGES
 from hotline.db.models import StaffUser
 from hotline.domain.language import Detected, detect
-from hotline.domain.risk import Assessment, Lexicon, Priority, assess
+from hotline.domain.risk import Assessment, Lexicon, Priority, assess, forget_last_scan
 from hotline.domain.tuning import TuningError, check_lexicon, tuned_lexicon
 from hotline.services import events
 from hotline.services.tuning import refusing
@@ -112,7 +112,10 @@ def trial(text: str, lexicons: Sequence[Lexicon]) -> Trial:
     """What triage would make of ``text`` as a conversation's first text. Pure: the same
     :func:`hotline.domain.risk.assess` the worker runs (a minor is urgent; a new conversation
     starts normal, so its priority is the assessment's)."""
-    return trial_answer(assess([text], lexicons), detect(text))
+    try:
+        return trial_answer(assess([text], lexicons), detect(text))
+    finally:
+        forget_last_scan()  # a text tried is not kept in the web process
 
 
 def try_text(

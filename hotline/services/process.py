@@ -22,7 +22,7 @@ from hotline.catalogue import LANGUAGES, other_language_emergency, other_languag
 from hotline.db import after_commit
 from hotline.db.models import Conversation, ConversationStatus, Message, OptedOutNumber, Texter
 from hotline.db.session import adopt, lock_texter_of
-from hotline.domain import answers
+from hotline.domain import answers, risk
 from hotline.domain.delivery import DeliveryStatus, Direction
 from hotline.domain.keywords import Keyword, fold, parse_keyword
 from hotline.domain.language import Detected, detect
@@ -51,10 +51,13 @@ def process_pending(session: Session, triage: Triage, message_id: int, now: date
         return []
     found = session.scalars(_PENDING, {"texter_id": texter.id}).all()
     pending = [message for message in found if message.direction is Direction.INBOUND]
-    for message in pending:
-        session.flush()  # what the texts before changed, for the look-ups below to see
-        message.processed_at = now  # written with the text's other changes, in one UPDATE
-        _handle(session, triage, texter, message, now)
+    try:
+        for message in pending:
+            session.flush()  # what the texts before changed, for the look-ups below to see
+            message.processed_at = now  # written with the text's other changes, in one UPDATE
+            _handle(session, triage, texter, message, now)
+    finally:
+        risk.forget_last_scan()  # the texts were read: none stays in the process
     if pending:
         older_unsent = len(found) > len(pending)  # an earlier reply to them has not gone yet
         claim_with_store(session, triage.vault, texter, now, older_unsent=older_unsent)
