@@ -143,27 +143,41 @@ def _snowball(language: str) -> object | None:
     return snowballstemmer.stemmer(name) if name else None
 
 
-# Stems of dictionary words only (see _stem): a texter's own words, a name, a street, are
-# stemmed each time and never kept in the process after their text is read.
+# Stems kept between texts: of dictionary words and of words of a few letters, which say
+# nothing of any one texter. Every other word (a name, a street, a made-up word) has its stem
+# kept only for the step reading its text, which reads it with several lexicons and more than
+# once, and then forgotten (:func:`forget_read_words`): nothing of a text outlives its reading,
+# or its erasure, in the process.
 _stem_cache: dict[tuple[str, str], str] = {}
+_stems_of_the_step: dict[tuple[str, str], str] = {}
+_KEPT_UP_TO = 3  # letters: "me", "ya", "por"
+_STEMS_BOUND = 50_000  # a flood of made-up words must not grow either
 
 
 def _stem(language: str, word: str) -> str:
     key = (language, word)
     found = _stem_cache.get(key)
     if found is None:
+        found = _stems_of_the_step.get(key)
+    if found is None:
         stemmer = _snowball(language)
         found = stemmer.stemWord(word) if stemmer is not None and word.isalpha() else word  # type: ignore[attr-defined]
-        # Kept only for a word of the dictionaries, once they are loaded (a warm worker loads
-        # them before its first text): what stays in memory says nothing of any one texter,
-        # and nothing of an erased conversation outlives its erasure here.
-        if (
-            len(_stem_cache) < 50_000  # bounded all the same
-            and _known_words.cache_info().currsize
-            and word in _known_words()
+        # A warm worker loads the dictionaries before its first text; until they are loaded
+        # (a web process, a first text in the demo) no longer word counts as one of theirs.
+        if len(word) <= _KEPT_UP_TO or (
+            _known_words.cache_info().currsize and word in _known_words()
         ):
-            _stem_cache[key] = found
+            kept = _stem_cache
+        else:
+            kept = _stems_of_the_step
+        if len(kept) < _STEMS_BOUND:
+            kept[key] = found
     return found
+
+
+def forget_read_words() -> None:
+    """Forget the words of the texts read since the last call (see :data:`_stem_cache`)."""
+    _stems_of_the_step.clear()
 
 
 @dataclass(frozen=True)

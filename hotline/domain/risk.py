@@ -16,7 +16,15 @@ from enum import StrEnum
 from typing import Any
 
 from hotline.domain.language import detect
-from hotline.domain.matching import SCRIPTS, Found, PhraseSet, Word, plain, words
+from hotline.domain.matching import (
+    SCRIPTS,
+    Found,
+    PhraseSet,
+    Word,
+    forget_read_words,
+    plain,
+    words,
+)
 
 
 class Priority(StrEnum):
@@ -212,9 +220,11 @@ _last_scan: tuple[str, tuple[Lexicon, ...], _Reading] | None = None
 
 
 def forget_last_scan() -> None:
-    """Drop the last text scanned and what was found in it."""
+    """Drop the last text scanned, what was found in it, and the stems of its words that are
+    not kept between texts (:func:`hotline.domain.matching.forget_read_words`)."""
     global _last_scan
     _last_scan = None
+    forget_read_words()
 
 
 def _scan(text: str, lexicons: list[Lexicon]) -> _Reading:
