@@ -262,6 +262,95 @@ def test_worker_killed_mid_send_is_replaced_and_each_reply_reaches_twilio_once(r
     assert log.count("was already with Twilio") >= len(phones)
 
 
+def pool_processes(worker: Process) -> list[int]:
+    """The pids of the celery worker's pool processes (its main process's children)."""
+    assert worker.popen is not None
+    pid = worker.popen.pid
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return [int(child) for child in children.read().split()]
+
+
+def test_a_pool_process_killed_inside_a_task_has_it_given_back_at_once(rig: Rig) -> None:
+    """One pool process killed (the kernel's OOM killer, say) while it waits for a texter's row:
+    the worker replaces it and puts its task back in the queue (``acks_late`` with
+    ``task_reject_on_worker_lost``), and the text is answered once. The sweep, which would
+    hand the text over in the end, is held off for ten minutes here."""
+    rig.use_worker(HOTLINE_SWEEP_GRACE_SECONDS="600")
+    phone = new_phone()
+    assert rig.stack.text(phone, "hi").status_code == 200
+    rig.stack.wait_for_replies(phone, 1)
+    wait_until(lambda: rig.recorded(phone), 10, "the first reply recorded")
+    [first] = rig.inbound(phone)
+    before = pool_processes(rig.worker)
+    log_start = len(rig.worker.log())
+
+    with rig.stack.engine.connect() as locker:
+        # NO KEY UPDATE: blocks the worker's FOR UPDATE, not the webhook storing the text.
+        locker.exec_driver_sql(
+            "SELECT id FROM texters WHERE id = %(id)s FOR NO KEY UPDATE", {"id": first.texter_id}
+        )
+        assert rig.stack.text(phone, "no").status_code == 200
+        wait_until(lambda: lock_waiters(rig) == 1, 10, "a pool process on the texter's lock")
+        waiting = waiting_pool_process(rig, before)
+        os.kill(waiting, signal.SIGKILL)
+        wait_until(
+            lambda: "WorkerLostError" in rig.worker.log()[log_start:], 10, "the worker to notice"
+        )
+        wait_until(lambda: waiting not in pool_processes(rig.worker), 10, "a new pool process")
+        locker.rollback()
+
+    rig.stack.wait_for_replies(phone, 2, timeout=15)
+    rig.stack.wait_until_settled(phone)
+    time.sleep(2)  # a second answer to the same text would show by now
+    assert all(m.processed_at is not None for m in rig.inbound(phone))
+    rig.assert_each_reply_reached_twilio_once(phone)
+    assert len(rig.stack.replies_to(phone)) == 2
+    assert "sweep found" not in rig.worker.log()[log_start:]
+    assert rig.worker.alive() and len(pool_processes(rig.worker)) == len(before)
+
+
+def lock_waiters(rig: Rig) -> int:
+    """Connections to the rig's database waiting for a row lock."""
+    with rig.stack.engine.connect() as connection:
+        count = connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).scalar()
+    return int(count or 0)
+
+
+def waiting_pool_process(rig: Rig, pool: list[int]) -> int:
+    """Which of the pool processes ``pool`` is the one whose connection waits for a lock: the
+    one whose local port is the waiting backend's client port."""
+    with rig.stack.engine.connect() as connection:
+        port = connection.exec_driver_sql(
+            "SELECT client_port FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).scalar()
+    for pid in pool:
+        if f":{int(port or 0):04X} " in _tcp_sockets_of(pid):
+            return pid
+    raise AssertionError("no pool process holds the waiting connection")
+
+
+def _tcp_sockets_of(pid: int) -> str:
+    """``/proc/net/tcp`` lines of the sockets ``pid`` has open (local address first)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    lines = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as sockets:
+            for line in sockets.readlines()[1:]:
+                fields = line.split()
+                if fields[9] in inodes:
+                    lines.append(fields[1] + " ")
+    return "".join(lines)
+
+
 # -- 2. Twilio answering 500, 429, too late, then recovering --------------------------------------
 
 
