@@ -163,7 +163,7 @@ def _stem(language: str, word: str) -> str:
         stemmer = _snowball(language)
         found = stemmer.stemWord(word) if stemmer is not None and word.isalpha() else word  # type: ignore[attr-defined]
         # A warm worker loads the dictionaries before its first text; until they are loaded
-        # (a web process, a first text in the demo) no longer word counts as one of theirs.
+        # (a web process, a first text in the demo) only the short words are kept.
         if len(word) <= _KEPT_UP_TO or (
             _known_words.cache_info().currsize and word in _known_words()
         ):
