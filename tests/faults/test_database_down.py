@@ -116,15 +116,6 @@ class Outage:
         assert texter_id is not None
         return int(texter_id)
 
-    def lock_waiters(self) -> int:
-        """Connections to the hotline's database waiting for a row lock."""
-        with self.stack.engine.connect() as connection:
-            count = connection.exec_driver_sql(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            ).scalar()
-        return int(count or 0)
-
     def queued_inbound(self) -> set[int]:
         """The message ids of the ``process_inbound`` tasks waiting in the Redis queue."""
         waiting = (json.loads(raw)["headers"] for raw in self.broker.lrange(QUEUE, 0, -1))
@@ -272,7 +263,7 @@ def test_database_stopped_refuses_texts_fast_and_service_resumes_when_it_returns
         locker.execute("SELECT id FROM texters WHERE id = ANY(%s) FOR NO KEY UPDATE", [ids])
         for phone in (in_hand, in_hand_too):
             assert stack.text(phone, "no").status_code == 200
-        wait_until(lambda: outage.lock_waiters() == 2, 10, "both worker processes on the lock")
+        wait_until(lambda: len(stack.lock_waiters()) == 2, 10, "both worker processes on the lock")
         assert stack.text(queued, "no").status_code == 200
         [waiting] = outage.inbound(queued)[1:]
         assert waiting.id in outage.queued_inbound()

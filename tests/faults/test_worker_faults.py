@@ -290,7 +290,7 @@ def test_a_pool_process_killed_inside_a_task_has_it_given_back_at_once(rig: Rig)
             "SELECT id FROM texters WHERE id = %(id)s FOR NO KEY UPDATE", {"id": first.texter_id}
         )
         assert rig.stack.text(phone, "no").status_code == 200
-        wait_until(lambda: lock_waiters(rig) == 1, 10, "a pool process on the texter's lock")
+        wait_until(lambda: len(rig.stack.lock_waiters()) == 1, 10, "a pool process on the lock")
         waiting = waiting_pool_process(rig, before)
         os.kill(waiting, signal.SIGKILL)
         wait_until(
@@ -309,26 +309,12 @@ def test_a_pool_process_killed_inside_a_task_has_it_given_back_at_once(rig: Rig)
     assert rig.worker.alive() and len(pool_processes(rig.worker)) == len(before)
 
 
-def lock_waiters(rig: Rig) -> int:
-    """Connections to the rig's database waiting for a row lock."""
-    with rig.stack.engine.connect() as connection:
-        count = connection.exec_driver_sql(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        ).scalar()
-    return int(count or 0)
-
-
 def waiting_pool_process(rig: Rig, pool: list[int]) -> int:
     """Which of the pool processes ``pool`` is the one whose connection waits for a lock: the
-    one whose local port is the waiting backend's client port."""
-    with rig.stack.engine.connect() as connection:
-        port = connection.exec_driver_sql(
-            "SELECT client_port FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        ).scalar()
+    one with a socket on the waiting connection's client port."""
+    [port] = rig.stack.lock_waiters()
     for pid in pool:
-        if f":{int(port or 0):04X} " in _tcp_sockets_of(pid):
+        if f":{port:04X} " in _tcp_sockets_of(pid):
             return pid
     raise AssertionError("no pool process holds the waiting connection")
 

@@ -108,6 +108,16 @@ class Stack:
                 )
             )
 
+    def lock_waiters(self) -> list[int]:
+        """The client ports of the connections to the hotline's database (PostgreSQL) that
+        wait for a row lock."""
+        with self.engine.connect() as connection:
+            ports = connection.exec_driver_sql(
+                "SELECT client_port FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).scalars()
+            return [int(port) for port in ports]
+
     def logs(self) -> str:
         return "\n".join(p.log() for p in [*self.processes, self.redis])
 
