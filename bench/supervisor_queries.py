@@ -3,8 +3,9 @@
 Seeds a fresh database (20,000 texters, 100,000 conversations over 90 days, four texts each,
 events), then times, through the real Flask app and API as a signed-in supervisor: the first
 page of the logs, a filtered page, a page deep in the list, one conversation's timeline, and the
-metrics over all of it and over the last 7 days (what the metrics page opens with). Prints the
-median and worst of several runs each. Target: each under 300 ms. Bounded in count.
+metrics over all of it and over the last 7 days (what the metrics page opens with), and the
+transfer offers every console polls for. Prints the median and worst of several runs each.
+Target: each under 300 ms. Bounded in count.
 
     python bench/supervisor_queries.py [--conversations 100000] [--runs 7]
 """
@@ -146,6 +147,8 @@ def main() -> None:
             ),
             ("log list, deep page", f"/supervisor/api/logs?before_id={middle}"),
             ("a conversation's timeline", f"/console/api/conversations/{middle}"),
+            # Every console asks this every few seconds.
+            ("the console's transfer-offers poll", "/console/api/transfer-offers"),
             ("metrics, all 90 days", "/supervisor/api/metrics"),
             # What the metrics page opens with: the last 7 days, the end exclusive.
             (

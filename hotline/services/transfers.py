@@ -155,7 +155,11 @@ class Transfers:
         sent: list[TransferOffer] = []
         pending = session.scalars(
             select(Conversation).where(
-                Conversation.timer == TIMER, Conversation.state == State.WITH_ADVOCATE
+                # An offer always has its deadline: this lets the partial index of running
+                # timers answer, instead of a scan of every conversation ever held.
+                Conversation.timer_due_at.is_not(None),
+                Conversation.timer == TIMER,
+                Conversation.state == State.WITH_ADVOCATE,
             )
         ).all()
         names: dict[int, str] = {}
