@@ -320,7 +320,8 @@ def waiting_pool_process(rig: Rig, pool: list[int]) -> int:
 
 
 def _tcp_sockets_of(pid: int) -> str:
-    """``/proc/net/tcp`` lines of the sockets ``pid`` has open (local address first)."""
+    """The local addresses (``0100007F:D2A4 ``, from ``/proc/net/tcp``) of the TCP sockets
+    ``pid`` has open, each followed by a space."""
     inodes = set()
     for fd in os.listdir(f"/proc/{pid}/fd"):
         with contextlib.suppress(OSError):
